@@ -1,0 +1,39 @@
+# batos — the two commands a new machine needs are `make run` and `make test`.
+
+GO        ?= go
+BIN       := bin/batos
+IMAGE     ?= ./live_image
+# The race detector multiplies yaegi's cost; CI keeps it on.
+TESTFLAGS ?= -race -timeout 20m
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: run build test vet lint bench fuzz clean
+
+run: build
+	./$(BIN) --image $(IMAGE)
+
+build:
+	$(GO) build -o $(BIN) ./cmd/batos
+
+test: vet
+	$(GO) test $(TESTFLAGS) ./...
+
+vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+lint: vet
+	$(GO) run $(STATICCHECK) ./...
+
+# Benchmarks report ratios to the raw costs measured in the same run.
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./image/ ./interp/ ./kernel/ -count 1
+	$(GO) test -run '^$$' -bench . ./image/ ./interp/ ./kernel/ -count 1
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecodeRecord -fuzztime 30s ./image/
+	$(GO) test -run '^$$' -fuzz FuzzParseMethod -fuzztime 30s ./interp/
+
+clean:
+	rm -rf bin

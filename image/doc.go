@@ -1,0 +1,60 @@
+// Package image is the Living Image: a transactional object store on Pebble
+// that holds every object, every method's source, every transaction record
+// and the history of a batos system.
+//
+// # Model
+//
+// An object is an OID plus an ordered list of slots (data, method,
+// primitive, parent); a Record is one revision of it. Values keep their Go
+// types through persistence: nil, bool, int, int64, float64, string, []byte,
+// []any, map[string]any, and Ref, Method and Primitive, nested freely.
+//
+// A Txn reads from a Pebble snapshot taken at Begin (plus its own buffered
+// writes) and buffers its writes. Commit validates optimistically, like
+// ZODB: if another transaction committed a revision of an object we wrote
+// after our snapshot, Commit fails with *ConflictError and writes nothing
+// (Store.Update retries). Otherwise the whole transaction — records,
+// revisions, transaction record, last TxID and next OID — goes into one
+// Pebble batch applied with Sync; Commit returns only after the fsync, and
+// only then do AfterCommit hooks run. Validation and application are
+// serialized by a commit mutex; the fsync is awaited outside it, so
+// concurrent committers share fsyncs (group commit).
+//
+// History follows ZODB. Every revision is kept until Pack. Undo(T) commits
+// a new transaction restoring, for each object T changed, the revision
+// before T (deleting objects T created), and fails with *UndoConflictError
+// if any of them changed after T. Pack(before) drops revisions superseded
+// at `before` and objects unreachable from RootOID.
+//
+// # Key layout
+//
+// OIDs and TxIDs in keys are 8-byte big-endian, so keys sort by id; the
+// printable form used in errors shows them as 16 hex digits.
+//
+//	key                      value
+//	m/format                 u64 BE: format version of the image (1)
+//	m/lasttx                 u64 BE: newest committed TxID
+//	m/nextoid                u64 BE: next OID to allocate
+//	o/<oid>                  current record of a live object
+//	r/<oid><txid>            revision of oid written by txid (record or tombstone)
+//	t/<txid>                 transaction record: time, principal, note, changed OIDs
+//
+// Record values are: format byte, flags byte (tombstone, created), uvarint
+// serial, uvarint slot count, then per slot: name, kind byte, tagged value.
+// Transaction records start with the same format byte. A version newer than
+// this build's is reported as *FormatError; any other undecodable value as
+// *CorruptError naming the key. Decoding never panics.
+//
+// # Invariants
+//
+//   - o/<oid> equals r/<oid><serial> for the object's serial, and that is
+//     the object's newest revision; a deleted object has no o/ key and a
+//     tombstone as its newest revision.
+//   - m/lasttx is the largest t/ key; TxIDs are dense from 1 (Pack keeps
+//     transaction records).
+//   - m/nextoid is greater than every OID ever allocated and committed, so
+//     OIDs are never reused, even across restarts.
+//   - Only one Store has an image open: Open takes Pebble's directory lock
+//     and fails with *LockedError if it is held.
+//   - Open is lazy: it reads the meta keys only, never the objects.
+package image
