@@ -1,0 +1,431 @@
+package interp
+
+import (
+	"errors"
+	"fmt"
+	"go/parser"
+	"go/token"
+	"io"
+	"path"
+	"reflect"
+	"regexp"
+	"strings"
+	"sync"
+
+	yaegi "github.com/traefik/yaegi/interp"
+)
+
+// DefaultMaxVersions is Config.MaxVersions's default.
+const DefaultMaxVersions = 1000
+
+// rtPath is the import path under which interpreters see Guard.
+const rtPath = "batos/interp/rt"
+
+// Config configures a Compiler.
+type Config struct {
+	// Exports holds the script API in yaegi's form: key "path/name" (for
+	// example "batos/script/script"), then symbol name → value; a type is
+	// exported as reflect.ValueOf((*T)(nil)).
+	Exports map[string]map[string]reflect.Value
+	// APIPackage is the import path of the API package ("batos/script");
+	// its exported names are visible unqualified in scripts (dot import).
+	APIPackage string
+	// ReceiverType is the API type of self ("Object").
+	ReceiverType string
+	// Contextual maps a free identifier in method source to an expression
+	// over the receiver, written with the name self: {"Lobby": "self.Lobby()"}.
+	Contextual map[string]string
+	// MaxVersions is how many method versions one interpreter compiles
+	// before it is replaced (yaegi keeps every Eval's memory); default 1000.
+	MaxVersions int
+	// Stdout receives fmt.Print output of scripts; nil discards it.
+	Stdout io.Writer
+}
+
+// Compiler turns method source into callable Methods. It is safe for
+// concurrent use; compiles are serialized (yaegi's Eval is not reentrant),
+// calls are not.
+type Compiler struct {
+	cfg        Config
+	contextual map[string]string // with self replaced by the hidden receiver
+	symbols    map[string]map[string]reflect.Value
+	apiKey     string
+
+	mu struct {
+		sync.Mutex
+		pool     []*interpreter // this generation's interpreters
+		failed   bool           // the generation must be retired: an interpreter panicked
+		gen      uint64
+		versions int
+		seq      uint64
+		cache    map[cacheKey]compiled
+	}
+}
+
+type cacheKey struct{ selector, src string }
+
+type compiled struct {
+	m   *Method
+	err error
+}
+
+// NewCompiler checks cfg and returns a compiler.
+func NewCompiler(cfg Config) (*Compiler, error) {
+	if cfg.MaxVersions <= 0 {
+		cfg.MaxVersions = DefaultMaxVersions
+	}
+	if cfg.Stdout == nil {
+		cfg.Stdout = io.Discard
+	}
+	if cfg.APIPackage == "" || cfg.ReceiverType == "" {
+		return nil, errors.New("interp: Config needs APIPackage and ReceiverType")
+	}
+	c := &Compiler{cfg: cfg, contextual: map[string]string{}, symbols: sandboxSymbols()}
+	for k, syms := range cfg.Exports {
+		if path.Dir(k) == cfg.APIPackage {
+			c.apiKey = k
+			if _, ok := syms[cfg.ReceiverType]; !ok {
+				return nil, fmt.Errorf("interp: API package %s does not export %s", cfg.APIPackage, cfg.ReceiverType)
+			}
+		}
+	}
+	if c.apiKey == "" {
+		return nil, fmt.Errorf("interp: Exports has no key %q", cfg.APIPackage+"/"+path.Base(cfg.APIPackage))
+	}
+	for name, expr := range cfg.Contextual {
+		text, err := substituteSelf(expr)
+		if err != nil {
+			return nil, fmt.Errorf("interp: Contextual[%q]: %w", name, err)
+		}
+		c.contextual[name] = text
+	}
+	c.mu.cache = map[cacheKey]compiled{}
+	return c, nil
+}
+
+// substituteSelf rewrites the identifier self in expr to the hidden
+// receiver name and parenthesizes the result.
+func substituteSelf(expr string) (string, error) {
+	fset := token.NewFileSet()
+	e, err := parser.ParseExprFrom(fset, "", expr, 0)
+	if err != nil {
+		return "", err
+	}
+	var edits []edit
+	walkIdents(e, func(name string, pos, end token.Pos) {
+		if name == "self" {
+			edits = append(edits, edit{fset.Position(pos).Offset, fset.Position(end).Offset, selfParam})
+		}
+	})
+	out, err := applyEdits(expr, edits)
+	return "(" + out + ")", err
+}
+
+// newInterpreter returns a sandboxed interpreter with the prelude
+// evaluated: curated packages under hidden names, Guard, the API package
+// dot-imported, plus extra exports and prelude lines.
+func (c *Compiler) newInterpreter(extra yaegi.Exports, extraImports ...string) (*yaegi.Interpreter, error) {
+	in := yaegi.New(yaegi.Options{
+		GoPath:               "/nonexistent-batos-gopath",
+		SourcecodeFilesystem: emptyFS{},
+		Stdin:                strings.NewReader(""),
+		Stdout:               c.cfg.Stdout,
+		Stderr:               io.Discard, // yaegi logs every unwound panic frame here
+		Args:                 []string{"batos"},
+		Env:                  []string{},
+	})
+	if err := in.Use(c.symbols); err != nil {
+		return nil, fmt.Errorf("interp: load sandbox: %w", err)
+	}
+	exp := yaegi.Exports{rtPath + "/rt": {"Guard": reflect.ValueOf((*Guard)(nil))}}
+	for k, v := range c.cfg.Exports {
+		exp[k] = v
+	}
+	for k, v := range extra {
+		exp[k] = v
+	}
+	if err := in.Use(exp); err != nil {
+		return nil, fmt.Errorf("interp: load API: %w", err)
+	}
+	lines := append([]string{rtPkg + ` "` + rtPath + `"`, `. "` + c.cfg.APIPackage + `"`}, extraImports...)
+	if _, err := in.Eval(preludeImports(lines...)); err != nil {
+		return nil, fmt.Errorf("interp: prelude: %w", err)
+	}
+	return in, nil
+}
+
+// Generation returns the current interpreter generation. It increases
+// when the interpreter is replaced after MaxVersions compiles; Methods of
+// older generations stay valid, but callers should recompile so the old
+// interpreter's memory can be freed.
+func (c *Compiler) Generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mu.gen
+}
+
+// Method is a compiled method version. It is immutable and safe for
+// concurrent calls, each with its own Guard.
+type Method struct {
+	Selector   string
+	Sig        *Signature
+	Source     string
+	Generation uint64
+
+	fv      reflect.Value  // the compiled function: func(*Guard, Object, params...) results
+	recv    reflect.Type   // the receiver type
+	lastErr bool           // the last result is an error
+	home    *interpreter   // the interpreter it was compiled in
+	params  []reflect.Type // parameter types after self; a variadic last one is its slice type
+}
+
+// Compile validates, rewrites and compiles src as the method selector. The
+// result is cached by (selector, src) for the current generation, errors
+// included.
+func (c *Compiler) Compile(selector, src string) (*Method, error) {
+	key := cacheKey{selector, src}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r, ok := c.mu.cache[key]; ok {
+		return r.m, r.err
+	}
+	if c.mu.versions >= c.cfg.MaxVersions || c.mu.failed {
+		c.retire()
+	}
+	m, err := c.compile(selector, src)
+	if err != nil && errors.Is(err, errInterpreter) {
+		return nil, err // not cached: the next compile retries the interpreter
+	}
+	c.mu.versions++
+	c.mu.cache[key] = compiled{m, err}
+	return m, err
+}
+
+var errInterpreter = errors.New("interpreter setup failed")
+
+// interpreter is one yaegi interpreter of the pool. yaegi's Eval writes
+// the global frame that every running call of the same interpreter reads
+// (a data race), so calls hold busy for reading and a compile may only use
+// an interpreter whose write lock it gets at once (TryLock): while calls
+// are in flight on every pooled interpreter, a compile starts a new one. A
+// compile never waits for calls, so a send that compiles its callee lazily
+// from inside a call cannot deadlock; a call waits at most for one compile.
+type interpreter struct {
+	in   *yaegi.Interpreter
+	busy sync.RWMutex
+}
+
+// retire starts a new generation. c.mu is held.
+func (c *Compiler) retire() {
+	c.mu.pool = nil
+	c.mu.gen++
+	c.mu.versions = 0
+	c.mu.failed = false
+	clear(c.mu.cache)
+}
+
+// acquire returns an idle interpreter of the pool, write-locked, creating
+// one when all are busy. c.mu is held.
+func (c *Compiler) acquire() (*interpreter, error) {
+	for _, it := range c.mu.pool {
+		if it.busy.TryLock() {
+			return it, nil
+		}
+	}
+	in, err := c.newInterpreter(nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errInterpreter, err)
+	}
+	it := &interpreter{in: in}
+	it.busy.Lock()
+	c.mu.pool = append(c.mu.pool, it)
+	return it, nil
+}
+
+// compile does the work of Compile; c.mu is held.
+func (c *Compiler) compile(selector, src string) (*Method, error) {
+	pm, err := parseMethod(selector, src, c.cfg.ReceiverType)
+	if err != nil {
+		return nil, err
+	}
+	it, err := c.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer it.busy.Unlock()
+	c.mu.seq++
+	hidden := fmt.Sprintf("%sm%d_%s", hiddenPrefix, c.mu.seq, selector)
+	full := "package main;" + src
+	aliases := map[string]string{}
+	for name, p := range pkgNames {
+		aliases[name] = p
+	}
+	for name, p := range pm.aliases {
+		aliases[name] = p
+	}
+	r := &rewriter{fset: pm.fset, file: pm.file, source: full, aliases: aliases, contextual: c.contextual, method: pm.decl, hidden: hidden}
+	r.run()
+	out, err := applyEdits(full, r.edits)
+	if err != nil {
+		return nil, err
+	}
+	out = strings.TrimPrefix(out, "package main;")
+	out += "\n" + c.wrappers(pm, hidden)
+	if _, err := c.eval(it, out); err != nil {
+		return nil, compileErr(selector, err)
+	}
+	fv, err := c.eval(it, hidden)
+	if err != nil {
+		return nil, compileErr(selector, err)
+	}
+	ft := fv.Type()
+	if fv.Kind() != reflect.Func {
+		return nil, fmt.Errorf("method %s: internal error: compiled to %s", selector, fv.Type())
+	}
+	m := &Method{Selector: selector, Sig: pm.sig, Source: src, Generation: c.mu.gen, fv: fv, recv: ft.In(1), home: it}
+	n := len(pm.sig.Results)
+	m.lastErr = n > 0 && pm.sig.Results[n-1] == "error"
+	for i := 2; i < ft.NumIn(); i++ {
+		m.params = append(m.params, ft.In(i))
+	}
+	return m, nil
+}
+
+// eval evaluates src in the current interpreter. yaegi's compiler can
+// panic on input it does not support; the interpreter is then dropped (its
+// state is unknown) and the panic becomes an error. c.mu is held.
+func (c *Compiler) eval(it *interpreter, src string) (v reflect.Value, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.mu.failed = true
+			v, err = reflect.Value{}, fmt.Errorf("unsupported by the interpreter: %v", r)
+		}
+	}()
+	return it.in.Eval(src)
+}
+
+// wrappers generates, after the method, the recursion entry that accounts
+// depth for direct self-calls (Method.Call accounts the entry from Go).
+func (c *Compiler) wrappers(pm *parsed, hidden string) string {
+	sig := pm.sig
+	var params, args, unpack []string
+	params = append(params, guardParam+" *"+rtPkg+".Guard", selfParam+" "+c.cfg.ReceiverType)
+	args = append(args, guardParam, selfParam)
+	var cargs []string
+	cargs = append(cargs, guardParam, "batos_r")
+	for i, p := range sig.Params {
+		name := fmt.Sprintf("batos_a%d", i)
+		typ := p.Type
+		spread := ""
+		if strings.HasPrefix(typ, "...") {
+			typ = "[]" + typ[3:]
+			spread = "..."
+		}
+		params = append(params, name+" "+p.Type)
+		args = append(args, name+spread)
+		if typ == "any" || typ == "interface{}" {
+			// yaegi's comma-ok assertion to any yields nil.
+			unpack = append(unpack, fmt.Sprintf("%s := batos_args[%d]; ", name, i))
+		} else {
+			unpack = append(unpack, fmt.Sprintf("var %s %s; if batos_args[%d] != nil { %s = batos_args[%d].(%s) }; ", name, typ, i, name, i, typ))
+		}
+		cargs = append(cargs, name+spread)
+	}
+	results := ""
+	if len(sig.Results) > 0 {
+		results = "(" + strings.Join(sig.Results, ", ") + ")"
+	}
+	var b strings.Builder
+	// Recursion entry.
+	var zeros []string
+	for _, t := range sig.Results {
+		zeros = append(zeros, zeroOf(t))
+	}
+	fmt.Fprintf(&b, "func %s_r(%s) %s { if !%s.EnterOK() { return %s }; defer %s.Leave(); ", hidden, strings.Join(params, ", "), results, guardParam, strings.Join(zeros, ", "), guardParam)
+	if len(sig.Results) > 0 {
+		b.WriteString("return ")
+	}
+	fmt.Fprintf(&b, "%s(%s) }\n", hidden, strings.Join(args, ", "))
+	return b.String()
+}
+
+var yaegiPos = regexp.MustCompile(`^(?:[^:\s]*:)?(\d+):(\d+): `)
+
+// compileErr reformats a yaegi compile error as a *SyntaxError. Columns
+// are dropped: the rewriter shifts them, lines it keeps.
+func compileErr(selector string, err error) error {
+	msg := err.Error()
+	if m := yaegiPos.FindStringSubmatch(msg); m != nil {
+		var line int
+		fmt.Sscan(m[1], &line)
+		return &SyntaxError{Selector: selector, Line: line, Msg: msg[len(m[0]):]}
+	}
+	return fmt.Errorf("method %s: %s", selector, msg)
+}
+
+// Call runs the method with self and args under g. See the package
+// documentation for argument conversion, results and panics.
+func (m *Method) Call(g *Guard, self any, args []any) (res any, err error) {
+	args, err = m.convert(args)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = nil, panicToError(m.Selector, r)
+		}
+	}()
+	g.Enter()
+	defer g.Leave()
+	m.home.busy.RLock()
+	defer m.home.busy.RUnlock()
+	in := make([]reflect.Value, 2+len(args))
+	in[0] = reflect.ValueOf(g)
+	if self == nil {
+		in[1] = reflect.Zero(m.recv)
+	} else if in[1] = reflect.ValueOf(self); in[1].Type() != m.recv {
+		return nil, fmt.Errorf("%s: receiver is %T, want %s", m.Selector, self, m.recv)
+	}
+	for i, a := range args {
+		if a == nil {
+			in[i+2] = reflect.Zero(m.params[i])
+		} else {
+			in[i+2] = reflect.ValueOf(a)
+		}
+	}
+	var out []reflect.Value
+	if m.Sig.Variadic {
+		out = m.fv.CallSlice(in)
+	} else {
+		out = m.fv.Call(in)
+	}
+	if e := g.stopped.Load(); e != nil {
+		// Rewritten code unwinds a stop by returning zero values.
+		return nil, e
+	}
+	return m.results(out)
+}
+
+// results maps the compiled function's results to Call's: none → nil; one
+// → it; a last error → returned as the error when non-nil; several →
+// []any.
+func (m *Method) results(out []reflect.Value) (any, error) {
+	n := len(out)
+	if m.lastErr {
+		if e := out[n-1]; !e.IsNil() {
+			return nil, e.Interface().(error)
+		}
+		n--
+	}
+	switch n {
+	case 0:
+		return nil, nil
+	case 1:
+		return out[0].Interface(), nil
+	}
+	vs := make([]any, n)
+	for i := range vs {
+		vs[i] = out[i].Interface()
+	}
+	return vs, nil
+}

@@ -1,0 +1,89 @@
+// Package interp runs batos methods and workspace input: Go source
+// interpreted by yaegi, sandboxed, and preemptible by a Guard.
+//
+// It knows nothing of the image or the kernel's object model. The kernel
+// hands it its script API as yaegi exports (Config.Exports, a package whose
+// Object type is the receiver type) and calls compiled methods through
+// Method.Call.
+//
+// # Model
+//
+// A method is one Go function declaration named after its selector, with
+// the receiver first, optionally preceded by imports of curated packages:
+//
+//	func area(self Object, scale float64) float64 { return self.Get("w").(float64) * scale }
+//
+// Compile takes source through four steps, once per (selector, source) and
+// interpreter generation:
+//
+//  1. parse and validate with go/parser (ParseMethod): the name, self
+//     Object first, exactly one declaration, only curated imports, no go
+//     statements, channels or select (a method can't block the image), no
+//     identifiers with the reserved prefix batos_. Errors are one line with
+//     the line number: *SyntaxError, *ForbiddenImportError.
+//  2. rewrite the syntax tree by text edits that never add a line (so
+//     interpreter errors keep the user's line numbers): the function gets a
+//     hidden name (batos_m42_area) and a hidden first parameter, the
+//     *Guard; every func literal starts with a guarded entry; every loop
+//     body counts down to a Guard.TickN call; goto ticks; direct recursion
+//     goes through a generated entry that accounts depth; recover() becomes
+//     Guard.Recover(recover()); make sizes and strings/bytes.Repeat counts
+//     are checked against MaxAlloc; curated package references (with or
+//     without an import) are renamed to hidden import names, so a local
+//     variable called strings cannot break them; Config.Contextual free
+//     identifiers (Lobby) become expressions over the receiver.
+//  3. compile into the shared interpreter, whose prelude imported the
+//     curated packages, the Guard and the API package (dot import, so
+//     Object is unqualified) once.
+//  4. cache the function value and its parameter types in a *Method.
+//
+// Method.Call converts arguments (exact or assignable types pass, numbers
+// convert when lossless, nil becomes a nilable type's zero value, else
+// *ArgumentError), accounts one level of depth, calls the function, and
+// maps results: none → nil, one → it, a last error → the error when
+// non-nil (a sole error result included), several → []any. A panic becomes
+// an error: a *StopError or any other error value as is (typed errors of
+// nested sends keep their identity), anything else, Go runtime errors
+// included, a *PanicError.
+//
+// A Workspace is REPL input with its own interpreter, so variables persist
+// between entries; it applies the same sandbox and rewriting, reading the
+// current Eval's guard through a hidden function.
+//
+// # Invariants
+//
+//   - Every function entry and loop back-edge of script code passes through
+//     the Guard of the evaluation running it; once a guard has stopped it
+//     stays stopped, so a script that recovers the stop is stopped again at
+//     its next call or loop step.
+//   - A Guard belongs to one goroutine at a time; Method values are
+//     immutable and may be called concurrently with different guards.
+//     Compiles are serialized (yaegi's Eval is not reentrant, yaegi #140).
+//   - No script can import from disk (empty GOPATH and source file system),
+//     reach os, net, syscall, unsafe, reflect, runtime, io, sync or context,
+//     or call members that block (time.Sleep, time.After, timers, fmt.Scan).
+//   - An interpreter compiles at most Config.MaxVersions versions, then is
+//     replaced (Generation increases); Methods of old generations stay
+//     callable, and memory is bounded once callers recompile.
+//
+// # yaegi hazards and the defences here
+//
+//   - A compiled function called from Go cannot be stopped: hence the
+//     rewritten guard calls (cooperative preemption).
+//   - A cancelled EvalWithContext wedges its interpreter: methods never use
+//     it; a workspace uses it only as a backstop past the guard's deadline
+//     and then replaces its interpreter (ErrWorkspaceReset).
+//   - Deep interpreted recursion kills the process with a fatal stack
+//     overflow: the depth limit stops it first. Unwinding a panic through
+//     thousands of interpreted frames costs time quadratic in their number
+//     (yaegi recovers and re-panics in every frame), so rewritten code
+//     unwinds a stop by returning zero values (Guard.EnterOK, TickN < 0) and
+//     Call reports the guard's error; depth 10,000 stops in about 50 ms.
+//   - Memory grows with every Eval (yaegi #1678): interpreter replacement.
+//   - Concurrent Eval is unsupported: compiles hold a mutex.
+//   - yaegi's compiler can panic on unsupported input: the panic becomes an
+//     error and the interpreter, its state unknown, is replaced.
+//   - A native call cannot be interrupted: huge allocations (make, Repeat,
+//     constant array sizes) are refused up front instead. Growth by append
+//     in a loop is bounded only by the step budget and deadline.
+package interp

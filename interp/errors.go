@@ -1,0 +1,174 @@
+package interp
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+)
+
+// StopReason says which limit of a Guard stopped an evaluation.
+type StopReason int
+
+const (
+	StopDeadline StopReason = iota + 1 // the deadline passed
+	StopCanceled                       // the context was canceled
+	StopDepth                          // the call-depth limit was exceeded
+	StopSteps                          // the step budget was spent
+	StopAlloc                          // an allocation exceeded MaxAlloc
+)
+
+// Sentinels for errors.Is: errors.Is(err, ErrDeadline) holds for a
+// *StopError with Reason StopDeadline, and so on.
+var (
+	ErrDeadline = errors.New("deadline exceeded")
+	ErrCanceled = errors.New("evaluation canceled")
+	ErrDepth    = errors.New("call depth limit exceeded")
+	ErrSteps    = errors.New("step limit exceeded")
+	ErrAlloc    = errors.New("allocation limit exceeded")
+)
+
+// StopError is the panic value of a Guard that stopped an evaluation, and
+// the error Method.Call and Workspace.Eval return for it.
+type StopError struct {
+	Reason StopReason
+	Limit  string // the limit that was hit: "5s", "depth 10000", "1000000000 steps", "67108864 elements"
+}
+
+func (e *StopError) Error() string {
+	switch e.Reason {
+	case StopDeadline:
+		return fmt.Sprintf("deadline exceeded (%s)", e.Limit)
+	case StopCanceled:
+		return "evaluation canceled"
+	case StopDepth:
+		return fmt.Sprintf("call %s exceeded (runaway recursion?)", e.Limit)
+	case StopSteps:
+		return fmt.Sprintf("step limit exceeded (%s; runaway loop?)", e.Limit)
+	case StopAlloc:
+		return fmt.Sprintf("allocation limit exceeded (%s)", e.Limit)
+	}
+	return "evaluation stopped"
+}
+
+// Unwrap returns the sentinel for e.Reason, so errors.Is works.
+func (e *StopError) Unwrap() error {
+	switch e.Reason {
+	case StopDeadline:
+		return ErrDeadline
+	case StopCanceled:
+		return ErrCanceled
+	case StopDepth:
+		return ErrDepth
+	case StopSteps:
+		return ErrSteps
+	case StopAlloc:
+		return ErrAlloc
+	}
+	return nil
+}
+
+// SyntaxError reports method or workspace source that does not parse or
+// breaks the method source contract. Line and Col are 1-based positions in
+// the source as the user wrote it.
+type SyntaxError struct {
+	Selector string // empty for workspace input
+	Line     int
+	Col      int
+	Msg      string
+}
+
+func (e *SyntaxError) Error() string {
+	pos := fmt.Sprintf("line %d", e.Line)
+	if e.Col > 0 {
+		pos = fmt.Sprintf("line %d:%d", e.Line, e.Col)
+	}
+	if e.Selector == "" {
+		return fmt.Sprintf("%s: %s", pos, e.Msg)
+	}
+	return fmt.Sprintf("method %s: %s: %s", e.Selector, pos, e.Msg)
+}
+
+// ForbiddenImportError reports an import of a package outside the curated
+// set (os, net, syscall, unsafe, reflect, ...).
+type ForbiddenImportError struct {
+	Package string
+	Line    int
+}
+
+func (e *ForbiddenImportError) Error() string {
+	return fmt.Sprintf("import %q is not allowed in methods (line %d)", e.Package, e.Line)
+}
+
+// ArgumentError reports a call whose arguments do not fit the method's
+// parameters: a wrong count (Index 0) or a value that does not convert
+// losslessly to the parameter's type.
+type ArgumentError struct {
+	Selector string
+	Index    int   // 1-based argument index; 0 for a count mismatch
+	Param    Param // the parameter, when Index > 0
+	Got      any   // the offending value, when Index > 0
+	Want     int   // parameters wanted (fixed ones for a variadic method), when Index == 0
+	Variadic bool
+	Count    int // arguments given, when Index == 0
+}
+
+func (e *ArgumentError) Error() string {
+	if e.Index == 0 {
+		least := ""
+		if e.Variadic {
+			least = "at least "
+		}
+		noun := "arguments"
+		if e.Want == 1 {
+			noun = "argument"
+		}
+		return fmt.Sprintf("%s: want %s%d %s, got %d", e.Selector, least, e.Want, noun, e.Count)
+	}
+	return fmt.Sprintf("%s: argument %d (%s %s): got %s", e.Selector, e.Index, e.Param.Name, e.Param.Type, describe(e.Got))
+}
+
+func describe(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "nil"
+	case string:
+		return fmt.Sprintf("string %q", v)
+	}
+	return fmt.Sprintf("%T %v", v, v)
+}
+
+// PanicError is a panic inside a method or workspace entry whose value is
+// not an error (or is a Go runtime error, such as an index out of range).
+type PanicError struct {
+	Selector string // empty for workspace input
+	Value    any
+}
+
+func (e *PanicError) Error() string {
+	if e.Selector == "" {
+		return fmt.Sprintf("panic: %v", e.Value)
+	}
+	return fmt.Sprintf("panic in %s: %v", e.Selector, e.Value)
+}
+
+// Unwrap returns the panic value when it is an error.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
+
+// panicToError turns a recovered panic value into the error a caller sees:
+// a *StopError or any other error value as is (so typed errors raised by
+// nested sends keep their identity), everything else, Go runtime errors
+// included, as a *PanicError.
+func panicToError(selector string, r any) error {
+	switch v := r.(type) {
+	case *StopError:
+		return v
+	case runtime.Error:
+		return &PanicError{Selector: selector, Value: v}
+	case error:
+		return v
+	}
+	return &PanicError{Selector: selector, Value: r}
+}

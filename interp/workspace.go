@@ -1,0 +1,438 @@
+package interp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/scanner"
+	"go/token"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	yaegi "github.com/traefik/yaegi/interp"
+)
+
+// Workspace evaluates top-level input (a REPL or workspace pane) for one
+// client session. Variables, functions and types declared by one Eval are
+// visible to the next. A workspace has its own interpreter; it is safe for
+// concurrent use, but evaluations are serialized.
+type Workspace struct {
+	c        *Compiler
+	bindings yaegi.Exports
+
+	mu       sync.Mutex
+	in       *yaegi.Interpreter // nil until first use and after a reset
+	cur      *Guard             // the guard of the Eval in progress, read by rewritten code through batos_ws.G()
+	aliases  map[string]string  // package names: curated defaults plus the user's imports
+	declared map[string]bool    // names declared by earlier entries
+}
+
+// EvalResult is the outcome of Workspace.Eval.
+type EvalResult struct {
+	Value    any
+	HasValue bool   // the input ended with an expression that has a value
+	Type     string // Value's type, when HasValue
+}
+
+const (
+	wsPath   = "batos/interp/ws"
+	bindPath = "batos/interp/bind"
+	// grace is how long past the guard's deadline a workspace waits before
+	// abandoning an evaluation the guard could not stop (a long native call).
+	grace = 2 * time.Second
+)
+
+// NewWorkspace returns a workspace whose input sees bindings as
+// unqualified names (for example "Lobby" → an Object, "NewObject" → a
+// func() Object), besides the API package and the curated library.
+func (c *Compiler) NewWorkspace(bindings map[string]any) (*Workspace, error) {
+	w := &Workspace{c: c, aliases: map[string]string{}, declared: map[string]bool{}}
+	for name, p := range pkgNames {
+		w.aliases[name] = p
+	}
+	syms := map[string]reflect.Value{}
+	for name, v := range bindings {
+		if !token.IsIdentifier(name) || strings.HasPrefix(name, hiddenPrefix) {
+			return nil, fmt.Errorf("interp: bad binding name %q", name)
+		}
+		switch rv := reflect.ValueOf(v); {
+		case v == nil:
+			return nil, fmt.Errorf("interp: binding %s is nil", name)
+		case rv.Kind() == reflect.Func:
+			syms[name] = rv
+		default:
+			p := reflect.New(rv.Type())
+			p.Elem().Set(rv)
+			syms[name] = p.Elem()
+		}
+	}
+	w.bindings = yaegi.Exports{
+		wsPath + "/ws":     {"G": reflect.ValueOf(w.guard), "Value": reflect.ValueOf(func(v any) any { return v })},
+		bindPath + "/bind": syms,
+	}
+	if err := w.reset(); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// guard returns the guard of the Eval in progress. Rewritten code calls
+// it (yaegi would copy a variable's value at compile time).
+func (w *Workspace) guard() *Guard { return w.cur }
+
+func (w *Workspace) reset() error {
+	in, err := w.c.newInterpreter(w.bindings, wsPkg+` "`+wsPath+`"`, `. "`+bindPath+`"`)
+	if err != nil {
+		return err
+	}
+	w.in = in
+	w.declared = map[string]bool{}
+	return nil
+}
+
+// ErrWorkspaceReset is returned (wrapped) when an evaluation had to be
+// abandoned and the workspace's interpreter replaced, losing its variables.
+var ErrWorkspaceReset = errors.New("workspace reset: its variables are lost")
+
+// Eval evaluates src under g: Go statements and expressions, or top-level
+// declarations (func, var, const, type, import). It applies the method
+// sandbox and guard: a forbidden import is refused, a runaway loop is
+// stopped with *StopError, and the next Eval works.
+func (w *Workspace) Eval(g *Guard, src string) (EvalResult, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.in == nil {
+		if err := w.reset(); err != nil {
+			return EvalResult{}, err
+		}
+	}
+	u, err := parseInput(src)
+	if err != nil {
+		return EvalResult{}, err
+	}
+	aliases := map[string]string{}
+	for k, v := range w.aliases {
+		aliases[k] = v
+	}
+	serr := func(pos token.Pos, format string, args ...any) error {
+		p := u.fset.Position(pos)
+		return &SyntaxError{Line: p.Line, Col: u.col(p), Msg: fmt.Sprintf(format, args...)}
+	}
+	for _, d := range u.file.Decls {
+		if gd, ok := d.(*ast.GenDecl); ok && gd.Tok == token.IMPORT {
+			if err := checkImports("", u.fset, gd, aliases, serr); err != nil {
+				return EvalResult{}, err
+			}
+		}
+	}
+	if err := checkBody(u.file, nil, serr); err != nil {
+		return EvalResult{}, err
+	}
+	r := &rewriter{fset: u.fset, file: u.file, source: u.text, aliases: aliases, shadowed: w.declared,
+		topGuard: wsPkg + ".G()", wsFuncs: true, skip: u.main}
+	r.run()
+	out, err := applyEdits(u.text, r.edits)
+	if err != nil {
+		return EvalResult{}, err
+	}
+	out = strings.TrimSuffix(strings.TrimPrefix(out, u.prefix), u.suffix)
+	w.aliases = aliases
+	if strings.TrimSpace(out) == "" {
+		return EvalResult{}, nil
+	}
+	// yaegi answers a call without results with a stale value (the last
+	// function it called), so a final call is first compiled wrapped in
+	// Value(...), which the type checker rejects for a call without
+	// exactly one result; yaegi compiles a whole entry before running it,
+	// so the rejected attempt has run nothing.
+	call, printer := u.finalCall()
+	if printer {
+		v, err := w.run(g, out)
+		if err == nil {
+			v = reflect.Value{} // fmt's byte count is not the answer anyone asked for
+		}
+		return w.result(u, v, err)
+	}
+	if call != nil {
+		r.insert(call.Pos(), wsPkg+".Value(")
+		r.insert(call.End(), ")")
+		wrapped, err := applyEdits(u.text, r.edits)
+		if err != nil {
+			return EvalResult{}, err
+		}
+		wrapped = strings.TrimSuffix(strings.TrimPrefix(wrapped, u.prefix), u.suffix)
+		v, err := w.run(g, wrapped)
+		var p yaegi.Panic
+		if err == nil || g.Err() != nil || errors.As(err, &p) || errors.Is(err, ErrWorkspaceReset) || w.in == nil {
+			return w.result(u, v, err)
+		}
+		v, err = w.run(g, out)
+		if err == nil {
+			v = reflect.Value{} // no single value to print
+		}
+		return w.result(u, v, err)
+	}
+	v, err := w.run(g, out)
+	return w.result(u, v, err)
+}
+
+// result turns an evaluation's outcome into an EvalResult and remembers
+// the names the input declared.
+func (w *Workspace) result(u *input, v reflect.Value, err error) (EvalResult, error) {
+	if err != nil {
+		return EvalResult{}, err
+	}
+	for _, name := range u.declares() {
+		w.declared[name] = true
+	}
+	if !u.endsWithExpr() || !v.IsValid() {
+		return EvalResult{}, nil
+	}
+	for v.Kind() == reflect.Interface && !v.IsNil() {
+		v = v.Elem()
+	}
+	res := EvalResult{Value: v.Interface(), HasValue: true, Type: v.Type().String()}
+	if res.Value == nil {
+		res.Type = "nil"
+	}
+	return res, nil
+}
+
+// run evaluates rewritten input. The guard stops runaway code; the
+// context deadline is only a backstop for native calls the guard cannot
+// interrupt, after which the interpreter is unusable and is dropped.
+func (w *Workspace) run(g *Guard, src string) (v reflect.Value, err error) {
+	w.cur = g
+	defer func() { w.cur = nil }()
+	ctx := context.Background()
+	if d := g.limits.Deadline; d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d+grace)
+		defer cancel()
+	}
+	v, err = w.in.EvalWithContext(ctx, src)
+	if e := g.stopped.Load(); e != nil && w.in != nil {
+		return reflect.Value{}, e
+	}
+	if p, ok := err.(yaegi.Panic); ok && g.Err() == nil && isCompilePanic(p) {
+		// yaegi's compiler panicked on input it does not support; its
+		// state is unknown.
+		w.in = nil
+		return v, fmt.Errorf("unsupported by the interpreter: %v: %w", p.Value, ErrWorkspaceReset)
+	}
+	if err == nil {
+		return v, nil
+	}
+	var p yaegi.Panic
+	switch {
+	case errors.As(err, &p):
+		return v, panicToError("", p.Value)
+	case errors.Is(err, context.DeadlineExceeded):
+		w.in = nil
+		return v, fmt.Errorf("evaluation did not stop within %s of its deadline: %w", grace, ErrWorkspaceReset)
+	}
+	if e := g.Err(); e != nil {
+		return v, e
+	}
+	return v, compileErr("", err)
+}
+
+// input is parsed workspace text: either a file of declarations or
+// statements wrapped in a synthetic main function.
+type input struct {
+	fset           *token.FileSet
+	file           *ast.File
+	text           string // prefix + src + suffix
+	prefix, suffix string
+	main           *ast.FuncDecl // the wrapper, in statement mode
+}
+
+func (u *input) col(p token.Position) int {
+	if p.Line == 1 {
+		return p.Column - len(u.prefix)
+	}
+	return p.Column
+}
+
+const (
+	filePrefix = "package main;"
+	stmtPrefix = "package main; func main() {"
+	stmtSuffix = "\n}"
+)
+
+// parseInput parses src the way yaegi does: a first token of const, func,
+// import, type or var means declarations (a func that fails to parse as a
+// declaration is retried as a statement), anything else statements.
+func parseInput(src string) (*input, error) {
+	tok := firstToken(src)
+	var firstErr error
+	if tok == token.CONST || tok == token.FUNC || tok == token.IMPORT || tok == token.TYPE || tok == token.VAR {
+		u := &input{fset: token.NewFileSet(), text: filePrefix + src, prefix: filePrefix}
+		f, err := parser.ParseFile(u.fset, "", u.text, 0)
+		if err == nil {
+			u.file = f
+			return u, nil
+		}
+		if tok != token.FUNC {
+			return nil, syntaxErr("", err, len(filePrefix))
+		}
+		firstErr = syntaxErr("", err, len(filePrefix))
+	}
+	u := &input{fset: token.NewFileSet(), text: stmtPrefix + src + stmtSuffix, prefix: stmtPrefix, suffix: stmtSuffix}
+	f, err := parser.ParseFile(u.fset, "", u.text, 0)
+	if err != nil {
+		if firstErr != nil {
+			return nil, firstErr
+		}
+		return nil, syntaxErr("", err, len(stmtPrefix))
+	}
+	u.file, u.main = f, f.Decls[0].(*ast.FuncDecl)
+	return u, nil
+}
+
+func firstToken(src string) token.Token {
+	var s scanner.Scanner
+	fset := token.NewFileSet()
+	s.Init(fset.AddFile("", -1, len(src)), []byte(src), nil, 0)
+	_, tok, _ := s.Scan()
+	return tok
+}
+
+// endsWithExpr reports whether the input's last statement is an expression.
+func (u *input) endsWithExpr() bool {
+	if u.main == nil {
+		return false
+	}
+	l := u.main.Body.List
+	if len(l) == 0 {
+		return false
+	}
+	_, ok := l[len(l)-1].(*ast.ExprStmt)
+	return ok
+}
+
+// finalCall returns the call expression that ends the input, if any, and
+// whether it is one of fmt's printers.
+func (u *input) finalCall() (call *ast.CallExpr, printer bool) {
+	if !u.endsWithExpr() {
+		return nil, false
+	}
+	l := u.main.Body.List
+	call, ok := l[len(l)-1].(*ast.ExprStmt).X.(*ast.CallExpr)
+	if !ok {
+		return nil, false
+	}
+	if sel, ok := call.Fun.(*ast.SelectorExpr); ok {
+		if pkg, ok := sel.X.(*ast.Ident); ok && pkg.Name == "fmt" && strings.HasPrefix(sel.Sel.Name, "Print") {
+			return call, true
+		}
+	}
+	return call, false
+}
+
+// declares lists the top-level names the input declares.
+func (u *input) declares() []string {
+	var names []string
+	addSpecs := func(g *ast.GenDecl) {
+		for _, s := range g.Specs {
+			switch s := s.(type) {
+			case *ast.ValueSpec:
+				for _, n := range s.Names {
+					names = append(names, n.Name)
+				}
+			case *ast.TypeSpec:
+				names = append(names, s.Name.Name)
+			}
+		}
+	}
+	if u.main == nil {
+		for _, d := range u.file.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				if d.Recv == nil {
+					names = append(names, d.Name.Name)
+				}
+			case *ast.GenDecl:
+				addSpecs(d)
+			}
+		}
+		return names
+	}
+	for _, s := range u.main.Body.List {
+		switch s := s.(type) {
+		case *ast.AssignStmt:
+			if s.Tok == token.DEFINE {
+				for _, e := range s.Lhs {
+					if id, ok := e.(*ast.Ident); ok && id.Name != "_" {
+						names = append(names, id.Name)
+					}
+				}
+			}
+		case *ast.DeclStmt:
+			if g, ok := s.Decl.(*ast.GenDecl); ok {
+				addSpecs(g)
+			}
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Complete reports whether src is a complete input: false when it is an
+// unfinished multi-line entry (an unclosed brace, parenthesis, bracket or
+// raw string, or an expression cut off at the end) so a REPL should read
+// another line; true when it is complete or definitely wrong.
+func Complete(src string) bool {
+	if strings.TrimSpace(src) == "" {
+		return true
+	}
+	var s scanner.Scanner
+	fset := token.NewFileSet()
+	depth := 0
+	unterminated := false
+	last := token.ILLEGAL
+	s.Init(fset.AddFile("", -1, len(src)), []byte(src), func(_ token.Position, msg string) {
+		if strings.Contains(msg, "raw string literal not terminated") || strings.Contains(msg, "comment not terminated") {
+			unterminated = true
+		}
+	}, 0)
+	for {
+		_, tok, _ := s.Scan()
+		if tok == token.EOF {
+			break
+		}
+		if tok != token.SEMICOLON {
+			last = tok
+		}
+		switch tok {
+		case token.LBRACE, token.LPAREN, token.LBRACK:
+			depth++
+		case token.RBRACE, token.RPAREN, token.RBRACK:
+			depth--
+		}
+	}
+	if unterminated || depth > 0 {
+		return false
+	}
+	if depth < 0 {
+		return true
+	}
+	switch last {
+	case token.RPAREN, token.RBRACK, token.RBRACE, token.INC, token.DEC, token.ELLIPSIS:
+		return true
+	}
+	// An expression cut off after an operator, comma or period.
+	return !last.IsOperator()
+}
+
+// isCompilePanic reports whether a panic came from yaegi's compiler (cfg,
+// gta, type checking) rather than from running code.
+func isCompilePanic(p yaegi.Panic) bool {
+	st := string(p.Stack)
+	return strings.Contains(st, "yaegi/interp.(*Interpreter).cfg") || strings.Contains(st, "yaegi/interp.(*Interpreter).gta") || strings.Contains(st, "CompileAST")
+}

@@ -1,0 +1,96 @@
+package interp
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestWorkspace(t *testing.T) {
+	c := sharedCompiler(t)
+	g0 := newGuard(t, Limits{})
+	w0 := &world{c: c, g: g0}
+	lobby := newObject(w0)
+	lobby.Set("name", "lobby")
+	ws, err := c.NewWorkspace(map[string]any{"Lobby": lobby, "NewObject": func() Object { return newObject(w0) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		src      string
+		limits   Limits
+		want     string // fmt of Value when HasValue
+		wantType string
+		wantErr  string
+	}{
+		{src: "x := 3", want: ""},
+		{src: "x * 2", want: "6", wantType: "int"},
+		{src: "func double(n int) int { return n * 2 }", want: ""},
+		{src: "double(x) + 1", want: "7", wantType: "int"},
+		{src: `Lobby.Get("name")`, want: "lobby"},
+		{src: `o := NewObject()
+o.Set("k", strings.ToUpper("v"))
+o.Get("k")`, want: "V"},
+		{src: "for {}", limits: shortLimits(), wantErr: "deadline exceeded"},
+		{src: "x + 1", want: "4"},
+		{src: "func spin() { for {} }", want: ""},
+		{src: "spin()", limits: shortLimits(), wantErr: "deadline exceeded"},
+		{src: "func deep(n int) int { return deep(n+1) }", want: ""},
+		{src: "deep(0)", wantErr: "call depth limit"},
+		{src: `import "os"`, wantErr: `import "os" is not allowed in methods (line 1)`},
+		{src: "import s \"strings\"", want: ""},
+		{src: `s.Repeat("ab", 2)`, want: "abab"},
+		{src: `strings.Repeat("ab", 1<<40)`, wantErr: "allocation limit"},
+		{src: "go double(1)", wantErr: "go statements are not allowed"},
+		{src: `panic("boom")`, wantErr: "panic: boom"},
+		{src: "y := ", wantErr: "expected operand"},
+		{src: "undefinedName + 1", wantErr: "undefined"},
+		{src: "x", want: "3"},
+	}
+	for i, st := range steps {
+		g := newGuard(t, st.limits)
+		w0.g = g
+		res, err := ws.Eval(g, st.src)
+		if st.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), st.wantErr) {
+				t.Fatalf("step %d %q: err %v, want %q", i, st.src, err, st.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("step %d %q: %v", i, st.src, err)
+		}
+		got := ""
+		if res.HasValue {
+			got = strings.TrimSpace(strings.Trim(fmtAny(res.Value), "\n"))
+		}
+		if got != st.want || st.wantType != "" && res.Type != st.wantType {
+			t.Fatalf("step %d %q: got %q (%s, has %v), want %q %s", i, st.src, got, res.Type, res.HasValue, st.want, st.wantType)
+		}
+	}
+}
+
+func fmtAny(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return strings.TrimSpace(strings.ReplaceAll(sprint(v), "\n", " "))
+}
+
+func TestWorkspaceStopError(t *testing.T) {
+	c := sharedCompiler(t)
+	ws, err := c.NewWorkspace(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newGuard(t, Limits{MaxSteps: 1000})
+	_, err = ws.Eval(g, "n := 0\nfor { n++ }")
+	var se *StopError
+	if !errors.As(err, &se) || se.Reason != StopSteps {
+		t.Fatalf("got %v", err)
+	}
+	res, err := ws.Eval(newGuard(t, Limits{}), "n > 0")
+	if err != nil || res.Value != true {
+		t.Fatalf("next eval: %v %v", res, err)
+	}
+}
