@@ -1,0 +1,49 @@
+// Package root assembles batos's command tree. Each verb lives in its own
+// package under internal/cmd with an Options struct, a constructor and a
+// run function.
+package root
+
+import (
+	"os"
+
+	"github.com/spf13/cobra"
+
+	evalcmd "batos/internal/cmd/eval"
+	imagecmd "batos/internal/cmd/image"
+	replcmd "batos/internal/cmd/repl"
+	"batos/internal/iostreams"
+)
+
+// DefaultImage is the image opened when neither --image nor BATOS_IMAGE
+// names one.
+const DefaultImage = "./live_image"
+
+// NewCmd returns the root command. With no sub-command batos opens the
+// line REPL (the TUI takes this place once it lands).
+func NewCmd(ios *iostreams.IOStreams) *cobra.Command {
+	imagePath := func() string { return DefaultImage }
+	cmd := &cobra.Command{
+		Use:           "batos",
+		Short:         "A live-image programming environment in Go, with a language model inside the image",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+	}
+	var flagImage string
+	cmd.PersistentFlags().StringVar(&flagImage, "image", "", "image directory (default $BATOS_IMAGE or "+DefaultImage+")")
+	imagePath = func() string {
+		if flagImage != "" {
+			return flagImage
+		}
+		if env := os.Getenv("BATOS_IMAGE"); env != "" {
+			return env
+		}
+		return DefaultImage
+	}
+	repl := replcmd.NewCmd(ios, imagePath)
+	cmd.RunE = repl.RunE
+	cmd.AddCommand(repl, evalcmd.NewCmd(ios, imagePath), imagecmd.NewCmd(ios, imagePath))
+	cmd.SetOut(ios.Out)
+	cmd.SetErr(ios.ErrOut)
+	return cmd
+}

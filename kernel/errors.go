@@ -1,0 +1,39 @@
+package kernel
+
+import (
+	"errors"
+	"fmt"
+)
+
+// NotUnderstoodError reports a send whose selector no slot on the
+// receiver's lookup chain answers, after doesNotUnderstand declined too.
+type NotUnderstoodError struct {
+	Receiver string // described receiver, e.g. "Lobby" or "object 12"
+	Selector string
+	Args     int
+}
+
+func (e *NotUnderstoodError) Error() string {
+	return fmt.Sprintf("%s does not understand %s (with %d argument%s)", e.Receiver, e.Selector, e.Args, plural(e.Args))
+}
+
+// SlotError reports a slot operation on a name the object does not have,
+// or a value the slot cannot take.
+type SlotError struct {
+	Object string
+	Slot   string
+	Msg    string
+}
+
+func (e *SlotError) Error() string { return fmt.Sprintf("%s.%s: %s", e.Object, e.Slot, e.Msg) }
+
+// ErrNoTransaction is returned when an Object handle is used outside the
+// top-level evaluation of its session, for example after it committed.
+var ErrNoTransaction = errors.New("object used outside a transaction (handles are valid only while their session evaluates)")
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

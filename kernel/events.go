@@ -1,0 +1,197 @@
+package kernel
+
+import (
+	"fmt"
+	"sync"
+
+	"batos/image"
+)
+
+// Event is published after each commit becomes durable.
+type Event struct {
+	Tx      image.TxInfo
+	Changes []ObjectChange
+}
+
+// ObjectChange is what one transaction did to one object.
+type ObjectChange struct {
+	OID     image.OID
+	Name    string // the object's described name, e.g. "Lobby" or "object 12"
+	Created bool
+	Deleted bool
+	Slots   []SlotChange
+}
+
+// SlotOp says how a slot changed.
+type SlotOp int
+
+const (
+	SlotAdded SlotOp = iota + 1
+	SlotRemoved
+	SlotChanged
+)
+
+func (op SlotOp) String() string {
+	switch op {
+	case SlotAdded:
+		return "added"
+	case SlotRemoved:
+		return "removed"
+	case SlotChanged:
+		return "changed"
+	}
+	return fmt.Sprintf("SlotOp(%d)", int(op))
+}
+
+// SlotChange is one slot's change. Before and After are the method source
+// for method slots and a printed value otherwise; empty when absent.
+type SlotChange struct {
+	Name   string
+	Kind   image.SlotKind
+	Op     SlotOp
+	Before string
+	After  string
+}
+
+func diffObject(oid image.OID, before *image.Record, after []image.Slot, name string) ObjectChange {
+	c := ObjectChange{OID: oid, Name: name, Created: before == nil}
+	var old []image.Slot
+	if before != nil {
+		old = before.Slots
+	}
+	for _, s := range after {
+		i := findSlot(old, s.Name)
+		switch {
+		case i < 0:
+			c.Slots = append(c.Slots, SlotChange{Name: s.Name, Kind: s.Kind, Op: SlotAdded, After: slotText(s)})
+		default:
+			b, a := slotText(old[i]), slotText(s)
+			if b != a || old[i].Kind != s.Kind {
+				c.Slots = append(c.Slots, SlotChange{Name: s.Name, Kind: s.Kind, Op: SlotChanged, Before: b, After: a})
+			}
+		}
+	}
+	for _, s := range old {
+		if findSlot(after, s.Name) < 0 {
+			c.Slots = append(c.Slots, SlotChange{Name: s.Name, Kind: s.Kind, Op: SlotRemoved, Before: slotText(s)})
+		}
+	}
+	return c
+}
+
+func slotText(s image.Slot) string {
+	switch v := s.Value.(type) {
+	case image.Method:
+		return v.Source
+	case image.Primitive:
+		return "<primitive " + v.Name + ">"
+	default:
+		return formatStored(v)
+	}
+}
+
+// eventFromRevisions rebuilds the event of a transaction the kernel did not
+// make itself (an undo) from the per-object revisions.
+func (k *Kernel) eventFromRevisions(info image.TxInfo) Event {
+	ev := Event{Tx: info}
+	for _, oid := range info.Changed {
+		revs, err := k.store.Revisions(oid)
+		if err != nil {
+			continue
+		}
+		var after, before *image.Record
+		for i, r := range revs {
+			if r.Tx == info.ID {
+				after = r.Record
+				if i+1 < len(revs) {
+					before = revs[i+1].Record
+				}
+				break
+			}
+		}
+		var slots []image.Slot
+		if after != nil {
+			slots = after.Slots
+		}
+		c := diffObject(oid, before, slots, describeSlots(oid, slots))
+		c.Deleted = after == nil
+		ev.Changes = append(ev.Changes, c)
+	}
+	return ev
+}
+
+// Bus fans events out to subscribers. Publishing never blocks: a
+// subscriber that falls more than its buffer behind loses events and sees
+// the count in Dropped.
+type Bus struct {
+	mu     sync.Mutex
+	subs   map[*Subscription]struct{}
+	closed bool
+}
+
+// Subscription receives events on C until Close.
+type Subscription struct {
+	C       <-chan Event
+	c       chan Event
+	bus     *Bus
+	mu      sync.Mutex
+	dropped int
+}
+
+func newBus() *Bus { return &Bus{subs: make(map[*Subscription]struct{})} }
+
+// Subscribe returns a subscription with room for buffer pending events.
+func (b *Bus) Subscribe(buffer int) *Subscription {
+	c := make(chan Event, buffer)
+	s := &Subscription{C: c, c: c, bus: b}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		close(c)
+		return s
+	}
+	b.subs[s] = struct{}{}
+	return s
+}
+
+// Close stops delivery and closes C.
+func (s *Subscription) Close() {
+	b := s.bus
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.subs[s]; ok {
+		delete(b.subs, s)
+		close(s.c)
+	}
+}
+
+// Dropped reports how many events were lost because C was full.
+func (s *Subscription) Dropped() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dropped
+}
+
+func (b *Bus) publish(ev Event) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for s := range b.subs {
+		select {
+		case s.c <- ev:
+		default:
+			s.mu.Lock()
+			s.dropped++
+			s.mu.Unlock()
+		}
+	}
+}
+
+func (b *Bus) close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	for s := range b.subs {
+		delete(b.subs, s)
+		close(s.c)
+	}
+}

@@ -1,0 +1,175 @@
+package kernel
+
+import (
+	"fmt"
+	"strings"
+
+	"batos/image"
+)
+
+// Object is a handle on an object of the image, bound to the Session whose
+// current transaction it reads and writes. It is the receiver type of every
+// method and the value scripts see.
+//
+// The methods implement the script API of DESIGN.md. Following Go-script
+// convention they report failure by panicking with an error value; the
+// evaluation boundary (Session.Run, Session.Eval, a calling method's send)
+// turns the panic back into an error. Go callers that want errors should
+// use Session.Send.
+type Object struct {
+	oid image.OID
+	s   *Session
+}
+
+// ID returns the object's identity in the image.
+func (o Object) ID() uint64 { return uint64(o.oid) }
+
+// OID returns the object's identity as the image's type.
+func (o Object) OID() image.OID { return o.oid }
+
+// Send sends sel with args to o and returns the answer.
+func (o Object) Send(sel string, args ...any) any {
+	v, err := o.session().send(o.oid, sel, args)
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// Get returns the value of the slot name found through o's lookup chain: a
+// data slot's value, a parent's Object, a method's source or a primitive's
+// name. A missing slot panics with *SlotError.
+func (o Object) Get(name string) any {
+	s := o.session()
+	b, found, err := s.tx.resolve(o.oid, name)
+	if err != nil {
+		panic(err)
+	}
+	if !found {
+		panic(&SlotError{Object: s.describe(o.oid), Slot: name, Msg: "no such slot"})
+	}
+	switch v := b.slot.Value.(type) {
+	case image.Method:
+		return v.Source
+	case image.Primitive:
+		return v.Name
+	}
+	return toScript(b.slot.Value, s)
+}
+
+// Set writes a slot on o itself (never on a parent), creating it when new.
+// A name ending in "*" makes a parent slot, whose value must be an Object.
+func (o Object) Set(name string, v any) {
+	s := o.session()
+	if err := validSlotName(name); err != nil {
+		panic(&SlotError{Object: s.describe(o.oid), Slot: name, Msg: err.Error()})
+	}
+	stored, err := toStored(v)
+	if err != nil {
+		panic(&SlotError{Object: s.describe(o.oid), Slot: name, Msg: err.Error()})
+	}
+	kind := image.SlotData
+	if strings.HasSuffix(name, "*") {
+		if _, ok := stored.(image.Ref); !ok {
+			panic(&SlotError{Object: s.describe(o.oid), Slot: name, Msg: fmt.Sprintf("a parent slot needs an Object, got %T", v)})
+		}
+		kind = image.SlotParent
+	}
+	if err := s.tx.setSlot(o.oid, image.Slot{Name: name, Kind: kind, Value: stored}); err != nil {
+		panic(err)
+	}
+}
+
+// Define compiles src as the method for selector sel and installs it on o.
+// A source that does not parse or compile panics with the compiler's error
+// and installs nothing.
+func (o Object) Define(sel, src string) {
+	s := o.session()
+	if err := validSlotName(sel); err != nil || strings.HasSuffix(sel, "*") {
+		panic(&SlotError{Object: s.describe(o.oid), Slot: sel, Msg: "not a valid selector"})
+	}
+	if _, err := s.k.compiler.Compile(sel, src); err != nil {
+		panic(err)
+	}
+	if err := s.tx.setSlot(o.oid, image.Slot{Name: sel, Kind: image.SlotMethod, Value: image.Method{Source: src}}); err != nil {
+		panic(err)
+	}
+}
+
+// Remove deletes o's own slot name.
+func (o Object) Remove(name string) {
+	s := o.session()
+	ok, err := s.tx.removeSlot(o.oid, name)
+	if err != nil {
+		panic(err)
+	}
+	if !ok {
+		panic(&SlotError{Object: s.describe(o.oid), Slot: name, Msg: "no such slot"})
+	}
+}
+
+// Slots returns the names of o's own slots in order.
+func (o Object) Slots() []string {
+	st := o.state()
+	names := make([]string, len(st.slots))
+	for i, s := range st.slots {
+		names[i] = s.Name
+	}
+	return names
+}
+
+// Clone returns a new object with a shallow copy of all of o's slots,
+// parents included (Self's clone).
+func (o Object) Clone() Object {
+	st := o.state()
+	slots := append([]image.Slot(nil), st.slots...)
+	return Object{oid: o.s.tx.create(slots), s: o.s}
+}
+
+// Lobby returns the root object, bound to o's session.
+func (o Object) Lobby() Object { return Object{oid: image.RootOID, s: o.session()} }
+
+// NewObject returns a new object whose only slot is parent*, pointing at
+// the root traits object (Lobby.traits) when the image has one.
+func (o Object) NewObject() Object {
+	s := o.session()
+	return Object{oid: s.newObject(), s: s}
+}
+
+// String describes the object ("Lobby", "point (object 12)").
+func (o Object) String() string {
+	if o.s == nil || o.s.tx == nil {
+		return fmt.Sprintf("object %d", o.oid)
+	}
+	return o.s.describe(o.oid)
+}
+
+func (o Object) session() *Session {
+	if o.s == nil {
+		panic(fmt.Errorf("send to the zero Object"))
+	}
+	if o.s.tx == nil {
+		panic(ErrNoTransaction)
+	}
+	return o.s
+}
+
+func (o Object) state() *objState {
+	st, err := o.session().tx.load(o.oid)
+	if err != nil {
+		panic(err)
+	}
+	return st
+}
+
+func validSlotName(name string) error {
+	switch {
+	case name == "" || name == "*":
+		return fmt.Errorf("empty slot name")
+	case strings.ContainsAny(name, " \t\n\r\x00"):
+		return fmt.Errorf("slot names cannot contain spaces or control characters")
+	case strings.Count(name, "*") > 1 || strings.Contains(strings.TrimSuffix(name, "*"), "*"):
+		return fmt.Errorf("'*' may only end a parent slot's name")
+	}
+	return nil
+}

@@ -1,0 +1,60 @@
+package kernel
+
+import (
+	"fmt"
+)
+
+// Primitive is a native behaviour. Slots name primitives; the kernel binds
+// the name to a Primitive at send time.
+type Primitive func(c *PrimitiveCall) (any, error)
+
+// PrimitiveCall is one activation of a primitive.
+type PrimitiveCall struct {
+	Session  *Session
+	Self     Object
+	Selector string // the selector the slot was found under
+	Args     []any
+}
+
+func defaultPrimitives() map[string]Primitive {
+	return map[string]Primitive{
+		"doesNotUnderstand": primDoesNotUnderstand,
+		"printString":       primPrintString,
+		"respondsTo":        primRespondsTo,
+	}
+}
+
+// primDoesNotUnderstand is the default doesNotUnderstand: it fails the
+// send. The pLLM replaces it by delegation once it lives in the image.
+func primDoesNotUnderstand(c *PrimitiveCall) (any, error) {
+	sel, _ := argAt[string](c.Args, 0)
+	args, _ := argAt[[]any](c.Args, 1)
+	return nil, &NotUnderstoodError{Receiver: c.Session.describe(c.Self.oid), Selector: sel, Args: len(args)}
+}
+
+func primPrintString(c *PrimitiveCall) (any, error) {
+	if len(c.Args) != 0 {
+		return nil, fmt.Errorf("printString: want no arguments, got %d", len(c.Args))
+	}
+	return c.Session.describe(c.Self.oid), nil
+}
+
+// primRespondsTo answers whether the receiver's lookup chain has a slot
+// for the selector, without sending it.
+func primRespondsTo(c *PrimitiveCall) (any, error) {
+	sel, ok := argAt[string](c.Args, 0)
+	if !ok || len(c.Args) != 1 {
+		return nil, fmt.Errorf("respondsTo: want one string argument")
+	}
+	_, found, err := c.Session.tx.resolve(c.Self.oid, sel)
+	return found, err
+}
+
+func argAt[T any](args []any, i int) (T, bool) {
+	var zero T
+	if i >= len(args) {
+		return zero, false
+	}
+	v, ok := args[i].(T)
+	return v, ok
+}

@@ -1,0 +1,232 @@
+package kernel
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"batos/image"
+	"batos/interp"
+)
+
+// lookupCache memoises (receiver, selector) → holder and slot index.
+//
+// Protocol: a transaction reads the shape epoch after its snapshot exists
+// and only while no shape change is being committed (txn.cacheable). An
+// entry records the epoch of the transaction that computed it and is used
+// only when that epoch, the using transaction's epoch and the current epoch
+// are all equal, so an entry always reflects exactly the shapes the using
+// transaction's snapshot sees. Data-slot writes are not shape changes, so
+// they never invalidate the cache.
+type lookupCache struct {
+	mu sync.RWMutex
+	m  map[lookupKey]*lookupEntry
+}
+
+type lookupKey struct {
+	oid image.OID
+	sel string
+}
+
+type lookupEntry struct {
+	epoch  uint64
+	holder image.OID
+	index  int
+	// method is the compiled method for a method slot, filled on first
+	// send; src is the source it was compiled from.
+	mu     sync.Mutex
+	method *interp.Method
+	src    string
+}
+
+// maxCacheEntries bounds the cache; it is cleared when full, which only
+// costs lookups.
+const maxCacheEntries = 1 << 16
+
+func (c *lookupCache) get(key lookupKey, epoch uint64) *lookupEntry {
+	c.mu.RLock()
+	e := c.m[key]
+	c.mu.RUnlock()
+	if e == nil || e.epoch != epoch {
+		return nil
+	}
+	return e
+}
+
+func (c *lookupCache) put(key lookupKey, e *lookupEntry) {
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxCacheEntries {
+		c.m = make(map[lookupKey]*lookupEntry)
+	}
+	c.m[key] = e
+	c.mu.Unlock()
+}
+
+// binding is the result of a lookup: the slot found and who holds it.
+type binding struct {
+	holder image.OID
+	slot   image.Slot
+	entry  *lookupEntry // nil when the cache was bypassed
+}
+
+func (t *txn) useCache() bool {
+	return t.cacheable && !t.shaped && t.epoch == t.k.shapeEpoch.Load()
+}
+
+// resolve looks sel up from recv, through the cache when it may.
+func (t *txn) resolve(recv image.OID, sel string) (binding, bool, error) {
+	cached := t.useCache()
+	key := lookupKey{recv, sel}
+	if cached {
+		if e := t.k.cache.get(key, t.epoch); e != nil {
+			st, err := t.load(e.holder)
+			if err != nil {
+				return binding{}, false, err
+			}
+			if e.index < len(st.slots) && st.slots[e.index].Name == sel {
+				return binding{holder: e.holder, slot: st.slots[e.index], entry: e}, true, nil
+			}
+		}
+	}
+	holder, index, found, err := t.lookup(recv, sel)
+	if err != nil || !found {
+		return binding{}, false, err
+	}
+	b := binding{holder: holder, slot: t.objs[holder].slots[index]}
+	if cached {
+		b.entry = &lookupEntry{epoch: t.epoch, holder: holder, index: index}
+		t.k.cache.put(key, b.entry)
+	}
+	return b, true, nil
+}
+
+// lookup is the uncached lookup: own slots, then each parent in slot
+// order, depth first, visiting each object once.
+func (t *txn) lookup(recv image.OID, sel string) (holder image.OID, index int, found bool, err error) {
+	var visited map[image.OID]bool
+	var visit func(oid image.OID) (image.OID, int, bool, error)
+	visit = func(oid image.OID) (image.OID, int, bool, error) {
+		if visited[oid] {
+			return 0, 0, false, nil
+		}
+		if visited == nil {
+			visited = make(map[image.OID]bool)
+		}
+		visited[oid] = true
+		st, err := t.load(oid)
+		if err != nil {
+			return 0, 0, false, err
+		}
+		if i := findSlot(st.slots, sel); i >= 0 {
+			return oid, i, true, nil
+		}
+		for _, s := range st.slots {
+			if s.Kind != image.SlotParent {
+				continue
+			}
+			ref, ok := s.Value.(image.Ref)
+			if !ok {
+				continue
+			}
+			if h, i, ok, err := visit(ref.OID); err != nil || ok {
+				return h, i, ok, err
+			}
+		}
+		return 0, 0, false, nil
+	}
+	return visit(recv)
+}
+
+// method returns the compiled method for b, compiling at most once per
+// source and interpreter generation.
+func (k *Kernel) method(b binding) (*interp.Method, error) {
+	src := b.slot.Value.(image.Method).Source
+	e := b.entry
+	if e != nil {
+		e.mu.Lock()
+		m := e.method
+		fresh := m != nil && e.src == src && m.Generation == k.compiler.Generation()
+		e.mu.Unlock()
+		if fresh {
+			return m, nil
+		}
+	}
+	m, err := k.compiler.Compile(b.slot.Name, src)
+	if err != nil {
+		return nil, err
+	}
+	if e != nil {
+		e.mu.Lock()
+		e.method, e.src = m, src
+		e.mu.Unlock()
+	}
+	return m, nil
+}
+
+// send is the one path every message takes. It panics with *interp.StopError
+// when the guard stops the evaluation; every other failure is returned.
+func (s *Session) send(recv image.OID, sel string, args []any) (any, error) {
+	t := s.tx
+	if t == nil {
+		return nil, ErrNoTransaction
+	}
+	g := s.guard
+	g.Enter()
+	defer g.Leave()
+	b, found, err := t.resolve(recv, sel)
+	if err != nil {
+		return nil, fmt.Errorf("send %s: %w", sel, err)
+	}
+	if !found {
+		return s.notUnderstood(t, recv, sel, args)
+	}
+	return s.invoke(b, recv, sel, args)
+}
+
+func (s *Session) invoke(b binding, recv image.OID, sel string, args []any) (any, error) {
+	switch b.slot.Kind {
+	case image.SlotMethod:
+		m, err := s.k.method(b)
+		if err != nil {
+			return nil, err
+		}
+		return m.Call(s.guard, Object{oid: recv, s: s}, args)
+	case image.SlotPrimitive:
+		name := b.slot.Value.(image.Primitive).Name
+		p, ok := s.k.primitive(name)
+		if !ok {
+			return nil, fmt.Errorf("send %s: primitive %q is not available in this build of batos", sel, name)
+		}
+		return p(&PrimitiveCall{Session: s, Self: Object{oid: recv, s: s}, Selector: sel, Args: args})
+	default:
+		if len(args) > 0 {
+			return nil, &SlotError{Object: s.describe(recv), Slot: sel, Msg: fmt.Sprintf("is a %s slot and takes no arguments (got %d)", b.slot.Kind, len(args))}
+		}
+		return toScript(b.slot.Value, s), nil
+	}
+}
+
+// notUnderstood sends doesNotUnderstand(sel, args) to recv, or fails with
+// *NotUnderstoodError when nothing on the chain answers that either.
+func (s *Session) notUnderstood(t *txn, recv image.OID, sel string, args []any) (any, error) {
+	if sel == "doesNotUnderstand" {
+		return nil, &NotUnderstoodError{Receiver: s.describe(recv), Selector: sel, Args: len(args)}
+	}
+	b, found, err := t.resolve(recv, "doesNotUnderstand")
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, &NotUnderstoodError{Receiver: s.describe(recv), Selector: sel, Args: len(args)}
+	}
+	if args == nil {
+		args = []any{}
+	}
+	return s.invoke(b, recv, "doesNotUnderstand", []any{sel, args})
+}
+
+// IsNotUnderstood reports whether err is, or wraps, a *NotUnderstoodError.
+func IsNotUnderstood(err error) bool {
+	var nu *NotUnderstoodError
+	return errors.As(err, &nu)
+}

@@ -1,0 +1,264 @@
+package kernel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"batos/image"
+	"batos/interp"
+)
+
+// Session is one client of the kernel — a REPL, a TUI, a remote
+// connection, the autotelic loop — with a principal that its commits are
+// recorded under. A session runs one top-level evaluation at a time;
+// different sessions run concurrently.
+type Session struct {
+	k         *Kernel
+	principal string
+
+	mu sync.Mutex // held for the whole of each top-level evaluation
+	// tx and guard belong to the evaluation in progress; nil between
+	// evaluations. Object handles bound to this session read them.
+	tx    *txn
+	guard *interp.Guard
+	ws    *interp.Workspace
+	out   io.Writer // where scripts' fmt.Print output goes; nil discards it
+}
+
+// SetOutput directs the fmt.Print, Printf and Println output of the
+// session's evaluations (and of every method they send to) to w. It must
+// not be called during an evaluation.
+func (s *Session) SetOutput(w io.Writer) {
+	s.mu.Lock()
+	s.out = w
+	s.mu.Unlock()
+}
+
+// NewSession returns a session whose commits carry principal.
+func (k *Kernel) NewSession(principal string) *Session {
+	return &Session{k: k, principal: principal}
+}
+
+// Principal returns the name the session's commits are recorded under.
+func (s *Session) Principal() string { return s.principal }
+
+// Kernel returns the kernel the session runs on.
+func (s *Session) Kernel() *Kernel { return s.k }
+
+// maxConflictRetries bounds how often a top-level evaluation is re-run
+// after a write conflict (ZODB's transaction.attempts).
+const maxConflictRetries = 8
+
+// Run runs fn as one top-level transaction: fn receives the Lobby bound to
+// this session; everything it does commits together with note, or — on an
+// error, a panic or a guard stop — nothing does. On a write conflict fn is
+// run again on a fresh snapshot.
+func (s *Session) Run(ctx context.Context, note string, fn func(lobby Object) error) (image.TxInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for attempt := 1; ; attempt++ {
+		t := s.k.begin(s.principal)
+		limits := s.k.limits(t)
+		limits.Stdout = s.out
+		g := interp.NewGuard(ctx, limits)
+		s.tx, s.guard = t, g
+		err := protect(func() error { return fn(Object{oid: image.RootOID, s: s}) })
+		s.tx, s.guard = nil, nil
+		g.Release()
+		if err != nil {
+			t.abort()
+			return image.TxInfo{}, err
+		}
+		info, err := t.commit(note)
+		var conflict *image.ConflictError
+		if errors.As(err, &conflict) && attempt < maxConflictRetries {
+			s.k.log.Info("conflict, retrying", "principal", s.principal, "attempt", attempt, "err", err)
+			continue
+		}
+		if err == nil && info.ID != 0 {
+			s.k.log.Info("commit", "tx", uint64(info.ID), "principal", s.principal, "note", note, "objects", len(info.Changed))
+		}
+		return info, err
+	}
+}
+
+// EvalResult is the outcome of Session.Eval.
+type EvalResult struct {
+	Value    any    // the value of the last expression; Objects are bound to the session and usable in its next evaluation
+	HasValue bool   // false for statements and declarations
+	Text     string // Value printed for people, computed inside the transaction
+	Tx       image.TxInfo
+}
+
+// Eval evaluates Go statements, expressions or declarations as one
+// top-level transaction. Variables declared persist in the session's
+// workspace across evaluations.
+func (s *Session) Eval(ctx context.Context, src string) (EvalResult, error) {
+	var res EvalResult
+	info, err := s.Run(ctx, noteFor(src), func(lobby Object) error {
+		if s.ws == nil {
+			ws, err := s.k.compiler.NewWorkspace(map[string]any{
+				"Lobby":     lobby,
+				"NewObject": func() Object { return lobby.NewObject() },
+			})
+			if err != nil {
+				return err
+			}
+			s.ws = ws
+		}
+		r, err := s.ws.Eval(s.guard, src)
+		if err != nil {
+			return err
+		}
+		res = EvalResult{Value: r.Value, HasValue: r.HasValue}
+		if r.HasValue {
+			res.Text = s.format(r.Value)
+		}
+		return nil
+	})
+	res.Tx = info
+	return res, err
+}
+
+// Send sends sel to the object oid as one top-level transaction.
+func (s *Session) Send(ctx context.Context, oid image.OID, sel string, args ...any) (any, error) {
+	var v any
+	_, err := s.Run(ctx, "send "+sel, func(lobby Object) error {
+		var err error
+		v, err = s.send(oid, sel, args)
+		return err
+	})
+	return v, err
+}
+
+// protect runs fn, turning a panic — an Object method's error, a guard
+// stop, a runtime error in Go code — into an error.
+func protect(fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			switch v := r.(type) {
+			case error:
+				err = v
+			default:
+				err = fmt.Errorf("panic: %v", v)
+			}
+		}
+	}()
+	return fn()
+}
+
+func noteFor(src string) string {
+	src = strings.TrimSpace(src)
+	if i := strings.IndexByte(src, '\n'); i >= 0 {
+		src = src[:i] + " …"
+	}
+	if len(src) > 120 {
+		src = src[:117] + "..."
+	}
+	return src
+}
+
+// describe names oid for messages; it never fails.
+func (s *Session) describe(oid image.OID) string {
+	if s.tx == nil {
+		return fmt.Sprintf("object %d", oid)
+	}
+	st, err := s.tx.load(oid)
+	if err != nil {
+		return fmt.Sprintf("object %d", oid)
+	}
+	return describeSlots(oid, st.slots)
+}
+
+// format prints a script value for people.
+func (s *Session) format(v any) string {
+	switch v := v.(type) {
+	case Object:
+		return s.describe(v.oid)
+	case string:
+		return fmt.Sprintf("%q", v)
+	case []any, map[string]any:
+		stored, err := toStored(v)
+		if err == nil {
+			return formatStored(stored)
+		}
+	case error:
+		return "error: " + v.Error()
+	}
+	return fmt.Sprintf("%v", v)
+}
+
+// newObject creates an object that delegates to Lobby.traits.
+func (s *Session) newObject() image.OID {
+	var slots []image.Slot
+	if traits, ok := s.traits(); ok {
+		slots = []image.Slot{{Name: "parent*", Kind: image.SlotParent, Value: image.Ref{OID: traits}}}
+	}
+	return s.tx.create(slots)
+}
+
+func (s *Session) traits() (image.OID, bool) {
+	st, err := s.tx.load(image.RootOID)
+	if err != nil {
+		return 0, false
+	}
+	if i := findSlot(st.slots, "traits"); i >= 0 {
+		if r, ok := st.slots[i].Value.(image.Ref); ok {
+			return r.OID, true
+		}
+	}
+	return 0, false
+}
+
+// Default limits, used when Lobby.system lacks a slot or holds a bad value.
+var defaultLimits = interp.Limits{Deadline: 5 * time.Second, MaxDepth: 10000, MaxSteps: 1_000_000_000}
+
+// limits reads the evaluation limits from Lobby.system.
+func (k *Kernel) limits(t *txn) interp.Limits {
+	l := defaultLimits
+	root, err := t.load(image.RootOID)
+	if err != nil {
+		return l
+	}
+	i := findSlot(root.slots, "system")
+	if i < 0 {
+		return l
+	}
+	ref, ok := root.slots[i].Value.(image.Ref)
+	if !ok {
+		return l
+	}
+	sys, err := t.load(ref.OID)
+	if err != nil {
+		return l
+	}
+	for _, sl := range sys.slots {
+		switch sl.Name {
+		case "sendDeadline":
+			switch v := sl.Value.(type) {
+			case string:
+				if d, err := time.ParseDuration(v); err == nil && d > 0 {
+					l.Deadline = d
+				}
+			case int:
+				if v > 0 {
+					l.Deadline = time.Duration(v) * time.Millisecond
+				}
+			}
+		case "maxDepth":
+			if v, ok := sl.Value.(int); ok && v > 0 {
+				l.MaxDepth = v
+			}
+		case "maxSteps":
+			if v, ok := sl.Value.(int); ok && v > 0 {
+				l.MaxSteps = int64(v)
+			}
+		}
+	}
+	return l
+}

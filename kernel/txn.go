@@ -1,0 +1,172 @@
+package kernel
+
+import (
+	"fmt"
+
+	"batos/image"
+)
+
+// txn is the kernel's working set over one image transaction: the objects
+// it has read, copy-on-write slot lists for those it changed, and what the
+// commit will publish.
+type txn struct {
+	k  *Kernel
+	it *image.Txn
+	// epoch is the shape epoch this transaction may use cache entries of;
+	// cacheable is false when the snapshot may straddle a shape commit.
+	epoch     uint64
+	cacheable bool
+	// shaped records that this transaction changed the shape of some
+	// object; it then bypasses the lookup cache and bumps the epoch on
+	// commit.
+	shaped bool
+	objs   map[image.OID]*objState
+	order  []image.OID // dirty objects in first-write order
+}
+
+type objState struct {
+	orig  *image.Record // as read from the snapshot; nil for objects created here
+	slots []image.Slot  // working slots; aliases orig.Slots until the first write
+	dirty bool
+}
+
+func (k *Kernel) begin(principal string) *txn {
+	it := k.store.Begin(principal)
+	t := &txn{k: k, it: it, objs: make(map[image.OID]*objState)}
+	// Read the epoch after the snapshot exists: see lookupCache.
+	writers := k.shapeWriters.Load()
+	t.epoch = k.shapeEpoch.Load()
+	t.cacheable = writers == 0 && k.shapeWriters.Load() == 0
+	return t
+}
+
+func (t *txn) load(oid image.OID) (*objState, error) {
+	if st, ok := t.objs[oid]; ok {
+		return st, nil
+	}
+	rec, found, err := t.it.Get(oid)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("object %d does not exist", oid)
+	}
+	st := &objState{orig: rec, slots: rec.Slots}
+	t.objs[oid] = st
+	return st, nil
+}
+
+// create allocates a new object with the given slots.
+func (t *txn) create(slots []image.Slot) image.OID {
+	oid := t.it.NewOID()
+	t.objs[oid] = &objState{slots: slots}
+	t.markDirty(oid, t.objs[oid])
+	t.shaped = true
+	return oid
+}
+
+// mutable returns st's slots ready for writing.
+func (t *txn) mutable(oid image.OID, st *objState) []image.Slot {
+	if !st.dirty {
+		st.slots = append([]image.Slot(nil), st.slots...)
+		t.markDirty(oid, st)
+	}
+	return st.slots
+}
+
+func (t *txn) markDirty(oid image.OID, st *objState) {
+	if !st.dirty {
+		st.dirty = true
+		t.order = append(t.order, oid)
+	}
+}
+
+func findSlot(slots []image.Slot, name string) int {
+	for i := range slots {
+		if slots[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// setSlot writes a slot, appending it when new. A change of anything but a
+// data slot's value is a shape change.
+func (t *txn) setSlot(oid image.OID, s image.Slot) error {
+	st, err := t.load(oid)
+	if err != nil {
+		return err
+	}
+	slots := t.mutable(oid, st)
+	if i := findSlot(slots, s.Name); i >= 0 {
+		if slots[i].Kind != image.SlotData || s.Kind != image.SlotData {
+			t.shaped = true
+		}
+		slots[i] = s
+		st.slots = slots
+		return nil
+	}
+	st.slots = append(slots, s)
+	t.shaped = true
+	return nil
+}
+
+func (t *txn) removeSlot(oid image.OID, name string) (bool, error) {
+	st, err := t.load(oid)
+	if err != nil {
+		return false, err
+	}
+	i := findSlot(st.slots, name)
+	if i < 0 {
+		return false, nil
+	}
+	slots := t.mutable(oid, st)
+	st.slots = append(slots[:i:i], slots[i+1:]...)
+	t.shaped = true
+	return true, nil
+}
+
+// commit writes the dirty objects in one image transaction and publishes
+// the event once it is durable.
+func (t *txn) commit(note string) (image.TxInfo, error) {
+	k := t.k
+	if len(t.order) == 0 {
+		t.it.Abort()
+		return image.TxInfo{}, nil
+	}
+	changes := make([]ObjectChange, 0, len(t.order))
+	for _, oid := range t.order {
+		st := t.objs[oid]
+		if err := t.it.Put(&image.Record{OID: oid, Slots: st.slots}); err != nil {
+			t.it.Abort()
+			return image.TxInfo{}, err
+		}
+		changes = append(changes, diffObject(oid, st.orig, st.slots, describeSlots(oid, st.slots)))
+	}
+	t.it.SetNote(note)
+	if t.shaped {
+		k.beginShapeChange()
+		defer k.endShapeChange()
+	}
+	info, err := t.it.Commit()
+	if err != nil {
+		return info, err
+	}
+	k.bus.publish(Event{Tx: info, Changes: changes})
+	return info, nil
+}
+
+func (t *txn) abort() { t.it.Abort() }
+
+// beginShapeChange and endShapeChange bracket the commit of a shape change:
+// while any is in flight new transactions do not use the lookup cache, and
+// each end moves the epoch so entries computed before it are never reused.
+func (k *Kernel) beginShapeChange() {
+	k.shapeWriters.Add(1)
+	k.shapeEpoch.Add(1)
+}
+
+func (k *Kernel) endShapeChange() {
+	k.shapeEpoch.Add(1)
+	k.shapeWriters.Add(-1)
+}
