@@ -15,9 +15,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"batos/internal/iostreams"
 	"batos/interp"
 	"batos/kernel"
-	"batos/internal/iostreams"
 )
 
 // Options configures a REPL run.
