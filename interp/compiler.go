@@ -308,28 +308,17 @@ func (c *Compiler) eval(it *interpreter, src string) (v reflect.Value, err error
 // depth for direct self-calls (Method.Call accounts the entry from Go).
 func (c *Compiler) wrappers(pm *parsed, hidden string) string {
 	sig := pm.sig
-	var params, args, unpack []string
+	var params, args []string
 	params = append(params, guardParam+" *"+rtPkg+".Guard", selfParam+" "+c.cfg.ReceiverType)
 	args = append(args, guardParam, selfParam)
-	var cargs []string
-	cargs = append(cargs, guardParam, "batos_r")
 	for i, p := range sig.Params {
 		name := fmt.Sprintf("batos_a%d", i)
-		typ := p.Type
 		spread := ""
-		if strings.HasPrefix(typ, "...") {
-			typ = "[]" + typ[3:]
+		if strings.HasPrefix(p.Type, "...") {
 			spread = "..."
 		}
 		params = append(params, name+" "+p.Type)
 		args = append(args, name+spread)
-		if typ == "any" || typ == "interface{}" {
-			// yaegi's comma-ok assertion to any yields nil.
-			unpack = append(unpack, fmt.Sprintf("%s := batos_args[%d]; ", name, i))
-		} else {
-			unpack = append(unpack, fmt.Sprintf("var %s %s; if batos_args[%d] != nil { %s = batos_args[%d].(%s) }; ", name, typ, i, name, i, typ))
-		}
-		cargs = append(cargs, name+spread)
 	}
 	results := ""
 	if len(sig.Results) > 0 {
