@@ -13,7 +13,7 @@ import (
 // 43.2 MiB after 10,000 (see the log).
 func TestMemoryBounded(t *testing.T) {
 	total, early := 10000, 2000
-	if testing.Short() || raceEnabled {
+	if testing.Short() {
 		total, early = 3000, 1000
 	}
 	cfg := testConfig()

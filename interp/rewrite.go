@@ -7,6 +7,7 @@ import (
 	"go/parser"
 	"go/scanner"
 	"go/token"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -219,6 +220,12 @@ func checkBody(file *ast.File, fd *ast.FuncDecl, serr func(token.Pos, string, ..
 			if n.Len != nil {
 				if v, ok := constInt(n.Len); ok && v > DefaultMaxAlloc {
 					err = serr(n.Pos(), "array of %d elements exceeds the allocation limit %d", v, DefaultMaxAlloc)
+				}
+			}
+		case *ast.SelectorExpr:
+			if id, ok := n.X.(*ast.Ident); ok && id.Obj == nil {
+				if p, ok := pkgNames[id.Name]; ok && denied[path.Base(p)+"."+n.Sel.Name] {
+					err = serr(n.Pos(), "%s.%s is not available to scripts: it blocks or reaches outside the image", id.Name, n.Sel.Name)
 				}
 			}
 		case *ast.CallExpr:
