@@ -28,12 +28,12 @@ lint: vet
 
 # Benchmarks report ratios to the raw costs measured in the same run.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./image/ ./interp/ ./kernel/ -count 1
-	$(GO) test -run '^$$' -bench . ./image/ ./interp/ ./kernel/ -count 1
+	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./image/ ./interp/ ./kernel/
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeRecord -fuzztime 30s ./image/
 	$(GO) test -run '^$$' -fuzz FuzzParseMethod -fuzztime 30s ./interp/
+	$(GO) test -run '^$$' -fuzz FuzzCodex -fuzztime 30s ./kernel/
 
 clean:
 	rm -rf bin

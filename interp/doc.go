@@ -28,7 +28,9 @@
 //     body counts down to a Guard.TickN call; goto ticks; direct recursion
 //     goes through a generated entry that accounts depth; recover() becomes
 //     Guard.Recover(recover()); make sizes and strings/bytes.Repeat counts
-//     are checked against MaxAlloc; curated package references (with or
+//     are checked against MaxAlloc; fmt.Print, Printf and Println write to
+//     the evaluation's Limits.Stdout (output follows the session, not the
+//     process); curated package references (with or
 //     without an import) are renamed to hidden import names, so a local
 //     variable called strings cannot break them; Config.Contextual free
 //     identifiers (Lobby) become expressions over the receiver.
@@ -83,6 +85,10 @@
 //   - Concurrent Eval is unsupported: compiles hold a mutex.
 //   - yaegi's compiler can panic on unsupported input: the panic becomes an
 //     error and the interpreter, its state unknown, is replaced.
+//   - yaegi answers a workspace entry ending in a call without results with
+//     a stale value (the last function it called): a final call is first
+//     compiled wrapped in a one-value function, and only an entry the type
+//     checker rejects that way is evaluated as a statement.
 //   - A native call cannot be interrupted: huge allocations (make, Repeat,
 //     constant array sizes) are refused up front instead. Growth by append
 //     in a loop is bounded only by the step budget and deadline.
