@@ -8,6 +8,7 @@ import (
 	"io"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -76,6 +77,11 @@ type Guard struct {
 	stopped atomic.Pointer[StopError]
 	timer   *time.Timer
 	unhook  func() bool
+	// expiredCh is closed when expired is first set; deadlineAt and
+	// suspended belong to the evaluating goroutine (Suspend).
+	expiredCh  chan struct{}
+	closeOnce  sync.Once
+	deadlineAt time.Time
 }
 
 // NewGuard returns a guard for one evaluation under ctx and l. Call Release
@@ -84,9 +90,10 @@ func NewGuard(ctx context.Context, l Limits) *Guard {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	g := &Guard{limits: l.withDefaults()}
+	g := &Guard{limits: l.withDefaults(), expiredCh: make(chan struct{})}
 	if g.limits.Deadline > 0 {
-		g.timer = time.AfterFunc(g.limits.Deadline, func() { g.expired.CompareAndSwap(0, int32(StopDeadline)) })
+		g.deadlineAt = time.Now().Add(g.limits.Deadline)
+		g.timer = time.AfterFunc(g.limits.Deadline, func() { g.expire(int32(StopDeadline)) })
 	}
 	if ctx.Done() != nil {
 		g.unhook = context.AfterFunc(ctx, func() {
@@ -94,10 +101,34 @@ func NewGuard(ctx context.Context, l Limits) *Guard {
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				r = stopContextDeadline
 			}
-			g.expired.CompareAndSwap(0, r)
+			g.expire(r)
 		})
 	}
 	return g
+}
+
+func (g *Guard) expire(reason int32) {
+	if g.expired.CompareAndSwap(0, reason) {
+		g.closeOnce.Do(func() { close(g.expiredCh) })
+	}
+}
+
+// Expired is closed once the deadline passes or the context ends.
+func (g *Guard) Expired() <-chan struct{} { return g.expiredCh }
+
+// Suspend stops the deadline clock until resume is called, for native
+// work that waits on the outside world under its own timeout (a model
+// call): the time spent suspended does not count against the deadline.
+// Cancellation of the evaluation's context still stops the guard.
+func (g *Guard) Suspend() (resume func()) {
+	if g.timer == nil || !g.timer.Stop() {
+		return func() {}
+	}
+	remaining := time.Until(g.deadlineAt)
+	return func() {
+		g.deadlineAt = time.Now().Add(remaining)
+		g.timer.Reset(remaining)
+	}
 }
 
 // Limits returns the guard's limits, defaults filled in.

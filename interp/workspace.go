@@ -209,12 +209,25 @@ func (w *Workspace) result(u *input, v reflect.Value, err error) (EvalResult, er
 func (w *Workspace) run(g *Guard, src string) (v reflect.Value, err error) {
 	w.cur = g
 	defer func() { w.cur = nil }()
-	ctx := context.Background()
-	if d := g.limits.Deadline; d > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d+grace)
-		defer cancel()
-	}
+	// The backstop starts counting when the guard expires, not at a fixed
+	// time, so that time the guard spent suspended (Guard.Suspend) is not
+	// held against the evaluation.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-g.Expired():
+		case <-done:
+			return
+		}
+		select {
+		case <-time.After(grace):
+			cancel()
+		case <-done:
+		}
+	}()
 	v, err = w.in.EvalWithContext(ctx, src)
 	if e := g.stopped.Load(); e != nil && w.in != nil {
 		return reflect.Value{}, e
@@ -232,7 +245,7 @@ func (w *Workspace) run(g *Guard, src string) (v reflect.Value, err error) {
 	switch {
 	case errors.As(err, &p):
 		return v, panicToError("", p.Value)
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.Canceled):
 		w.in = nil
 		return v, fmt.Errorf("evaluation did not stop within %s of its deadline: %w", grace, ErrWorkspaceReset)
 	}

@@ -37,3 +37,11 @@ func plural(n int) string {
 	}
 	return "s"
 }
+
+// RetryError asks the evaluation boundary to run the top-level input again
+// on a fresh snapshot, as after a write conflict: a primitive returns it
+// when it committed something (a method the pLLM installed) that the
+// caller's older snapshot cannot see.
+type RetryError struct{ Reason string }
+
+func (e *RetryError) Error() string { return "retry: " + e.Reason }

@@ -7,11 +7,35 @@ import (
 	"batos/image"
 )
 
-// Event is published after each commit becomes durable.
+// EventKind tells what an Event reports.
+type EventKind int
+
+const (
+	// EventCommit: a transaction became durable; Tx and Changes are set.
+	EventCommit EventKind = iota
+	// EventToken: a piece of model output while the pLLM writes; Token is set.
+	EventToken
+)
+
+// Event is published after each commit becomes durable, and for each
+// piece of model output as it streams in.
 type Event struct {
+	Kind    EventKind
 	Tx      image.TxInfo
 	Changes []ObjectChange
+	Token   *Token
 }
+
+// Token is a piece of model output streamed while the pLLM works.
+type Token struct {
+	Principal string // the session whose send is being answered
+	Persona   string
+	Selector  string
+	Text      string
+}
+
+// PublishToken publishes a piece of model output.
+func (b *Bus) PublishToken(t Token) { b.publish(Event{Kind: EventToken, Token: &t}) }
 
 // ObjectChange is what one transaction did to one object.
 type ObjectChange struct {
@@ -93,7 +117,7 @@ func slotText(s image.Slot) string {
 // eventFromRevisions rebuilds the event of a transaction the kernel did not
 // make itself (an undo) from the per-object revisions.
 func (k *Kernel) eventFromRevisions(info image.TxInfo) Event {
-	ev := Event{Tx: info}
+	ev := Event{Kind: EventCommit, Tx: info}
 	for _, oid := range info.Changed {
 		revs, err := k.store.Revisions(oid)
 		if err != nil {

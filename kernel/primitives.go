@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"context"
 	"fmt"
 )
 
@@ -14,7 +15,14 @@ type PrimitiveCall struct {
 	Self     Object
 	Selector string // the selector the slot was found under
 	Args     []any
+	// Context is the evaluation's context: cancelled when the user
+	// cancels the top-level input.
+	Context context.Context
 }
+
+// Suspend stops the evaluation's deadline clock until resume is called, for
+// a primitive that waits on the outside world under its own timeout.
+func (c *PrimitiveCall) Suspend() (resume func()) { return c.Session.guard.Suspend() }
 
 func defaultPrimitives() map[string]Primitive {
 	return map[string]Primitive{

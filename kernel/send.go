@@ -197,7 +197,7 @@ func (s *Session) invoke(b binding, recv image.OID, sel string, args []any) (any
 		if !ok {
 			return nil, fmt.Errorf("send %s: primitive %q is not available in this build of batos", sel, name)
 		}
-		return p(&PrimitiveCall{Session: s, Self: Object{oid: recv, s: s}, Selector: sel, Args: args})
+		return p(&PrimitiveCall{Session: s, Self: Object{oid: recv, s: s}, Selector: sel, Args: args, Context: s.ctx})
 	default:
 		if len(args) > 0 {
 			return nil, &SlotError{Object: s.describe(recv), Slot: sel, Msg: fmt.Sprintf("is a %s slot and takes no arguments (got %d)", b.slot.Kind, len(args))}

@@ -26,6 +26,7 @@ type Session struct {
 	// evaluations. Object handles bound to this session read them.
 	tx    *txn
 	guard *interp.Guard
+	ctx   context.Context
 	ws    *interp.Workspace
 	out   io.Writer // where scripts' fmt.Print output goes; nil discards it
 }
@@ -66,10 +67,16 @@ func (s *Session) Run(ctx context.Context, note string, fn func(lobby Object) er
 		limits := s.k.limits(t)
 		limits.Stdout = s.out
 		g := interp.NewGuard(ctx, limits)
-		s.tx, s.guard = t, g
+		s.tx, s.guard, s.ctx = t, g, ctx
 		err := protect(func() error { return fn(Object{oid: image.RootOID, s: s}) })
-		s.tx, s.guard = nil, nil
+		s.tx, s.guard, s.ctx = nil, nil, nil
 		g.Release()
+		var retry *RetryError
+		if errors.As(err, &retry) && attempt < maxConflictRetries {
+			t.abort()
+			s.k.log.Info("retrying", "principal", s.principal, "attempt", attempt, "reason", retry.Reason)
+			continue
+		}
 		if err != nil {
 			t.abort()
 			return image.TxInfo{}, err
@@ -86,6 +93,9 @@ func (s *Session) Run(ctx context.Context, note string, fn func(lobby Object) er
 		return info, err
 	}
 }
+
+// Object returns a handle on oid bound to this session.
+func (s *Session) Object(oid image.OID) Object { return Object{oid: oid, s: s} }
 
 // EvalResult is the outcome of Session.Eval.
 type EvalResult struct {

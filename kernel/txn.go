@@ -152,7 +152,7 @@ func (t *txn) commit(note string) (image.TxInfo, error) {
 	if err != nil {
 		return info, err
 	}
-	k.bus.publish(Event{Tx: info, Changes: changes})
+	k.bus.publish(Event{Kind: EventCommit, Tx: info, Changes: changes})
 	return info, nil
 }
 

@@ -1,0 +1,23 @@
+package kernel
+
+import "batos/image"
+
+// SlotsOf returns a copy of the slots of oid as the session's evaluation
+// in progress sees them: a mirror for tools (the pLLM's context builder,
+// browsers) that need slot kinds and raw values rather than sends.
+func (s *Session) SlotsOf(oid image.OID) ([]image.Slot, error) {
+	if s.tx == nil {
+		return nil, ErrNoTransaction
+	}
+	st, err := s.tx.load(oid)
+	if err != nil {
+		return nil, err
+	}
+	return append([]image.Slot(nil), st.slots...), nil
+}
+
+// Describe names oid for people, as error messages do.
+func (s *Session) Describe(oid image.OID) string { return s.describe(oid) }
+
+// Format prints a script value for people, as the REPL does.
+func (s *Session) Format(v any) string { return s.format(v) }
