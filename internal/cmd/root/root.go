@@ -11,6 +11,7 @@ import (
 	evalcmd "batos/internal/cmd/eval"
 	imagecmd "batos/internal/cmd/image"
 	replcmd "batos/internal/cmd/repl"
+	sandboxcmd "batos/internal/cmd/sandbox"
 	"batos/internal/iostreams"
 )
 
@@ -42,7 +43,7 @@ func NewCmd(ios *iostreams.IOStreams) *cobra.Command {
 	}
 	repl := replcmd.NewCmd(ios, imagePath)
 	cmd.RunE = repl.RunE
-	cmd.AddCommand(repl, evalcmd.NewCmd(ios, imagePath), imagecmd.NewCmd(ios, imagePath))
+	cmd.AddCommand(repl, evalcmd.NewCmd(ios, imagePath), imagecmd.NewCmd(ios, imagePath), sandboxcmd.NewCmd())
 	cmd.SetOut(ios.Out)
 	cmd.SetErr(ios.ErrOut)
 	return cmd

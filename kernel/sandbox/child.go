@@ -1,0 +1,247 @@
+package sandbox
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"batos/image"
+	"batos/interp"
+	"batos/kernel"
+)
+
+// errAbort ends every trial transaction: nothing a candidate does commits.
+var errAbort = errors.New("sandbox trial: always aborted")
+
+// Main is the child side of the protocol (`batos sandbox`): it reads one
+// Request from stdin, runs the trial on the checkpoint the request names
+// and writes one Response line to stdout. It returns 0 whenever it wrote a
+// response, however the candidate failed; 2 when it could not read the
+// request.
+func Main() int {
+	// Stray writes to os.Stdout (there should be none: scripts' fmt output
+	// is captured) must not corrupt the response.
+	stdout := os.Stdout
+	os.Stdout = os.Stderr
+	var req Request
+	if err := json.NewDecoder(bufio.NewReader(os.Stdin)).Decode(&req); err != nil {
+		writeResponse(stdout, Response{ErrorKind: KindOther, Error: "sandbox: bad request: " + oneLine(err.Error())})
+		return 2
+	}
+	writeResponse(stdout, run(req))
+	return 0
+}
+
+func writeResponse(w io.Writer, resp Response) {
+	b, err := json.Marshal(resp)
+	if err != nil { // cannot happen: Response holds strings and bools
+		b = []byte(`{"ok":false,"error_kind":"other","error":"sandbox: cannot encode the response"}`)
+	}
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// run performs the trial. The checkpoint is a private throw-away copy, so
+// setting its limits may commit to it; the trial itself never commits.
+func run(req Request) Response {
+	k, err := kernel.Open(req.Image, &kernel.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return Response{ErrorKind: KindOther, Error: "sandbox: open image: " + oneLine(err.Error())}
+	}
+	defer k.Close()
+	s := k.NewSession("sandbox")
+	ctx := context.Background()
+	if req.DeadlineMS > 0 || req.MaxDepth > 0 {
+		if _, err := s.Run(ctx, "sandbox limits", func(lobby kernel.Object) error {
+			return setLimits(lobby, req)
+		}); err != nil {
+			return Response{ErrorKind: KindOther, Error: "sandbox: set limits: " + oneLine(err.Error())}
+		}
+	}
+	if req.DeadlineMS > 0 {
+		// A second stop besides the guard's deadline, which comes from
+		// Lobby.system and so was set just above.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(req.DeadlineMS)*time.Millisecond)
+		defer cancel()
+	}
+	out := &capWriter{max: MaxOutput}
+	s.SetOutput(out)
+	var resp Response
+	recorded := false
+	_, err = s.Run(ctx, "sandbox trial "+req.Selector, func(lobby kernel.Object) error {
+		resp, recorded = trial(s, req), true
+		return errAbort
+	})
+	if !recorded {
+		resp = Response{ErrorKind: classify(err), Error: oneLine(err.Error())}
+	}
+	resp.Output, resp.OutputTruncated = out.String(), out.truncated
+	return resp
+}
+
+// setLimits writes the request's deadline and depth limit into
+// Lobby.system, where the kernel reads the limits of each evaluation.
+func setLimits(lobby kernel.Object, req Request) error {
+	sys, ok := lobby.Get("system").(kernel.Object)
+	if !ok {
+		return errors.New("Lobby.system is not an object")
+	}
+	if req.DeadlineMS > 0 {
+		sys.Set("sendDeadline", req.DeadlineMS) // an int is milliseconds
+	}
+	if req.MaxDepth > 0 {
+		sys.Set("maxDepth", req.MaxDepth)
+	}
+	return nil
+}
+
+// trial clones the receiver, defines the candidate on the clone and sends
+// it, inside the session's (to be aborted) transaction.
+func trial(s *kernel.Session, req Request) Response {
+	args := make([]any, len(req.Args))
+	for i, a := range req.Args {
+		args[i] = rebind(s, a)
+	}
+	var clone kernel.Object
+	if err := catch(func() { clone = s.Object(req.Receiver).Clone() }); err != nil {
+		return Response{ErrorKind: KindOther, Error: fmt.Sprintf("sandbox: receiver: %s", oneLine(err.Error()))}
+	}
+	if err := catch(func() { clone.Define(req.Selector, req.Source) }); err != nil {
+		return Response{ErrorKind: KindCompile, Error: oneLine(err.Error())}
+	}
+	var v any
+	if err := catch(func() { v = clone.Send(req.Selector, args...) }); err != nil {
+		return Response{ErrorKind: classify(err), Error: oneLine(err.Error())}
+	}
+	return Response{OK: true, Value: capString(s.Format(v), MaxOutput), ValueType: typeName(v)}
+}
+
+// rebind turns the references of a decoded argument into Objects bound to
+// s. Containers are rebuilt; everything else is passed as it is.
+func rebind(s *kernel.Session, v any) any {
+	switch v := v.(type) {
+	case image.Ref:
+		return s.Object(v.OID)
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = rebind(s, e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = rebind(s, e)
+		}
+		return out
+	}
+	return v
+}
+
+// catch runs fn and returns what it panicked with as an error.
+func catch(fn func()) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if e, ok := r.(error); ok {
+				err = e
+			} else {
+				err = &interp.PanicError{Value: r}
+			}
+		}
+	}()
+	fn()
+	return nil
+}
+
+// classify maps a send's error to a Response.ErrorKind.
+func classify(err error) string {
+	var (
+		stop *interp.StopError
+		pe   *interp.PanicError
+		ae   *interp.ArgumentError
+		se   *interp.SyntaxError
+		fe   *interp.ForbiddenImportError
+	)
+	switch {
+	case errors.As(err, &stop):
+		switch stop.Reason {
+		case interp.StopDeadline, interp.StopCanceled:
+			return KindDeadline
+		case interp.StopDepth:
+			return KindDepth
+		case interp.StopSteps:
+			return KindSteps
+		case interp.StopAlloc:
+			return KindAlloc
+		}
+	case errors.Is(err, context.DeadlineExceeded):
+		return KindDeadline
+	case kernel.IsNotUnderstood(err):
+		return KindNotUnderstood
+	case errors.As(err, &ae):
+		return KindArgument
+	case errors.As(err, &pe):
+		return KindPanic
+	case errors.As(err, &se), errors.As(err, &fe):
+		return KindCompile // a method the candidate defined or sent to does not compile
+	}
+	return KindOther
+}
+
+// typeName names v's Go type the way a script would write it.
+func typeName(v any) string {
+	if v == nil {
+		return "nil"
+	}
+	return strings.ReplaceAll(fmt.Sprintf("%T", v), "interface {}", "any")
+}
+
+// oneLine keeps the first line of s, marking that more followed.
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = strings.TrimSpace(s[:i]) + " …"
+	}
+	return capString(s, 1024)
+}
+
+func capString(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// capWriter keeps the first max bytes written to it.
+type capWriter struct {
+	mu        sync.Mutex
+	max       int
+	b         strings.Builder
+	truncated bool
+}
+
+func (w *capWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if room := w.max - w.b.Len(); len(p) > room {
+		w.b.Write(p[:max(room, 0)])
+		w.truncated = true
+	} else {
+		w.b.Write(p)
+	}
+	return len(p), nil
+}
+
+func (w *capWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}

@@ -1,0 +1,237 @@
+package sandbox
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"batos/image"
+	"batos/kernel"
+)
+
+// Request is one trial: the candidate method Source for Selector, sent with
+// Args to a clone of Receiver in the image at Image.
+//
+// Args are script values: nil, bool, int, int64, float64, string, []byte,
+// []any, map[string]any and kernel.Object (image.Ref is accepted too),
+// nested freely. They travel with their Go types intact (an int stays an
+// int); objects travel by OID and are rebound to the child's session. A
+// Request decoded from JSON holds image.Ref where the sender had an object.
+type Request struct {
+	Image      string    `json:"image"` // checkpoint directory; Runner.Trial fills it in
+	Receiver   image.OID `json:"receiver"`
+	Selector   string    `json:"selector"`
+	Source     string    `json:"source"`
+	Args       []any     `json:"-"`
+	DeadlineMS int       `json:"deadline_ms,omitempty"` // 0: the image's Lobby.system.sendDeadline
+	MaxDepth   int       `json:"max_depth,omitempty"`   // 0: the image's Lobby.system.maxDepth
+}
+
+// Error kinds of a failed Response.
+const (
+	KindCompile       = "compile"        // the source does not parse, compile or name a valid selector
+	KindPanic         = "panic"          // the method panicked with a non-error value or a Go runtime error
+	KindDeadline      = "deadline"       // the deadline passed (or the sandbox process was killed by the hard timeout)
+	KindDepth         = "depth"          // the call-depth limit was exceeded (runaway recursion)
+	KindSteps         = "steps"          // the step budget was spent
+	KindAlloc         = "alloc"          // an allocation exceeded the limit
+	KindNotUnderstood = "not_understood" // a send found no slot
+	KindArgument      = "argument"       // the arguments do not fit the method's parameters
+	KindOther         = "other"          // any other error the method returned or raised
+	KindCrash         = "crash"          // the sandbox process died (fatal error, signal, no or garbled answer)
+)
+
+// MaxOutput caps Response.Output (and the printed Value) in bytes.
+const MaxOutput = 64 << 10
+
+// Response is the outcome of a trial. A failed candidate is data: OK is
+// false and ErrorKind says why.
+type Response struct {
+	OK              bool   `json:"ok"`
+	Value           string `json:"value,omitempty"`      // the result printed as Session.Eval prints it
+	ValueType       string `json:"value_type,omitempty"` // its Go type ("int", "kernel.Object", "[]any"; "nil")
+	Error           string `json:"error,omitempty"`      // one line
+	ErrorKind       string `json:"error_kind,omitempty"`
+	Output          string `json:"output,omitempty"` // fmt.Print output, at most MaxOutput bytes
+	OutputTruncated bool   `json:"output_truncated,omitempty"`
+}
+
+type wireRequest struct {
+	Image      string            `json:"image"`
+	Receiver   image.OID         `json:"receiver"`
+	Selector   string            `json:"selector"`
+	Source     string            `json:"source"`
+	Args       []json.RawMessage `json:"args"`
+	DeadlineMS int               `json:"deadline_ms,omitempty"`
+	MaxDepth   int               `json:"max_depth,omitempty"`
+}
+
+// MarshalJSON writes args as tagged values (see encodeValue).
+func (r Request) MarshalJSON() ([]byte, error) {
+	w := wireRequest{Image: r.Image, Receiver: r.Receiver, Selector: r.Selector, Source: r.Source,
+		DeadlineMS: r.DeadlineMS, MaxDepth: r.MaxDepth, Args: make([]json.RawMessage, len(r.Args))}
+	for i, a := range r.Args {
+		v, err := encodeValue(a)
+		if err != nil {
+			return nil, fmt.Errorf("argument %d: %w", i+1, err)
+		}
+		if w.Args[i], err = json.Marshal(v); err != nil {
+			return nil, fmt.Errorf("argument %d: %w", i+1, err)
+		}
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes; objects come back as image.Ref.
+func (r *Request) UnmarshalJSON(b []byte) error {
+	var w wireRequest
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*r = Request{Image: w.Image, Receiver: w.Receiver, Selector: w.Selector, Source: w.Source,
+		DeadlineMS: w.DeadlineMS, MaxDepth: w.MaxDepth, Args: make([]any, len(w.Args))}
+	for i, raw := range w.Args {
+		v, err := decodeValue(raw)
+		if err != nil {
+			return fmt.Errorf("argument %d: %w", i+1, err)
+		}
+		r.Args[i] = v
+	}
+	return nil
+}
+
+// encodeValue turns a script value into a one-key JSON object naming its Go
+// type: {"nil":true}, {"bool":b}, {"int":"n"}, {"int64":"n"},
+// {"float64":"g"} (strconv text, so NaN and ±Inf survive), {"string":s},
+// {"bytes":base64}, {"list":[...]}, {"map":{...}}, {"ref":oid}.
+func encodeValue(v any) (map[string]any, error) {
+	switch v := v.(type) {
+	case nil:
+		return map[string]any{"nil": true}, nil
+	case bool:
+		return map[string]any{"bool": v}, nil
+	case int:
+		return map[string]any{"int": strconv.Itoa(v)}, nil
+	case int64:
+		return map[string]any{"int64": strconv.FormatInt(v, 10)}, nil
+	case float64:
+		return map[string]any{"float64": strconv.FormatFloat(v, 'g', -1, 64)}, nil
+	case string:
+		return map[string]any{"string": v}, nil
+	case []byte:
+		return map[string]any{"bytes": base64.StdEncoding.EncodeToString(v)}, nil
+	case kernel.Object:
+		if v.OID() == 0 {
+			return nil, errors.New("the zero Object")
+		}
+		return map[string]any{"ref": uint64(v.OID())}, nil
+	case image.Ref:
+		if v.OID == 0 {
+			return nil, errors.New("a reference to object 0")
+		}
+		return map[string]any{"ref": uint64(v.OID)}, nil
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			ev, err := encodeValue(e)
+			if err != nil {
+				return nil, fmt.Errorf("[%d]: %w", i, err)
+			}
+			out[i] = ev
+		}
+		return map[string]any{"list": out}, nil
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			ev, err := encodeValue(e)
+			if err != nil {
+				return nil, fmt.Errorf("[%q]: %w", k, err)
+			}
+			out[k] = ev
+		}
+		return map[string]any{"map": out}, nil
+	}
+	return nil, fmt.Errorf("cannot pass a %T (allowed: nil, bool, int, int64, float64, string, []byte, []any, map[string]any, Object)", v)
+}
+
+func decodeValue(raw json.RawMessage) (any, error) {
+	var tagged map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &tagged); err != nil {
+		return nil, err
+	}
+	if len(tagged) != 1 {
+		return nil, fmt.Errorf("want one type tag, got %d", len(tagged))
+	}
+	for tag, body := range tagged {
+		switch tag {
+		case "nil":
+			return nil, nil
+		case "bool":
+			var b bool
+			return b, json.Unmarshal(body, &b)
+		case "int", "int64", "float64":
+			var s string
+			if err := json.Unmarshal(body, &s); err != nil {
+				return nil, err
+			}
+			switch tag {
+			case "int":
+				n, err := strconv.ParseInt(s, 10, strconv.IntSize)
+				return int(n), err
+			case "int64":
+				return strconv.ParseInt(s, 10, 64)
+			}
+			return strconv.ParseFloat(s, 64)
+		case "string":
+			var s string
+			return s, json.Unmarshal(body, &s)
+		case "bytes":
+			var s string
+			if err := json.Unmarshal(body, &s); err != nil {
+				return nil, err
+			}
+			return base64.StdEncoding.DecodeString(s)
+		case "ref":
+			var oid uint64
+			if err := json.Unmarshal(body, &oid); err != nil {
+				return nil, err
+			}
+			if oid == 0 {
+				return nil, errors.New("a reference to object 0")
+			}
+			return image.Ref{OID: image.OID(oid)}, nil
+		case "list":
+			var items []json.RawMessage
+			if err := json.Unmarshal(body, &items); err != nil {
+				return nil, err
+			}
+			out := make([]any, len(items))
+			for i, it := range items {
+				v, err := decodeValue(it)
+				if err != nil {
+					return nil, fmt.Errorf("[%d]: %w", i, err)
+				}
+				out[i] = v
+			}
+			return out, nil
+		case "map":
+			var items map[string]json.RawMessage
+			if err := json.Unmarshal(body, &items); err != nil {
+				return nil, err
+			}
+			out := make(map[string]any, len(items))
+			for k, it := range items {
+				v, err := decodeValue(it)
+				if err != nil {
+					return nil, fmt.Errorf("[%q]: %w", k, err)
+				}
+				out[k] = v
+			}
+			return out, nil
+		}
+		return nil, fmt.Errorf("unknown type tag %q", tag)
+	}
+	panic("unreachable")
+}

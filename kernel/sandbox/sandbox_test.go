@@ -1,0 +1,366 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"reflect"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"batos/image"
+	"batos/kernel"
+)
+
+// The test binary is also the sandbox child: Runner re-executes it with
+// BATOS_SANDBOX_CHILD=1. BATOS_SANDBOX_CRASH makes the child misbehave
+// after reading its request, the way a fatal candidate would.
+func TestMain(m *testing.M) {
+	if os.Getenv("BATOS_SANDBOX_CHILD") == "1" {
+		switch os.Getenv("BATOS_SANDBOX_CRASH") {
+		case "":
+			os.Exit(Main())
+		case "exit":
+			_, _ = io.Copy(io.Discard, os.Stdin)
+			os.Exit(3)
+		case "stackoverflow":
+			_, _ = io.Copy(io.Discard, os.Stdin)
+			debug.SetMaxStack(16 << 20) // the real 1 GB limit would take long to reach
+			fmt.Println(recurse(0))
+		case "garble":
+			_, _ = io.Copy(io.Discard, os.Stdin)
+			fmt.Println(`{"ok": tru`)
+			os.Exit(0)
+		case "hang":
+			_, _ = io.Copy(io.Discard, os.Stdin)
+			time.Sleep(time.Hour)
+		case "respond": // for measuring process start alone
+			_, _ = io.Copy(io.Discard, os.Stdin)
+			fmt.Println(`{"ok":true,"value":"1","value_type":"int"}`)
+			os.Exit(0)
+		}
+		os.Exit(99)
+	}
+	os.Exit(m.Run())
+}
+
+// recurse is unbounded native recursion: Go's fatal "stack overflow".
+func recurse(n int) int {
+	var pad [128]byte
+	pad[n%128] = byte(n)
+	return recurse(n+1) + int(pad[(n+1)%128])
+}
+
+func runner(env ...string) *Runner {
+	return &Runner{Command: []string{os.Args[0]}, Env: append([]string{"BATOS_SANDBOX_CHILD=1"}, env...)}
+}
+
+// fixture is an image with Lobby.point (x: 3) and Lobby.other (y: 4).
+type fixture struct {
+	k            *kernel.Kernel
+	s            *kernel.Session
+	point, other kernel.Object
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	k, err := kernel.Open(t.TempDir(), &kernel.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { k.Close() })
+	f := &fixture{k: k, s: k.NewSession("test")}
+	f.eval(t, `p := NewObject(); p.Set("name", "point"); p.Set("x", 3); Lobby.Set("point", p)`)
+	f.eval(t, `q := NewObject(); q.Set("name", "other"); q.Set("y", 4); Lobby.Set("other", q)`)
+	f.point = f.eval(t, `Lobby.Get("point")`).Value.(kernel.Object)
+	f.other = f.eval(t, `Lobby.Get("other")`).Value.(kernel.Object)
+	return f
+}
+
+func (f *fixture) eval(t testing.TB, src string) kernel.EvalResult {
+	t.Helper()
+	res, err := f.s.Eval(context.Background(), src)
+	if err != nil {
+		t.Fatalf("Eval(%s): %v", src, err)
+	}
+	return res
+}
+
+func (f *fixture) trial(t testing.TB, r *Runner, req Request) Response {
+	t.Helper()
+	if req.Receiver == 0 {
+		req.Receiver = f.point.OID()
+	}
+	resp, err := r.Trial(context.Background(), f.k.Store(), req)
+	if err != nil {
+		t.Fatalf("Trial: %v", err)
+	}
+	return resp
+}
+
+func TestTrial(t *testing.T) {
+	f := newFixture(t)
+	r := runner()
+	tests := []struct {
+		name      string
+		req       Request
+		wantOK    bool
+		value     string // exact Response.Value when ok
+		valueType string
+		kind      string // ErrorKind when not ok
+		errHas    string
+		output    string
+	}{
+		{name: "good", req: Request{Selector: "times", Source: `func times(self Object, n int) int { return self.Get("x").(int) * n }`, Args: []any{2}},
+			wantOK: true, value: "6", valueType: "int"},
+		{name: "types kept", req: Request{Selector: "kinds", Source: `func kinds(self Object, args ...any) string {
+	s := ""
+	for _, a := range args { s += fmt.Sprintf("%T ", a) }
+	m := args[8].(map[string]any)
+	return s + fmt.Sprintf("%T %T %v", m["k"], args[7].([]any)[0], args[6])
+}`, Args: []any{nil, true, 1, int64(1) << 40, 2.5, "s", []byte("b"), []any{int64(7)}, map[string]any{"k": 1.0}}},
+			wantOK: true, value: `"<nil> bool int int64 float64 string []uint8 []interface {} map[string]interface {} float64 int64 [98]"`, valueType: "string"},
+		{name: "structured result", req: Request{Selector: "pair", Source: `func pair(self Object) []any { return []any{1, "a", self.Lobby().Get("other")} }`},
+			wantOK: true, value: fmt.Sprintf(`[]any{1, "a", @%d}`, f.other.OID()), valueType: "[]any"},
+		{name: "compile error", req: Request{Selector: "bad", Source: `func bad(self Object) int { return "x" }`}, kind: KindCompile},
+		{name: "forbidden import", req: Request{Selector: "bad", Source: "import \"os\"\nfunc bad(self Object) int { os.Exit(1); return 0 }"}, kind: KindCompile, errHas: `"os"`},
+		{name: "runtime panic", req: Request{Selector: "boom", Source: `func boom(self Object) int { var a []int; return a[3] }`}, kind: KindPanic, errHas: "index out of range"},
+		{name: "panic value", req: Request{Selector: "boom", Source: `func boom(self Object) int { panic("kaboom") }`}, kind: KindPanic, errHas: "kaboom"},
+		{name: "endless loop", req: Request{Selector: "spin", Source: `func spin(self Object) int { for {} }`, DeadlineMS: 300}, kind: KindDeadline},
+		{name: "runaway recursion", req: Request{Selector: "down", Source: `func down(self Object, n int) int { return self.Send("down", n+1).(int) }`, Args: []any{0}, MaxDepth: 200},
+			kind: KindDepth, errHas: "limit 200"},
+		{name: "allocation", req: Request{Selector: "hog", Source: `func hog(self Object) int { return len(make([]int, 1<<40)) }`}, kind: KindAlloc},
+		{name: "wrong argument type", req: Request{Selector: "times", Source: `func times(self Object, n int) int { return n }`, Args: []any{"two"}}, kind: KindArgument, errHas: `string "two"`},
+		{name: "wrong argument count", req: Request{Selector: "times", Source: `func times(self Object, n int) int { return n }`}, kind: KindArgument},
+		{name: "not understood", req: Request{Selector: "ask", Source: `func ask(self Object) any { return self.Send("nope") }`}, kind: KindNotUnderstood, errHas: "nope"},
+		{name: "returned error", req: Request{Selector: "fail", Source: `func fail(self Object) (int, error) { return 0, errors.New("no luck") }`}, kind: KindOther, errHas: "no luck"},
+		{name: "object arguments", req: Request{Selector: "sum", Source: `func sum(self Object, o Object, l []any, m map[string]any) int {
+	return self.Get("x").(int) + o.Get("y").(int) + l[0].(Object).Get("y").(int) + m["o"].(Object).Get("y").(int)
+}`, Args: []any{f.other, []any{f.other}, map[string]any{"o": f.other}}}, wantOK: true, value: "15", valueType: "int"},
+		{name: "object result", req: Request{Selector: "it", Source: `func it(self Object, o Object) Object { o.Set("y", 5); return o }`, Args: []any{f.other}},
+			wantOK: true, valueType: "kernel.Object"},
+		{name: "output", req: Request{Selector: "hello", Source: `func hello(self Object) int { fmt.Println("hello", 42); fmt.Printf("%d!", 7); return 1 }`},
+			wantOK: true, value: "1", valueType: "int", output: "hello 42\n7!"},
+		{name: "output kept on failure", req: Request{Selector: "hello", Source: `func hello(self Object) int { fmt.Print("before"); panic("after") }`},
+			kind: KindPanic, output: "before"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			resp := f.trial(t, r, tc.req)
+			if resp.OK != tc.wantOK {
+				t.Fatalf("ok = %v, want %v: %+v", resp.OK, tc.wantOK, resp)
+			}
+			if tc.wantOK {
+				if tc.value != "" && resp.Value != tc.value || resp.ValueType != tc.valueType {
+					t.Errorf("value = %s (%s), want %s (%s)", resp.Value, resp.ValueType, tc.value, tc.valueType)
+				}
+			} else if resp.ErrorKind != tc.kind || !strings.Contains(resp.Error, tc.errHas) || strings.Contains(resp.Error, "\n") {
+				t.Errorf("error = %s %q, want kind %s containing %q", resp.ErrorKind, resp.Error, tc.kind, tc.errHas)
+			}
+			if resp.Output != tc.output {
+				t.Errorf("output = %q, want %q", resp.Output, tc.output)
+			}
+		})
+	}
+}
+
+func TestTrialLeavesImageUnchanged(t *testing.T) {
+	f := newFixture(t)
+	before := f.k.Store().LastTx()
+	resp := f.trial(t, runner(), Request{Selector: "mutate", Source: `func mutate(self Object) int {
+	self.Set("x", 99)
+	p := self.Lobby().Get("point").(Object)
+	p.Set("x", 100)
+	self.Lobby().Set("hacked", true)
+	self.Lobby().Remove("other")
+	self.Lobby().Define("evil", "func evil(self Object) int { return 666 }")
+	return self.Get("x").(int) + p.Get("x").(int)
+}`})
+	if !resp.OK || resp.Value != "199" {
+		t.Fatalf("the candidate did not run as written: %+v", resp)
+	}
+	if got := f.k.Store().LastTx(); got != before {
+		t.Fatalf("LastTx = %d after the trial, want %d", got, before)
+	}
+	res := f.eval(t, `fmt.Sprint(Lobby.Get("point").(Object).Get("x"), Lobby.Slots())`)
+	if want := `"3 [`; !strings.HasPrefix(res.Text, want) || strings.Contains(res.Text, "hacked") ||
+		strings.Contains(res.Text, "evil") || !strings.Contains(res.Text, "other") {
+		t.Fatalf("image after the trial: %s", res.Text)
+	}
+}
+
+func TestChildCrash(t *testing.T) {
+	f := newFixture(t)
+	tests := []struct{ crash, errHas string }{
+		{"exit", "exit status 3"},
+		{"stackoverflow", "fatal error: stack overflow"},
+		{"garble", "garbled response"},
+	}
+	t.Run("crashes", func(t *testing.T) { // returns once its parallel subtests have finished
+		for _, tc := range tests {
+			t.Run(tc.crash, func(t *testing.T) {
+				t.Parallel()
+				resp := f.trial(t, runner("BATOS_SANDBOX_CRASH="+tc.crash), Request{Selector: "one", Source: `func one(self Object) int { return 1 }`})
+				if resp.OK || resp.ErrorKind != KindCrash || !strings.HasPrefix(resp.Error, "sandbox process died: ") ||
+					!strings.Contains(resp.Error, tc.errHas) || strings.Contains(resp.Error, "\n") {
+					t.Fatalf("response = %+v, want a one-line crash containing %q", resp, tc.errHas)
+				}
+			})
+		}
+	})
+	t.Run("parent fine", func(t *testing.T) {
+		// After the crashes: this process and its image carry on.
+		resp := f.trial(t, runner(), Request{Selector: "one", Source: `func one(self Object) int { return 1 }`})
+		if !resp.OK || resp.Value != "1" {
+			t.Fatalf("trial after crashes: %+v", resp)
+		}
+		if res := f.eval(t, `Lobby.Get("point").(Object).Get("x")`); res.Text != "3" {
+			t.Fatalf("image after crashes: %s", res.Text)
+		}
+	})
+}
+
+func TestCancelKillsChild(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var pid int
+	r := runner()
+	r.started = func(p int) { pid = p; cancel() }
+	start := time.Now()
+	_, err := r.Trial(ctx, f.k.Store(), Request{Receiver: f.point.OID(), Selector: "spin",
+		Source: `func spin(self Object) int { for {} }`, DeadlineMS: 60_000})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Trial after cancel: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Trial took %s to return after cancel", d)
+	}
+	if pid == 0 {
+		t.Fatal("child never started")
+	}
+	// Wait reaped the child, and its group is gone.
+	if err := syscall.Kill(-pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Fatalf("process group %d after cancel: %v", pid, err)
+	}
+}
+
+func TestHardTimeout(t *testing.T) {
+	f := newFixture(t)
+	r := runner("BATOS_SANDBOX_CRASH=hang")
+	r.Timeout = 500 * time.Millisecond
+	resp := f.trial(t, r, Request{Selector: "one", Source: `func one(self Object) int { return 1 }`})
+	if resp.OK || resp.ErrorKind != KindDeadline || !strings.Contains(resp.Error, "hard timeout") {
+		t.Fatalf("response = %+v", resp)
+	}
+}
+
+func TestOutputCapped(t *testing.T) {
+	f := newFixture(t)
+	resp := f.trial(t, runner(), Request{Selector: "chatty", Source: `func chatty(self Object) int {
+	line := strings.Repeat("x", 1023)
+	for i := 0; i < 100; i++ { fmt.Println(line) }
+	return 100
+}`})
+	if !resp.OK || resp.Value != "100" || len(resp.Output) != MaxOutput || !resp.OutputTruncated {
+		t.Fatalf("ok=%v value=%s output %d bytes truncated=%v", resp.OK, resp.Value, len(resp.Output), resp.OutputTruncated)
+	}
+}
+
+func TestInfrastructureErrors(t *testing.T) {
+	f := newFixture(t)
+	r := &Runner{Command: []string{"/nonexistent/batos", "sandbox"}}
+	if _, err := r.Trial(context.Background(), f.k.Store(), Request{Receiver: 1, Selector: "x"}); err == nil {
+		t.Fatal("Trial with a missing binary: no error")
+	}
+	st, err := image.Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if _, err := runner().Trial(context.Background(), st, Request{Receiver: 1, Selector: "x"}); !errors.Is(err, image.ErrClosed) {
+		t.Fatalf("Trial on a closed store: %v", err)
+	}
+	resp := f.trial(t, runner(), Request{Receiver: 999_999, Selector: "one", Source: `func one(self Object) int { return 1 }`})
+	if resp.OK || resp.ErrorKind != KindOther || !strings.Contains(resp.Error, "999999") {
+		t.Fatalf("missing receiver: %+v", resp)
+	}
+}
+
+func TestRequestRoundTrip(t *testing.T) {
+	args := []any{nil, true, false, 0, -1, math.MaxInt, int64(math.MinInt64), 0.1, math.Inf(-1), "", "ü\n\"", []byte{}, []byte{0, 255},
+		[]any{}, []any{1, int64(1), 1.0, []any{"x"}}, map[string]any{}, map[string]any{"a": map[string]any{"b": []byte("c")}},
+		image.Ref{OID: 7}, []any{image.Ref{OID: 8}}}
+	in := Request{Image: "/tmp/x", Receiver: 12, Selector: "s", Source: "func s(self Object) {}", Args: args, DeadlineMS: 5, MaxDepth: 6}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out Request
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(in, out) {
+		t.Fatalf("round trip:\n in  %#v\n out %#v", in, out)
+	}
+	nan := Request{Args: []any{math.NaN()}}
+	b, _ = json.Marshal(nan)
+	if err := json.Unmarshal(b, &out); err != nil || !math.IsNaN(out.Args[0].(float64)) {
+		t.Fatalf("NaN: %v %v", out.Args, err)
+	}
+	for _, bad := range []any{int32(1), struct{}{}, []int{1}, kernel.Object{}, map[string]any{"k": uint(1)}} {
+		if _, err := json.Marshal(Request{Args: []any{bad}}); err == nil {
+			t.Errorf("Marshal with a %T argument: no error", bad)
+		}
+	}
+	for _, bad := range []string{`{"args":[{}]}`, `{"args":[{"int":"x"}]}`, `{"args":[{"ref":0}]}`, `{"args":[{"chan":1}]}`, `{"args":[{"int":"1","bool":true}]}`} {
+		if err := json.Unmarshal([]byte(bad), &out); err == nil {
+			t.Errorf("Unmarshal(%s): no error", bad)
+		}
+	}
+}
+
+// BenchmarkTrial measures one trial and its parts: the checkpoint alone,
+// the checkpoint plus starting a child that answers at once, and the whole
+// trial (checkpoint, process start, opening the copy, setting limits,
+// compile, run).
+func BenchmarkTrial(b *testing.B) {
+	f := newFixture(b)
+	req := Request{Receiver: f.point.OID(), Selector: "times", Source: `func times(self Object, n int) int { return self.Get("x").(int) * n }`, Args: []any{2}}
+	b.Run("checkpoint", func(b *testing.B) {
+		dir := b.TempDir()
+		for i := range b.N {
+			d := fmt.Sprintf("%s/%d", dir, i)
+			if err := f.k.Store().Checkpoint(d); err != nil {
+				b.Fatal(err)
+			}
+			os.RemoveAll(d)
+		}
+	})
+	for _, bc := range []struct {
+		name string
+		r    *Runner
+		req  Request
+	}{
+		{"process", runner("BATOS_SANDBOX_CRASH=respond"), req},
+		{"trial", runner(), req},
+		{"trial-limits", runner(), Request{Receiver: req.Receiver, Selector: req.Selector, Source: req.Source, Args: req.Args, DeadlineMS: 1000, MaxDepth: 100}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				if resp := f.trial(b, bc.r, bc.req); !resp.OK {
+					b.Fatalf("%+v", resp)
+				}
+			}
+		})
+	}
+}
