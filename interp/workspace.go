@@ -167,8 +167,10 @@ func (w *Workspace) Eval(g *Guard, src string) (EvalResult, error) {
 		}
 		wrapped = strings.TrimSuffix(strings.TrimPrefix(wrapped, u.prefix), u.suffix)
 		v, err := w.run(g, wrapped)
-		var p yaegi.Panic
-		if err == nil || g.Err() != nil || errors.As(err, &p) || errors.Is(err, ErrWorkspaceReset) || w.in == nil {
+		var syntax *SyntaxError
+		if !errors.As(err, &syntax) || g.Err() != nil || w.in == nil {
+			// Ran (successfully or not): only a compile error means the
+			// wrap did not fit and nothing ran.
 			return w.result(u, v, err)
 		}
 		v, err = w.run(g, out)

@@ -29,6 +29,7 @@ func defaultPrimitives() map[string]Primitive {
 		"doesNotUnderstand": primDoesNotUnderstand,
 		"printString":       primPrintString,
 		"respondsTo":        primRespondsTo,
+		"infer":             primInfer,
 	}
 }
 
@@ -45,6 +46,12 @@ func primPrintString(c *PrimitiveCall) (any, error) {
 		return nil, fmt.Errorf("printString: want no arguments, got %d", len(c.Args))
 	}
 	return c.Session.describe(c.Self.oid), nil
+}
+
+// primInfer is the default infer: this process runs without a model
+// client. Package pllm rebinds it.
+func primInfer(c *PrimitiveCall) (any, error) {
+	return nil, fmt.Errorf("infer: the pLLM is not installed in this process")
 }
 
 // primRespondsTo answers whether the receiver's lookup chain has a slot

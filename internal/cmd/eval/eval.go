@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"batos/internal/cmdutil"
 	"batos/internal/iostreams"
-	"batos/kernel"
 )
 
 // Options configures one evaluation.
@@ -38,7 +38,7 @@ func Run(opts *Options) error {
 	if opts.Source == "" {
 		return errors.New("eval: empty source")
 	}
-	k, err := kernel.Open(opts.Image, nil)
+	k, err := cmdutil.OpenImage(opts.Image)
 	if err != nil {
 		return err
 	}

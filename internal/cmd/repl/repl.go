@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"batos/internal/cmdutil"
 	"batos/internal/iostreams"
 	"batos/interp"
 	"batos/kernel"
@@ -45,7 +47,7 @@ func NewCmd(ios *iostreams.IOStreams, image func() string) *cobra.Command {
 
 // Run opens the image and reads entries until end of input.
 func Run(opts *Options) error {
-	k, err := kernel.Open(opts.Image, nil)
+	k, err := cmdutil.OpenImage(opts.Image)
 	if err != nil {
 		return err
 	}
@@ -63,6 +65,8 @@ func Loop(opts *Options, s *kernel.Session) error {
 	in := bufio.NewScanner(ios.In)
 	in.Buffer(make([]byte, 64*1024), 16*1024*1024)
 	s.SetOutput(ios.Out)
+	stopWatching := watchModel(s, ios.ErrOut)
+	defer stopWatching()
 	cancels := newInterrupts(opts.HandleInterrupt)
 	defer cancels.stop()
 	if ios.Interactive {
@@ -161,5 +165,35 @@ func (it *interrupts) stop() {
 	if it.sig != nil {
 		signal.Stop(it.sig)
 		close(it.sig)
+	}
+}
+
+// watchModel prints, on w, the tokens the pLLM streams while it writes a
+// method for this session, so that the user watches it being written.
+// Standard output stays the entries' values alone.
+func watchModel(s *kernel.Session, w io.Writer) (stop func()) {
+	sub := s.Kernel().Bus().Subscribe(4096)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var writing string
+		for ev := range sub.C {
+			if ev.Kind != kernel.EventToken || ev.Token.Principal != s.Principal() {
+				if ev.Kind == kernel.EventCommit && writing != "" && strings.HasPrefix(ev.Tx.Principal, "pLLM/") {
+					fmt.Fprintf(w, "\n[%s committed transaction %d: %s]\n", ev.Tx.Principal, ev.Tx.ID, ev.Tx.Note)
+					writing = ""
+				}
+				continue
+			}
+			if who := ev.Token.Persona + " " + ev.Token.Selector; who != writing {
+				fmt.Fprintf(w, "\n[pLLM/%s is writing %s]\n", ev.Token.Persona, ev.Token.Selector)
+				writing = who
+			}
+			io.WriteString(w, ev.Token.Text)
+		}
+	}()
+	return func() {
+		sub.Close()
+		<-done
 	}
 }

@@ -1,0 +1,48 @@
+package main_test
+
+import (
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"batos/kernel/pllm/llama/llamatest"
+)
+
+// TestFibonacciWrittenByThePLLM is the pLLM's "done when", end to end with
+// the real binary: a send nobody defined is written by the model, trial-run
+// in a `batos sandbox` child, installed by pLLM/<persona>, answered, and
+// still there after a restart with the server gone.
+func TestFibonacciWrittenByThePLLM(t *testing.T) {
+	srv := llamatest.New(t, llamatest.Reply{Chunk: 9, Text: "Here it is:\n```go\nfunc fibonacci(self Object, n int) int {\n\ta, b := 0, 1\n\tfor i := 0; i < n; i++ {\n\t\ta, b = b, a+b\n\t}\n\treturn a\n}\n```"})
+	img := filepath.Join(t.TempDir(), "img")
+	env := []string{"BATOS_LLM_URL=" + srv.URL}
+	r := batos(t, "", env, "eval", "--image", img, `Lobby.Send("fibonacci", 10)`)
+	if r.code != 0 || r.out != "55\n" {
+		t.Fatalf("fibonacci: %+v", r)
+	}
+	srv.Close()
+
+	r = batos(t, "", nil, "image", "history", "--image", img)
+	if !regexp.MustCompile(`(?m)^\d+ .* pLLM/(BRICK|ROBIN|BABS|ALFRED) .*define fibonacci on Lobby`).MatchString(r.out) {
+		t.Fatalf("history has no pLLM install:\n%s", r.out)
+	}
+	r = batos(t, "", env, "eval", "--image", img, `Lobby.Send("fibonacci", 20)`)
+	if r.code != 0 || r.out != "6765\n" {
+		t.Fatalf("fibonacci after restart without a server: %+v", r)
+	}
+	// The REPL shows the method being written, on standard error.
+	srv2 := llamatest.New(t, llamatest.Reply{Chunk: 5, Text: "```go\nfunc double(self Object, n int) int { return 2 * n }\n```"})
+	r = batos(t, "Lobby.Send(\"double\", 21)\n", []string{"BATOS_LLM_URL=" + srv2.URL}, "repl", "--image", img)
+	if r.out != "42\n" || !strings.Contains(r.err, "is writing double]") || !strings.Contains(r.err, "return 2 * n") {
+		t.Fatalf("repl: %+v", r)
+	}
+}
+
+func TestNoModelServer(t *testing.T) {
+	img := filepath.Join(t.TempDir(), "img")
+	r := batos(t, "", []string{"BATOS_LLM_URL=http://127.0.0.1:1"}, "eval", "--image", img, `Lobby.Send("fibonacci", 10)`)
+	if r.code != 1 || !strings.Contains(r.err, "does not understand fibonacci") || !strings.Contains(r.err, "llama-server -m") || strings.Count(r.err, "\n") != 1 {
+		t.Fatalf("no server: %+v", r)
+	}
+}

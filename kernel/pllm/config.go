@@ -1,0 +1,161 @@
+package pllm
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"batos/kernel"
+	"batos/kernel/pllm/llama"
+)
+
+// config is the pLLM's configuration as read from the image at the start
+// of one generation.
+type config struct {
+	endpoint    string
+	route       string // "/v1/chat/completions" or "/completion"
+	sampling    map[string]any
+	maxAttempts int
+	topK        int
+	template    string
+	timeout     time.Duration
+	personas    map[string]persona
+}
+
+type persona struct {
+	name         string
+	systemPrompt string
+	endpoint     string
+	model        string
+	lora         []llama.LoRA
+}
+
+// Defaults for slots an image may lack or hold badly.
+const (
+	defaultEndpoint = "http://127.0.0.1:8080"
+	defaultRoute    = "/v1/chat/completions"
+	defaultAttempts = 3
+	defaultTopK     = 2
+	defaultTimeout  = 120 * time.Second
+)
+
+// readConfig reads Lobby.pLLM through the caller's transaction. Object
+// methods panic on failure; the caller recovers.
+func readConfig(pllm kernel.Object) config {
+	c := config{
+		endpoint:    stringSlot(pllm, "endpoint", defaultEndpoint),
+		route:       stringSlot(pllm, "apiRoute", defaultRoute),
+		maxAttempts: intSlot(pllm, "maxAttempts", defaultAttempts),
+		topK:        intSlot(pllm, "topK", defaultTopK),
+		template:    stringSlot(pllm, "dnuTemplate", ""),
+		timeout:     defaultTimeout,
+		personas:    map[string]persona{},
+	}
+	if d, err := time.ParseDuration(stringSlot(pllm, "generationTimeout", "")); err == nil && d > 0 {
+		c.timeout = d
+	}
+	if m, ok := slot(pllm, "sampling").(map[string]any); ok {
+		c.sampling = m
+	}
+	if url := os.Getenv("BATOS_LLM_URL"); url != "" {
+		c.endpoint = url
+	}
+	ps, ok := slot(pllm, "personas").(kernel.Object)
+	if !ok {
+		return c
+	}
+	for _, name := range ps.Slots() {
+		p, ok := slot(ps, name).(kernel.Object)
+		if !ok || strings.HasSuffix(name, "*") {
+			continue
+		}
+		per := persona{
+			name:         name,
+			systemPrompt: stringSlot(p, "systemPrompt", ""),
+			endpoint:     stringSlot(p, "endpoint", ""),
+			model:        stringSlot(p, "model", ""),
+			lora:         loraSlot(slot(p, "lora")),
+		}
+		if per.endpoint == "" || os.Getenv("BATOS_LLM_URL") != "" {
+			per.endpoint = c.endpoint
+		}
+		c.personas[name] = per
+	}
+	return c
+}
+
+// slot reads a slot through o's lookup chain, nil when missing.
+func slot(o kernel.Object, name string) (v any) {
+	defer func() {
+		if r := recover(); r != nil {
+			v = nil
+		}
+	}()
+	return o.Get(name)
+}
+
+func stringSlot(o kernel.Object, name, def string) string {
+	if s, ok := slot(o, name).(string); ok && s != "" {
+		return s
+	}
+	return def
+}
+
+func intSlot(o kernel.Object, name string, def int) int {
+	if n, ok := slot(o, name).(int); ok && n > 0 {
+		return n
+	}
+	return def
+}
+
+// loraSlot accepts an adapter id (int), {"id": N, "scale": S}, or a list of
+// either.
+func loraSlot(v any) []llama.LoRA {
+	switch v := v.(type) {
+	case int:
+		return []llama.LoRA{{ID: v, Scale: 1}}
+	case map[string]any:
+		id, ok := v["id"].(int)
+		if !ok {
+			return nil
+		}
+		scale := 1.0
+		if s, ok := v["scale"].(float64); ok {
+			scale = s
+		}
+		return []llama.LoRA{{ID: id, Scale: scale}}
+	case []any:
+		var out []llama.LoRA
+		for _, e := range v {
+			out = append(out, loraSlot(e)...)
+		}
+		return out
+	}
+	return nil
+}
+
+// request builds the model request for one persona.
+func (c config) request(p persona, user string) llama.Request {
+	req := llama.Request{
+		Messages: []llama.Message{{Role: "system", Content: p.systemPrompt}, {Role: "user", Content: user}},
+		Prompt:   p.systemPrompt + "\n\n" + user + "\n",
+		Model:    p.model,
+		LoRA:     p.lora,
+	}
+	if t, ok := c.sampling["temperature"].(float64); ok {
+		req.Temperature = t
+	}
+	if t, ok := c.sampling["top_p"].(float64); ok {
+		req.TopP = t
+	}
+	if n, ok := c.sampling["max_tokens"].(int); ok {
+		req.MaxTokens = n
+	}
+	if n, ok := c.sampling["seed"].(int); ok {
+		req.Seed = n
+	}
+	return req
+}
+
+func (p persona) String() string { return fmt.Sprintf("%s@%s", p.name, p.endpoint) }

@@ -1,0 +1,163 @@
+package pllm
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"text/template"
+
+	"batos/image"
+	"batos/kernel"
+)
+
+// mandate is what the model is told about a missing method.
+type mandate struct {
+	Receiver  string
+	Slots     string
+	Parents   string
+	Methods   string
+	Selector  string
+	Arguments string
+	Params    string // a suggested parameter list: (self Object, a0 int, ...)
+	Failures  string
+}
+
+// Limits on the context, so that a large image cannot overflow the
+// model's context window.
+const (
+	maxMethodSource = 1500
+	maxMethodsText  = 8000
+	maxChain        = 16
+)
+
+func buildMandate(s *kernel.Session, self kernel.Object, sel string, args []any) (mandate, error) {
+	m := mandate{Receiver: s.Describe(self.OID()), Selector: sel}
+	slots, err := s.SlotsOf(self.OID())
+	if err != nil {
+		return m, err
+	}
+	var b strings.Builder
+	for _, sl := range slots {
+		switch sl.Kind {
+		case image.SlotData:
+			fmt.Fprintf(&b, "  %s %s = %s\n", sl.Name, goType(sl.Value), abbreviate(s.Format(sl.Value), 80))
+		case image.SlotParent:
+			fmt.Fprintf(&b, "  %s (parent) → %s\n", sl.Name, describeRef(s, sl.Value))
+		case image.SlotMethod:
+			fmt.Fprintf(&b, "  %s (method)\n", sl.Name)
+		case image.SlotPrimitive:
+			fmt.Fprintf(&b, "  %s (primitive)\n", sl.Name)
+		}
+	}
+	m.Slots = b.String()
+
+	var parents []string
+	var methods strings.Builder
+	visited := map[image.OID]bool{}
+	var walk func(oid image.OID, depth int)
+	walk = func(oid image.OID, depth int) {
+		if visited[oid] || len(visited) >= maxChain {
+			return
+		}
+		visited[oid] = true
+		slots, err := s.SlotsOf(oid)
+		if err != nil {
+			return
+		}
+		if depth > 0 {
+			parents = append(parents, s.Describe(oid))
+		}
+		for _, sl := range slots {
+			if meth, ok := sl.Value.(image.Method); ok && methods.Len() < maxMethodsText {
+				fmt.Fprintf(&methods, "// on %s\n%s\n\n", s.Describe(oid), abbreviate(meth.Source, maxMethodSource))
+			}
+		}
+		for _, sl := range slots {
+			if ref, ok := sl.Value.(image.Ref); ok && sl.Kind == image.SlotParent {
+				walk(ref.OID, depth+1)
+			}
+		}
+	}
+	walk(self.OID(), 0)
+	m.Parents = strings.Join(parents, " → ")
+	if m.Parents == "" {
+		m.Parents = "(none)"
+	}
+	m.Methods = methods.String()
+	if m.Methods == "" {
+		m.Methods = "(none)\n"
+	}
+
+	var argText, params []string
+	params = append(params, "self Object")
+	for i, a := range args {
+		argText = append(argText, fmt.Sprintf("%s = %s", goType(a), abbreviate(s.Format(a), 80)))
+		params = append(params, fmt.Sprintf("a%d %s", i, goType(a)))
+	}
+	m.Arguments = strings.Join(argText, ", ")
+	if m.Arguments == "" {
+		m.Arguments = "(none)"
+	}
+	m.Params = "(" + strings.Join(params, ", ") + ")"
+	return m, nil
+}
+
+func describeRef(s *kernel.Session, v any) string {
+	if ref, ok := v.(image.Ref); ok {
+		return s.Describe(ref.OID)
+	}
+	return fmt.Sprint(v)
+}
+
+// goType names a value's type the way a method would declare it.
+func goType(v any) string {
+	switch v.(type) {
+	case nil:
+		return "any"
+	case kernel.Object, image.Ref:
+		return "Object"
+	case []any:
+		return "[]any"
+	case map[string]any:
+		return "map[string]any"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// defaultTemplate is used when Lobby.pLLM.dnuTemplate is missing or does
+// not parse.
+const defaultTemplate = `You are writing one missing method for a live Go object system.
+Receiver: {{.Receiver}}
+Slots:
+{{.Slots}}Parent chain: {{.Parents}}
+Existing methods:
+{{.Methods}}Selector: {{.Selector}}
+Arguments: {{.Arguments}}
+Previous failures:
+{{.Failures}}
+Answer with exactly one Go function declaration named {{.Selector}} whose first parameter is ` + "`self Object`" + `, in a ` + "```go" + ` fence. If the method is shared behaviour that belongs on a parent, put the line ` + "`// batos:install-on NAME`" + ` (NAME: the parent's slot or name) before the func.`
+
+// render fills the template; the parameter hint is always appended so
+// that even a user's template states the signature the send needs.
+func (m mandate) render(tmpl string) string {
+	t, err := template.New("dnu").Parse(tmpl)
+	if tmpl == "" || err != nil {
+		t = template.Must(template.New("dnu").Parse(defaultTemplate))
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, m); err != nil {
+		b.Reset()
+		template.Must(template.New("dnu").Parse(defaultTemplate)).Execute(&b, m)
+	}
+	fmt.Fprintf(&b, "\nThe method is called as %s.Send(%q, ...) with the arguments above; a fitting signature is func %s%s.\n"+
+		"Methods see self.Get, self.Set, self.Send, self.Clone, self.Define, self.Slots, Lobby and NewObject(); the standard library packages strings, strconv, math, sort, slices, maps, fmt, errors, unicode, bytes, regexp and encoding/json are available without imports. No goroutines, channels, os, net or unsafe.\n",
+		m.Receiver, m.Selector, m.Selector, m.Params)
+	return b.String()
+}
+
+func promptHash(prompt string) string {
+	h := sha256.Sum256([]byte(prompt))
+	return hex.EncodeToString(h[:8])
+}

@@ -1,0 +1,45 @@
+// Package pllm puts the language model inside the image: a llama.cpp
+// client bound to the pLLM object, and the doesNotUnderstand pipeline that
+// writes, validates, installs and commits missing methods.
+//
+// # Model
+//
+// Configuration lives in the image as slots of Lobby.pLLM (endpoint,
+// route, sampling, maxAttempts, topK, explorationBonus, dnuTemplate,
+// generationTimeout) and of its personas (BRICK, ROBIN, BABS, ALFRED: role,
+// systemPrompt, endpoint, model, lora, keywords, uses). Routing is a
+// Go-script method, pLLM.route(mandate, k), so users and the system can
+// rewrite it like any other method. Only the HTTP client is native: Install
+// registers it as primitives and nothing non-persistable is stored in a
+// slot. BATOS_LLM_URL overrides every persona's endpoint.
+//
+// # doesNotUnderstand
+//
+// Install rebinds the doesNotUnderstand primitive. When a send finds no
+// slot, the pipeline
+//
+//  1. builds the context: the receiver's slots and their Go types, its
+//     parent chain, the method sources on it, the selector, the actual
+//     arguments and their Go types, and the failures of earlier attempts;
+//  2. asks pLLM.route for the top-k personas and generates one candidate per
+//     persona concurrently, streaming every token onto the kernel's bus;
+//  3. extracts the Go function from prose and code fences, parses it and
+//     checks its name, receiver, parameters and imports;
+//  4. trial-runs it with the actual arguments on a clone of the receiver in
+//     a separate sandbox process over a checkpoint of the image, under a
+//     deadline, in a transaction that is always aborted;
+//  5. installs the first candidate that passed, in its own transaction with
+//     principal pLLM/<persona> and a note (model, prompt hash, attempt,
+//     timings), then asks the evaluation boundary to run the caller's input
+//     again (kernel.RetryError), which now finds the method;
+//  6. otherwise feeds the failures back and tries again, up to maxAttempts,
+//     then fails with one error; nothing is installed.
+//
+// Every generation — prompt, personas, candidates, their outcomes and the
+// one accepted — is committed as an object in Lobby.pLLM.generations: the
+// entropy metric's input and the Forge's golden data.
+//
+// The caller's transaction stays open (a snapshot, no locks) across the
+// model call; its deadline is suspended meanwhile and generationTimeout
+// bounds the call instead. Cancelling the caller cancels the stream.
+package pllm

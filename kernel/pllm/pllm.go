@@ -1,0 +1,442 @@
+package pllm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"batos/image"
+	"batos/interp"
+	"batos/kernel"
+	"batos/kernel/pllm/llama"
+	"batos/kernel/sandbox"
+)
+
+// Options configures Install.
+type Options struct {
+	// Sandbox runs trial runs of candidates in a separate process. Required
+	// for doesNotUnderstand to install anything.
+	Sandbox *sandbox.Runner
+	// HTTP is the client for model servers; nil uses a default without a
+	// global timeout (generationTimeout bounds each generation).
+	HTTP *http.Client
+	// TrialDeadline bounds one trial run (default 5s).
+	TrialDeadline time.Duration
+}
+
+// PLLM is the native half of the pLLM: the model client and the
+// doesNotUnderstand pipeline. The other half — configuration, routing,
+// prompts, history — lives in the image.
+type PLLM struct {
+	k     *kernel.Kernel
+	opts  Options
+	log   *slog.Logger
+	sizes contextSizes
+}
+
+// Install binds the pLLM's primitives on k: doesNotUnderstand (replacing
+// the kernel's default, so images made before the pLLM get it too) and
+// infer.
+func Install(k *kernel.Kernel, opts Options) *PLLM {
+	if opts.HTTP == nil {
+		opts.HTTP = &http.Client{}
+	}
+	if opts.TrialDeadline <= 0 {
+		opts.TrialDeadline = 5 * time.Second
+	}
+	p := &PLLM{k: k, opts: opts, log: k.Logger()}
+	k.RegisterPrimitive("doesNotUnderstand", p.doesNotUnderstand)
+	k.RegisterPrimitive("infer", p.infer)
+	return p
+}
+
+func (p *PLLM) client(endpoint string) *llama.Client {
+	c := llama.New(endpoint)
+	c.HTTP = p.opts.HTTP
+	return c
+}
+
+// GenerationError reports a doesNotUnderstand the pLLM could not answer.
+// It wraps the *kernel.NotUnderstoodError of the original send.
+type GenerationError struct {
+	NotUnderstood *kernel.NotUnderstoodError
+	Attempts      int
+	Reason        string
+}
+
+func (e *GenerationError) Error() string {
+	if e.Attempts == 0 {
+		return fmt.Sprintf("%v, and the pLLM could not write it: %s", e.NotUnderstood, e.Reason)
+	}
+	return fmt.Sprintf("%v, and the pLLM could not write it in %d attempt%s: %s", e.NotUnderstood, e.Attempts, plural(e.Attempts), e.Reason)
+}
+
+func (e *GenerationError) Unwrap() error { return e.NotUnderstood }
+
+// candidate is one persona's answer and what became of it.
+type candidate struct {
+	persona string
+	model   string
+	answer  string
+	source  string
+	outcome string // accepted, rejected, unreachable, failed
+	err     string
+	took    time.Duration
+	timings llama.Timings
+	// unreachable is set when the model server could not be reached at all.
+	unreachable error
+}
+
+func (p *PLLM) doesNotUnderstand(c *kernel.PrimitiveCall) (any, error) {
+	sel, _ := argAt[string](c.Args, 0)
+	args, _ := argAt[[]any](c.Args, 1)
+	nu := &kernel.NotUnderstoodError{Receiver: c.Session.Describe(c.Self.OID()), Selector: sel, Args: len(args)}
+	fail := func(attempts int, format string, a ...any) error {
+		return &GenerationError{NotUnderstood: nu, Attempts: attempts, Reason: fmt.Sprintf(format, a...)}
+	}
+	if sel == "" || strings.HasPrefix(sel, "batos_") || p.opts.Sandbox == nil {
+		return nil, nu
+	}
+	pllmObj, ok := slot(c.Self.Lobby(), "pLLM").(kernel.Object)
+	if !ok {
+		return nil, nu
+	}
+	if !p.committed(c.Self.OID()) {
+		return nil, fail(0, "%s was created in this transaction; commit it first so a trial run can see it", nu.Receiver)
+	}
+	cfg := readConfig(pllmObj)
+	m, err := buildMandate(c.Session, c.Self, sel, args)
+	if err != nil {
+		return nil, fail(0, "%v", err)
+	}
+	resume := c.Suspend()
+	defer resume()
+	parent := c.Context
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(parent, cfg.timeout)
+	defer cancel()
+
+	rec := &record{selector: sel, receiver: c.Self.OID(), arguments: m.Arguments, started: time.Now()}
+	var failures []string
+	for attempt := 1; attempt <= cfg.maxAttempts; attempt++ {
+		rec.attempts = attempt
+		m.Failures = strings.Join(failures, "\n")
+		if m.Failures == "" {
+			m.Failures = "(none)"
+		}
+		names := p.route(pllmObj, cfg, sel+" "+m.Arguments)
+		rec.personas = names
+		prompt := m.render(cfg.template)
+		if len(names) > 0 {
+			prompt = p.fitPrompt(ctx, cfg.personas[names[0]].endpoint, m, cfg)
+		}
+		rec.prompt, rec.promptHash = prompt, promptHash(prompt)
+		cands := p.generate(ctx, c.Session.Principal(), cfg, names, sel, prompt)
+		unreachable := 0
+		var accepted *candidate
+		for _, cand := range cands {
+			if cand.unreachable != nil {
+				unreachable++
+				continue
+			}
+			if accepted != nil {
+				cand.outcome = "not needed"
+				continue
+			}
+			if p.validate(ctx, cand, sel, args, c.Self.OID()) {
+				accepted = cand
+			} else {
+				failures = append(failures, fmt.Sprintf("- %s's candidate: %s", cand.persona, cand.err))
+			}
+		}
+		rec.candidates = append(rec.candidates, cands...)
+		if accepted != nil {
+			if err := p.install(ctx, c, rec, accepted); err != nil {
+				return nil, fail(attempt, "installing the accepted method: %v", err)
+			}
+			return nil, &kernel.RetryError{Reason: fmt.Sprintf("pLLM/%s installed %s on %s", accepted.persona, sel, nu.Receiver)}
+		}
+		if unreachable == len(cands) && len(cands) > 0 {
+			p.recordFailure(rec)
+			return nil, fail(0, "%v", cands[0].unreachable)
+		}
+		if ctx.Err() != nil {
+			p.recordFailure(rec)
+			return nil, fail(attempt, "%v", ctx.Err())
+		}
+	}
+	p.recordFailure(rec)
+	return nil, fail(cfg.maxAttempts, "%s", lastLine(failures))
+}
+
+// committed reports whether oid exists in the committed image, where the
+// trial run and the install transaction can see it.
+func (p *PLLM) committed(oid image.OID) bool {
+	t := p.k.Store().Begin("pLLM")
+	defer t.Abort()
+	_, found, err := t.Get(oid)
+	return err == nil && found
+}
+
+// route asks the image's router for the personas to consult, falling back
+// to every configured persona in name order.
+func (p *PLLM) route(pllmObj kernel.Object, cfg config, mandate string) (names []string) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.log.Warn("pLLM.route failed; consulting the first personas", "err", r)
+			names = nil
+		}
+		if len(names) == 0 {
+			for n := range cfg.personas {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			if len(names) > cfg.topK {
+				names = names[:cfg.topK]
+			}
+		}
+	}()
+	out, _ := pllmObj.Send("route", mandate, cfg.topK).([]any)
+	for _, v := range out {
+		if n, ok := v.(string); ok {
+			if _, known := cfg.personas[n]; known {
+				names = append(names, n)
+			}
+		}
+	}
+	return names
+}
+
+// generate asks each persona for a candidate concurrently, streaming
+// tokens onto the bus.
+func (p *PLLM) generate(ctx context.Context, principal string, cfg config, names []string, sel, prompt string) []*candidate {
+	cands := make([]*candidate, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		per := cfg.personas[name]
+		cand := &candidate{persona: name, model: per.model}
+		cands[i] = cand
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			onToken := func(tok string) {
+				p.k.Bus().PublishToken(kernel.Token{Principal: principal, Persona: name, Selector: sel, Text: tok})
+			}
+			req := cfg.request(per, prompt)
+			cl := p.client(per.endpoint)
+			var res llama.Result
+			var err error
+			if cfg.route == "/completion" {
+				res, err = cl.Complete(ctx, req, onToken)
+			} else {
+				res, err = cl.Chat(ctx, req, onToken)
+			}
+			cand.took, cand.answer, cand.timings = time.Since(start), res.Text, res.Timings
+			if res.Model != "" {
+				cand.model = res.Model
+			}
+			var unreachable *llama.UnreachableError
+			switch {
+			case errors.As(err, &unreachable):
+				cand.unreachable, cand.outcome, cand.err = err, "unreachable", err.Error()
+			case err != nil:
+				cand.outcome, cand.err = "failed", err.Error()
+			}
+		}()
+	}
+	wg.Wait()
+	return cands
+}
+
+// validate extracts, checks and trial-runs a candidate, recording why it
+// was rejected.
+func (p *PLLM) validate(ctx context.Context, cand *candidate, sel string, args []any, recv image.OID) bool {
+	reject := func(format string, a ...any) bool {
+		cand.outcome, cand.err = "rejected", fmt.Sprintf(format, a...)
+		return false
+	}
+	if cand.outcome == "failed" {
+		return false
+	}
+	src, err := Extract(cand.answer, sel)
+	if err != nil {
+		return reject("%v", err)
+	}
+	cand.source = src
+	sig, err := interp.ParseMethod(sel, src)
+	if err != nil {
+		return reject("%v", err)
+	}
+	if n := len(sig.Params); n != len(args) && !(sig.Variadic && len(args) >= n-1) {
+		return reject("func %s takes %d argument%s after self, but the send passes %d", sel, n, plural(n), len(args))
+	}
+	resp, err := p.opts.Sandbox.Trial(ctx, p.k.Store(), sandbox.Request{
+		Receiver: recv, Selector: sel, Source: src, Args: args,
+		DeadlineMS: int(p.opts.TrialDeadline / time.Millisecond),
+	})
+	if err != nil {
+		return reject("trial run: %v", err)
+	}
+	if !resp.OK {
+		return reject("trial run failed (%s): %s", resp.ErrorKind, resp.Error)
+	}
+	cand.outcome = "accepted"
+	return true
+}
+
+// install commits the accepted method on the receiver together with the
+// generation record, as pLLM/<persona>.
+func (p *PLLM) install(ctx context.Context, c *kernel.PrimitiveCall, rec *record, cand *candidate) error {
+	rec.accepted = cand.persona
+	s := p.k.NewSession("pLLM/" + cand.persona)
+	note := fmt.Sprintf("define %s on %s (model %s, prompt %s, attempt %d, %s)", rec.selector, c.Session.Describe(rec.receiver), orUnknown(cand.model), rec.promptHash, rec.attempts, cand.took.Round(time.Millisecond))
+	_, err := s.Run(context.WithoutCancel(ctx), note, func(lobby kernel.Object) error {
+		target, err := installTarget(s, rec.receiver, InstallTarget(cand.answer))
+		if err != nil {
+			return err
+		}
+		target.Define(rec.selector, cand.source)
+		rec.commit(s, lobby)
+		return nil
+	})
+	if err == nil {
+		p.log.Info("pLLM installed a method", "selector", rec.selector, "persona", cand.persona, "attempts", rec.attempts)
+	}
+	return err
+}
+
+// recordFailure commits the record of a generation that installed nothing.
+func (p *PLLM) recordFailure(rec *record) {
+	s := p.k.NewSession("pLLM")
+	_, err := s.Run(context.Background(), fmt.Sprintf("record failed generation of %s", rec.selector), func(lobby kernel.Object) error {
+		rec.commit(s, lobby)
+		return nil
+	})
+	if err != nil {
+		p.log.Warn("recording a failed generation", "err", err)
+	}
+}
+
+// infer answers a prompt with the first routed persona (or the one named
+// as a second argument): self.Send("infer", prompt) works on any object.
+func (p *PLLM) infer(c *kernel.PrimitiveCall) (any, error) {
+	prompt, ok := argAt[string](c.Args, 0)
+	if !ok || len(c.Args) > 2 {
+		return nil, fmt.Errorf("infer: want (prompt string[, persona string])")
+	}
+	pllmObj, ok := slot(c.Self.Lobby(), "pLLM").(kernel.Object)
+	if !ok {
+		return nil, fmt.Errorf("infer: the image has no Lobby.pLLM")
+	}
+	cfg := readConfig(pllmObj)
+	name, _ := argAt[string](c.Args, 1)
+	if name == "" {
+		if names := p.route(pllmObj, cfg, prompt); len(names) > 0 {
+			name = names[0]
+		}
+	}
+	per, ok := cfg.personas[name]
+	if !ok {
+		return nil, fmt.Errorf("infer: no persona %q", name)
+	}
+	resume := c.Suspend()
+	defer resume()
+	parent := c.Context
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(parent, cfg.timeout)
+	defer cancel()
+	cands := p.generate(ctx, c.Session.Principal(), cfg, []string{name}, "infer", prompt)
+	if cands[0].err != "" {
+		return nil, fmt.Errorf("infer (%s): %s", per.name, cands[0].err)
+	}
+	return cands[0].answer, nil
+}
+
+func argAt[T any](args []any, i int) (T, bool) {
+	var zero T
+	if i >= len(args) {
+		return zero, false
+	}
+	v, ok := args[i].(T)
+	return v, ok
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+func lastLine(lines []string) string {
+	if len(lines) == 0 {
+		return "no candidate"
+	}
+	return strings.TrimPrefix(lines[len(lines)-1], "- ")
+}
+
+// installTarget resolves an answer's install directive against the
+// receiver: one of its parent slots, or an object on its parent chain by
+// name. No directive means the receiver itself.
+func installTarget(s *kernel.Session, recv image.OID, name string) (kernel.Object, error) {
+	self := s.Object(recv)
+	if name == "" {
+		return self, nil
+	}
+	slots, err := s.SlotsOf(recv)
+	if err != nil {
+		return self, err
+	}
+	for _, sl := range slots {
+		if ref, ok := sl.Value.(image.Ref); ok && sl.Kind == image.SlotParent && (sl.Name == name || sl.Name == name+"*") {
+			return s.Object(ref.OID), nil
+		}
+	}
+	visited := map[image.OID]bool{}
+	var walk func(oid image.OID) (kernel.Object, bool)
+	walk = func(oid image.OID) (kernel.Object, bool) {
+		if visited[oid] {
+			return kernel.Object{}, false
+		}
+		visited[oid] = true
+		slots, err := s.SlotsOf(oid)
+		if err != nil {
+			return kernel.Object{}, false
+		}
+		for _, sl := range slots {
+			if sl.Name == "name" && sl.Value == name && oid != recv {
+				return s.Object(oid), true
+			}
+		}
+		for _, sl := range slots {
+			if ref, ok := sl.Value.(image.Ref); ok && sl.Kind == image.SlotParent {
+				if o, ok := walk(ref.OID); ok {
+					return o, true
+				}
+			}
+		}
+		return kernel.Object{}, false
+	}
+	if o, ok := walk(recv); ok {
+		return o, nil
+	}
+	return self, fmt.Errorf("the answer asks to install on %q, which is not a parent of %s", name, s.Describe(recv))
+}

@@ -1,0 +1,248 @@
+package pllm_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"batos/image"
+	"batos/kernel"
+	"batos/kernel/pllm"
+	"batos/kernel/pllm/llama/llamatest"
+	"batos/kernel/sandbox"
+)
+
+// TestMain doubles as the sandbox child: trial runs re-execute this test
+// binary, as the batos binary re-executes itself with `batos sandbox`.
+func TestMain(m *testing.M) {
+	if os.Getenv("BATOS_SANDBOX_CHILD") == "1" {
+		os.Exit(sandbox.Main())
+	}
+	os.Exit(m.Run())
+}
+
+const fib = "```go\nfunc fibonacci(self Object, n int) int {\n\tif n < 2 {\n\t\treturn n\n\t}\n\treturn self.Send(\"fibonacci\", n-1).(int) + self.Send(\"fibonacci\", n-2).(int)\n}\n```"
+
+type fixture struct {
+	k   *kernel.Kernel
+	s   *kernel.Session
+	srv *llamatest.Server
+}
+
+// setup opens an image with the pLLM installed, pointed at a scripted
+// llama-server, consulting one persona per attempt.
+func setup(t *testing.T, attempts int, script ...llamatest.Reply) *fixture {
+	t.Helper()
+	k, err := kernel.Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { k.Close() })
+	pllm.Install(k, pllm.Options{
+		Sandbox:       &sandbox.Runner{Command: []string{os.Args[0]}, Env: []string{"BATOS_SANDBOX_CHILD=1"}, Timeout: 20 * time.Second},
+		TrialDeadline: 2 * time.Second,
+	})
+	srv := llamatest.New(t, script...)
+	s := k.NewSession("user")
+	eval(t, s, fmt.Sprintf(`p := Lobby.Get("pLLM").(Object); p.Set("endpoint", %q); p.Set("topK", 1); p.Set("maxAttempts", %d)`, srv.URL, attempts))
+	return &fixture{k: k, s: s, srv: srv}
+}
+
+func eval(t *testing.T, s *kernel.Session, src string) string {
+	t.Helper()
+	res, err := s.Eval(context.Background(), src)
+	if err != nil {
+		t.Fatalf("%s: %v", src, err)
+	}
+	return res.Text
+}
+
+func TestDoesNotUnderstandWritesTheMethod(t *testing.T) {
+	f := setup(t, 2, llamatest.Reply{Text: "Here is the method:\n" + fib + "\nIt recurses.", Chunk: 7})
+	sub := f.k.Bus().Subscribe(4096)
+	defer sub.Close()
+	before := f.k.Store().LastTx()
+
+	res, err := f.s.Eval(context.Background(), `Lobby.Send("fibonacci", 10)`)
+	if err != nil || res.Text != "55" {
+		t.Fatalf("fibonacci 10 = %q, %v; want 55", res.Text, err)
+	}
+
+	// The tokens were streamed onto the bus as they arrived.
+	var streamed strings.Builder
+	var installTx image.TxID
+	for len(sub.C) > 0 {
+		ev := <-sub.C
+		switch {
+		case ev.Kind == kernel.EventToken:
+			streamed.WriteString(ev.Token.Text)
+		case ev.Kind == kernel.EventCommit && strings.HasPrefix(ev.Tx.Principal, "pLLM/"):
+			installTx = ev.Tx.ID
+		}
+	}
+	if !strings.Contains(streamed.String(), "func fibonacci(self Object, n int) int {") {
+		t.Fatalf("streamed tokens = %q", streamed.String())
+	}
+	// One commit by pLLM/<persona>, with a note naming the prompt and attempt.
+	hist, err := f.k.Store().History(0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var install image.TxInfo
+	for _, tx := range hist {
+		if tx.ID > before && strings.HasPrefix(tx.Principal, "pLLM/") {
+			install = tx
+		}
+	}
+	if install.ID == 0 || install.ID != installTx || !strings.Contains(install.Note, "define fibonacci on Lobby") || !strings.Contains(install.Note, "attempt 1") {
+		t.Fatalf("install transaction = %+v (event tx %d)", install, installTx)
+	}
+	// The request carried the persona's system prompt and the mandate.
+	reqs := f.srv.Requests()
+	if len(reqs) == 0 || !strings.Contains(string(reqs[len(reqs)-1].Raw), "fibonacci") || !strings.Contains(string(reqs[len(reqs)-1].Raw), "You are ") {
+		t.Fatalf("request = %+v", reqs)
+	}
+	// The generation was recorded, accepted.
+	got := eval(t, f.s, `g := Lobby.Get("pLLM").(Object).Get("generations").([]any); r := g[len(g)-1].(Object); fmt.Sprintf("%d %s %v %d", len(g), r.Get("selector"), r.Get("accepted") != "", r.Get("attempts"))`)
+	if got != `"1 fibonacci true 1"` {
+		t.Fatalf("generation record = %s", got)
+	}
+	// It is an ordinary method now: the next send needs no model.
+	if got := eval(t, f.s, `Lobby.Send("fibonacci", 12)`); got != "144" {
+		t.Fatalf("fibonacci 12 = %s", got)
+	}
+	if n := len(f.srv.Requests()); n != len(reqs) {
+		t.Fatalf("the second send asked the model again (%d requests)", n)
+	}
+}
+
+func TestRejectedCandidatesAreFedBack(t *testing.T) {
+	f := setup(t, 3,
+		llamatest.Reply{Text: "I would rather not write code today."},
+		llamatest.Reply{Text: "```go\nfunc fibonacci(self Object, n int) int { return \"x\" }\n```"},
+		llamatest.Reply{Text: fib},
+	)
+	if got := eval(t, f.s, `Lobby.Send("fibonacci", 10)`); got != "55" {
+		t.Fatalf("fibonacci = %s", got)
+	}
+	reqs := f.srv.Requests()
+	var chats []llamatest.Request
+	for _, r := range reqs {
+		if strings.HasSuffix(r.Path, "/completions") {
+			chats = append(chats, r)
+		}
+	}
+	if len(chats) != 3 {
+		t.Fatalf("%d generations, want 3", len(chats))
+	}
+	if !strings.Contains(string(chats[1].Raw), "declares no func fibonacci") || !strings.Contains(string(chats[2].Raw), "cannot use") {
+		t.Fatalf("failures were not fed back:\n%s\n%s", chats[1].Raw, chats[2].Raw)
+	}
+	got := eval(t, f.s, `g := Lobby.Get("pLLM").(Object).Get("generations").([]any); g[len(g)-1].(Object).Get("attempts")`)
+	if got != "3" {
+		t.Fatalf("attempts recorded = %s", got)
+	}
+}
+
+// TestBadAnswersInstallNothing runs every kind of bad answer through the
+// pipeline: each ends in a clear error, nothing is installed, and the
+// image keeps only the record of the failed generation.
+func TestBadAnswersInstallNothing(t *testing.T) {
+	method := func(body string) string { return "```go\n" + body + "\n```" }
+	tests := []struct {
+		name  string
+		reply llamatest.Reply
+		want  string
+	}{
+		{"prose only", llamatest.Reply{Text: "Fibonacci numbers are lovely."}, "declares no func fibonacci"},
+		{"wrong name", llamatest.Reply{Text: method("func fib(self Object, n int) int { return n }")}, "declares no func fibonacci"},
+		{"wrong receiver", llamatest.Reply{Text: method("func fibonacci(n int) int { return n }")}, "self Object"},
+		{"wrong arity", llamatest.Reply{Text: method("func fibonacci(self Object) int { return 1 }")}, "takes 0 arguments"},
+		{"syntax error", llamatest.Reply{Text: method("func fibonacci(self Object, n int) int { return n +* 2 }")}, "line 1"},
+		{"compile error", llamatest.Reply{Text: method("func fibonacci(self Object, n int) int { return undefinedThing }")}, "compile"},
+		{"panic", llamatest.Reply{Text: method("func fibonacci(self Object, n int) int { var m map[int]int; m[n] = 1; return 0 }")}, "panic"},
+		{"infinite loop", llamatest.Reply{Text: method("func fibonacci(self Object, n int) int { for { n++ } }")}, "deadline"},
+		{"runaway recursion", llamatest.Reply{Text: method("func fibonacci(self Object, n int) int { return fibonacci(self, n+1) }")}, "depth"},
+		{"forbidden import", llamatest.Reply{Text: method("import \"os\"\nfunc fibonacci(self Object, n int) int { os.Exit(3); return 0 }")}, `"os"`},
+		{"server error", llamatest.Reply{Status: 500, Message: "model exploded"}, "model exploded"},
+		{"cut stream", llamatest.Reply{Text: fib, Chunk: 4, CutAfter: 3}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := setup(t, 1, tc.reply)
+			_, err := f.s.Eval(context.Background(), `Lobby.Send("fibonacci", 10)`)
+			var ge *pllm.GenerationError
+			if !errors.As(err, &ge) || !kernel.IsNotUnderstood(err) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error = %v; want a one-line GenerationError containing %q", err, tc.want)
+			}
+			if got := eval(t, f.s, `Lobby.Send("respondsTo", "fibonacci")`); got != "false" {
+				t.Fatal("a rejected method was installed")
+			}
+			got := eval(t, f.s, `g := Lobby.Get("pLLM").(Object).Get("generations").([]any); fmt.Sprintf("%d %q", len(g), g[0].(Object).Get("accepted"))`)
+			if got != `"1 \"\""` {
+				t.Fatalf("generation record = %s", got)
+			}
+		})
+	}
+}
+
+func TestNoServerFailsAtOnce(t *testing.T) {
+	f := setup(t, 3)
+	f.srv.Close()
+	start := time.Now()
+	_, err := f.s.Eval(context.Background(), `Lobby.Send("fibonacci", 10)`)
+	if err == nil || !strings.Contains(err.Error(), "llama-server -m") || !strings.Contains(err.Error(), f.srv.URL) {
+		t.Fatalf("error = %v; want one that names the URL and how to start a server", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("took %v to notice no server", d)
+	}
+}
+
+func TestCancelStopsTheGeneration(t *testing.T) {
+	f := setup(t, 1, llamatest.Reply{Text: strings.Repeat("slow ", 200), Chunk: 5, Delay: 50 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	sub := f.k.Bus().Subscribe(64)
+	defer sub.Close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.s.Eval(ctx, `Lobby.Send("fibonacci", 10)`)
+		done <- err
+	}()
+	for ev := range sub.C { // await the first token: the stream is open
+		if ev.Kind == kernel.EventToken {
+			break
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("cancelled generation succeeded")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("cancel did not stop the generation")
+	}
+}
+
+func TestInfer(t *testing.T) {
+	f := setup(t, 1, llamatest.Reply{Text: "Hello from the image."})
+	if got := eval(t, f.s, `NewObject().Send("infer", "say hello")`); got != `"Hello from the image."` {
+		t.Fatalf("infer = %s", got)
+	}
+}
+
+func TestInstallOnTheParentTheAnswerNames(t *testing.T) {
+	f := setup(t, 1, llamatest.Reply{Text: "Shared behaviour:\n```go\n// batos:install-on shape\nfunc area(self Object) float64 { return self.Get(\"w\").(float64) * self.Get(\"h\").(float64) }\n```"})
+	eval(t, f.s, `shape := NewObject(); shape.Set("name", "shape"); a := NewObject(); a.Set("parent*", shape); a.Set("w", 2.0); a.Set("h", 3.0); b := NewObject(); b.Set("parent*", shape); b.Set("w", 4.0); b.Set("h", 5.0); Lobby.Set("a", a); Lobby.Set("b", b); Lobby.Set("shape", shape)`)
+	if got := eval(t, f.s, `Lobby.Get("a").(Object).Send("area")`); got != "6" {
+		t.Fatalf("a area = %s", got)
+	}
+	if got := eval(t, f.s, `fmt.Sprint(Lobby.Get("shape").(Object).Slots(), Lobby.Get("b").(Object).Send("area"))`); got != `"[parent* name area] 20"` {
+		t.Fatalf("installed on the parent: %s", got)
+	}
+}

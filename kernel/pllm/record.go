@@ -1,0 +1,78 @@
+package pllm
+
+import (
+	"time"
+
+	"batos/image"
+	"batos/kernel"
+)
+
+// record is one generation: everything needed to judge it later (the
+// entropy metric) and to learn from it (the Forge's golden data).
+type record struct {
+	selector   string
+	receiver   image.OID
+	arguments  string
+	prompt     string
+	promptHash string
+	personas   []string
+	candidates []*candidate
+	accepted   string
+	attempts   int
+	started    time.Time
+}
+
+// maxGenerations bounds Lobby.pLLM.generations; older records stay
+// reachable through history until a pack.
+const maxGenerations = 1000
+
+// commit appends the record to Lobby.pLLM.generations as a new object and
+// counts each consulted persona's use, inside the caller's transaction.
+func (r *record) commit(s *kernel.Session, lobby kernel.Object) {
+	pllmObj := lobby.Get("pLLM").(kernel.Object)
+	o := lobby.NewObject()
+	o.Set("name", "generation of "+r.selector)
+	o.Set("selector", r.selector)
+	o.Set("receiver", s.Object(r.receiver))
+	o.Set("arguments", r.arguments)
+	o.Set("prompt", r.prompt)
+	o.Set("promptHash", r.promptHash)
+	personas := make([]any, len(r.personas))
+	for i, n := range r.personas {
+		personas[i] = n
+	}
+	o.Set("personas", personas)
+	cands := make([]any, 0, len(r.candidates))
+	for _, c := range r.candidates {
+		cands = append(cands, map[string]any{
+			"persona":     c.persona,
+			"model":       c.model,
+			"answer":      c.answer,
+			"source":      c.source,
+			"outcome":     c.outcome,
+			"error":       c.err,
+			"ms":          int(c.took / time.Millisecond),
+			"promptN":     c.timings.PromptN,
+			"predictedN":  c.timings.PredictedN,
+			"predictedMS": c.timings.PredictedMS,
+		})
+	}
+	o.Set("candidates", cands)
+	o.Set("accepted", r.accepted)
+	o.Set("attempts", r.attempts)
+	o.Set("time", r.started.UTC().Format(time.RFC3339))
+	gens, _ := slot(pllmObj, "generations").([]any)
+	gens = append(gens, o)
+	if len(gens) > maxGenerations {
+		gens = gens[len(gens)-maxGenerations:]
+	}
+	pllmObj.Set("generations", gens)
+	if ps, ok := slot(pllmObj, "personas").(kernel.Object); ok {
+		for _, n := range r.personas {
+			if p, ok := slot(ps, n).(kernel.Object); ok {
+				uses, _ := slot(p, "uses").(int)
+				p.Set("uses", uses+1)
+			}
+		}
+	}
+}
