@@ -21,6 +21,9 @@ type config struct {
 	template    string
 	timeout     time.Duration
 	personas    map[string]persona
+	// reviewer, when set, names the persona that must approve a candidate
+	// that passed its trial run before it is installed.
+	reviewer string
 }
 
 type persona struct {
@@ -54,6 +57,9 @@ func readConfig(pllm kernel.Object) config {
 	}
 	if d, err := time.ParseDuration(stringSlot(pllm, "generationTimeout", "")); err == nil && d > 0 {
 		c.timeout = d
+	}
+	if on, _ := slot(pllm, "review").(bool); on {
+		c.reviewer = stringSlot(pllm, "reviewer", "ALFRED")
 	}
 	if m, ok := slot(pllm, "sampling").(map[string]any); ok {
 		c.sampling = m

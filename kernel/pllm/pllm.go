@@ -89,6 +89,7 @@ type candidate struct {
 	err     string
 	took    time.Duration
 	timings llama.Timings
+	review  string // the reviewer's answer, when reviewed
 	// unreachable is set when the model server could not be reached at all.
 	unreachable error
 }
@@ -151,7 +152,7 @@ func (p *PLLM) doesNotUnderstand(c *kernel.PrimitiveCall) (any, error) {
 				cand.outcome = "not needed"
 				continue
 			}
-			if p.validate(ctx, cand, sel, args, c.Self.OID()) {
+			if p.validate(ctx, cand, sel, args, c.Self.OID()) && p.review(ctx, c.Session.Principal(), cfg, cand, m, sel) {
 				accepted = cand
 			} else {
 				failures = append(failures, fmt.Sprintf("- %s's candidate: %s", cand.persona, cand.err))
@@ -233,12 +234,20 @@ func (p *PLLM) generate(ctx context.Context, principal string, cfg config, names
 			}
 			req := cfg.request(per, prompt)
 			cl := p.client(per.endpoint)
-			var res llama.Result
-			var err error
-			if cfg.route == "/completion" {
-				res, err = cl.Complete(ctx, req, onToken)
-			} else {
-				res, err = cl.Chat(ctx, req, onToken)
+			call := func() (llama.Result, error) {
+				if cfg.route == "/completion" {
+					return cl.Complete(ctx, req, onToken)
+				}
+				return cl.Chat(ctx, req, onToken)
+			}
+			res, err := call()
+			var loading *llama.LoadingError
+			if errors.As(err, &loading) {
+				// The server is still loading its model: wait for it
+				// within the generation's deadline, then ask again.
+				if err = cl.WaitReady(ctx); err == nil {
+					res, err = call()
+				}
 			}
 			cand.took, cand.answer, cand.timings = time.Since(start), res.Text, res.Timings
 			if res.Model != "" {
@@ -439,4 +448,30 @@ func installTarget(s *kernel.Session, recv image.OID, name string) (kernel.Objec
 		return o, nil
 	}
 	return self, fmt.Errorf("the answer asks to install on %q, which is not a parent of %s", name, s.Describe(recv))
+}
+
+// review asks the reviewer persona (ALFRED by default) to approve a
+// candidate that passed its trial run, when Lobby.pLLM.review is true. The
+// reviewer answers APPROVE or REJECT on its first line; a rejection's
+// reason is fed back like any other failure. A reviewer that cannot be
+// reached does not block the install.
+func (p *PLLM) review(ctx context.Context, principal string, cfg config, cand *candidate, m mandate, sel string) bool {
+	if cfg.reviewer == "" {
+		return true
+	}
+	if _, ok := cfg.personas[cfg.reviewer]; !ok {
+		return true
+	}
+	prompt := fmt.Sprintf("Review this method written for %s.%s(%s).\nAnswer APPROVE or REJECT on the first line, then one line of reason.\n\n```go\n%s\n```\n", m.Receiver, sel, m.Arguments, cand.source)
+	r := p.generate(ctx, principal, cfg, []string{cfg.reviewer}, sel, prompt)[0]
+	cand.review = strings.TrimSpace(r.answer)
+	if r.err != "" {
+		return true
+	}
+	verdict := strings.ToUpper(strings.TrimSpace(cand.review))
+	if strings.HasPrefix(verdict, "REJECT") {
+		cand.outcome, cand.err = "rejected", fmt.Sprintf("%s's review: %s", cfg.reviewer, abbreviate(cand.review, 200))
+		return false
+	}
+	return true
 }

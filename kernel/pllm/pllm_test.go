@@ -246,3 +246,28 @@ func TestInstallOnTheParentTheAnswerNames(t *testing.T) {
 		t.Fatalf("installed on the parent: %s", got)
 	}
 }
+
+func TestWaitsForALoadingServer(t *testing.T) {
+	f := setup(t, 1, llamatest.Reply{Text: fib})
+	f.srv.SetLoading(3)
+	if got := eval(t, f.s, `Lobby.Send("fibonacci", 10)`); got != "55" {
+		t.Fatalf("fibonacci = %s", got)
+	}
+}
+
+func TestReviewerCanReject(t *testing.T) {
+	f := setup(t, 2,
+		llamatest.Reply{Text: "```go\nfunc fibonacci(self Object, n int) int { return 0 }\n```"},
+		llamatest.Reply{Text: "REJECT\nfibonacci(10) is not 0."},
+		llamatest.Reply{Text: fib},
+		llamatest.Reply{Text: "APPROVE\nCorrect and small."},
+	)
+	eval(t, f.s, `Lobby.Get("pLLM").(Object).Set("review", true)`)
+	if got := eval(t, f.s, `Lobby.Send("fibonacci", 10)`); got != "55" {
+		t.Fatalf("fibonacci = %s", got)
+	}
+	got := eval(t, f.s, `g := Lobby.Get("pLLM").(Object).Get("generations").([]any); c := g[0].(Object).Get("candidates").([]any); fmt.Sprint(c[0].(map[string]any)["error"], " | ", c[1].(map[string]any)["review"])`)
+	if !strings.Contains(got, "ALFRED's review: REJECT") || !strings.Contains(got, "APPROVE") {
+		t.Fatalf("candidates = %s", got)
+	}
+}

@@ -55,6 +55,7 @@ func (r *record) commit(s *kernel.Session, lobby kernel.Object) {
 			"promptN":     c.timings.PromptN,
 			"predictedN":  c.timings.PredictedN,
 			"predictedMS": c.timings.PredictedMS,
+			"review":      c.review,
 		})
 	}
 	o.Set("candidates", cands)
