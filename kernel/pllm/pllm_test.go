@@ -271,3 +271,25 @@ func TestReviewerCanReject(t *testing.T) {
 		t.Fatalf("candidates = %s", got)
 	}
 }
+
+// TestPromptFitsTheContext gives the server a context window too small for
+// the existing methods: the prompt leaves them out, and the method is still
+// written.
+func TestPromptFitsTheContext(t *testing.T) {
+	f := setup(t, 1, llamatest.Reply{Text: fib})
+	eval(t, f.s, `Lobby.Define("padding", "func padding(self Object) string {\n\treturn `+"`"+strings.Repeat("lorem ipsum dolor sit amet ", 200)+"`"+`\n}")`)
+	eval(t, f.s, `p := Lobby.Get("pLLM").(Object); s := p.Get("sampling").(map[string]any); s["max_tokens"] = 256; p.Set("sampling", s)`)
+	f.srv.SetContext(600, 1, "")
+	if got := eval(t, f.s, `Lobby.Send("fibonacci", 10)`); got != "55" {
+		t.Fatalf("fibonacci = %s", got)
+	}
+	var chat string
+	for _, r := range f.srv.Requests() {
+		if strings.HasSuffix(r.Path, "/completions") {
+			chat = string(r.Raw)
+		}
+	}
+	if strings.Contains(chat, "lorem ipsum") || !strings.Contains(chat, "omitted to fit") {
+		t.Fatalf("the prompt was not fitted to the context:\n%.400s", chat)
+	}
+}
