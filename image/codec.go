@@ -17,10 +17,11 @@ import (
 // layout changes.
 const formatVersion = 1
 
-// maxDepth bounds the nesting of []any and map[string]any, on encode (which
+// MaxNesting bounds the nesting of []any and map[string]any, on encode (which
 // also rejects cyclic values) and on decode (so hostile input cannot exhaust
-// the stack).
-const maxDepth = 100
+// the stack). Every walker of values outside the image (the kernel's
+// conversions, the sandbox's wire encoding) stops at the same depth.
+const MaxNesting = 100
 
 // Key prefixes (see the key layout table in doc.go).
 const (
@@ -182,8 +183,8 @@ func appendString(buf []byte, s string) []byte {
 }
 
 func appendValue(buf []byte, v any, depth int, path string) ([]byte, error) {
-	if depth > maxDepth {
-		return nil, &valueError{path, fmt.Sprintf("value nested deeper than %d levels (or cyclic)", maxDepth)}
+	if depth > MaxNesting {
+		return nil, &valueError{path, fmt.Sprintf("value nested deeper than %d levels (or cyclic)", MaxNesting)}
 	}
 	switch x := v.(type) {
 	case nil:
@@ -343,8 +344,8 @@ func (d *decoder) end() error {
 }
 
 func (d *decoder) value(depth int) (any, error) {
-	if depth > maxDepth {
-		return nil, fmt.Errorf("value nested deeper than %d levels", maxDepth)
+	if depth > MaxNesting {
+		return nil, fmt.Errorf("value nested deeper than %d levels", MaxNesting)
 	}
 	tag, err := d.byte()
 	if err != nil {

@@ -322,15 +322,64 @@ func (g *Guard) checkRepeat(n, count int) {
 
 // Print is fmt.Print writing to the evaluation's Stdout; rewritten code
 // calls it in place of fmt.Print.
-func (g *Guard) Print(a ...any) (int, error) { return fmt.Fprint(g.out(), a...) }
+func (g *Guard) Print(a ...any) (int, error) { return fmt.Fprint(g.out(), printable(a)...) }
 
 // Printf is fmt.Printf writing to the evaluation's Stdout.
 func (g *Guard) Printf(format string, a ...any) (int, error) {
-	return fmt.Fprintf(g.out(), format, a...)
+	return fmt.Fprintf(g.out(), format, printable(a)...)
 }
 
 // Println is fmt.Println writing to the evaluation's Stdout.
-func (g *Guard) Println(a ...any) (int, error) { return fmt.Fprintln(g.out(), a...) }
+func (g *Guard) Println(a ...any) (int, error) { return fmt.Fprintln(g.out(), printable(a)...) }
+
+// Sprint is fmt.Sprint for scripts: see printable.
+func (g *Guard) Sprint(a ...any) string { return fmt.Sprint(printable(a)...) }
+
+// Sprintf is fmt.Sprintf for scripts.
+func (g *Guard) Sprintf(format string, a ...any) string { return fmt.Sprintf(format, printable(a)...) }
+
+// Sprintln is fmt.Sprintln for scripts.
+func (g *Guard) Sprintln(a ...any) string { return fmt.Sprintln(printable(a)...) }
+
+// Errorf is fmt.Errorf for scripts.
+func (g *Guard) Errorf(format string, a ...any) error { return fmt.Errorf(format, printable(a)...) }
+
+// MaxNesting bounds how deep fmt may walk a script's []any and
+// map[string]any values; the image stores no deeper values either.
+const MaxNesting = 100
+
+// printable checks fmt's arguments before fmt walks them: fmt has no cycle
+// detection, and printing a []any or map that contains itself would
+// overflow the Go stack, a fatal error no recover catches.
+func printable(a []any) []any {
+	for _, v := range a {
+		if !shallow(v, 0) {
+			panic(fmt.Errorf("fmt: value nested deeper than %d levels (or cyclic)", MaxNesting))
+		}
+	}
+	return a
+}
+
+func shallow(v any, depth int) bool {
+	if depth > MaxNesting {
+		return false
+	}
+	switch v := v.(type) {
+	case []any:
+		for _, e := range v {
+			if !shallow(e, depth+1) {
+				return false
+			}
+		}
+	case map[string]any:
+		for _, e := range v {
+			if !shallow(e, depth+1) {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 func (g *Guard) out() io.Writer {
 	if g.limits.Stdout == nil {

@@ -466,7 +466,7 @@ func (r *rewriter) walk(n ast.Node, parent ast.Node, fn *ast.FuncType) {
 					r.replace(n, r.guard(fn)+".RepeatString")
 				case p == "bytes" && n.Sel.Name == "Repeat":
 					r.replace(n, r.guard(fn)+".RepeatBytes")
-				case p == "fmt" && (n.Sel.Name == "Print" || n.Sel.Name == "Printf" || n.Sel.Name == "Println"):
+				case p == "fmt" && guardedFmt[n.Sel.Name]:
 					r.replace(n, r.guard(fn)+"."+n.Sel.Name)
 				default:
 					r.replace(id, hiddenPkg(p))
@@ -627,4 +627,12 @@ func children(n ast.Node) []ast.Node {
 		return false
 	})
 	return out
+}
+
+// guardedFmt lists the fmt functions rewritten to Guard methods: the
+// printers write to the evaluation's output, and all of them refuse cyclic
+// values before fmt walks them.
+var guardedFmt = map[string]bool{
+	"Print": true, "Printf": true, "Println": true,
+	"Sprint": true, "Sprintf": true, "Sprintln": true, "Errorf": true,
 }

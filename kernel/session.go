@@ -194,9 +194,11 @@ func (s *Session) format(v any) string {
 		return fmt.Sprintf("%q", v)
 	case []any, map[string]any:
 		stored, err := toStored(v)
-		if err == nil {
-			return formatStored(stored)
+		if err != nil {
+			// fmt would recurse without end on a cyclic value.
+			return fmt.Sprintf("<%T: %v>", v, err)
 		}
+		return formatStored(stored)
 	case error:
 		return "error: " + v.Error()
 	}

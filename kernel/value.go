@@ -15,7 +15,15 @@ const storableTypes = "nil, bool, int, int64, float64, string, []byte, []any, ma
 // toStored converts a script value into the image's value model: Objects
 // become Refs, recursively inside []any and map[string]any. Everything
 // else must already be one of storableTypes.
-func toStored(v any) (any, error) {
+func toStored(v any) (any, error) { return toStoredAt(v, 0) }
+
+// toStoredAt converts v found depth containers deep; a script can build a
+// []any or map that contains itself, and walking it unbounded would
+// overflow the Go stack, which no recover can catch.
+func toStoredAt(v any, depth int) (any, error) {
+	if depth > image.MaxNesting {
+		return nil, errNested
+	}
 	switch v := v.(type) {
 	case nil, bool, int, int64, float64, string:
 		return v, nil
@@ -29,7 +37,10 @@ func toStored(v any) (any, error) {
 	case []any:
 		out := make([]any, len(v))
 		for i, e := range v {
-			s, err := toStored(e)
+			s, err := toStoredAt(e, depth+1)
+			if err == errNested {
+				return nil, err
+			}
 			if err != nil {
 				return nil, fmt.Errorf("[%d]: %w", i, err)
 			}
@@ -39,7 +50,10 @@ func toStored(v any) (any, error) {
 	case map[string]any:
 		out := make(map[string]any, len(v))
 		for key, e := range v {
-			s, err := toStored(e)
+			s, err := toStoredAt(e, depth+1)
+			if err == errNested {
+				return nil, err
+			}
 			if err != nil {
 				return nil, fmt.Errorf("[%q]: %w", key, err)
 			}
@@ -143,3 +157,7 @@ func describeSlots(oid image.OID, slots []image.Slot) string {
 	}
 	return fmt.Sprintf("object %d", oid)
 }
+
+// errNested reports a value nested deeper than image.MaxNesting, which a
+// cyclic value always is; it is not wrapped with the path at every level.
+var errNested = fmt.Errorf("value nested deeper than %d levels (or cyclic)", image.MaxNesting)

@@ -106,7 +106,13 @@ func (r *Request) UnmarshalJSON(b []byte) error {
 // type: {"nil":true}, {"bool":b}, {"int":"n"}, {"int64":"n"},
 // {"float64":"g"} (strconv text, so NaN and ±Inf survive), {"string":s},
 // {"bytes":base64}, {"list":[...]}, {"map":{...}}, {"ref":oid}.
-func encodeValue(v any) (map[string]any, error) {
+func encodeValue(v any) (map[string]any, error) { return encodeValueAt(v, 0) }
+
+// encodeValueAt stops at image.MaxNesting: an argument can contain itself.
+func encodeValueAt(v any, depth int) (map[string]any, error) {
+	if depth > image.MaxNesting {
+		return nil, errNested
+	}
 	switch v := v.(type) {
 	case nil:
 		return map[string]any{"nil": true}, nil
@@ -135,7 +141,10 @@ func encodeValue(v any) (map[string]any, error) {
 	case []any:
 		out := make([]any, len(v))
 		for i, e := range v {
-			ev, err := encodeValue(e)
+			ev, err := encodeValueAt(e, depth+1)
+			if err == errNested {
+				return nil, err
+			}
 			if err != nil {
 				return nil, fmt.Errorf("[%d]: %w", i, err)
 			}
@@ -145,7 +154,10 @@ func encodeValue(v any) (map[string]any, error) {
 	case map[string]any:
 		out := make(map[string]any, len(v))
 		for k, e := range v {
-			ev, err := encodeValue(e)
+			ev, err := encodeValueAt(e, depth+1)
+			if err == errNested {
+				return nil, err
+			}
 			if err != nil {
 				return nil, fmt.Errorf("[%q]: %w", k, err)
 			}
@@ -235,3 +247,7 @@ func decodeValue(raw json.RawMessage) (any, error) {
 	}
 	panic("unreachable")
 }
+
+// errNested reports a value nested deeper than image.MaxNesting, which a
+// cyclic value always is; it is not wrapped with the path at every level.
+var errNested = fmt.Errorf("value nested deeper than %d levels (or cyclic)", image.MaxNesting)
