@@ -148,17 +148,12 @@ func (w *Workspace) Eval(g *Guard, src string) (EvalResult, error) {
 	// yaegi answers a call without results with a stale value (the last
 	// function it called), so a final call is first compiled wrapped in
 	// Value(...), which the type checker rejects for a call without
-	// exactly one result; yaegi compiles a whole entry before running it,
-	// so the rejected attempt has run nothing.
+	// exactly one result; then the entry is compiled as written. Either
+	// way it is compiled before any of it runs, and runs once.
 	call, printer := u.finalCall()
-	if printer {
-		v, err := w.run(g, out)
-		if err == nil {
-			v = reflect.Value{} // fmt's byte count is not the answer anyone asked for
-		}
-		return w.result(u, v, err)
-	}
-	if call != nil {
+	valued := call != nil && !printer
+	var prog *yaegi.Program
+	if valued {
 		r.insert(call.Pos(), wsPkg+".Value(")
 		r.insert(call.End(), ")")
 		wrapped, err := applyEdits(u.text, r.edits)
@@ -166,20 +161,21 @@ func (w *Workspace) Eval(g *Guard, src string) (EvalResult, error) {
 			return EvalResult{}, err
 		}
 		wrapped = strings.TrimSuffix(strings.TrimPrefix(wrapped, u.prefix), u.suffix)
-		v, err := w.run(g, wrapped)
-		var syntax *SyntaxError
-		if !errors.As(err, &syntax) || g.Err() != nil || w.in == nil {
-			// Ran (successfully or not): only a compile error means the
-			// wrap did not fit and nothing ran.
-			return w.result(u, v, err)
+		prog, err = w.compile(wrapped)
+		if w.in == nil {
+			return EvalResult{}, err
 		}
-		v, err = w.run(g, out)
-		if err == nil {
-			v = reflect.Value{} // no single value to print
-		}
-		return w.result(u, v, err)
 	}
-	v, err := w.run(g, out)
+	if prog == nil {
+		if prog, err = w.compile(out); err != nil {
+			return EvalResult{}, err
+		}
+		valued = call == nil // a call that does not fit Value has no single value
+	}
+	v, err := w.execute(g, prog)
+	if !valued {
+		v = reflect.Value{}
+	}
 	return w.result(u, v, err)
 }
 
@@ -205,10 +201,32 @@ func (w *Workspace) result(u *input, v reflect.Value, err error) (EvalResult, er
 	return res, nil
 }
 
-// run evaluates rewritten input. The guard stops runaway code; the
-// context deadline is only a backstop for native calls the guard cannot
-// interrupt, after which the interpreter is unusable and is dropped.
-func (w *Workspace) run(g *Guard, src string) (v reflect.Value, err error) {
+// compile compiles rewritten input without running any of it. yaegi's
+// compiler can panic on input it does not support; the interpreter, its
+// state unknown, is then dropped.
+func (w *Workspace) compile(src string) (prog *yaegi.Program, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			w.in = nil
+			prog, err = nil, fmt.Errorf("unsupported by the interpreter: %v: %w", r, ErrWorkspaceReset)
+		}
+	}()
+	prog, err = w.in.Compile(src)
+	if p, ok := err.(yaegi.Panic); ok && isCompilePanic(p) {
+		w.in = nil
+		return nil, fmt.Errorf("unsupported by the interpreter: %v: %w", p.Value, ErrWorkspaceReset)
+	}
+	if err != nil {
+		return nil, compileErr("", err)
+	}
+	return prog, nil
+}
+
+// execute runs a compiled entry once under g. The guard stops runaway
+// code; a context cancelled a grace period after the guard expires is only
+// a backstop for native calls the guard cannot interrupt, after which the
+// interpreter is unusable and is dropped.
+func (w *Workspace) execute(g *Guard, prog *yaegi.Program) (v reflect.Value, err error) {
 	w.cur = g
 	defer func() { w.cur = nil }()
 	// The backstop starts counting when the guard expires, not at a fixed
@@ -230,31 +248,27 @@ func (w *Workspace) run(g *Guard, src string) (v reflect.Value, err error) {
 		case <-done:
 		}
 	}()
-	v, err = w.in.EvalWithContext(ctx, src)
-	if e := g.stopped.Load(); e != nil && w.in != nil {
-		return reflect.Value{}, e
-	}
-	if p, ok := err.(yaegi.Panic); ok && g.Err() == nil && isCompilePanic(p) {
-		// yaegi's compiler panicked on input it does not support; its
-		// state is unknown.
+	v, err = w.in.ExecuteWithContext(ctx, prog)
+	if ctx.Err() != nil {
+		// yaegi stopped this interpreter (it may also have answered with
+		// the guard's error): its next Eval would block for ever.
 		w.in = nil
-		return v, fmt.Errorf("unsupported by the interpreter: %v: %w", p.Value, ErrWorkspaceReset)
+		return reflect.Value{}, fmt.Errorf("evaluation did not stop within %s of its deadline: %w", grace, ErrWorkspaceReset)
+	}
+	if e := g.stopped.Load(); e != nil {
+		return reflect.Value{}, e
 	}
 	if err == nil {
 		return v, nil
 	}
 	var p yaegi.Panic
-	switch {
-	case errors.As(err, &p):
+	if errors.As(err, &p) {
 		return v, panicToError("", p.Value)
-	case errors.Is(err, context.Canceled):
-		w.in = nil
-		return v, fmt.Errorf("evaluation did not stop within %s of its deadline: %w", grace, ErrWorkspaceReset)
 	}
 	if e := g.Err(); e != nil {
 		return v, e
 	}
-	return v, compileErr("", err)
+	return v, err
 }
 
 // input is parsed workspace text: either a file of declarations or

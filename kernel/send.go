@@ -11,13 +11,16 @@ import (
 
 // lookupCache memoises (receiver, selector) → holder and slot index.
 //
-// Protocol: a transaction reads the shape epoch after its snapshot exists
-// and only while no shape change is being committed (txn.cacheable). An
-// entry records the epoch of the transaction that computed it and is used
-// only when that epoch, the using transaction's epoch and the current epoch
-// are all equal, so an entry always reflects exactly the shapes the using
-// transaction's snapshot sees. Data-slot writes are not shape changes, so
-// they never invalidate the cache.
+// Protocol: a shape commit increments shapeWriters, then shapeEpoch,
+// commits, increments shapeEpoch again and decrements shapeWriters. A
+// transaction reads the epoch (e1) and the writer count before taking its
+// snapshot and the epoch (e2) after; it may use the cache only if no
+// writer was in flight and e1 == e2 (txn.cacheable), and then its snapshot
+// holds exactly the shapes committed by epoch e2. An entry records the
+// epoch of the transaction that computed it and is used only when that
+// epoch, the using transaction's epoch and the current epoch are all
+// equal. Data-slot writes are not shape changes, so they never invalidate
+// the cache.
 type lookupCache struct {
 	mu sync.RWMutex
 	m  map[lookupKey]*lookupEntry

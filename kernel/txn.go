@@ -31,13 +31,14 @@ type objState struct {
 }
 
 func (k *Kernel) begin(principal string) *txn {
-	it := k.store.Begin(principal)
-	t := &txn{k: k, it: it, objs: make(map[image.OID]*objState)}
-	// Read the epoch after the snapshot exists: see lookupCache.
+	// A seqlock read around the snapshot (see lookupCache): the snapshot
+	// saw exactly the shapes of epoch e2 when no shape change was in
+	// flight before it was taken and none began before it existed.
+	e1 := k.shapeEpoch.Load()
 	writers := k.shapeWriters.Load()
-	t.epoch = k.shapeEpoch.Load()
-	t.cacheable = writers == 0 && k.shapeWriters.Load() == 0
-	return t
+	it := k.store.Begin(principal)
+	e2 := k.shapeEpoch.Load()
+	return &txn{k: k, it: it, objs: make(map[image.OID]*objState), epoch: e2, cacheable: writers == 0 && e1 == e2}
 }
 
 func (t *txn) load(oid image.OID) (*objState, error) {
