@@ -99,6 +99,13 @@ func (w *Workspace) reset() error {
 // abandoned and the workspace's interpreter replaced, losing its variables.
 var ErrWorkspaceReset = errors.New("workspace reset: its variables are lost")
 
+// ErrAbandoned (which wraps ErrWorkspaceReset) is returned when an
+// evaluation stuck in a native call did not stop a grace period after its
+// deadline and was left running on its own goroutine. It may still touch
+// whatever its bindings reach when the call returns, so the caller must
+// retire them (the kernel closes the session).
+var ErrAbandoned = fmt.Errorf("evaluation abandoned: %w", ErrWorkspaceReset)
+
 // Eval evaluates src under g: Go statements and expressions, or top-level
 // declarations (func, var, const, type, import). It applies the method
 // sandbox and guard: a forbidden import is refused, a runaway loop is
@@ -253,7 +260,7 @@ func (w *Workspace) execute(g *Guard, prog *yaegi.Program) (v reflect.Value, err
 		// yaegi stopped this interpreter (it may also have answered with
 		// the guard's error): its next Eval would block for ever.
 		w.in = nil
-		return reflect.Value{}, fmt.Errorf("evaluation did not stop within %s of its deadline: %w", grace, ErrWorkspaceReset)
+		return reflect.Value{}, fmt.Errorf("did not stop within %s of its deadline: %w", grace, ErrAbandoned)
 	}
 	if e := g.stopped.Load(); e != nil {
 		return reflect.Value{}, e

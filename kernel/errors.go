@@ -45,3 +45,7 @@ func plural(n int) string {
 type RetryError struct{ Reason string }
 
 func (e *RetryError) Error() string { return "retry: " + e.Reason }
+
+// ErrSessionClosed is returned by a session that abandoned an evaluation
+// still running in a native call; open a new session.
+var ErrSessionClosed = errors.New("session closed after an abandoned evaluation: open a new session")

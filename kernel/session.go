@@ -28,7 +28,11 @@ type Session struct {
 	guard *interp.Guard
 	ctx   context.Context
 	ws    *interp.Workspace
-	out   io.Writer // where scripts' fmt.Print output goes; nil discards it
+	// closed is set when an evaluation was abandoned while still running
+	// (interp.ErrAbandoned): its goroutine holds handles bound to this
+	// session, so the session never evaluates again.
+	closed bool
+	out    io.Writer // where scripts' fmt.Print output goes; nil discards it
 }
 
 // SetOutput directs the fmt.Print, Printf and Println output of the
@@ -62,6 +66,9 @@ const maxConflictRetries = 8
 func (s *Session) Run(ctx context.Context, note string, fn func(lobby Object) error) (image.TxInfo, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return image.TxInfo{}, ErrSessionClosed
+	}
 	for attempt := 1; ; attempt++ {
 		t := s.k.begin(s.principal)
 		limits := s.k.limits(t)
@@ -122,6 +129,9 @@ func (s *Session) Eval(ctx context.Context, src string) (EvalResult, error) {
 			s.ws = ws
 		}
 		r, err := s.ws.Eval(s.guard, src)
+		if errors.Is(err, interp.ErrAbandoned) {
+			s.closed = true
+		}
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ package repl
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -97,7 +98,13 @@ func Loop(opts *Options, s *kernel.Session) error {
 			continue
 		}
 		entry.Reset()
-		evalEntry(ios, s, cancels, src)
+		if evalEntry(ios, s, cancels, src) {
+			// The entry was abandoned in a native call and its session
+			// closed: go on in a fresh one.
+			s = s.Kernel().NewSession(s.Principal())
+			s.SetOutput(ios.Out)
+			fmt.Fprintln(ios.Out, "note: the workspace was reset; its variables are gone")
+		}
 	}
 	if entry.Len() > 0 {
 		evalEntry(ios, s, cancels, entry.String())
@@ -108,7 +115,9 @@ func Loop(opts *Options, s *kernel.Session) error {
 	return in.Err()
 }
 
-func evalEntry(ios *iostreams.IOStreams, s *kernel.Session, cancels *interrupts, src string) {
+// evalEntry evaluates one entry and prints its value or error; it reports
+// whether the session was closed under it.
+func evalEntry(ios *iostreams.IOStreams, s *kernel.Session, cancels *interrupts, src string) (closed bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancels.set(cancel)
 	res, err := s.Eval(ctx, src)
@@ -116,11 +125,12 @@ func evalEntry(ios *iostreams.IOStreams, s *kernel.Session, cancels *interrupts,
 	cancel()
 	if err != nil {
 		fmt.Fprintln(ios.Out, "error:", oneLine(err.Error()))
-		return
+		return errors.Is(err, interp.ErrAbandoned)
 	}
 	if res.HasValue {
 		fmt.Fprintln(ios.Out, res.Text)
 	}
+	return false
 }
 
 // oneLine keeps an error to one line: the REPL's transcript reads as
