@@ -216,7 +216,7 @@ func TestStopMessages(t *testing.T) {
 	}()
 	g2 := NewGuard(t.Context(), Limits{Deadline: time.Millisecond})
 	defer g2.Release()
-	time.Sleep(5 * time.Millisecond)
+	<-g2.Expired()
 	func() {
 		defer func() {
 			if err := recover().(*StopError); err.Error() != "deadline exceeded (1ms)" || !errors.Is(err, ErrDeadline) {

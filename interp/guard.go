@@ -77,8 +77,8 @@ type Guard struct {
 	stopped atomic.Pointer[StopError]
 	timer   *time.Timer
 	unhook  func() bool
-	// expiredCh is closed when expired is first set; deadlineAt and
-	// suspended belong to the evaluating goroutine (Suspend).
+	// expiredCh is closed when expired is first set; deadlineAt belongs to
+	// the evaluating goroutine (Suspend).
 	expiredCh  chan struct{}
 	closeOnce  sync.Once
 	deadlineAt time.Time

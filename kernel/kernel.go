@@ -1,7 +1,6 @@
 package kernel
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -49,8 +48,7 @@ type Kernel struct {
 	shapeWriters atomic.Int32
 
 	mu struct {
-		sync.Mutex
-		traits image.OID // cached Lobby.traits, 0 until read
+		sync.Mutex // guards prims' replacement in RegisterPrimitive
 	}
 }
 
@@ -184,5 +182,3 @@ func scriptExports() map[string]map[string]reflect.Value {
 		},
 	}
 }
-
-var errClosed = errors.New("kernel closed")

@@ -248,7 +248,11 @@ func TestRunawayStoppedAndNextSendWorks(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("spin stopped after %v; the 200ms deadline from Lobby.system was not applied", d)
 	}
-	// Cancellation (esc in the TUI, ctrl+c in the REPL) stops it too.
+	// Cancellation (esc in the TUI, ctrl+c in the REPL) stops it too; a
+	// long deadline makes sure it is the cancel that does.
+	if _, err := s.Eval(ctx, `Lobby.Get("system").(Object).Set("sendDeadline", "1m")`); err != nil {
+		t.Fatal(err)
+	}
 	cctx, cancel := context.WithCancel(ctx)
 	go func() {
 		<-time.After(50 * time.Millisecond)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -79,10 +80,13 @@ func (s *Session) Run(ctx context.Context, note string, fn func(lobby Object) er
 		s.tx, s.guard, s.ctx = nil, nil, nil
 		g.Release()
 		var retry *RetryError
-		if errors.As(err, &retry) && attempt < maxConflictRetries {
+		if errors.As(err, &retry) && attempt < maxConflictRetries && ctx.Err() == nil {
 			t.abort()
 			s.k.log.Info("retrying", "principal", s.principal, "attempt", attempt, "reason", retry.Reason)
 			continue
+		}
+		if retry != nil {
+			err = fmt.Errorf("gave up after %d attempts: %w", attempt, err)
 		}
 		if err != nil {
 			t.abort()
@@ -90,8 +94,9 @@ func (s *Session) Run(ctx context.Context, note string, fn func(lobby Object) er
 		}
 		info, err := t.commit(note)
 		var conflict *image.ConflictError
-		if errors.As(err, &conflict) && attempt < maxConflictRetries {
+		if errors.As(err, &conflict) && attempt < maxConflictRetries && ctx.Err() == nil {
 			s.k.log.Info("conflict, retrying", "principal", s.principal, "attempt", attempt, "err", err)
+			backoff(attempt)
 			continue
 		}
 		if err == nil && info.ID != 0 {
@@ -103,6 +108,13 @@ func (s *Session) Run(ctx context.Context, note string, fn func(lobby Object) er
 
 // Object returns a handle on oid bound to this session.
 func (s *Session) Object(oid image.OID) Object { return Object{oid: oid, s: s} }
+
+// backoff sleeps before a conflict retry: jittered and growing, so that
+// sessions that collided do not collide again in lockstep.
+func backoff(attempt int) {
+	max := time.Duration(1<<min(attempt, 6)) * time.Millisecond
+	time.Sleep(time.Duration(rand.Int64N(int64(max))))
+}
 
 // EvalResult is the outcome of Session.Eval.
 type EvalResult struct {
@@ -177,8 +189,8 @@ func noteFor(src string) string {
 	if i := strings.IndexByte(src, '\n'); i >= 0 {
 		src = src[:i] + " …"
 	}
-	if len(src) > 120 {
-		src = src[:117] + "..."
+	if r := []rune(src); len(r) > 120 {
+		src = string(r[:117]) + "..."
 	}
 	return src
 }
@@ -238,7 +250,7 @@ func (s *Session) traits() (image.OID, bool) {
 }
 
 // Default limits, used when Lobby.system lacks a slot or holds a bad value.
-var defaultLimits = interp.Limits{Deadline: 5 * time.Second, MaxDepth: 10000, MaxSteps: 1_000_000_000}
+var defaultLimits = interp.Limits{Deadline: interp.DefaultDeadline, MaxDepth: interp.DefaultMaxDepth, MaxSteps: interp.DefaultMaxSteps}
 
 // limits reads the evaluation limits from Lobby.system.
 func (k *Kernel) limits(t *txn) interp.Limits {

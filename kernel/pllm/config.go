@@ -95,6 +95,9 @@ func readConfig(pllm kernel.Object) config {
 func slot(o kernel.Object, name string) (v any) {
 	defer func() {
 		if r := recover(); r != nil {
+			if mustPropagate(r) {
+				panic(r)
+			}
 			v = nil
 		}
 	}()

@@ -62,6 +62,9 @@ func (p *PLLM) client(endpoint string) *llama.Client {
 	return c
 }
 
+// maxFailuresFedBack bounds the failures quoted in the next prompt.
+const maxFailuresFedBack = 6
+
 // GenerationError reports a doesNotUnderstand the pLLM could not answer.
 // It wraps the *kernel.NotUnderstoodError of the original send.
 type GenerationError struct {
@@ -116,8 +119,6 @@ func (p *PLLM) doesNotUnderstand(c *kernel.PrimitiveCall) (any, error) {
 	if err != nil {
 		return nil, fail(0, "%v", err)
 	}
-	resume := c.Suspend()
-	defer resume()
 	parent := c.Context
 	if parent == nil {
 		parent = context.Background()
@@ -129,16 +130,24 @@ func (p *PLLM) doesNotUnderstand(c *kernel.PrimitiveCall) (any, error) {
 	var failures []string
 	for attempt := 1; attempt <= cfg.maxAttempts; attempt++ {
 		rec.attempts = attempt
+		if len(failures) > maxFailuresFedBack {
+			failures = failures[len(failures)-maxFailuresFedBack:]
+		}
 		m.Failures = strings.Join(failures, "\n")
 		if m.Failures == "" {
 			m.Failures = "(none)"
 		}
+		// The router is image code: it runs under the caller's deadline.
 		names := p.route(pllmObj, cfg, sel+" "+m.Arguments)
-		rec.personas = names
-		prompt := m.render(cfg.template)
-		if len(names) > 0 {
-			prompt = p.fitPrompt(ctx, cfg.personas[names[0]].endpoint, m, cfg)
+		if len(names) == 0 {
+			p.recordFailure(rec)
+			return nil, fail(0, "no personas are configured in Lobby.pLLM.personas")
 		}
+		rec.personas = names
+		// Waiting on the model and the sandbox is not: generationTimeout
+		// bounds it instead.
+		resume := c.Suspend()
+		prompt := p.fitPrompt(ctx, cfg.personas[names[0]].endpoint, m, cfg)
 		rec.prompt, rec.promptHash = prompt, promptHash(prompt)
 		cands := p.generate(ctx, c.Session.Principal(), cfg, names, sel, prompt)
 		unreachable := 0
@@ -158,6 +167,7 @@ func (p *PLLM) doesNotUnderstand(c *kernel.PrimitiveCall) (any, error) {
 				failures = append(failures, fmt.Sprintf("- %s's candidate: %s", cand.persona, cand.err))
 			}
 		}
+		resume()
 		rec.candidates = append(rec.candidates, cands...)
 		if accepted != nil {
 			if err := p.install(ctx, c, rec, accepted); err != nil {
@@ -175,7 +185,7 @@ func (p *PLLM) doesNotUnderstand(c *kernel.PrimitiveCall) (any, error) {
 		}
 	}
 	p.recordFailure(rec)
-	return nil, fail(cfg.maxAttempts, "%s", lastLine(failures))
+	return nil, fail(cfg.maxAttempts, "%s", lastFailure(failures))
 }
 
 // committed reports whether oid exists in the committed image, where the
@@ -192,6 +202,9 @@ func (p *PLLM) committed(oid image.OID) bool {
 func (p *PLLM) route(pllmObj kernel.Object, cfg config, mandate string) (names []string) {
 	defer func() {
 		if r := recover(); r != nil {
+			if mustPropagate(r) {
+				panic(r)
+			}
 			p.log.Warn("pLLM.route failed; consulting the first personas", "err", r)
 			names = nil
 		}
@@ -228,6 +241,12 @@ func (p *PLLM) generate(ctx context.Context, principal string, cfg config, names
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				// A bug in the client must cost one candidate, not the image.
+				if r := recover(); r != nil {
+					cand.outcome, cand.err = "failed", fmt.Sprintf("model client panicked: %v", r)
+				}
+			}()
 			start := time.Now()
 			onToken := func(tok string) {
 				p.k.Bus().PublishToken(kernel.Token{Principal: principal, Persona: name, Selector: sel, Text: tok})
@@ -395,7 +414,7 @@ func orUnknown(s string) string {
 	return s
 }
 
-func lastLine(lines []string) string {
+func lastFailure(lines []string) string {
 	if len(lines) == 0 {
 		return "no candidate"
 	}
@@ -453,8 +472,9 @@ func installTarget(s *kernel.Session, recv image.OID, name string) (kernel.Objec
 // review asks the reviewer persona (ALFRED by default) to approve a
 // candidate that passed its trial run, when Lobby.pLLM.review is true. The
 // reviewer answers APPROVE or REJECT on its first line; a rejection's
-// reason is fed back like any other failure. A reviewer that cannot be
-// reached does not block the install.
+// reason is fed back like any other failure, and only an answer starting
+// with APPROVE approves. A reviewer that cannot be reached at all does not
+// block the install; one that fails or is cancelled mid-answer does.
 func (p *PLLM) review(ctx context.Context, principal string, cfg config, cand *candidate, m mandate, sel string) bool {
 	if cfg.reviewer == "" {
 		return true
@@ -465,13 +485,28 @@ func (p *PLLM) review(ctx context.Context, principal string, cfg config, cand *c
 	prompt := fmt.Sprintf("Review this method written for %s.%s(%s).\nAnswer APPROVE or REJECT on the first line, then one line of reason.\n\n```go\n%s\n```\n", m.Receiver, sel, m.Arguments, cand.source)
 	r := p.generate(ctx, principal, cfg, []string{cfg.reviewer}, sel, prompt)[0]
 	cand.review = strings.TrimSpace(r.answer)
-	if r.err != "" {
-		return true
-	}
-	verdict := strings.ToUpper(strings.TrimSpace(cand.review))
-	if strings.HasPrefix(verdict, "REJECT") {
+	switch {
+	case r.unreachable != nil:
+		return true // no reviewer to ask: the trial run stands
+	case r.err != "":
+		cand.outcome, cand.err = "rejected", fmt.Sprintf("%s's review failed: %s", cfg.reviewer, r.err)
+		return false
+	case !strings.HasPrefix(strings.ToUpper(cand.review), "APPROVE"):
 		cand.outcome, cand.err = "rejected", fmt.Sprintf("%s's review: %s", cfg.reviewer, abbreviate(cand.review, 200))
 		return false
 	}
 	return true
+}
+
+// mustPropagate reports whether a recovered panic must keep unwinding: a
+// guard stop or a retry request belongs to the evaluation, not to the code
+// that happened to be running.
+func mustPropagate(r any) bool {
+	err, ok := r.(error)
+	if !ok {
+		return false
+	}
+	var stop *interp.StopError
+	var retry *kernel.RetryError
+	return errors.As(err, &stop) || errors.As(err, &retry)
 }
