@@ -21,3 +21,8 @@ func (s *Session) Describe(oid image.OID) string { return s.describe(oid) }
 
 // Format prints a script value for people, as the REPL does.
 func (s *Session) Format(v any) string { return s.format(v) }
+
+// Bind returns a value in the image's model (as decoded from the image or
+// a wire) as scripts see it: references become Objects bound to s,
+// recursively inside []any and map[string]any.
+func (s *Session) Bind(v any) any { return toScript(v, s) }

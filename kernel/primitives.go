@@ -36,8 +36,8 @@ func defaultPrimitives() map[string]Primitive {
 // primDoesNotUnderstand is the default doesNotUnderstand: it fails the
 // send. The pLLM replaces it by delegation once it lives in the image.
 func primDoesNotUnderstand(c *PrimitiveCall) (any, error) {
-	sel, _ := argAt[string](c.Args, 0)
-	args, _ := argAt[[]any](c.Args, 1)
+	sel, _ := Arg[string](c.Args, 0)
+	args, _ := Arg[[]any](c.Args, 1)
 	return nil, &NotUnderstoodError{Receiver: c.Session.describe(c.Self.oid), Selector: sel, Args: len(args)}
 }
 
@@ -57,7 +57,7 @@ func primInfer(c *PrimitiveCall) (any, error) {
 // primRespondsTo answers whether the receiver's lookup chain has a slot
 // for the selector, without sending it.
 func primRespondsTo(c *PrimitiveCall) (any, error) {
-	sel, ok := argAt[string](c.Args, 0)
+	sel, ok := Arg[string](c.Args, 0)
 	if !ok || len(c.Args) != 1 {
 		return nil, fmt.Errorf("respondsTo: want one string argument")
 	}
@@ -65,7 +65,9 @@ func primRespondsTo(c *PrimitiveCall) (any, error) {
 	return found, err
 }
 
-func argAt[T any](args []any, i int) (T, bool) {
+// Arg returns args[i] as a T, and whether it is one: how primitives read
+// their arguments.
+func Arg[T any](args []any, i int) (T, bool) {
 	var zero T
 	if i >= len(args) {
 		return zero, false

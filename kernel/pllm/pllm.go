@@ -98,8 +98,8 @@ type candidate struct {
 }
 
 func (p *PLLM) doesNotUnderstand(c *kernel.PrimitiveCall) (any, error) {
-	sel, _ := argAt[string](c.Args, 0)
-	args, _ := argAt[[]any](c.Args, 1)
+	sel, _ := kernel.Arg[string](c.Args, 0)
+	args, _ := kernel.Arg[[]any](c.Args, 1)
 	nu := &kernel.NotUnderstoodError{Receiver: c.Session.Describe(c.Self.OID()), Selector: sel, Args: len(args)}
 	fail := func(attempts int, format string, a ...any) error {
 		return &GenerationError{NotUnderstood: nu, Attempts: attempts, Reason: fmt.Sprintf(format, a...)}
@@ -357,7 +357,7 @@ func (p *PLLM) recordFailure(rec *record) {
 // infer answers a prompt with the first routed persona (or the one named
 // as a second argument): self.Send("infer", prompt) works on any object.
 func (p *PLLM) infer(c *kernel.PrimitiveCall) (any, error) {
-	prompt, ok := argAt[string](c.Args, 0)
+	prompt, ok := kernel.Arg[string](c.Args, 0)
 	if !ok || len(c.Args) > 2 {
 		return nil, fmt.Errorf("infer: want (prompt string[, persona string])")
 	}
@@ -366,7 +366,7 @@ func (p *PLLM) infer(c *kernel.PrimitiveCall) (any, error) {
 		return nil, fmt.Errorf("infer: the image has no Lobby.pLLM")
 	}
 	cfg := readConfig(pllmObj)
-	name, _ := argAt[string](c.Args, 1)
+	name, _ := kernel.Arg[string](c.Args, 1)
 	if name == "" {
 		if names := p.route(pllmObj, cfg, prompt); len(names) > 0 {
 			name = names[0]
@@ -389,15 +389,6 @@ func (p *PLLM) infer(c *kernel.PrimitiveCall) (any, error) {
 		return nil, fmt.Errorf("infer (%s): %s", per.name, cands[0].err)
 	}
 	return cands[0].answer, nil
-}
-
-func argAt[T any](args []any, i int) (T, bool) {
-	var zero T
-	if i >= len(args) {
-		return zero, false
-	}
-	v, ok := args[i].(T)
-	return v, ok
 }
 
 func plural(n int) string {

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"batos/image"
 	"batos/interp"
 	"batos/kernel"
 )
@@ -108,7 +107,7 @@ func setLimits(lobby kernel.Object, req Request) error {
 func trial(s *kernel.Session, req Request) Response {
 	args := make([]any, len(req.Args))
 	for i, a := range req.Args {
-		args[i] = rebind(s, a)
+		args[i] = s.Bind(a)
 	}
 	var clone kernel.Object
 	if err := catch(func() { clone = s.Object(req.Receiver).Clone() }); err != nil {
@@ -122,28 +121,6 @@ func trial(s *kernel.Session, req Request) Response {
 		return Response{ErrorKind: classify(err), Error: oneLine(err.Error())}
 	}
 	return Response{OK: true, Value: capString(s.Format(v), MaxOutput), ValueType: typeName(v)}
-}
-
-// rebind turns the references of a decoded argument into Objects bound to
-// s. Containers are rebuilt; everything else is passed as it is.
-func rebind(s *kernel.Session, v any) any {
-	switch v := v.(type) {
-	case image.Ref:
-		return s.Object(v.OID)
-	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = rebind(s, e)
-		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, e := range v {
-			out[k] = rebind(s, e)
-		}
-		return out
-	}
-	return v
 }
 
 // catch runs fn and returns what it panicked with as an error.
