@@ -26,3 +26,34 @@ func (s *Session) Format(v any) string { return s.format(v) }
 // a wire) as scripts see it: references become Objects bound to s,
 // recursively inside []any and map[string]any.
 func (s *Session) Bind(v any) any { return toScript(v, s) }
+
+// Chain returns oid and the objects it delegates to, in lookup order: the
+// object itself, then each parent in slot order, depth first, each once.
+func (s *Session) Chain(oid image.OID) ([]image.OID, error) {
+	if s.tx == nil {
+		return nil, ErrNoTransaction
+	}
+	var chain []image.OID
+	seen := map[image.OID]bool{}
+	var visit func(oid image.OID) error
+	visit = func(oid image.OID) error {
+		if seen[oid] {
+			return nil
+		}
+		seen[oid] = true
+		chain = append(chain, oid)
+		st, err := s.tx.load(oid)
+		if err != nil {
+			return err
+		}
+		for _, sl := range st.slots {
+			if ref, ok := sl.Value.(image.Ref); ok && sl.Kind == image.SlotParent {
+				if err := visit(ref.OID); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return chain, visit(oid)
+}

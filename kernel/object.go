@@ -108,6 +108,29 @@ func (o Object) Remove(name string) {
 	}
 }
 
+// Rename renames o's own slot from to to, keeping its place, kind and
+// value. A name ending in "*" must stay a parent slot's.
+func (o Object) Rename(from, to string) {
+	s := o.session()
+	if err := validSlotName(to); err != nil {
+		panic(&SlotError{Object: s.describe(o.oid), Slot: to, Msg: err.Error()})
+	}
+	st := o.state()
+	i := findSlot(st.slots, from)
+	if i < 0 {
+		panic(&SlotError{Object: s.describe(o.oid), Slot: from, Msg: "no such slot"})
+	}
+	if findSlot(st.slots, to) >= 0 {
+		panic(&SlotError{Object: s.describe(o.oid), Slot: to, Msg: "already exists"})
+	}
+	if strings.HasSuffix(from, "*") != strings.HasSuffix(to, "*") {
+		panic(&SlotError{Object: s.describe(o.oid), Slot: to, Msg: "a parent slot's name ends in \"*\" and only a parent slot's does"})
+	}
+	slots := s.tx.mutable(o.oid, st)
+	slots[i].Name = to
+	s.tx.shaped = true
+}
+
 // Slots returns the names of o's own slots in order.
 func (o Object) Slots() []string {
 	st := o.state()
