@@ -53,34 +53,29 @@ func buildMandate(s *kernel.Session, self kernel.Object, sel string, args []any)
 	}
 	m.Slots = b.String()
 
+	chain, err := s.Chain(self.OID())
+	if err != nil {
+		return m, err
+	}
+	if len(chain) > maxChain {
+		chain = chain[:maxChain]
+	}
 	var parents []string
 	var methods strings.Builder
-	visited := map[image.OID]bool{}
-	var walk func(oid image.OID, depth int)
-	walk = func(oid image.OID, depth int) {
-		if visited[oid] || len(visited) >= maxChain {
-			return
+	for i, oid := range chain {
+		if i > 0 {
+			parents = append(parents, s.Describe(oid))
 		}
-		visited[oid] = true
 		slots, err := s.SlotsOf(oid)
 		if err != nil {
-			return
-		}
-		if depth > 0 {
-			parents = append(parents, s.Describe(oid))
+			return m, err
 		}
 		for _, sl := range slots {
 			if meth, ok := sl.Value.(image.Method); ok && methods.Len() < maxMethodsText {
-				fmt.Fprintf(&methods, "// on %s\n%s\n\n", s.Describe(oid), abbreviate(meth.Source, maxMethodSource))
-			}
-		}
-		for _, sl := range slots {
-			if ref, ok := sl.Value.(image.Ref); ok && sl.Kind == image.SlotParent {
-				walk(ref.OID, depth+1)
+				fmt.Fprintf(&methods, "// on %s\n%s\n\n", s.Describe(oid), truncate(meth.Source, maxMethodSource))
 			}
 		}
 	}
-	walk(self.OID(), 0)
 	m.Parents = strings.Join(parents, " → ")
 	if m.Parents == "" {
 		m.Parents = "(none)"

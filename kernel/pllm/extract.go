@@ -90,10 +90,13 @@ func dropPackage(src string) string {
 	return src
 }
 
-func abbreviate(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > n {
-		return s[:n] + "…"
+// abbreviate puts s on one line of at most n runes.
+func abbreviate(s string, n int) string { return truncate(strings.Join(strings.Fields(s), " "), n) }
+
+// truncate cuts s to at most n runes, marking the cut.
+func truncate(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
 	}
 	return s
 }

@@ -429,33 +429,20 @@ func installTarget(s *kernel.Session, recv image.OID, name string) (kernel.Objec
 			return s.Object(ref.OID), nil
 		}
 	}
-	visited := map[image.OID]bool{}
-	var walk func(oid image.OID) (kernel.Object, bool)
-	walk = func(oid image.OID) (kernel.Object, bool) {
-		if visited[oid] {
-			return kernel.Object{}, false
-		}
-		visited[oid] = true
+	chain, err := s.Chain(recv)
+	if err != nil {
+		return self, err
+	}
+	for _, oid := range chain[1:] {
 		slots, err := s.SlotsOf(oid)
 		if err != nil {
-			return kernel.Object{}, false
+			return self, err
 		}
 		for _, sl := range slots {
-			if sl.Name == "name" && sl.Value == name && oid != recv {
-				return s.Object(oid), true
+			if sl.Name == "name" && sl.Value == name {
+				return s.Object(oid), nil
 			}
 		}
-		for _, sl := range slots {
-			if ref, ok := sl.Value.(image.Ref); ok && sl.Kind == image.SlotParent {
-				if o, ok := walk(ref.OID); ok {
-					return o, true
-				}
-			}
-		}
-		return kernel.Object{}, false
-	}
-	if o, ok := walk(recv); ok {
-		return o, nil
 	}
 	return self, fmt.Errorf("the answer asks to install on %q, which is not a parent of %s", name, s.Describe(recv))
 }
