@@ -26,6 +26,7 @@ var errAbort = errors.New("sandbox trial: always aborted")
 // response, however the candidate failed; 2 when it could not read the
 // request.
 func Main() int {
+	limitMemory(MaxMemory)
 	// Stray writes to os.Stdout (there should be none: scripts' fmt output
 	// is captured) must not corrupt the response.
 	stdout := os.Stdout
@@ -38,6 +39,9 @@ func Main() int {
 	writeResponse(stdout, run(req))
 	return 0
 }
+
+// MaxMemory is the sandbox process's address-space limit.
+const MaxMemory = 4 << 30
 
 func writeResponse(w io.Writer, resp Response) {
 	b, err := json.Marshal(resp)

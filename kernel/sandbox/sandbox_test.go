@@ -364,3 +364,20 @@ func BenchmarkTrial(b *testing.B) {
 		})
 	}
 }
+
+// TestMemoryHogDiesAlone: a candidate that allocates without bound (each
+// make within the element limit) exhausts the child's address-space limit
+// and is reported as a crash; the parent is untouched.
+func TestMemoryHogDiesAlone(t *testing.T) {
+	f := newFixture(t)
+	resp := f.trial(t, runner(), Request{Selector: "hog", Source: `func hog(self Object) int {
+	var keep [][]int
+	for i := 0; i < 1000; i++ {
+		keep = append(keep, make([]int, 1<<26))
+	}
+	return len(keep)
+}`, DeadlineMS: 20000})
+	if resp.OK || resp.ErrorKind != KindCrash || !strings.Contains(resp.Error, "out of memory") {
+		t.Fatalf("response = %+v, want a crash: out of memory", resp)
+	}
+}
