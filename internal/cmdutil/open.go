@@ -23,6 +23,6 @@ func OpenImage(dir string) (*kernel.Kernel, error) {
 		k.Close()
 		return nil, fmt.Errorf("open image %s: locate the batos binary for sandbox runs: %w", dir, err)
 	}
-	pllm.Install(k, pllm.Options{Sandbox: &sandbox.Runner{Command: []string{exe, "sandbox"}}})
+	pllm.Install(k, pllm.Options{Sandbox: &sandbox.Runner{Command: []string{exe, "sandbox"}, Warm: true}})
 	return k, nil
 }

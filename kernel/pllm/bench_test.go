@@ -26,7 +26,8 @@ func BenchmarkPipeline(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer k.Close()
-	runner := &sandbox.Runner{Command: []string{os.Args[0]}, Env: []string{"BATOS_SANDBOX_CHILD=1"}, Timeout: 20 * time.Second}
+	runner := &sandbox.Runner{Command: []string{os.Args[0]}, Env: []string{"BATOS_SANDBOX_CHILD=1"}, Timeout: 20 * time.Second, Warm: true}
+	defer runner.Close()
 	pllm.Install(k, pllm.Options{Sandbox: runner})
 	srv := llamatest.New(b)
 	s := k.NewSession("bench")

@@ -7,12 +7,14 @@ import (
 	"syscall"
 )
 
-// setProcessGroup starts the child in its own process group and makes
-// cancellation SIGKILL the whole group.
+// setProcessGroup starts the child in its own process group, so that
+// killGroup reaches anything it started too.
 func setProcessGroup(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 }
+
+// killGroup SIGKILLs the child's process group.
+func killGroup(cmd *exec.Cmd) { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 
 // limitMemory caps the process's address space, so that a candidate that
 // allocates without bound dies of its own "out of memory" — reported as a

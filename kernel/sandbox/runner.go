@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"batos/image"
@@ -41,28 +43,40 @@ type Runner struct {
 	// Timeout is the hard limit on one child, after which it is killed;
 	// zero means the request's deadline plus DefaultGrace.
 	Timeout time.Duration
+	// Warm keeps one child started ahead of time, waiting for its request,
+	// so that a trial does not wait for a process to start (most of a
+	// trial's cost). Close kills it.
+	Warm bool
 
-	started func(pid int) // test hook: called once the child runs
+	started func(pid int) // test hook: called once the child has its request
+
+	mu    sync.Mutex
+	spare *child
 }
 
-// Trial runs req in a new sandbox process on a checkpoint of store and
-// returns its Response. Whatever the candidate does — fail, loop, recurse,
-// kill its process with a fatal error — comes back as a Response with OK
-// false; a child that dies or answers garbage gives ErrorKind "crash", one
-// the hard timeout killed gives "deadline". The error is reserved for
-// failures of the machinery (no checkpoint, no executable) and for ctx
-// ending, which kills the child at once.
+// child is one sandbox process.
+type child struct {
+	cmd            *exec.Cmd
+	stdin          io.WriteCloser
+	stdout, stderr *capBuffer
+	done           chan struct{} // closed when the process has been waited for
+	waitErr        error
+}
+
+// Trial runs req in a sandbox process on a checkpoint of store and returns
+// its Response. Whatever the candidate does — fail, loop, recurse, kill its
+// process with a fatal error — comes back as a Response with OK false; a
+// child that dies or answers garbage gives ErrorKind "crash", one the hard
+// timeout killed gives "deadline". The error is reserved for failures of
+// the machinery (no checkpoint, no executable) and for ctx ending, which
+// kills the child at once.
 func (r *Runner) Trial(ctx context.Context, store *image.Store, req Request) (Response, error) {
 	if err := ctx.Err(); err != nil {
 		return Response{}, fmt.Errorf("sandbox trial: %w", err)
 	}
-	argv := r.Command
-	if len(argv) == 0 {
-		exe, err := os.Executable()
-		if err != nil {
-			return Response{}, fmt.Errorf("sandbox trial: %w", err)
-		}
-		argv = []string{exe, "sandbox"}
+	argv, err := r.argv()
+	if err != nil {
+		return Response{}, fmt.Errorf("sandbox trial: %w", err)
 	}
 	tmp, err := os.MkdirTemp("", "batos-sandbox-*")
 	if err != nil {
@@ -77,7 +91,6 @@ func (r *Runner) Trial(ctx context.Context, store *image.Store, req Request) (Re
 	if err != nil {
 		return Response{}, fmt.Errorf("sandbox trial: request: %w", err)
 	}
-
 	timeout := r.Timeout
 	if timeout <= 0 {
 		timeout = defaultDeadline + DefaultGrace
@@ -85,39 +98,117 @@ func (r *Runner) Trial(ctx context.Context, store *image.Store, req Request) (Re
 			timeout = time.Duration(req.DeadlineMS)*time.Millisecond + DefaultGrace
 		}
 	}
-	cctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	cmd := exec.CommandContext(cctx, argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), r.Env...)
-	cmd.Dir = tmp
-	cmd.Stdin = bytes.NewReader(in)
-	stdout := &capBuffer{max: maxStdout}
-	stderr := &capBuffer{max: maxStderr}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	setProcessGroup(cmd) // Cancel kills the whole group with SIGKILL
-	cmd.WaitDelay = time.Second
-	if err := cmd.Start(); err != nil {
+
+	c, err := r.take(argv)
+	if err != nil {
 		return Response{}, fmt.Errorf("sandbox trial: start %s: %w", argv[0], err)
 	}
+	if r.Warm {
+		go r.refill(argv)
+	}
 	if r.started != nil {
-		r.started(cmd.Process.Pid)
+		r.started(c.cmd.Process.Pid)
 	}
-	waitErr := cmd.Wait()
+	// A child that died before reading its request fails the write; its
+	// exit status below says why.
+	_, _ = c.stdin.Write(append(in, '\n'))
+	c.stdin.Close()
 
-	if err := ctx.Err(); err != nil {
-		return Response{}, fmt.Errorf("sandbox trial: %w", err)
-	}
-	if cctx.Err() != nil {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		c.kill()
+		return Response{}, fmt.Errorf("sandbox trial: %w", ctx.Err())
+	case <-timer.C:
+		c.kill()
 		return Response{ErrorKind: KindDeadline, Error: fmt.Sprintf("sandbox process killed: no answer within the hard timeout of %s", timeout)}, nil
 	}
-	resp, perr := parseResponse(stdout.Bytes())
-	if waitErr != nil {
-		return crash(waitErr.Error(), stderr.Bytes(), resp, perr), nil
+	resp, perr := parseResponse(c.stdout.Bytes())
+	if c.waitErr != nil {
+		return crash(c.waitErr.Error(), c.stderr.Bytes(), resp, perr), nil
 	}
 	if perr != nil {
-		return crash(perr.Error(), stderr.Bytes(), Response{}, perr), nil
+		return crash(perr.Error(), c.stderr.Bytes(), Response{}, perr), nil
 	}
 	return resp, nil
+}
+
+// Close kills the warm child, if any.
+func (r *Runner) Close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.spare != nil {
+		r.spare.kill()
+		r.spare = nil
+	}
+}
+
+func (r *Runner) argv() ([]string, error) {
+	if len(r.Command) > 0 {
+		return r.Command, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	return []string{exe, "sandbox"}, nil
+}
+
+// take returns the warm child when it is still alive, else a new one.
+func (r *Runner) take(argv []string) (*child, error) {
+	r.mu.Lock()
+	c := r.spare
+	r.spare = nil
+	r.mu.Unlock()
+	if c != nil {
+		select {
+		case <-c.done: // died while waiting (killed, or the host reaped it)
+		default:
+			return c, nil
+		}
+	}
+	return r.start(argv)
+}
+
+// refill starts the next warm child unless one is waiting already.
+func (r *Runner) refill(argv []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.spare != nil {
+		return
+	}
+	if c, err := r.start(argv); err == nil {
+		r.spare = c
+	}
+}
+
+func (r *Runner) start(argv []string) (*child, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), r.Env...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	c := &child{cmd: cmd, stdin: stdin, stdout: &capBuffer{max: maxStdout}, stderr: &capBuffer{max: maxStderr}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = c.stdout, c.stderr
+	setProcessGroup(cmd)
+	cmd.WaitDelay = time.Second
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() {
+		c.waitErr = cmd.Wait()
+		close(c.done)
+	}()
+	return c, nil
+}
+
+// kill kills the child's process group and waits for it.
+func (c *child) kill() {
+	killGroup(c.cmd)
+	<-c.done
 }
 
 // parseResponse reads the last line of the child's stdout.

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"reflect"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -354,6 +355,7 @@ func BenchmarkTrial(b *testing.B) {
 		{"process", runner("BATOS_SANDBOX_CRASH=respond"), req},
 		{"trial", runner(), req},
 		{"trial-limits", runner(), Request{Receiver: req.Receiver, Selector: req.Selector, Source: req.Source, Args: req.Args, DeadlineMS: 1000, MaxDepth: 100}},
+		{"trial-warm", warmRunner(), req},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {
@@ -363,6 +365,21 @@ func BenchmarkTrial(b *testing.B) {
 			}
 		})
 	}
+	// As the pLLM uses it: trials are spaced by model generations, so
+	// the warm child has finished starting when the next trial comes.
+	// The pause stands in for the model's time and is not measured.
+	b.Run("trial-warm-spaced", func(b *testing.B) {
+		r := warmRunner()
+		defer r.Close()
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			time.Sleep(150 * time.Millisecond)
+			b.StartTimer()
+			if resp := f.trial(b, r, req); !resp.OK {
+				b.Fatalf("%+v", resp)
+			}
+		}
+	})
 }
 
 // TestMemoryHogDiesAlone: a candidate that allocates without bound (each
@@ -379,5 +396,48 @@ func TestMemoryHogDiesAlone(t *testing.T) {
 }`, DeadlineMS: 20000})
 	if resp.OK || resp.ErrorKind != KindCrash || !strings.Contains(resp.Error, "out of memory") {
 		t.Fatalf("response = %+v, want a crash: out of memory", resp)
+	}
+}
+
+func warmRunner() *Runner {
+	r := runner()
+	r.Warm = true
+	return r
+}
+
+// TestWarmRunner runs trials on children started ahead of time: each
+// trial gets a fresh process (a crash in one cannot leak into the next),
+// and Close kills the one left waiting.
+func TestWarmRunner(t *testing.T) {
+	f := newFixture(t)
+	r := warmRunner()
+	var pids []int
+	r.started = func(pid int) { pids = append(pids, pid) }
+	for i := 0; i < 3; i++ {
+		resp := f.trial(t, r, Request{Receiver: f.point.OID(), Selector: "times", Source: `func times(self Object, n int) int { return self.Get("x").(int) * n }`, Args: []any{i}})
+		if !resp.OK || resp.Value != fmt.Sprint(3*i) {
+			t.Fatalf("trial %d: %+v", i, resp)
+		}
+	}
+	if len(pids) != 3 || pids[0] == pids[1] || pids[1] == pids[2] {
+		t.Fatalf("children %v: each trial needs its own process", pids)
+	}
+	r.mu.Lock()
+	spare := r.spare
+	r.mu.Unlock()
+	if spare == nil {
+		// the refill may still be starting it: wait for it
+		for spare == nil {
+			r.mu.Lock()
+			spare = r.spare
+			r.mu.Unlock()
+			runtime.Gosched()
+		}
+	}
+	r.Close()
+	select {
+	case <-spare.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not kill the warm child")
 	}
 }
