@@ -58,7 +58,7 @@ func (s *Session) Kernel() *Kernel { return s.k }
 
 // maxConflictRetries bounds how often a top-level evaluation is re-run
 // after a write conflict (ZODB's transaction.attempts).
-const maxConflictRetries = 8
+const maxConflictRetries = 16
 
 // Run runs fn as one top-level transaction: fn receives the Lobby bound to
 // this session; everything it does commits together with note, or — on an
@@ -112,7 +112,7 @@ func (s *Session) Object(oid image.OID) Object { return Object{oid: oid, s: s} }
 // backoff sleeps before a conflict retry: jittered and growing, so that
 // sessions that collided do not collide again in lockstep.
 func backoff(attempt int) {
-	max := time.Duration(1<<min(attempt, 6)) * time.Millisecond
+	max := time.Duration(1<<min(attempt, 8)) * time.Millisecond
 	time.Sleep(time.Duration(rand.Int64N(int64(max))))
 }
 

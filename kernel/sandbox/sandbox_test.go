@@ -386,6 +386,9 @@ func BenchmarkTrial(b *testing.B) {
 // make within the element limit) exhausts the child's address-space limit
 // and is reported as a crash; the parent is untouched.
 func TestMemoryHogDiesAlone(t *testing.T) {
+	if raceEnabled {
+		t.Skip("a race-built child runs without the address-space limit")
+	}
 	f := newFixture(t)
 	resp := f.trial(t, runner(), Request{Selector: "hog", Source: `func hog(self Object) int {
 	var keep [][]int

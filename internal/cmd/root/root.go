@@ -12,6 +12,7 @@ import (
 	imagecmd "batos/internal/cmd/image"
 	replcmd "batos/internal/cmd/repl"
 	sandboxcmd "batos/internal/cmd/sandbox"
+	tuicmd "batos/internal/cmd/tui"
 	"batos/internal/iostreams"
 )
 
@@ -20,7 +21,8 @@ import (
 const DefaultImage = "./live_image"
 
 // NewCmd returns the root command. With no sub-command batos opens the
-// line REPL (the TUI takes this place once it lands).
+// TUI when standard input and output are terminals, and the line REPL
+// otherwise (piped use, tests).
 func NewCmd(ios *iostreams.IOStreams) *cobra.Command {
 	imagePath := func() string { return DefaultImage }
 	cmd := &cobra.Command{
@@ -42,8 +44,14 @@ func NewCmd(ios *iostreams.IOStreams) *cobra.Command {
 		return DefaultImage
 	}
 	repl := replcmd.NewCmd(ios, imagePath)
-	cmd.RunE = repl.RunE
-	cmd.AddCommand(repl, evalcmd.NewCmd(ios, imagePath), imagecmd.NewCmd(ios, imagePath), sandboxcmd.NewCmd())
+	tui := tuicmd.NewCmd(ios, imagePath)
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		if ios.Interactive && tuicmd.Terminal() {
+			return tui.RunE(c, args)
+		}
+		return repl.RunE(c, args)
+	}
+	cmd.AddCommand(repl, tui, evalcmd.NewCmd(ios, imagePath), imagecmd.NewCmd(ios, imagePath), sandboxcmd.NewCmd())
 	cmd.SetOut(ios.Out)
 	cmd.SetErr(ios.ErrOut)
 	return cmd

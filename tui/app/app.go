@@ -1,0 +1,607 @@
+package app
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/colorprofile"
+
+	"batos/kernel/api"
+	"batos/tui/common"
+)
+
+// Panes are the five panes the app lays out.
+type Panes struct {
+	Browser, Inspector, Workspace, Transcript, History common.Pane
+}
+
+// Options configure the app.
+type Options struct {
+	// StatusEvery is how often the status bar polls api.Image.Status
+	// (default 3 s; negative: only once, at start).
+	StatusEvery time.Duration
+	// Panes replaces the default panes (tests).
+	Panes *Panes
+	// OnFirstView is called once, when the first frame is rendered
+	// (start-up measurements).
+	OnFirstView func()
+}
+
+// Pane indexes, in tab order (the visual order: top row, then bottom).
+const (
+	browserPane = iota
+	inspectorPane
+	historyPane
+	workspacePane
+	transcriptPane
+	paneCount
+)
+
+// overlay is what covers the panes, if anything.
+type overlay int
+
+const (
+	noOverlay overlay = iota
+	helpOverlay
+	commandOverlay
+	searchOverlay
+	confirmQuitOverlay
+)
+
+// rect is a pane's box on screen.
+type rect struct{ x, y, w, h int }
+
+func (r rect) contains(x, y int) bool { return x >= r.x && x < r.x+r.w && y >= r.y && y < r.y+r.h }
+
+// eventMsg and eventsClosedMsg carry the subscription.
+type eventsClosedMsg struct{}
+
+// Model is the root model.
+type Model struct {
+	c     *common.Common
+	opts  Options
+	keys  KeyMap
+	panes [paneCount]common.Pane
+	rects [paneCount]rect
+	focus int
+
+	width, height int
+	profile       colorprofile.Profile
+
+	status    api.Status
+	statusErr error
+	info      string
+	infoErr   bool
+	spin      spinner.Model
+	spinning  bool
+
+	overlay   overlay
+	help      help.Model
+	cmdIn     textinput.Model
+	lobbyKids []string
+	searchIn  textinput.Model
+	searchSeq int
+	hits      []api.Hit
+	hitSel    int
+	searchErr error
+	dirtyPane string
+
+	events      <-chan api.Event
+	unsubscribe func()
+	firstView   bool
+}
+
+// New returns the root model over c.Image.
+func New(c *common.Common, opts Options) *Model {
+	if c.Styles == nil {
+		c.Styles = common.DefaultStyles()
+	}
+	if opts.StatusEvery == 0 {
+		opts.StatusEvery = 3 * time.Second
+	}
+	ps := opts.Panes
+	if ps == nil {
+		d := defaultPanes(c)
+		ps = &d
+	}
+	m := &Model{c: c, opts: opts, keys: DefaultKeyMap(), help: help.New()}
+	m.panes = [paneCount]common.Pane{ps.Browser, ps.Inspector, ps.History, ps.Workspace, ps.Transcript}
+	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
+	m.cmdIn = textinput.New()
+	m.cmdIn.Prompt = ":"
+	m.cmdIn.ShowSuggestions = true
+	m.searchIn = textinput.New()
+	m.searchIn.Prompt = "/ "
+	m.searchIn.Placeholder = "object or selector"
+	m.help.ShowAll = true
+	return m
+}
+
+// Init subscribes to the image's events, starts the status poll and the
+// panes.
+func (m *Model) Init() tea.Cmd {
+	m.events, m.unsubscribe = m.c.Image.Subscribe(1024)
+	cmds := []tea.Cmd{waitEvent(m.events), statusCmd(m.c.Image), lobbySlotsCmd(m.c.Image)}
+	for _, p := range m.panes {
+		cmds = append(cmds, p.Init())
+	}
+	cmds = append(cmds, m.panes[m.focus].Focus())
+	return tea.Batch(cmds...)
+}
+
+// Close ends the event subscription; Run calls it when the program ends.
+func (m *Model) Close() {
+	if m.unsubscribe != nil {
+		m.unsubscribe()
+	}
+}
+
+func waitEvent(ch <-chan api.Event) tea.Cmd {
+	return func() tea.Msg {
+		ev, ok := <-ch
+		if !ok {
+			return eventsClosedMsg{}
+		}
+		return common.EventMsg{Event: ev}
+	}
+}
+
+// Focused returns the focused pane's title.
+func (m *Model) Focused() string { return m.panes[m.focus].Title() }
+
+// Pane returns the pane with title, or nil.
+func (m *Model) Pane(title string) common.Pane {
+	for _, p := range m.panes {
+		if p.Title() == title {
+			return p
+		}
+	}
+	return nil
+}
+
+func (m *Model) setFocus(i int) tea.Cmd {
+	if i == m.focus {
+		return nil
+	}
+	m.panes[m.focus].Blur()
+	m.focus = i
+	return m.panes[i].Focus()
+}
+
+func (m *Model) focusTitle(title string) tea.Cmd {
+	for i, p := range m.panes {
+		if p.Title() == title {
+			return m.setFocus(i)
+		}
+	}
+	return nil
+}
+
+// busy is true while a pane runs long work.
+func (m *Model) busy() bool {
+	for _, p := range m.panes {
+		if b, ok := p.(common.Busy); ok && b.Busy() {
+			return true
+		}
+	}
+	return false
+}
+
+// update sends msg to pane i.
+func (m *Model) update(i int, msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	m.panes[i], cmd = m.panes[i].Update(msg)
+	return cmd
+}
+
+func (m *Model) broadcast(msg tea.Msg) tea.Cmd {
+	cmds := make([]tea.Cmd, 0, paneCount)
+	for i := range m.panes {
+		cmds = append(cmds, m.update(i, msg))
+	}
+	return tea.Batch(cmds...)
+}
+
+// Update implements tea.Model.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd := m.handle(msg)
+	// Keep the status spinner turning while a pane is busy.
+	if m.busy() && !m.spinning {
+		m.spinning = true
+		cmd = tea.Batch(cmd, m.spin.Tick)
+	}
+	return m, cmd
+}
+
+func (m *Model) handle(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.resize(msg.Width, msg.Height)
+		return nil
+	case tea.ColorProfileMsg:
+		m.profile = msg.Profile
+		return nil
+	case spinner.TickMsg:
+		if msg.ID == m.spin.ID() {
+			if !m.busy() {
+				m.spinning = false
+				return nil
+			}
+			var cmd tea.Cmd
+			m.spin, cmd = m.spin.Update(msg)
+			return cmd
+		}
+		return m.broadcast(msg)
+	case common.EventMsg:
+		if msg.Event.Kind == api.EventCommit && msg.Event.Tx != nil {
+			m.status.LastTx = *msg.Event.Tx
+		}
+		return tea.Batch(m.broadcast(msg), waitEvent(m.events))
+	case eventsClosedMsg:
+		return nil
+	case statusMsg:
+		if msg.err != nil {
+			m.statusErr = msg.err
+		} else {
+			m.status, m.statusErr = msg.st, nil
+		}
+		return statusTick(m.opts.StatusEvery)
+	case statusTickMsg:
+		return statusCmd(m.c.Image)
+	case lobbySlotsMsg:
+		m.lobbyKids = msg.names
+		m.cmdIn.SetSuggestions(suggestions(msg.names))
+		return nil
+	case searchResultMsg:
+		if msg.seq == m.searchSeq {
+			m.hits, m.searchErr, m.hitSel = msg.hits, msg.err, 0
+		}
+		return nil
+	case common.ErrMsg:
+		if msg.Err != nil {
+			m.info, m.infoErr = msg.Err.Error(), true
+		}
+		return nil
+	case common.InfoMsg:
+		m.info, m.infoErr = msg.Text, false
+		return nil
+	case common.BrowseMsg:
+		return tea.Batch(m.update(browserPane, msg), m.setFocus(browserPane))
+	case common.InspectMsg, common.InspectValueMsg:
+		return tea.Batch(m.update(inspectorPane, msg), m.setFocus(inspectorPane))
+	case common.FocusMsg:
+		return m.focusTitle(msg.Title)
+	case quitMsg:
+		return m.quit()
+	case tea.KeyPressMsg:
+		return m.key(msg)
+	case tea.MouseClickMsg:
+		return m.mouse(msg, msg.Mouse(), true)
+	case tea.MouseWheelMsg:
+		return m.mouse(msg, msg.Mouse(), false)
+	case tea.MouseMsg:
+		return nil // motion and release: panes do not use them
+	case tea.PasteMsg:
+		return m.update(m.focus, msg)
+	}
+	return m.broadcast(msg)
+}
+
+// quit quits, or asks first when a pane holds an unsaved edit.
+func (m *Model) quit() tea.Cmd {
+	for _, p := range m.panes {
+		if p.Dirty() {
+			m.dirtyPane = p.Title()
+			m.overlay = confirmQuitOverlay
+			return nil
+		}
+	}
+	return tea.Quit
+}
+
+func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
+	switch m.overlay {
+	case confirmQuitOverlay:
+		switch msg.String() {
+		case "y", "Y", "ctrl+c":
+			return tea.Quit
+		case "n", "N", "esc", "q":
+			m.overlay = noOverlay
+		}
+		return nil
+	case helpOverlay:
+		if key.Matches(msg, m.keys.ForceQuit) {
+			return m.quit()
+		}
+		if msg.String() == "esc" || msg.String() == "q" || key.Matches(msg, m.keys.Help) {
+			m.overlay = noOverlay
+		}
+		return nil
+	case commandOverlay:
+		switch msg.String() {
+		case "esc", "ctrl+c":
+			m.overlay = noOverlay
+			m.cmdIn.Blur()
+			return nil
+		case "enter":
+			line := m.cmdIn.Value()
+			m.overlay = noOverlay
+			m.cmdIn.Blur()
+			m.cmdIn.SetValue("")
+			return m.runCommand(line)
+		}
+		var cmd tea.Cmd
+		m.cmdIn, cmd = m.cmdIn.Update(msg)
+		return cmd
+	case searchOverlay:
+		switch msg.String() {
+		case "esc", "ctrl+c":
+			m.overlay = noOverlay
+			m.searchIn.Blur()
+			return nil
+		case "enter":
+			m.overlay = noOverlay
+			m.searchIn.Blur()
+			if m.hitSel < len(m.hits) {
+				h := m.hits[m.hitSel]
+				return func() tea.Msg { return common.BrowseMsg{OID: h.Object.OID, Selector: h.Selector} }
+			}
+			return nil
+		case "up", "ctrl+p", "ctrl+k":
+			m.hitSel = max(m.hitSel-1, 0)
+			return nil
+		case "down", "ctrl+n", "ctrl+j":
+			m.hitSel = min(m.hitSel+1, max(len(m.hits)-1, 0))
+			return nil
+		}
+		before := m.searchIn.Value()
+		var cmd tea.Cmd
+		m.searchIn, cmd = m.searchIn.Update(msg)
+		if q := m.searchIn.Value(); q != before {
+			m.searchSeq++
+			if strings.TrimSpace(q) == "" {
+				m.hits = nil
+			} else {
+				cmd = tea.Batch(cmd, searchCmd(m.c.Image, m.searchSeq, q))
+			}
+		}
+		return cmd
+	}
+
+	editing := m.panes[m.focus].Editing()
+	switch {
+	case key.Matches(msg, m.keys.ForceQuit):
+		return m.quit()
+	case msg.String() == "f1":
+		m.overlay = helpOverlay
+		return nil
+	case key.Matches(msg, m.keys.PrevPane):
+		return m.setFocus((m.focus + paneCount - 1) % paneCount)
+	}
+	if !editing {
+		switch {
+		case key.Matches(msg, m.keys.Quit):
+			return m.quit()
+		case key.Matches(msg, m.keys.Help):
+			m.overlay = helpOverlay
+			return nil
+		case key.Matches(msg, m.keys.NextPane):
+			return m.setFocus((m.focus + 1) % paneCount)
+		case key.Matches(msg, m.keys.Command):
+			m.overlay = commandOverlay
+			m.cmdIn.SetValue("")
+			return tea.Batch(m.cmdIn.Focus(), lobbySlotsCmd(m.c.Image))
+		case key.Matches(msg, m.keys.Search):
+			m.overlay = searchOverlay
+			m.searchIn.SetValue("")
+			m.hits, m.searchErr = nil, nil
+			return m.searchIn.Focus()
+		}
+	}
+	m.info = ""
+	return m.update(m.focus, msg)
+}
+
+// mouse focuses (on a click) and forwards to the pane under the pointer,
+// with coordinates relative to its content.
+func (m *Model) mouse(msg tea.Msg, mo tea.Mouse, click bool) tea.Cmd {
+	if m.overlay != noOverlay {
+		return nil
+	}
+	for i, r := range m.rects {
+		if !r.contains(mo.X, mo.Y) {
+			continue
+		}
+		var cmd tea.Cmd
+		if click {
+			cmd = m.setFocus(i)
+		}
+		mo.X, mo.Y = mo.X-r.x-1, mo.Y-r.y-1
+		switch msg.(type) {
+		case tea.MouseClickMsg:
+			msg = tea.MouseClickMsg(mo)
+		case tea.MouseWheelMsg:
+			msg = tea.MouseWheelMsg(mo)
+		}
+		return tea.Batch(cmd, m.update(i, msg))
+	}
+	return nil
+}
+
+// resize lays the panes out for a width×height terminal.
+func (m *Model) resize(width, height int) {
+	m.width, m.height = width, height
+	bodyH := max(height-2, 2) // the info line and the status bar
+	topH := max(bodyH*11/20, 1)
+	botH := max(bodyH-topH, 1)
+	bw := width / 2
+	iw := (width - bw) / 2
+	hw := width - bw - iw
+	ww := width / 2
+	tw := width - ww
+	m.rects[browserPane] = rect{0, 0, bw, topH}
+	m.rects[inspectorPane] = rect{bw, 0, iw, topH}
+	m.rects[historyPane] = rect{bw + iw, 0, hw, topH}
+	m.rects[workspacePane] = rect{0, topH, ww, botH}
+	m.rects[transcriptPane] = rect{ww, topH, tw, botH}
+	for i, r := range m.rects {
+		m.panes[i].SetSize(max(r.w-2, 0), max(r.h-2, 0))
+	}
+	m.help.SetWidth(max(width-6, 10))
+	m.cmdIn.SetWidth(max(width-2, 10))
+	m.searchIn.SetWidth(max(width/2-6, 10))
+}
+
+// View implements tea.Model.
+func (m *Model) View() tea.View {
+	if !m.firstView {
+		m.firstView = true
+		if m.opts.OnFirstView != nil {
+			m.opts.OnFirstView()
+		}
+	}
+	v := tea.NewView(m.Render())
+	v.AltScreen = true
+	v.MouseMode = tea.MouseModeCellMotion
+	v.WindowTitle = "batos"
+	return v
+}
+
+// Render draws the whole screen as a string.
+func (m *Model) Render() string {
+	if m.width <= 0 || m.height <= 0 {
+		return "batos: starting…"
+	}
+	rows := make([]string, m.height)
+	for i := range rows {
+		rows[i] = ""
+	}
+	// Panes are drawn row by row, left to right.
+	boxes := [paneCount][]string{}
+	for i, p := range m.panes {
+		boxes[i] = m.box(p, m.rects[i], i == m.focus)
+	}
+	for y := 0; y < m.height-2; y++ {
+		var line strings.Builder
+		for i, r := range m.rects {
+			if y >= r.y && y < r.y+r.h && r.w > 0 {
+				line.WriteString(boxes[i][y-r.y])
+			}
+		}
+		rows[y] = line.String()
+	}
+	rows[m.height-2] = m.infoLine()
+	rows[m.height-1] = m.c.Styles.StatusBar.Render(common.FitLine(m.statusLine(), m.width))
+	screen := strings.Join(rows, "\n")
+	if ov := m.overlayBox(); ov != "" {
+		w, h := lipgloss.Width(ov), lipgloss.Height(ov)
+		x, y := max((m.width-w)/2, 0), max((m.height-h)/3, 0)
+		if m.overlay == commandOverlay {
+			x, y = 0, m.height-2-h+1
+		}
+		c := lipgloss.NewCanvas(m.width, m.height)
+		c.Compose(lipgloss.NewLayer(screen))
+		c.Compose(lipgloss.NewLayer(ov).X(x).Y(max(y, 0)).Z(1))
+		screen = c.Render()
+	}
+	return screen
+}
+
+// infoLine is the error or information line, or the focused pane's short
+// help.
+func (m *Model) infoLine() string {
+	st := m.c.Styles
+	switch {
+	case m.overlay == commandOverlay:
+		return common.FitLine(m.cmdIn.View(), m.width)
+	case m.info != "" && m.infoErr:
+		return common.FitLine(st.Error.Render("✗ "+m.info), m.width)
+	case m.info != "":
+		return common.FitLine(st.Info.Render("• "+m.info), m.width)
+	case m.statusErr != nil:
+		return common.FitLine(st.Error.Render("✗ status: "+m.statusErr.Error()), m.width)
+	}
+	bindings := append(m.panes[m.focus].ShortHelp(), m.keys.ShortHelp()...)
+	return common.FitLine(m.help.ShortHelpView(bindings), m.width)
+}
+
+// box draws pane p in r: a border with its title, thick when focused (so
+// that focus shows without colour too).
+func (m *Model) box(p common.Pane, r rect, focused bool) []string {
+	if r.w < 2 || r.h < 2 {
+		return make([]string, r.h)
+	}
+	b := lipgloss.RoundedBorder()
+	style := m.c.Styles.Blurred
+	title := " " + p.Title() + " "
+	if focused {
+		b = lipgloss.ThickBorder()
+		style = m.c.Styles.Focused
+		title = "[" + p.Title() + "]"
+	}
+	color := lipgloss.NewStyle().Foreground(style.GetBorderTopForeground())
+	inner := r.w - 2
+	title = ansiCut(title, max(inner-1, 0))
+	topFill := max(inner-1-lipgloss.Width(title), 0)
+	titleStyle := m.c.Styles.Title
+	if !focused {
+		titleStyle = m.c.Styles.Dim
+	}
+	lines := make([]string, 0, r.h)
+	lines = append(lines, color.Render(b.TopLeft+b.Top)+titleStyle.Render(title)+color.Render(strings.Repeat(b.Top, topFill)+b.TopRight))
+	body := strings.Split(common.Fit(p.View(), inner, r.h-2), "\n")
+	for _, l := range body {
+		lines = append(lines, color.Render(b.Left)+l+color.Render(b.Right))
+	}
+	for len(lines) < r.h-1 {
+		lines = append(lines, color.Render(b.Left)+strings.Repeat(" ", inner)+color.Render(b.Right))
+	}
+	lines = append(lines, color.Render(b.BottomLeft+strings.Repeat(b.Bottom, inner)+b.BottomRight))
+	return lines
+}
+
+func ansiCut(s string, w int) string {
+	if lipgloss.Width(s) <= w {
+		return s
+	}
+	return common.FitLine(s, w)
+}
+
+// overlayBox renders the current overlay, or "".
+func (m *Model) overlayBox() string {
+	st := m.c.Styles
+	frame := lipgloss.NewStyle().Border(lipgloss.DoubleBorder()).BorderForeground(st.Focused.GetBorderTopForeground()).Padding(0, 1)
+	switch m.overlay {
+	case helpOverlay:
+		p := m.panes[m.focus]
+		var b strings.Builder
+		b.WriteString(st.Title.Render(p.Title()+" keys") + "\n")
+		if len(p.FullHelp()) == 0 {
+			b.WriteString(st.Dim.Render("(none)") + "\n")
+		} else {
+			b.WriteString(m.help.FullHelpView(p.FullHelp()) + "\n")
+		}
+		b.WriteString("\n" + st.Title.Render("Global keys") + "\n")
+		b.WriteString(m.help.FullHelpView(m.keys.FullHelp()) + "\n")
+		b.WriteString("\n" + st.Dim.Render("commands: :workspace :browse NAME :inspect EXPR :history :transcript :undo TXID :quit"))
+		b.WriteString("\n" + st.Dim.Render("esc or ? closes this help"))
+		return frame.MaxWidth(m.width).Render(b.String())
+	case searchOverlay:
+		w := max(m.width/2, min(m.width, 30))
+		h := max(m.height/2, 5)
+		return frame.Width(w).Render(common.Fit(m.searchView(w-4, h), w-4, h))
+	case confirmQuitOverlay:
+		return frame.Render(st.Error.Render(fmt.Sprintf("unsaved edit in %s: quit anyway? y/n", m.dirtyPane)))
+	}
+	return ""
+}
+
+// Quit is a command that quits through the app's quit flow.
+func Quit() tea.Msg { return quitMsg{} }

@@ -1,0 +1,148 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"batos/kernel/api"
+	"batos/tui/common"
+)
+
+// commands are the command line's verbs, as completion offers them.
+var commands = []string{"workspace", "browse ", "inspect ", "history", "transcript", "undo ", "quit"}
+
+// lobbySlotsMsg carries Lobby's children, for :browse completion.
+type lobbySlotsMsg struct{ names []string }
+
+// lobbySlotsCmd lists Lobby's children for completion.
+func lobbySlotsCmd(img api.Image) tea.Cmd {
+	return func() tea.Msg {
+		ctx := context.Background()
+		lobby, err := common.FindLobby(ctx, img)
+		if err != nil {
+			return lobbySlotsMsg{}
+		}
+		kids, _ := img.Children(ctx, lobby)
+		names := []string{"Lobby"}
+		for _, k := range kids {
+			names = append(names, k.Slot)
+		}
+		return lobbySlotsMsg{names: names}
+	}
+}
+
+// suggestions lists the command lines completion offers.
+func suggestions(lobbySlots []string) []string {
+	out := append([]string(nil), commands...)
+	for _, n := range lobbySlots {
+		out = append(out, "browse "+n, "inspect "+n)
+	}
+	return out
+}
+
+// quitMsg starts the quit flow (asking first when a pane is dirty).
+type quitMsg struct{}
+
+// runCommand turns a command line into a command.
+func (m *Model) runCommand(line string) tea.Cmd {
+	verb, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
+	arg = strings.TrimSpace(arg)
+	img := m.c.Image
+	switch verb {
+	case "":
+		return nil
+	case "workspace", "w":
+		return focusCmd("Workspace")
+	case "transcript", "t":
+		return focusCmd("Transcript")
+	case "history", "h":
+		return focusCmd("History")
+	case "quit", "q":
+		return func() tea.Msg { return quitMsg{} }
+	case "browse", "b":
+		if arg == "" {
+			return common.Err(fmt.Errorf(":browse needs a name: an object, a Lobby slot, or a path like Lobby.pLLM"))
+		}
+		return func() tea.Msg { return resolveBrowse(img, arg) }
+	case "inspect", "i":
+		if arg == "" {
+			return common.Err(fmt.Errorf(":inspect needs a Go expression"))
+		}
+		return func() tea.Msg {
+			res, err := img.Eval(context.Background(), arg)
+			switch {
+			case err != nil:
+				return common.ErrMsg{Err: fmt.Errorf(":inspect %s: %w", arg, err)}
+			case res.Object != nil:
+				return common.InspectMsg{OID: res.Object.OID}
+			case !res.HasValue:
+				return common.InspectValueMsg{Text: "(no value)"}
+			}
+			return common.InspectValueMsg{Text: res.Text}
+		}
+	case "undo", "u":
+		tx, err := strconv.ParseUint(arg, 10, 64)
+		if err != nil {
+			return common.Err(fmt.Errorf(":undo needs a transaction id, got %q", arg))
+		}
+		return func() tea.Msg {
+			done, err := img.Undo(context.Background(), tx)
+			if err != nil {
+				return common.ErrMsg{Err: fmt.Errorf(":undo %d: %w", tx, err)}
+			}
+			return common.InfoMsg{Text: fmt.Sprintf("undid transaction %d as transaction %d", tx, done.ID)}
+		}
+	}
+	return common.Err(fmt.Errorf("unknown command :%s (try :workspace, :browse NAME, :inspect EXPR, :history, :transcript, :undo TXID, :quit)", verb))
+}
+
+func focusCmd(title string) tea.Cmd {
+	return func() tea.Msg { return common.FocusMsg{Title: title} }
+}
+
+// resolveBrowse finds what :browse NAME names: a path of slots from Lobby
+// ("Lobby", "Lobby.pLLM.personas", or "pLLM" for a Lobby slot), else the
+// best search hit.
+func resolveBrowse(img api.Image, name string) tea.Msg {
+	ctx := context.Background()
+	lobby, err := common.FindLobby(ctx, img)
+	if err != nil {
+		return common.ErrMsg{Err: fmt.Errorf(":browse %s: %w", name, err)}
+	}
+	path := strings.Split(strings.TrimPrefix(strings.TrimPrefix(name, "Lobby"), "."), ".")
+	if name == "Lobby" {
+		path = nil
+	}
+	oid, ok := lobby, true
+	for _, slot := range path {
+		kids, err := img.Children(ctx, oid)
+		if err != nil {
+			return common.ErrMsg{Err: fmt.Errorf(":browse %s: %w", name, err)}
+		}
+		ok = false
+		for _, k := range kids {
+			if k.Slot == slot {
+				oid, ok = k.OID, true
+				break
+			}
+		}
+		if !ok {
+			break
+		}
+	}
+	if ok {
+		return common.BrowseMsg{OID: oid}
+	}
+	hits, err := img.Search(ctx, name, 1)
+	if err != nil {
+		return common.ErrMsg{Err: fmt.Errorf(":browse %s: %w", name, err)}
+	}
+	if len(hits) == 0 {
+		return common.ErrMsg{Err: fmt.Errorf(":browse %s: nothing by that name", name)}
+	}
+	return common.BrowseMsg{OID: hits[0].Object.OID, Selector: hits[0].Selector}
+}

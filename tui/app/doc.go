@@ -1,0 +1,22 @@
+// Package app is the TUI's root model: it lays the panes out, moves focus
+// between them, routes the messages panes exchange (common.BrowseMsg,
+// InspectMsg, InspectValueMsg, FocusMsg), forwards the image's live
+// events to every pane, and owns the global overlays: the ? help, the :
+// command line, the / search and the quit confirmation.
+//
+// Layout: the browser, inspector and history across the top, the
+// workspace and transcript under them, an information line and the status
+// bar at the bottom. Sizes are computed once per tea.WindowSizeMsg, never
+// at the end of an Update. Key presses reach only the focused pane (after
+// the app's global keys, which yield to a pane that is Editing); mouse
+// clicks focus the pane under the pointer and wheel events scroll it (both
+// reach that pane with X and Y relative to its content); every other
+// message reaches every pane.
+//
+// Work that may take time (image calls, the status poll, search) runs in
+// tea.Cmds, off the UI loop. The status bar polls api.Image.Status every
+// few seconds. Colours are downsampled by Bubble Tea's renderer to the
+// profile it detects (or tea.WithColorProfile forces); every distinction
+// colour makes is also made by text (border weight, markers), so NO_COLOR
+// terminals stay readable.
+package app

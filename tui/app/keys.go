@@ -1,0 +1,36 @@
+package app
+
+import "charm.land/bubbles/v2/key"
+
+// KeyMap is the app's global key bindings.
+type KeyMap struct {
+	NextPane, PrevPane key.Binding
+	Help               key.Binding
+	Command            key.Binding
+	Search             key.Binding
+	Quit, ForceQuit    key.Binding
+}
+
+// DefaultKeyMap returns the global bindings. ?, :, / , q and tab yield to
+// a pane that is editing text; f1, shift+tab and ctrl+c always work.
+func DefaultKeyMap() KeyMap {
+	return KeyMap{
+		NextPane:  key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
+		PrevPane:  key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous pane")),
+		Help:      key.NewBinding(key.WithKeys("?", "f1"), key.WithHelp("?/f1", "this help")),
+		Command:   key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "command line")),
+		Search:    key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "search objects and selectors")),
+		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit, even while editing")),
+	}
+}
+
+// ShortHelp implements help.KeyMap.
+func (k KeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.NextPane, k.Help, k.Command, k.Search, k.Quit}
+}
+
+// FullHelp implements help.KeyMap.
+func (k KeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{k.NextPane, k.PrevPane, k.Help, k.Command}, {k.Search, k.Quit, k.ForceQuit}}
+}

@@ -1,0 +1,60 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"batos/kernel/api"
+)
+
+type (
+	statusMsg struct {
+		st  api.Status
+		err error
+	}
+	statusTickMsg struct{}
+)
+
+// statusCmd asks the image for its status, off the UI loop.
+func statusCmd(img api.Image) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		st, err := img.Status(ctx)
+		return statusMsg{st: st, err: err}
+	}
+}
+
+// statusTick schedules the next poll.
+func statusTick(every time.Duration) tea.Cmd {
+	if every <= 0 {
+		return nil
+	}
+	return tea.Tick(every, func(time.Time) tea.Msg { return statusTickMsg{} })
+}
+
+// statusLine renders the status bar's text.
+func (m *Model) statusLine() string {
+	st := m.status
+	s := " batos"
+	if st.Image != "" {
+		s += " │ " + st.Image
+	}
+	s += fmt.Sprintf(" │ %d objects", st.Objects)
+	if st.LastTx.ID != 0 {
+		s += fmt.Sprintf(" │ tx %d %s %s", st.LastTx.ID, st.LastTx.Principal, st.LastTx.Time.Format("15:04:05"))
+	}
+	pllm := st.PLLM
+	if pllm == "" {
+		pllm = "…"
+	}
+	s += " │ pLLM " + pllm
+	s += " │ forge 0"
+	if m.busy() {
+		s += " │ " + m.spin.View() + " working"
+	}
+	return s + " "
+}

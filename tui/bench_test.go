@@ -1,0 +1,41 @@
+package tui_test
+
+import (
+	"io"
+	"testing"
+	"time"
+
+	"batos/kernel"
+	"batos/kernel/api"
+	"batos/tui"
+)
+
+// BenchmarkFirstFrame measures a start as `batos` makes it: open the image
+// (a fresh one, with its awakening, on the first iteration; a reopen
+// after), then Run until the first frame is rendered.
+func BenchmarkFirstFrame(b *testing.B) {
+	b.Setenv("BATOS_LLM_URL", "http://127.0.0.1:1")
+	dir := b.TempDir()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		k, err := kernel.Open(dir, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		img := api.NewLocal(k, "user")
+		in, keys := io.Pipe()
+		first := make(chan time.Time, 1)
+		done := make(chan error, 1)
+		go func() {
+			done <- tui.Run(img, tui.Options{Input: in, Output: io.Discard, OnFirstView: func() { first <- time.Now() }})
+		}()
+		d := (<-first).Sub(t0)
+		_, _ = keys.Write([]byte{3}) // ctrl+c
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+		img.Close()
+		k.Close()
+		b.ReportMetric(float64(d.Microseconds())/1000, "ms-to-first-frame")
+	}
+}

@@ -1,0 +1,24 @@
+// Package browser is the system browser pane (Pharo's System Browser,
+// Self's outliner): a tree of the objects reachable from Lobby, the
+// selected object's slots grouped by kind with inherited ones apart, and
+// the selected method's source, highlighted and editable in place.
+//
+// Model. The tree is a list of rows flattened from three things: the
+// children of each object fetched so far (kids, by OID, loaded lazily with
+// api.Image.Children), the set of expanded rows (by path of slot names from
+// Lobby, so that an object reachable twice expands independently), and the
+// cursor's path. Every change to either rebuilds the rows; View renders only
+// the rows in the window, so a frame costs the same over ten objects or a
+// hundred thousand. The selected object's api.ObjectView drives the slots
+// column; the selected slot drives the source column.
+//
+// Every image call runs in a tea.Cmd and comes back as a message; a commit
+// reported by common.EventMsg reloads the children and the object view it
+// touched. Editing a method uses a textarea; ctrl+s defines it through
+// api.Image.Define, and a compile error is shown under the line it names
+// while the edit is kept. Slots are added (a), renamed (r), removed (d,
+// confirmed) and objects cloned into Lobby (c) through one-line prompts.
+//
+// Mouse coordinates are taken relative to the pane's content (0,0 is the
+// top-left cell View draws); the app translates them.
+package browser

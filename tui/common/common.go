@@ -1,0 +1,87 @@
+// Package common holds what every pane of the TUI shares: the Pane
+// contract the app drives, the messages panes exchange through the app,
+// the shared context (the image, styles, size) and the styles.
+//
+// A pane is a Bubble Tea model plus its key map and SetSize. Panes never
+// talk to each other directly: they return commands whose messages the
+// app routes (BrowseMsg opens an object in the browser, InspectMsg in the
+// inspector). Panes reach the image only through api.Image, the interface
+// a remote (WebSocket) client implements too, and never block the UI
+// loop: image calls run inside tea.Cmds.
+package common
+
+import (
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"batos/kernel/api"
+)
+
+// Pane is one pane of the TUI.
+type Pane interface {
+	Init() tea.Cmd
+	// Update handles a message; key messages reach only the focused pane,
+	// every other message reaches every pane.
+	Update(msg tea.Msg) (Pane, tea.Cmd)
+	// View renders the pane's content in exactly the size last given to
+	// SetSize; the app draws the border and title around it.
+	View() string
+	SetSize(width, height int)
+	Focus() tea.Cmd
+	Blur()
+	// Title is shown in the pane's border.
+	Title() string
+	// ShortHelp and FullHelp feed the help line and the ? overlay.
+	ShortHelp() []key.Binding
+	FullHelp() [][]key.Binding
+	// Editing is true while keys go to a text field, so that q, j, k, / and
+	// : are typed rather than acted on.
+	Editing() bool
+	// Dirty is true while the pane holds an unsaved edit: quitting asks
+	// first.
+	Dirty() bool
+}
+
+// Busy is implemented by a pane that can run long work (an evaluation, a
+// generation); the app shows a spinner in the status bar while any pane is
+// busy. It is optional.
+type Busy interface {
+	Busy() bool
+}
+
+// Common is what the app gives every pane.
+type Common struct {
+	Image  api.Image
+	Styles *Styles
+	// Clock tells the time panes show (nil: the wall clock); tests fix it
+	// so that golden views stay the same from run to run. Use Now.
+	Clock func() time.Time
+}
+
+// Messages panes exchange through the app.
+type (
+	// BrowseMsg asks the app to show an object (and a selector's source)
+	// in the browser and focus it.
+	BrowseMsg struct {
+		OID      uint64
+		Selector string
+	}
+	// InspectMsg asks the app to inspect an object and focus the inspector.
+	InspectMsg struct{ OID uint64 }
+	// InspectValueMsg asks the app to show a printed value that is not an
+	// object in the inspector.
+	InspectValueMsg struct{ Text string }
+	// EventMsg carries a live event from the image to every pane.
+	EventMsg struct{ Event api.Event }
+	// ErrMsg reports an error to show in the status line.
+	ErrMsg struct{ Err error }
+	// InfoMsg reports a line of information to show in the status line.
+	InfoMsg struct{ Text string }
+	// FocusMsg asks the app to focus the pane with this title.
+	FocusMsg struct{ Title string }
+)
+
+// Err returns a command that reports err.
+func Err(err error) tea.Cmd { return func() tea.Msg { return ErrMsg{Err: err} } }

@@ -1,0 +1,16 @@
+// Package history is the history pane: the image's transactions newest
+// first, a method's versions with a unified diff between any two, and
+// revert (ZODB's undo) with the conflict explained when it cannot apply.
+//
+// Model. The pane holds the transactions loaded so far (a page at a time
+// from api.Image.History, more as the cursor nears the end) and prepends
+// each commit that common.EventMsg reports, keeping the slot changes those
+// events carry. It is in one of three modes: the transaction list (with
+// the selected transaction's principal, note and changed objects beside
+// it); choosing a method among the selected transaction's changes (and the
+// browser's last selection, from common.BrowseMsg); and a method's
+// versions (api.Image.Versions) beside the diff between the marked version
+// and the one under the cursor (go-udiff). u reverts the selected
+// transaction through api.Image.Undo after a y/n question. Every image call
+// runs in a tea.Cmd.
+package history

@@ -1,0 +1,683 @@
+package history
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/aymanbagabas/go-udiff"
+	"github.com/charmbracelet/x/ansi"
+
+	"batos/kernel/api"
+	"batos/tui/common"
+	"batos/tui/internal/pane"
+)
+
+// pageSize is how many transactions one History call loads (a variable
+// so that tests can page through a few).
+var pageSize = 100
+
+// KeyMap is the history pane's key bindings.
+type KeyMap struct {
+	Up, Down, Top, Bottom key.Binding
+	Versions, Open, Back  key.Binding
+	Mark, Undo            key.Binding
+}
+
+// DefaultKeyMap returns the history pane's default key bindings.
+func DefaultKeyMap() KeyMap {
+	return KeyMap{
+		Up:       key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("k/↑", "up")),
+		Down:     key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("j/↓", "down")),
+		Top:      key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "newest")),
+		Bottom:   key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "oldest")),
+		Versions: key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "method versions")),
+		Open:     key.NewBinding(key.WithKeys("enter", "l"), key.WithHelp("enter", "open")),
+		Back:     key.NewBinding(key.WithKeys("esc", "h", "backspace"), key.WithHelp("esc/h", "back")),
+		Mark:     key.NewBinding(key.WithKeys("space", "m"), key.WithHelp("space", "mark version to diff against")),
+		Undo:     key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "revert transaction")),
+	}
+}
+
+type mode int
+
+const (
+	modeList     mode = iota
+	modeChoose        // choosing a method for v
+	modeVersions      // a method's versions and a diff
+)
+
+type (
+	historyMsg struct {
+		before uint64
+		txs    []api.Tx
+		err    error
+	}
+	choicesMsg struct {
+		tx      uint64
+		choices []choice
+		err     error
+	}
+	versionsMsg struct {
+		c    choice
+		vers []api.Version
+		err  error
+	}
+	undoMsg struct {
+		tx  uint64
+		new api.Tx
+		err error
+	}
+)
+
+// choice is a method to show the versions of.
+type choice struct {
+	oid      uint64
+	name     string // the object's name
+	selector string
+}
+
+// Model is the history pane.
+type Model struct {
+	c      *common.Common
+	keys   KeyMap
+	width  int
+	height int
+	focus  bool
+	mode   mode
+
+	txs       []api.Tx
+	changes   map[uint64][]api.Change // by transaction, from events
+	cursor    int
+	off       int
+	loading   bool
+	exhausted bool
+
+	context common.BrowseMsg // the browser's last selection
+
+	choices      []choice
+	choiceCursor int
+
+	method   choice
+	versions []api.Version
+	vCursor  int
+	mark     int // the version diffed against; -1: the one before the cursor's
+	diffOff  int
+
+	confirmUndo bool
+	conflict    []string // why the last revert could not apply
+	status      string
+
+	// formatTime renders a transaction's time; tests fix it.
+	formatTime func(time.Time) string
+}
+
+var _ common.Pane = (*Model)(nil)
+
+// New returns a history pane over c.Image.
+func New(c *common.Common) *Model {
+	return &Model{
+		c: c, keys: DefaultKeyMap(), width: 80, height: 24, mark: -1,
+		changes:    map[uint64][]api.Change{},
+		formatTime: func(t time.Time) string { return t.Local().Format("15:04:05") },
+	}
+}
+
+// Init loads the newest page.
+func (m *Model) Init() tea.Cmd { m.loading = true; return m.load(0) }
+
+func (m *Model) Title() string  { return "History" }
+func (m *Model) Editing() bool  { return m.confirmUndo }
+func (m *Model) Dirty() bool    { return false }
+func (m *Model) Blur()          { m.focus = false }
+func (m *Model) Focus() tea.Cmd { m.focus = true; return nil }
+
+func (m *Model) SetSize(width, height int) {
+	m.width, m.height = max(width, 20), max(height, 4)
+	m.off = pane.Scroll(m.cursor, m.off, m.listHeight(), len(m.txs))
+}
+
+func (m *Model) ShortHelp() []key.Binding {
+	k := m.keys
+	if m.mode == modeVersions {
+		return []key.Binding{k.Up, k.Down, k.Mark, k.Back}
+	}
+	return []key.Binding{k.Up, k.Down, k.Versions, k.Undo}
+}
+
+func (m *Model) FullHelp() [][]key.Binding {
+	k := m.keys
+	return [][]key.Binding{{k.Up, k.Down, k.Top, k.Bottom}, {k.Versions, k.Open, k.Back, k.Mark}, {k.Undo}}
+}
+
+func (m *Model) load(before uint64) tea.Cmd {
+	img := m.c.Image
+	return func() tea.Msg {
+		ctx, cancel := pane.Ctx()
+		defer cancel()
+		txs, err := img.History(ctx, before, pageSize)
+		return historyMsg{before: before, txs: txs, err: err}
+	}
+}
+
+func (m *Model) selectedTx() (api.Tx, bool) {
+	if m.cursor < len(m.txs) {
+		return m.txs[m.cursor], true
+	}
+	return api.Tx{}, false
+}
+
+// listHeight is the rows of the left list: a header and the footer aside.
+func (m *Model) listHeight() int { return max(m.height-2, 1) }
+
+// merge adds txs (newest first) to the list, keeping it newest first and
+// free of duplicates.
+func (m *Model) merge(txs []api.Tx) {
+	var sel uint64
+	if t, ok := m.selectedTx(); ok {
+		sel = t.ID
+	}
+	seen := map[uint64]bool{}
+	var all []api.Tx
+	for _, list := range [][]api.Tx{txs, m.txs} {
+		for _, t := range list {
+			if !seen[t.ID] {
+				seen[t.ID] = true
+				all = append(all, t)
+			}
+		}
+	}
+	// Both lists are newest first; sort the union the same way.
+	sortTxs(all)
+	m.txs = all
+	for i, t := range m.txs {
+		if t.ID == sel {
+			m.cursor = i
+		}
+	}
+	m.off = pane.Scroll(m.cursor, m.off, m.listHeight(), len(m.txs))
+}
+
+func sortTxs(txs []api.Tx) {
+	for i := 1; i < len(txs); i++ {
+		for j := i; j > 0 && txs[j].ID > txs[j-1].ID; j-- {
+			txs[j], txs[j-1] = txs[j-1], txs[j]
+		}
+	}
+}
+
+func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
+	switch msg := msg.(type) {
+	case historyMsg:
+		m.loading = false
+		if msg.err != nil {
+			m.status = msg.err.Error()
+			return m, nil
+		}
+		if msg.before != 0 && len(msg.txs) < pageSize {
+			m.exhausted = true
+		}
+		if msg.before == 0 && len(msg.txs) < pageSize {
+			m.exhausted = true
+		}
+		m.merge(msg.txs)
+		return m, nil
+	case common.EventMsg:
+		ev := msg.Event
+		if ev.Kind == api.EventCommit && ev.Tx != nil {
+			m.changes[ev.Tx.ID] = ev.Changes
+			m.merge([]api.Tx{*ev.Tx})
+			if m.mode == modeVersions && touches(ev, m.method.oid) {
+				return m, m.loadVersions(m.method)
+			}
+		}
+		return m, nil
+	case common.BrowseMsg:
+		m.context = msg
+		return m, nil
+	case choicesMsg:
+		if msg.err != nil {
+			m.status = msg.err.Error()
+			return m, nil
+		}
+		switch len(msg.choices) {
+		case 0:
+			m.status = fmt.Sprintf("tx %d changed no method", msg.tx)
+		case 1:
+			return m, m.loadVersions(msg.choices[0])
+		default:
+			m.mode, m.choices, m.choiceCursor = modeChoose, msg.choices, 0
+		}
+		return m, nil
+	case versionsMsg:
+		if msg.err != nil {
+			m.status = msg.err.Error()
+			return m, nil
+		}
+		if m.mode != modeVersions || m.method != msg.c {
+			m.vCursor, m.mark, m.diffOff = 0, -1, 0
+		}
+		m.mode, m.method, m.versions = modeVersions, msg.c, msg.vers
+		m.vCursor = pane.Clamp(m.vCursor, len(m.versions))
+		return m, nil
+	case undoMsg:
+		if msg.err != nil {
+			m.conflict = m.explain(msg.tx, msg.err)
+			m.status = ""
+			return m, nil
+		}
+		m.conflict = nil
+		m.status = fmt.Sprintf("reverted tx %d as tx %d", msg.tx, msg.new.ID)
+		text := m.status
+		return m, tea.Batch(m.load(0), func() tea.Msg { return common.InfoMsg{Text: text} })
+	case tea.MouseClickMsg:
+		if msg.Button == tea.MouseLeft && msg.Y >= 1 && msg.X < m.leftWidth() {
+			i := m.off + msg.Y - 1
+			switch m.mode {
+			case modeList:
+				if i < len(m.txs) {
+					m.cursor = i
+				}
+			case modeVersions:
+				if i := msg.Y - 1; i < len(m.versions) {
+					m.vCursor, m.diffOff = i, 0
+				}
+			}
+		}
+		return m, nil
+	case tea.MouseWheelMsg:
+		d := 3
+		if msg.Button == tea.MouseWheelUp {
+			d = -3
+		}
+		if m.mode == modeVersions {
+			m.diffOff = max(0, m.diffOff+d)
+		} else {
+			m.off = max(0, min(m.off+d, len(m.txs)-m.listHeight()))
+		}
+		return m, m.more()
+	case tea.KeyPressMsg:
+		return m, m.key(msg)
+	}
+	return m, nil
+}
+
+func touches(ev api.Event, oid uint64) bool {
+	for _, r := range ev.Tx.Changed {
+		if r.OID == oid {
+			return true
+		}
+	}
+	return false
+}
+
+var sinceRE = regexp.MustCompile(`transaction (\d+)\s*$`)
+
+// explain turns a failed revert into lines for the detail column: the
+// error (which names the object and the transaction that changed it since)
+// and what that later transaction was.
+func (m *Model) explain(tx uint64, err error) []string {
+	lines := []string{fmt.Sprintf("cannot revert tx %d:", tx), err.Error()}
+	if sm := sinceRE.FindStringSubmatch(err.Error()); sm != nil {
+		id, _ := strconv.ParseUint(sm[1], 10, 64)
+		for _, t := range m.txs {
+			if t.ID == id {
+				lines = append(lines, fmt.Sprintf("tx %d by %s: %s", t.ID, t.Principal, pane.FirstLine(t.Note)))
+			}
+		}
+		lines = append(lines, fmt.Sprintf("revert the transactions after tx %d first, newest first, or change it by hand", tx))
+	}
+	return lines
+}
+
+// more loads the next page when the list's end is near.
+func (m *Model) more() tea.Cmd {
+	if m.loading || m.exhausted || len(m.txs) == 0 || m.off+m.listHeight() < len(m.txs)-5 && m.cursor < len(m.txs)-5 {
+		return nil
+	}
+	m.loading = true
+	return m.load(m.txs[len(m.txs)-1].ID)
+}
+
+func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
+	k := m.keys
+	if m.confirmUndo {
+		switch msg.String() {
+		case "y", "Y":
+			m.confirmUndo = false
+			t, ok := m.selectedTx()
+			if !ok {
+				return nil
+			}
+			img := m.c.Image
+			return func() tea.Msg {
+				ctx, cancel := pane.Ctx()
+				defer cancel()
+				n, err := img.Undo(ctx, t.ID)
+				return undoMsg{tx: t.ID, new: n, err: err}
+			}
+		case "n", "N", "esc":
+			m.confirmUndo = false
+		}
+		return nil
+	}
+	m.status = ""
+	switch m.mode {
+	case modeChoose:
+		switch {
+		case key.Matches(msg, k.Down):
+			m.choiceCursor = pane.Clamp(m.choiceCursor+1, len(m.choices))
+		case key.Matches(msg, k.Up):
+			m.choiceCursor = pane.Clamp(m.choiceCursor-1, len(m.choices))
+		case key.Matches(msg, k.Open), key.Matches(msg, k.Versions):
+			return m.loadVersions(m.choices[m.choiceCursor])
+		case key.Matches(msg, k.Back):
+			m.mode = modeList
+		}
+		return nil
+	case modeVersions:
+		switch {
+		case key.Matches(msg, k.Down):
+			m.vCursor, m.diffOff = pane.Clamp(m.vCursor+1, len(m.versions)), 0
+		case key.Matches(msg, k.Up):
+			m.vCursor, m.diffOff = pane.Clamp(m.vCursor-1, len(m.versions)), 0
+		case key.Matches(msg, k.Top):
+			m.vCursor, m.diffOff = 0, 0
+		case key.Matches(msg, k.Bottom):
+			m.vCursor, m.diffOff = pane.Clamp(len(m.versions)-1, len(m.versions)), 0
+		case key.Matches(msg, k.Mark):
+			if m.mark == m.vCursor {
+				m.mark = -1
+			} else {
+				m.mark = m.vCursor
+			}
+		case msg.String() == "ctrl+d", msg.String() == "pgdown":
+			m.diffOff += max(m.height/2, 1)
+		case msg.String() == "ctrl+u", msg.String() == "pgup":
+			m.diffOff = max(m.diffOff-max(m.height/2, 1), 0)
+		case key.Matches(msg, k.Back):
+			m.mode = modeList
+		}
+		return nil
+	}
+	switch {
+	case key.Matches(msg, k.Down):
+		m.cursor = pane.Clamp(m.cursor+1, len(m.txs))
+	case key.Matches(msg, k.Up):
+		m.cursor = pane.Clamp(m.cursor-1, len(m.txs))
+	case key.Matches(msg, k.Top):
+		m.cursor = 0
+	case key.Matches(msg, k.Bottom):
+		m.cursor = pane.Clamp(len(m.txs)-1, len(m.txs))
+	case key.Matches(msg, k.Undo):
+		if _, ok := m.selectedTx(); ok {
+			m.confirmUndo, m.conflict = true, nil
+		}
+		return nil
+	case key.Matches(msg, k.Versions), key.Matches(msg, k.Open):
+		return m.choose()
+	}
+	m.conflict = nil
+	m.off = pane.Scroll(m.cursor, m.off, m.listHeight(), len(m.txs))
+	return m.more()
+}
+
+// choose lists the methods the selected transaction changed: those its
+// event named, the browser's selection, and the methods of each object it
+// changed.
+func (m *Model) choose() tea.Cmd {
+	t, ok := m.selectedTx()
+	if !ok {
+		return nil
+	}
+	var first []choice
+	for _, c := range m.changes[t.ID] {
+		for _, s := range c.Slots {
+			if s.Kind == api.KindMethod {
+				first = append(first, choice{oid: c.Object.OID, name: c.Object.Name, selector: s.Name})
+			}
+		}
+	}
+	if m.context.Selector != "" {
+		first = append(first, choice{oid: m.context.OID, name: fmt.Sprintf("object %d", m.context.OID), selector: m.context.Selector})
+	}
+	img := m.c.Image
+	changed := t.Changed
+	return func() tea.Msg {
+		ctx, cancel := pane.Ctx()
+		defer cancel()
+		out := first
+		seen := map[choice]bool{}
+		for _, c := range out {
+			seen[choice{oid: c.oid, selector: c.selector}] = true
+		}
+		for i, r := range changed {
+			if i >= 20 {
+				break
+			}
+			v, err := img.Object(ctx, r.OID)
+			if err != nil {
+				continue // deleted since
+			}
+			for _, s := range v.Slots {
+				if s.Kind == api.KindMethod && !seen[choice{oid: r.OID, selector: s.Name}] {
+					seen[choice{oid: r.OID, selector: s.Name}] = true
+					out = append(out, choice{oid: r.OID, name: v.Name, selector: s.Name})
+				}
+			}
+		}
+		return choicesMsg{tx: t.ID, choices: out}
+	}
+}
+
+func (m *Model) loadVersions(c choice) tea.Cmd {
+	img := m.c.Image
+	return func() tea.Msg {
+		ctx, cancel := pane.Ctx()
+		defer cancel()
+		vers, err := img.Versions(ctx, c.oid, c.selector)
+		return versionsMsg{c: c, vers: vers, err: err}
+	}
+}
+
+// diffPair returns the older and newer versions compared: the marked one
+// and the cursor's, or the cursor's and the one before it.
+func (m *Model) diffPair() (older, newer api.Version, ok bool) {
+	if m.vCursor >= len(m.versions) {
+		return older, newer, false
+	}
+	a := m.vCursor
+	b := a + 1 // versions are newest first
+	if m.mark >= 0 && m.mark != a {
+		b = m.mark
+	}
+	if b >= len(m.versions) {
+		return api.Version{}, m.versions[a], true // the first version: all added
+	}
+	if m.versions[a].Tx < m.versions[b].Tx {
+		a, b = b, a
+	}
+	return m.versions[b], m.versions[a], true
+}
+
+// Diff returns the unified diff the pane shows.
+func (m *Model) Diff() string {
+	older, newer, ok := m.diffPair()
+	if !ok {
+		return ""
+	}
+	from := "(none)"
+	if older.Tx != 0 {
+		from = fmt.Sprintf("tx %d", older.Tx)
+	}
+	return udiff.Unified(from, fmt.Sprintf("tx %d", newer.Tx), withNewline(older.Source), withNewline(newer.Source))
+}
+
+func withNewline(s string) string {
+	if s == "" || strings.HasSuffix(s, "\n") {
+		return s
+	}
+	return s + "\n"
+}
+
+// --- view -------------------------------------------------------------------
+
+func (m *Model) leftWidth() int { return max(m.width*45/100, 20) }
+
+func (m *Model) View() string {
+	lw := m.leftWidth()
+	rw := m.width - lw - 1
+	h := m.height - 1
+	var left, right []string
+	switch m.mode {
+	case modeVersions:
+		left, right = m.versionsView(lw, h), m.diffView(rw, h)
+	case modeChoose:
+		left, right = m.listView(lw, h), m.chooseView(rw, h)
+	default:
+		left, right = m.listView(lw, h), m.detailView(rw, h)
+	}
+	rows := pane.Join(m.c.Styles.Dim.Render("│"), pane.Block(left, lw, h), pane.Block(right, rw, h))
+	return strings.Join(append(rows, pane.Fit(m.footer(), m.width)), "\n")
+}
+
+func (m *Model) row(text string, selected bool, w int) string {
+	if !selected {
+		return pane.Fit(" "+text, w)
+	}
+	r := pane.Fit("›"+ansi.Strip(text), w)
+	if m.focus {
+		return m.c.Styles.Selected.Render(r)
+	}
+	return lipgloss.NewStyle().Bold(true).Render(r)
+}
+
+func (m *Model) listView(w, h int) []string {
+	st := m.c.Styles
+	out := []string{st.Title.Render(pane.Fit(" Transactions, newest first", w))}
+	end := min(m.off+h-1, len(m.txs))
+	for i := m.off; i < end; i++ {
+		t := m.txs[i]
+		text := fmt.Sprintf("%4d %s %s %s", t.ID, st.Dim.Render(m.formatTime(t.Time)),
+			st.Principal(t.Principal).Render(t.Principal), pane.FirstLine(t.Note))
+		out = append(out, m.row(text, i == m.cursor, w))
+	}
+	if m.loading {
+		out = append(out, st.Dim.Render(" loading…"))
+	}
+	return out
+}
+
+func (m *Model) detailView(w, h int) []string {
+	st := m.c.Styles
+	t, ok := m.selectedTx()
+	if !ok {
+		return []string{st.Dim.Render(" no transactions")}
+	}
+	out := []string{
+		st.Title.Render(fmt.Sprintf(" tx %d", t.ID)) + " " + st.Dim.Render(m.formatTime(t.Time)),
+		" principal  " + st.Principal(t.Principal).Render(t.Principal),
+	}
+	for i, l := range strings.Split(t.Note, "\n") {
+		label := "           "
+		if i == 0 {
+			label = " note      "
+		}
+		out = append(out, label+l)
+	}
+	out = append(out, "", st.Dim.Render(fmt.Sprintf(" changed %d object(s)", len(t.Changed))))
+	byObject := map[uint64][]api.SlotChange{}
+	for _, c := range m.changes[t.ID] {
+		byObject[c.Object.OID] = c.Slots
+	}
+	for _, r := range t.Changed {
+		name := r.Name
+		if name == "" {
+			name = fmt.Sprintf("object %d", r.OID)
+		}
+		out = append(out, "  "+name)
+		for _, s := range byObject[r.OID] {
+			out = append(out, st.Dim.Render(fmt.Sprintf("    %s %s %s", s.Op, s.Kind, s.Name)))
+		}
+	}
+	if m.conflict != nil {
+		out = append(out, "")
+		for _, l := range m.conflict {
+			out = append(out, st.Error.Render(" "+l))
+		}
+	}
+	return out
+}
+
+func (m *Model) chooseView(w, h int) []string {
+	st := m.c.Styles
+	out := []string{st.Title.Render(" Versions of which method? (enter)")}
+	for i, c := range m.choices {
+		out = append(out, m.row(c.name+" › "+c.selector, i == m.choiceCursor, w))
+	}
+	return out
+}
+
+func (m *Model) versionsView(w, h int) []string {
+	st := m.c.Styles
+	out := []string{st.Title.Render(pane.Fit(fmt.Sprintf(" %s › %s: %d versions", m.method.name, m.method.selector, len(m.versions)), w))}
+	for i, v := range m.versions {
+		mark := " "
+		if i == m.mark {
+			mark = "*"
+		}
+		what := fmt.Sprintf("%d lines", strings.Count(v.Source, "\n")+1)
+		if v.Source == "" {
+			what = "removed"
+		}
+		text := fmt.Sprintf("%s tx %d %s %s %s", mark, v.Tx, st.Dim.Render(m.formatTime(v.Time)), st.Principal(v.Principal).Render(v.Principal), what)
+		out = append(out, m.row(text, i == m.vCursor, w))
+	}
+	return out
+}
+
+func (m *Model) diffView(w, h int) []string {
+	st := m.c.Styles
+	d := m.Diff()
+	if d == "" {
+		return []string{st.Dim.Render(" no difference")}
+	}
+	lines := strings.Split(strings.TrimRight(d, "\n"), "\n")
+	off := min(m.diffOff, max(len(lines)-1, 0))
+	var out []string
+	for _, l := range lines[off:] {
+		l = strings.ReplaceAll(l, "\t", "    ")
+		switch {
+		case strings.HasPrefix(l, "+++"), strings.HasPrefix(l, "---"):
+			out = append(out, st.Title.Render(l))
+		case strings.HasPrefix(l, "@@"):
+			out = append(out, st.Dim.Render(l))
+		case strings.HasPrefix(l, "+"):
+			out = append(out, st.Info.Render(l))
+		case strings.HasPrefix(l, "-"):
+			out = append(out, st.Error.Render(l))
+		default:
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func (m *Model) footer() string {
+	st := m.c.Styles
+	switch {
+	case m.confirmUndo:
+		t, _ := m.selectedTx()
+		return st.Error.Render(fmt.Sprintf("revert tx %d (%s)? y/n", t.ID, pane.FirstLine(t.Note)))
+	case m.status != "":
+		return st.Info.Render(m.status)
+	case m.mode == modeVersions:
+		return st.Dim.Render("j/k version · space mark the version to diff against · esc back")
+	}
+	return st.Dim.Render(fmt.Sprintf("%d transactions · v method versions · u revert", len(m.txs)))
+}

@@ -1,0 +1,490 @@
+// Package transcript is the TUI's live feed: every commit as it happens
+// (time, principal coloured by kind, the objects and slots changed), a
+// unified diff of each changed method on demand, the pLLM's tokens
+// streaming while it writes a method, and script output.
+//
+// The feed keeps at most MaxEntries entries (the oldest go first) and is
+// virtualised: only the entries that reach the screen are rendered, each
+// entry caching its lines until its content or the width changes. While
+// the newest entry is selected the view follows the feed; moving up stops
+// following, G follows again. A filter (f) cycles all / user / pLLM /
+// other principals.
+package transcript
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/aymanbagabas/go-udiff"
+	"github.com/charmbracelet/x/ansi"
+
+	"batos/kernel/api"
+	"batos/tui/common"
+)
+
+// MaxEntries caps the kept history.
+const MaxEntries = 5000
+
+type entryKind int
+
+const (
+	commitEntry entryKind = iota
+	outputEntry
+	streamEntry
+)
+
+type entry struct {
+	kind      entryKind
+	time      time.Time
+	principal string
+	tx        *api.Tx
+	changes   []api.Change
+	text      string // output line; streamed text
+	persona   string
+	selector  string
+	open      bool // output: the line has no newline yet; stream: still writing
+	expanded  bool
+
+	lines []string // rendered, for width; nil when stale
+	width int
+}
+
+// Filters, in the order f cycles them.
+var filters = []string{"all", "user", "pLLM", "other"}
+
+// Model is the transcript pane.
+type Model struct {
+	c    *common.Common
+	keys KeyMap
+
+	entries []*entry
+	visible []int // indexes into entries that pass the filter
+	cursor  int   // index into visible
+	offset  int   // first visible entry shown when not following
+	follow  bool
+	filter  int
+
+	width, height int
+	focused       bool
+}
+
+var _ common.Pane = (*Model)(nil)
+
+// New returns an empty transcript.
+func New(c *common.Common) *Model {
+	return &Model{c: c, keys: DefaultKeyMap(), follow: true}
+}
+
+// Init implements common.Pane.
+func (m *Model) Init() tea.Cmd { return nil }
+
+// Title implements common.Pane; it names the filter when one is set.
+func (m *Model) Title() string { return "Transcript" }
+
+// Filter names the current filter.
+func (m *Model) Filter() string { return filters[m.filter] }
+
+// Editing implements common.Pane.
+func (m *Model) Editing() bool { return false }
+
+// Dirty implements common.Pane.
+func (m *Model) Dirty() bool { return false }
+
+// Len is the number of entries kept.
+func (m *Model) Len() int { return len(m.entries) }
+
+// ShortHelp implements common.Pane.
+func (m *Model) ShortHelp() []key.Binding { return m.keys.ShortHelp() }
+
+// FullHelp implements common.Pane.
+func (m *Model) FullHelp() [][]key.Binding { return m.keys.FullHelp() }
+
+// SetSize implements common.Pane.
+func (m *Model) SetSize(width, height int) { m.width, m.height = width, height }
+
+// Focus implements common.Pane.
+func (m *Model) Focus() tea.Cmd { m.focused = true; return nil }
+
+// Blur implements common.Pane.
+func (m *Model) Blur() { m.focused = false }
+
+// Update implements common.Pane.
+func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
+	switch msg := msg.(type) {
+	case common.EventMsg:
+		m.event(msg.Event)
+	case tea.KeyPressMsg:
+		if m.focused {
+			m.key(msg)
+		}
+	case tea.MouseWheelMsg:
+		switch msg.Button {
+		case tea.MouseWheelUp:
+			m.move(-3)
+		case tea.MouseWheelDown:
+			m.move(3)
+		}
+	}
+	return m, nil
+}
+
+func (m *Model) key(msg tea.KeyPressMsg) {
+	switch {
+	case key.Matches(msg, m.keys.Up):
+		m.move(-1)
+	case key.Matches(msg, m.keys.Down):
+		m.move(1)
+	case key.Matches(msg, m.keys.PageUp):
+		m.move(-max(m.height-1, 1))
+	case key.Matches(msg, m.keys.PageDown):
+		m.move(max(m.height-1, 1))
+	case key.Matches(msg, m.keys.Top):
+		m.move(-len(m.visible))
+	case key.Matches(msg, m.keys.Bottom):
+		m.move(len(m.visible))
+	case key.Matches(msg, m.keys.Diff):
+		if e := m.selected(); e != nil && e.kind == commitEntry {
+			e.expanded = !e.expanded
+			e.lines = nil
+		}
+	case key.Matches(msg, m.keys.Filter):
+		m.filter = (m.filter + 1) % len(filters)
+		m.refilter()
+	}
+}
+
+func (m *Model) selected() *entry {
+	if m.cursor < 0 || m.cursor >= len(m.visible) {
+		return nil
+	}
+	return m.entries[m.visible[m.cursor]]
+}
+
+func (m *Model) move(d int) {
+	if len(m.visible) == 0 {
+		return
+	}
+	m.cursor = max(0, min(len(m.visible)-1, m.cursor+d))
+	m.follow = m.cursor == len(m.visible)-1
+	if m.cursor < m.offset {
+		m.offset = m.cursor
+	}
+}
+
+// event adds what ev reports.
+func (m *Model) event(ev api.Event) {
+	now := m.c.Now()
+	switch ev.Kind {
+	case api.EventCommit:
+		if ev.Tx == nil {
+			return
+		}
+		tx := *ev.Tx
+		t := tx.Time
+		if t.IsZero() {
+			t = now
+		}
+		// A commit by a principal that was streaming ends its stream.
+		for i := len(m.entries) - 1; i >= 0 && i >= len(m.entries)-20; i-- {
+			if e := m.entries[i]; e.kind == streamEntry && e.open && e.principal == tx.Principal {
+				e.open, e.lines = false, nil
+			}
+		}
+		m.add(&entry{kind: commitEntry, time: t, principal: tx.Principal, tx: &tx, changes: ev.Changes})
+	case api.EventToken:
+		tok := ev.Token
+		if tok == nil {
+			return
+		}
+		principal := tok.Principal
+		if principal == "" {
+			principal = "pLLM/" + tok.Persona
+		}
+		if n := len(m.entries); n > 0 {
+			if e := m.entries[n-1]; e.kind == streamEntry && e.open && e.principal == principal && e.selector == tok.Selector {
+				e.text += tok.Text
+				e.lines = nil
+				return
+			}
+		}
+		m.add(&entry{kind: streamEntry, time: now, principal: principal, persona: tok.Persona, selector: tok.Selector, text: tok.Text, open: true})
+	case api.EventOutput:
+		text := ev.Output
+		for text != "" {
+			line, rest, nl := strings.Cut(text, "\n")
+			text = rest
+			n := len(m.entries)
+			if n > 0 && m.entries[n-1].kind == outputEntry && m.entries[n-1].open {
+				e := m.entries[n-1]
+				e.text += line
+				e.open, e.lines = !nl, nil
+				continue
+			}
+			m.add(&entry{kind: outputEntry, time: now, principal: "user", text: line, open: !nl})
+		}
+	}
+}
+
+func (m *Model) add(e *entry) {
+	m.entries = append(m.entries, e)
+	if len(m.entries) > MaxEntries+MaxEntries/10 {
+		// Drop the oldest in one go, so trimming costs O(1) per entry.
+		drop := len(m.entries) - MaxEntries
+		m.entries = append([]*entry(nil), m.entries[drop:]...)
+		m.refilter()
+		return
+	}
+	if m.passes(e) {
+		m.visible = append(m.visible, len(m.entries)-1)
+		if m.follow {
+			m.cursor = len(m.visible) - 1
+		}
+	}
+}
+
+// kindOf sorts a principal for the filter.
+func kindOf(principal string) string {
+	switch {
+	case principal == "user":
+		return "user"
+	case strings.HasPrefix(principal, "pLLM"):
+		return "pLLM"
+	}
+	return "other"
+}
+
+func (m *Model) passes(e *entry) bool {
+	f := filters[m.filter]
+	return f == "all" || kindOf(e.principal) == f
+}
+
+func (m *Model) refilter() {
+	var sel *entry
+	if !m.follow {
+		sel = m.selected()
+	}
+	m.visible = m.visible[:0]
+	m.cursor = 0
+	for i, e := range m.entries {
+		if m.passes(e) {
+			if e == sel {
+				m.cursor = len(m.visible)
+			}
+			m.visible = append(m.visible, i)
+		}
+	}
+	if sel == nil || m.follow {
+		m.cursor = max(len(m.visible)-1, 0)
+		m.follow = true
+	}
+	m.offset = min(m.offset, m.cursor)
+}
+
+// View implements common.Pane.
+func (m *Model) View() string {
+	if m.width <= 0 || m.height <= 0 {
+		return ""
+	}
+	header := m.c.Styles.Dim.Render(fmt.Sprintf("filter: %s · %d entries", filters[m.filter], len(m.visible)))
+	h := m.height - 1
+	if len(m.visible) == 0 {
+		return common.Fit(header+"\n"+m.c.Styles.Dim.Render("no commits yet: they appear here live"), m.width, m.height)
+	}
+	var lines []string
+	if m.follow || m.lastLinesFit() {
+		// Fill from the selected entry upward, so its end is on screen.
+		for i := m.cursor; i >= 0 && len(lines) < h; i-- {
+			lines = append(m.render(i), lines...)
+		}
+		if len(lines) > h {
+			lines = lines[len(lines)-h:]
+		}
+		for i := m.cursor + 1; i < len(m.visible) && len(lines) < h; i++ {
+			lines = append(lines, m.render(i)...)
+		}
+	} else {
+		// Keep offset, moved down just enough to show the selected entry.
+		for {
+			n := 0
+			for i := m.offset; i <= m.cursor; i++ {
+				n += len(m.render(i))
+			}
+			if n <= h || m.offset >= m.cursor {
+				break
+			}
+			m.offset++
+		}
+		for i := m.offset; i < len(m.visible) && len(lines) < h; i++ {
+			lines = append(lines, m.render(i)...)
+		}
+	}
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	return common.Fit(header+"\n"+strings.Join(lines, "\n"), m.width, m.height)
+}
+
+// lastLinesFit is true when the entries from the selected one to the end
+// fit under it: then filling upward shows as much as possible.
+func (m *Model) lastLinesFit() bool {
+	return m.cursor >= len(m.visible)-1
+}
+
+// render returns visible entry i's lines, cached.
+func (m *Model) render(i int) []string {
+	e := m.entries[m.visible[i]]
+	sel := m.focused && i == m.cursor
+	if e.lines == nil || e.width != m.width {
+		e.lines, e.width = m.lines(e), m.width
+	}
+	if !sel {
+		return e.lines
+	}
+	out := append([]string(nil), e.lines...)
+	// The selection style goes over the plain text, whole.
+	out[0] = m.c.Styles.Selected.Render(common.FitLine(ansi.Strip(out[0]), m.width))
+	return out
+}
+
+func (m *Model) lines(e *entry) []string {
+	st := m.c.Styles
+	stamp := st.Dim.Render(e.time.Format("15:04:05"))
+	who := st.Principal(e.principal).Render(fmt.Sprintf("%-10s", e.principal))
+	switch e.kind {
+	case outputEntry:
+		return []string{stamp + " " + st.Dim.Render("output    ") + " " + e.text}
+	case streamEntry:
+		verb := "is writing"
+		if !e.open {
+			verb = "wrote"
+		}
+		head := fmt.Sprintf("%s %s %s %s", stamp, who, verb, st.Title.Render(e.selector))
+		out := []string{head}
+		for _, l := range strings.Split(strings.TrimRight(e.text, "\n"), "\n") {
+			out = append(out, "  "+l)
+		}
+		if e.open {
+			out[len(out)-1] += "▌"
+		}
+		return out
+	}
+	marker := "▸"
+	if e.expanded {
+		marker = "▾"
+	}
+	head := fmt.Sprintf("%s %s %s %s %s", stamp, who, marker, st.Dim.Render(fmt.Sprintf("tx %d", e.tx.ID)), summary(e))
+	out := []string{head}
+	if e.expanded {
+		out = append(out, m.diffLines(e)...)
+	}
+	return out
+}
+
+// summary names the objects and slots a commit changed: "point: +area ~w".
+func summary(e *entry) string {
+	if len(e.changes) == 0 {
+		if e.tx.Note != "" {
+			return firstLine(e.tx.Note)
+		}
+		var names []string
+		for _, r := range e.tx.Changed {
+			names = append(names, refName(r))
+		}
+		return strings.Join(names, ", ")
+	}
+	var parts []string
+	for _, c := range e.changes {
+		var b strings.Builder
+		if c.Created {
+			b.WriteString("new ")
+		}
+		if c.Deleted {
+			b.WriteString("deleted ")
+		}
+		b.WriteString(refName(c.Object))
+		if len(c.Slots) > 0 {
+			b.WriteString(":")
+			for _, s := range c.Slots {
+				b.WriteString(" " + opSign(s.Op) + s.Name)
+			}
+		}
+		parts = append(parts, b.String())
+	}
+	return strings.Join(parts, "; ")
+}
+
+func refName(r api.Ref) string {
+	if r.Name != "" {
+		return r.Name
+	}
+	return fmt.Sprintf("object %d", r.OID)
+}
+
+func opSign(op string) string {
+	switch op {
+	case "added":
+		return "+"
+	case "removed":
+		return "-"
+	}
+	return "~"
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + "…"
+	}
+	return s
+}
+
+// diffLines shows each changed method as a unified diff, and each other
+// slot as before → after.
+func (m *Model) diffLines(e *entry) []string {
+	st := m.c.Styles
+	var out []string
+	for _, c := range e.changes {
+		for _, s := range c.Slots {
+			if s.Kind != api.KindMethod {
+				out = append(out, "  "+st.Dim.Render(fmt.Sprintf("%s.%s (%s) %s: %s → %s", refName(c.Object), s.Name, s.Kind, s.Op, orNone(s.Before), orNone(s.After))))
+				continue
+			}
+			d := udiff.Unified(refName(c.Object)+"."+s.Name+" before", refName(c.Object)+"."+s.Name+" after", withNL(s.Before), withNL(s.After))
+			if d == "" {
+				out = append(out, "  "+st.Dim.Render(s.Name+": source unchanged"))
+				continue
+			}
+			for _, l := range strings.Split(strings.TrimRight(d, "\n"), "\n") {
+				switch {
+				case strings.HasPrefix(l, "+++"), strings.HasPrefix(l, "---"), strings.HasPrefix(l, "@@"):
+					l = st.Dim.Render(l)
+				case strings.HasPrefix(l, "+"):
+					l = st.Info.Render(l)
+				case strings.HasPrefix(l, "-"):
+					l = st.Error.UnsetBold().Render(l)
+				}
+				out = append(out, "  "+strings.ReplaceAll(l, "\t", "    "))
+			}
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, "  "+st.Dim.Render("no slot changes recorded"))
+	}
+	return out
+}
+
+func withNL(s string) string {
+	if s != "" && !strings.HasSuffix(s, "\n") {
+		return s + "\n"
+	}
+	return s
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return firstLine(s)
+}

@@ -1,0 +1,196 @@
+package workspace_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+
+	"batos/kernel"
+	"batos/kernel/api"
+	"batos/tui/common"
+	"batos/tui/common/commontest"
+	"batos/tui/workspace"
+)
+
+// openImage opens a real image in dir.
+func openImage(t *testing.T, dir string) (*api.Local, func()) {
+	t.Helper()
+	t.Setenv("BATOS_LLM_URL", "http://127.0.0.1:1")
+	k, err := kernel.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := api.NewLocal(k, "user")
+	return l, func() { l.Close(); k.Close() }
+}
+
+var screen *commontest.Recorder
+
+func start(t *testing.T, img api.Image) (*teatest.TestModel, *commontest.Model, *workspace.Model) {
+	t.Helper()
+	ws := workspace.New(&common.Common{Image: img, Styles: common.DefaultStyles()})
+	m := commontest.NewModel(ws)
+	screen = commontest.Record(m)
+	tm := teatest.NewTestModel(t, screen, teatest.WithInitialTermSize(60, 12))
+	return tm, m, ws
+}
+
+func waitFor(t *testing.T, _ *teatest.TestModel, text string) {
+	t.Helper()
+	screen.WaitFor(t, 10*time.Second, text)
+}
+
+func key(s string) tea.KeyPressMsg {
+	switch s {
+	case "ctrl+p":
+		return tea.KeyPressMsg{Code: 'p', Mod: tea.ModCtrl}
+	case "ctrl+d":
+		return tea.KeyPressMsg{Code: 'd', Mod: tea.ModCtrl}
+	case "ctrl+o":
+		return tea.KeyPressMsg{Code: 'o', Mod: tea.ModCtrl}
+	case "up":
+		return tea.KeyPressMsg{Code: tea.KeyUp}
+	case "tab":
+		return tea.KeyPressMsg{Code: tea.KeyTab}
+	case "esc":
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "ctrl+c":
+		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	}
+	panic(s)
+}
+
+func quit(t *testing.T, tm *teatest.TestModel) {
+	t.Helper()
+	tm.Send(key("ctrl+c"))
+	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+}
+
+func TestPrintItShowsValue(t *testing.T) {
+	img, closeImg := openImage(t, t.TempDir())
+	defer closeImg()
+	tm, _, ws := start(t, img)
+	tm.Type("6 * 7")
+	tm.Send(key("ctrl+p"))
+	waitFor(t, tm, "⇒ 42")
+	quit(t, tm)
+	if ws.Busy() {
+		t.Fatal("still busy after the value was shown")
+	}
+}
+
+func TestDoItOfBadInputShowsError(t *testing.T) {
+	img, closeImg := openImage(t, t.TempDir())
+	defer closeImg()
+	tm, _, _ := start(t, img)
+	tm.Type("undefinedThing + 1")
+	tm.Send(key("ctrl+d"))
+	waitFor(t, tm, "error:")
+	quit(t, tm)
+
+	tm, _, _ = start(t, img)
+	tm.Type(`Lobby.Set("answer", 42)`)
+	tm.Send(key("ctrl+d"))
+	waitFor(t, tm, "✓ done")
+	quit(t, tm)
+}
+
+func TestInspectIt(t *testing.T) {
+	img := commontest.New()
+	img.Results["p"] = api.Result{Text: "point (object 12)", HasValue: true, Object: &api.Ref{OID: 12}}
+	tm, m, _ := start(t, img)
+	tm.Type("p")
+	tm.Send(key("ctrl+o"))
+	waitFor(t, tm, "inspecting")
+	deadline := time.Now().Add(5 * time.Second)
+	for !sentInspect(m.Sent()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("inspect it of an object sent %v, want InspectMsg{12}", m.Sent())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	quit(t, tm)
+}
+
+func sentInspect(msgs []tea.Msg) bool {
+	for _, msg := range msgs {
+		if im, ok := msg.(common.InspectMsg); ok && im.OID == 12 {
+			return true
+		}
+	}
+	return false
+}
+
+func TestEscCancelsEvaluation(t *testing.T) {
+	img := commontest.New()
+	img.Block = make(chan struct{}) // never released: only cancel ends it
+	tm, _, ws := start(t, img)
+	tm.Type("slow()")
+	tm.Send(key("ctrl+p"))
+	waitFor(t, tm, "esc cancels")
+	tm.Send(key("esc"))
+	waitFor(t, tm, "cancelled")
+	quit(t, tm)
+	if ws.Busy() {
+		t.Fatal("busy after cancel")
+	}
+}
+
+func TestHistoryPersistsAcrossReopen(t *testing.T) {
+	dir := t.TempDir()
+	img, closeImg := openImage(t, dir)
+	tm, _, _ := start(t, img)
+	tm.Type("1 + 1")
+	tm.Send(key("ctrl+p"))
+	waitFor(t, tm, "⇒ 2")
+	// The history is saved after the value: wait for its commit.
+	deadline := time.Now().Add(10 * time.Second)
+	for !historySaved(t, img, "1 + 1") {
+		if time.Now().After(deadline) {
+			t.Fatal("history never reached the image")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	quit(t, tm)
+	closeImg()
+
+	img, closeImg = openImage(t, dir)
+	defer closeImg()
+	tm, _, ws := start(t, img)
+	// History loads in Init; up on an empty input recalls the last entry.
+	deadline = time.Now().Add(10 * time.Second)
+	for !strings.Contains(screen.Screen(), "1 + 1") {
+		if time.Now().After(deadline) {
+			t.Fatalf("up never recalled 1 + 1; screen:\n%s", screen.Screen())
+		}
+		tm.Send(key("up"))
+		time.Sleep(50 * time.Millisecond)
+	}
+	quit(t, tm)
+	if ws.Value() != "1 + 1" {
+		t.Fatalf("input is %q after up, want the last entry", ws.Value())
+	}
+}
+
+func historySaved(t *testing.T, img *api.Local, entry string) bool {
+	res, err := img.Eval(t.Context(), `Lobby.Get("`+workspace.HistorySlot+`")`)
+	return err == nil && strings.Contains(res.Text, entry)
+}
+
+func TestCompletion(t *testing.T) {
+	img := commontest.New()
+	tm, _, ws := start(t, img)
+	tm.Type(`Lobby.Send("printS`)
+	tm.Send(key("tab"))
+	waitFor(t, tm, `Lobby.Send("printString"`)
+	tm.Type(`; Lobby.print`)
+	tm.Send(key("tab"))
+	waitFor(t, tm, "completions: printOn printString")
+	quit(t, tm)
+	if want := `Lobby.Send("printString"; Lobby.print`; ws.Value() != want {
+		t.Fatalf("input is %q, want %q", ws.Value(), want)
+	}
+}
