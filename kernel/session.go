@@ -29,6 +29,10 @@ type Session struct {
 	guard *interp.Guard
 	ctx   context.Context
 	ws    *interp.Workspace
+	// inputs, when set, is the Lobby data slot Eval appends each input
+	// that succeeded to, in the input's own transaction (see RecordInputs).
+	inputs    string
+	inputsCap int
 	// closed is set when an evaluation was abandoned while still running
 	// (interp.ErrAbandoned): its goroutine holds handles bound to this
 	// session, so the session never evaluates again.
@@ -106,6 +110,16 @@ func (s *Session) Run(ctx context.Context, note string, fn func(lobby Object) er
 	}
 }
 
+// RecordInputs makes Eval append every input that succeeds to the []any of
+// strings in Lobby's data slot slot (keeping the newest max), inside the
+// input's own transaction: a workspace's history lives in the image, and
+// undoing an input undoes its line of history with it.
+func (s *Session) RecordInputs(slot string, max int) {
+	s.mu.Lock()
+	s.inputs, s.inputsCap = slot, max
+	s.mu.Unlock()
+}
+
 // Object returns a handle on oid bound to this session.
 func (s *Session) Object(oid image.OID) Object { return Object{oid: oid, s: s} }
 
@@ -153,6 +167,9 @@ func (s *Session) Eval(ctx context.Context, src string) (EvalResult, error) {
 		res = EvalResult{Value: r.Value, HasValue: r.HasValue}
 		if r.HasValue {
 			res.Text = s.format(r.Value)
+		}
+		if s.inputs != "" {
+			s.recordInput(lobby, src)
 		}
 		return nil
 	})
@@ -298,4 +315,18 @@ func (k *Kernel) limits(t *txn) interp.Limits {
 		}
 	}
 	return l
+}
+
+func (s *Session) recordInput(lobby Object, src string) {
+	var entries []any
+	if st, err := s.tx.load(lobby.oid); err == nil {
+		if i := findSlot(st.slots, s.inputs); i >= 0 {
+			entries, _ = st.slots[i].Value.([]any)
+		}
+	}
+	entries = append(append([]any(nil), entries...), strings.TrimRight(src, "\n"))
+	if s.inputsCap > 0 && len(entries) > s.inputsCap {
+		entries = entries[len(entries)-s.inputsCap:]
+	}
+	lobby.Set(s.inputs, entries)
 }

@@ -17,6 +17,8 @@ import (
 type Image interface {
 	// Eval evaluates workspace input (Go statements, expressions or
 	// declarations) as one transaction; variables persist between calls.
+	// An input that succeeds is appended to Lobby's InputsSlot in the same
+	// transaction.
 	Eval(ctx context.Context, src string) (Result, error)
 	// Object returns an object's slots, own and inherited.
 	Object(ctx context.Context, oid uint64) (ObjectView, error)
@@ -49,6 +51,16 @@ type Image interface {
 	// Subscribe delivers events until cancel is called.
 	Subscribe(buffer int) (events <-chan Event, cancel func())
 }
+
+// LobbyOID is the root object's identity in every image.
+const LobbyOID uint64 = 1
+
+// InputsSlot is the Lobby data slot where Eval keeps the inputs that
+// succeeded, newest last (at most InputsCap): the workspace's history.
+const (
+	InputsSlot = "workspaceHistory"
+	InputsCap  = 200
+)
 
 // Ref names an object.
 type Ref struct {

@@ -43,6 +43,7 @@ func NewLocal(k *kernel.Kernel, principal string) *Local {
 		subs: map[chan Event]struct{}{},
 	}
 	l.eval.SetOutput(outputWriter{l})
+	l.eval.RecordInputs(InputsSlot, InputsCap)
 	sub := k.Bus().Subscribe(1024)
 	done := make(chan struct{})
 	go func() {
@@ -112,6 +113,7 @@ func (l *Local) Eval(ctx context.Context, src string) (Result, error) {
 		// The session is closed for good: go on in a fresh one.
 		fresh := l.k.NewSession(s.Principal())
 		fresh.SetOutput(outputWriter{l})
+		fresh.RecordInputs(InputsSlot, InputsCap)
 		l.mu.Lock()
 		l.eval = fresh
 		l.mu.Unlock()
@@ -263,11 +265,13 @@ func (l *Local) Define(ctx context.Context, oid uint64, selector, source string)
 }
 
 func (l *Local) SetLiteral(ctx context.Context, oid uint64, slot, literal string) (Tx, error) {
-	res, err := l.Eval(ctx, fmt.Sprintf("ObjectAt(%d).Set(%q, %s)", oid, slot, literal))
+	// The edit session's own workspace: a tool's edit is not a line of
+	// the user's input history.
+	res, err := l.edit.Eval(ctx, fmt.Sprintf("ObjectAt(%d).Set(%q, %s)", oid, slot, literal))
 	if err != nil {
 		return Tx{}, err
 	}
-	return Tx{ID: res.Tx}, nil
+	return l.tx(res.Tx), nil
 }
 
 func (l *Local) RemoveSlot(ctx context.Context, oid uint64, slot string) (Tx, error) {

@@ -125,3 +125,29 @@ func containsChild(kids []api.Child, slot string, oid uint64) bool {
 	}
 	return false
 }
+
+// TestInputsRecordedInTheirTransaction: an input that succeeds joins the
+// history in its own transaction (no second commit); a failing one does
+// not; tool edits through SetLiteral are not the user's input.
+func TestInputsRecordedInTheirTransaction(t *testing.T) {
+	l := open(t)
+	ctx := context.Background()
+	res, err := l.Eval(ctx, `Lobby.Set("a", 1)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := l.Kernel().Store().LastTx()
+	if uint64(last) != res.Tx {
+		t.Fatalf("recording the input took another transaction: last %d, input %d", last, res.Tx)
+	}
+	if _, err := l.Eval(ctx, `Lobby.Send("nope")`); err == nil {
+		t.Fatal("nope succeeded")
+	}
+	if _, err := l.SetLiteral(ctx, api.LobbyOID, "b", "2"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := l.Eval(ctx, `Lobby.Get("workspaceHistory")`)
+	if err != nil || got.Text != `[]any{"Lobby.Set(\"a\", 1)"}` {
+		t.Fatalf("history = %s, %v", got.Text, err)
+	}
+}

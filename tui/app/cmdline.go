@@ -22,11 +22,7 @@ type lobbySlotsMsg struct{ names []string }
 func lobbySlotsCmd(img api.Image) tea.Cmd {
 	return func() tea.Msg {
 		ctx := context.Background()
-		lobby, err := common.FindLobby(ctx, img)
-		if err != nil {
-			return lobbySlotsMsg{}
-		}
-		kids, _ := img.Children(ctx, lobby)
+		kids, _ := img.Children(ctx, api.LobbyOID)
 		names := []string{"Lobby"}
 		for _, k := range kids {
 			names = append(names, k.Slot)
@@ -109,10 +105,7 @@ func focusCmd(title string) tea.Cmd {
 // best search hit.
 func resolveBrowse(img api.Image, name string) tea.Msg {
 	ctx := context.Background()
-	lobby, err := common.FindLobby(ctx, img)
-	if err != nil {
-		return common.ErrMsg{Err: fmt.Errorf(":browse %s: %w", name, err)}
-	}
+	lobby := api.LobbyOID
 	path := strings.Split(strings.TrimPrefix(strings.TrimPrefix(name, "Lobby"), "."), ".")
 	if name == "Lobby" {
 		path = nil

@@ -1,14 +1,10 @@
 package common
 
 import (
-	"context"
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
-
-	"batos/kernel/api"
 )
 
 // Now returns the time from c.Clock, or the wall clock when none is set.
@@ -54,19 +50,4 @@ func FitLine(line string, width int) string {
 		line += strings.Repeat(" ", width-w)
 	}
 	return line
-}
-
-// FindLobby returns Lobby's OID, found through Search (the api names no
-// root), so that panes need not evaluate anything to reach it.
-func FindLobby(ctx context.Context, img api.Image) (uint64, error) {
-	hits, err := img.Search(ctx, "Lobby", 20)
-	if err != nil {
-		return 0, fmt.Errorf("find Lobby: %w", err)
-	}
-	for _, h := range hits {
-		if h.Selector == "" && h.Object.Name == "Lobby" {
-			return h.Object.OID, nil
-		}
-	}
-	return 0, fmt.Errorf("find Lobby: no object named Lobby")
 }

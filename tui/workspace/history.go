@@ -7,18 +7,15 @@ import (
 	"go/parser"
 	"go/token"
 	"strconv"
-	"strings"
 
 	tea "charm.land/bubbletea/v2"
 
 	"batos/kernel/api"
 )
 
-// HistorySlot is the Lobby data slot that keeps the workspace's inputs.
-const HistorySlot = "workspaceHistory"
-
-// HistoryCap is how many inputs the image keeps.
-const HistoryCap = 200
+// HistoryCap is how many inputs the pane keeps in memory, as the image
+// does.
+const HistoryCap = api.InputsCap
 
 type historyLoadedMsg struct {
 	lobby   uint64
@@ -26,58 +23,22 @@ type historyLoadedMsg struct {
 	err     error
 }
 
-type historySavedMsg struct{ err error }
-
-// loadHistoryCmd finds Lobby and reads its history slot.
+// loadHistoryCmd reads Lobby's input history (kernel-kept: every input
+// that succeeds is appended in its own transaction).
 func loadHistoryCmd(img api.Image) tea.Cmd {
 	return func() tea.Msg {
-		ctx := context.Background()
-		res, err := img.Eval(ctx, "Lobby")
+		view, err := img.Object(context.Background(), api.LobbyOID)
 		if err != nil {
-			return historyLoadedMsg{err: fmt.Errorf("workspace history: find Lobby: %w", err)}
-		}
-		if res.Object == nil {
-			return historyLoadedMsg{err: fmt.Errorf("workspace history: Lobby is not an object")}
-		}
-		lobby := res.Object.OID
-		view, err := img.Object(ctx, lobby)
-		if err != nil {
-			return historyLoadedMsg{lobby: lobby, err: fmt.Errorf("workspace history: %w", err)}
+			return historyLoadedMsg{lobby: api.LobbyOID, err: fmt.Errorf("workspace history: %w", err)}
 		}
 		for _, s := range view.Slots {
-			if s.Name == HistorySlot && s.Kind == api.KindData {
+			if s.Name == api.InputsSlot && s.Kind == api.KindData {
 				entries, err := parseHistory(s.Value)
-				return historyLoadedMsg{lobby: lobby, entries: entries, err: err}
+				return historyLoadedMsg{lobby: api.LobbyOID, entries: entries, err: err}
 			}
 		}
-		return historyLoadedMsg{lobby: lobby}
+		return historyLoadedMsg{lobby: api.LobbyOID}
 	}
-}
-
-// saveHistoryCmd writes entries to Lobby's history slot.
-func saveHistoryCmd(img api.Image, lobby uint64, entries []string) tea.Cmd {
-	lit := historyLiteral(entries)
-	return func() tea.Msg {
-		_, err := img.SetLiteral(context.Background(), lobby, HistorySlot, lit)
-		if err != nil {
-			err = fmt.Errorf("workspace history: save: %w", err)
-		}
-		return historySavedMsg{err: err}
-	}
-}
-
-// historyLiteral prints entries as the Go literal []any{"a", "b"}.
-func historyLiteral(entries []string) string {
-	var b strings.Builder
-	b.WriteString("[]any{")
-	for i, e := range entries {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(strconv.Quote(e))
-	}
-	b.WriteString("}")
-	return b.String()
 }
 
 // parseHistory reads a printed []any of strings back; elements that are
@@ -85,11 +46,11 @@ func historyLiteral(entries []string) string {
 func parseHistory(printed string) ([]string, error) {
 	expr, err := parser.ParseExpr(printed)
 	if err != nil {
-		return nil, fmt.Errorf("workspace history: %s is not a Go literal: %w", HistorySlot, err)
+		return nil, fmt.Errorf("workspace history: %s is not a Go literal: %w", api.InputsSlot, err)
 	}
 	lit, ok := expr.(*ast.CompositeLit)
 	if !ok {
-		return nil, fmt.Errorf("workspace history: %s is not a []any", HistorySlot)
+		return nil, fmt.Errorf("workspace history: %s is not a []any", api.InputsSlot)
 	}
 	var out []string
 	for _, e := range lit.Elts {

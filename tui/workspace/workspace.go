@@ -178,16 +178,11 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 			return m, common.Err(msg.err)
 		}
 		return m, nil
-	case historySavedMsg:
-		if msg.err != nil {
-			return m, common.Err(msg.err)
-		}
-		return m, nil
 	case evalDoneMsg:
 		if msg.id != m.runID {
 			return m, nil
 		}
-		return m, tea.Batch(m.finish(msg), m.saveHistory())
+		return m, m.finish(msg)
 	case completionMsg:
 		return m, m.complete(msg)
 	case spinner.TickMsg:
@@ -311,15 +306,6 @@ func (m *Model) eval(act action) tea.Cmd {
 		return evalDoneMsg{id: id, act: act, res: res, err: err}
 	}
 	return tea.Batch(run, m.spin.Tick)
-}
-
-// saveHistory writes the history to the image once an evaluation is over,
-// so that its commit follows the evaluation's in the transcript.
-func (m *Model) saveHistory() tea.Cmd {
-	if m.lobby == 0 {
-		return nil
-	}
-	return saveHistoryCmd(m.c.Image, m.lobby, m.history)
 }
 
 func (m *Model) finish(msg evalDoneMsg) tea.Cmd {

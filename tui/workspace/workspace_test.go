@@ -176,7 +176,7 @@ func TestHistoryPersistsAcrossReopen(t *testing.T) {
 }
 
 func historySaved(t *testing.T, img *api.Local, entry string) bool {
-	res, err := img.Eval(t.Context(), `Lobby.Get("`+workspace.HistorySlot+`")`)
+	res, err := img.Eval(t.Context(), `Lobby.Get("`+api.InputsSlot+`")`)
 	return err == nil && strings.Contains(res.Text, entry)
 }
 
