@@ -31,11 +31,14 @@ lint: vet
 # Benchmarks report ratios to the raw costs measured in the same run.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./image/ ./interp/ ./kernel/
+	$(GO) test -run '^$$' -bench . -benchtime 20x -count 1 ./kernel/sandbox/ ./kernel/pllm/ ./tui/...
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeRecord -fuzztime 30s ./image/
 	$(GO) test -run '^$$' -fuzz FuzzParseMethod -fuzztime 30s ./interp/
 	$(GO) test -run '^$$' -fuzz FuzzCodex -fuzztime 30s ./kernel/
+	$(GO) test -run '^$$' -fuzz FuzzExtract -fuzztime 30s ./kernel/pllm/
+	$(GO) test -run '^$$' -fuzz FuzzSSE -fuzztime 30s ./kernel/pllm/llama/
 
 clean:
 	rm -rf bin
