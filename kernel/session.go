@@ -111,12 +111,14 @@ func (s *Session) Run(ctx context.Context, note string, fn func(lobby Object) er
 }
 
 // RecordInputs makes Eval append every input that succeeds to the []any of
-// strings in Lobby's data slot slot (keeping the newest max), inside the
-// input's own transaction: a workspace's history lives in the image, and
-// undoing an input undoes its line of history with it.
-func (s *Session) RecordInputs(slot string, max int) {
+// strings in the data slot "history" of the object in Lobby's slot obj
+// (created on first use), keeping the newest max, inside the input's own
+// transaction: a workspace's history lives in the image, undoing an input
+// takes its line of history with it, and since the history is not on Lobby
+// itself, recording it never makes an undo of a change to Lobby conflict.
+func (s *Session) RecordInputs(obj string, max int) {
 	s.mu.Lock()
-	s.inputs, s.inputsCap = slot, max
+	s.inputs, s.inputsCap = obj, max
 	s.mu.Unlock()
 }
 
@@ -318,9 +320,24 @@ func (k *Kernel) limits(t *txn) interp.Limits {
 }
 
 func (s *Session) recordInput(lobby Object, src string) {
+	st, err := s.tx.load(lobby.oid)
+	if err != nil {
+		panic(err)
+	}
+	var holder Object
+	if i := findSlot(st.slots, s.inputs); i >= 0 {
+		if r, ok := st.slots[i].Value.(image.Ref); ok {
+			holder = Object{oid: r.OID, s: s}
+		}
+	}
+	if holder.oid == 0 {
+		holder = lobby.NewObject()
+		holder.Set("name", s.inputs)
+		lobby.Set(s.inputs, holder)
+	}
 	var entries []any
-	if st, err := s.tx.load(lobby.oid); err == nil {
-		if i := findSlot(st.slots, s.inputs); i >= 0 {
+	if st, err := s.tx.load(holder.oid); err == nil {
+		if i := findSlot(st.slots, "history"); i >= 0 {
 			entries, _ = st.slots[i].Value.([]any)
 		}
 	}
@@ -328,5 +345,5 @@ func (s *Session) recordInput(lobby Object, src string) {
 	if s.inputsCap > 0 && len(entries) > s.inputsCap {
 		entries = entries[len(entries)-s.inputsCap:]
 	}
-	lobby.Set(s.inputs, entries)
+	holder.Set("history", entries)
 }

@@ -5,9 +5,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"batos/kernel/pllm/llama/llamatest"
 )
 
 // binary is the batos binary TestMain builds for the end-to-end test.
@@ -34,6 +38,9 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
+// sockets counts the tmux servers started (the tests are not parallel).
+var sockets int
+
 // tmux drives one tmux server of the test's own.
 type tmux struct {
 	t      *testing.T
@@ -45,7 +52,10 @@ func newTmux(t *testing.T) *tmux {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux is not installed (.ci/run installs it): skipping the end-to-end test")
 	}
-	x := &tmux{t: t, socket: fmt.Sprintf("batos-e2e-%d", os.Getpid())}
+	// A socket, so a server, per test: a killed server takes a moment to
+	// go, and the next test must not reach it on its way out.
+	sockets++
+	x := &tmux{t: t, socket: fmt.Sprintf("batos-e2e-%d-%d", os.Getpid(), sockets)}
 	t.Cleanup(func() { _ = exec.Command("tmux", "-L", x.socket, "kill-server").Run() })
 	return x
 }
@@ -59,12 +69,19 @@ func (x *tmux) run(args ...string) string {
 	return string(out)
 }
 
-// start runs batos on image in a fresh session; the shell line after it
-// reports its exit status on screen.
+// start runs batos on image in a fresh session, with no model server; the
+// shell line after it reports its exit status on screen.
 func (x *tmux) start(session, image string) {
 	x.t.Helper()
-	cmd := fmt.Sprintf("env BATOS_LLM_URL=http://127.0.0.1:1 TERM=xterm-256color %s --image %s; echo BATOS-EXIT-$?; sleep 600", binary, image)
-	x.run("new-session", "-d", "-s", session, "-x", "140", "-y", "40", cmd)
+	x.startWith(session, image, "http://127.0.0.1:1", 40)
+}
+
+// startWith is start with the pLLM pointed at llmURL, on a terminal of 140
+// columns and height rows.
+func (x *tmux) startWith(session, image, llmURL string, height int) {
+	x.t.Helper()
+	cmd := fmt.Sprintf("env BATOS_LLM_URL=%s TERM=xterm-256color %s --image %s; echo BATOS-EXIT-$?; sleep 600", llmURL, binary, image)
+	x.run("new-session", "-d", "-s", session, "-x", "140", "-y", fmt.Sprint(height), cmd)
 	x.run("set-option", "-s", "escape-time", "0")
 }
 
@@ -78,12 +95,22 @@ func (x *tmux) text(session, s string) {
 	x.run("send-keys", "-t", session, "-l", s)
 }
 
+// waitDeadline bounds every wait for the screen: generous, for a loaded
+// two-core machine.
+const waitDeadline = 30 * time.Second
+
+// screen returns what session shows now, as plain text.
+func (x *tmux) screen(session string) string {
+	x.t.Helper()
+	return x.run("capture-pane", "-p", "-t", session)
+}
+
 // waitFor polls capture-pane until every text is on screen.
 func (x *tmux) waitFor(session string, texts ...string) string {
 	x.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(waitDeadline)
 	for {
-		screen := x.run("capture-pane", "-p", "-t", session)
+		screen := x.screen(session)
 		ok := true
 		for _, s := range texts {
 			ok = ok && strings.Contains(screen, s)
@@ -93,6 +120,23 @@ func (x *tmux) waitFor(session string, texts ...string) string {
 		}
 		if time.Now().After(deadline) {
 			x.t.Fatalf("screen never showed %q; it shows:\n%s", texts, screen)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitMatch polls capture-pane until re matches the screen and returns
+// the submatches.
+func (x *tmux) waitMatch(session string, re *regexp.Regexp) []string {
+	x.t.Helper()
+	deadline := time.Now().Add(waitDeadline)
+	for {
+		screen := x.screen(session)
+		if m := re.FindStringSubmatch(screen); m != nil {
+			return m
+		}
+		if time.Now().After(deadline) {
+			x.t.Fatalf("screen never matched %s; it shows:\n%s", re, screen)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -140,4 +184,88 @@ func TestEndToEnd(t *testing.T) {
 	x.waitFor("two", "⇒ 48")
 	x.keys("two", "C-c")
 	x.waitFor("two", "BATOS-EXIT-0")
+}
+
+// fibonacciAnswer is the scripted model's answer: a fenced iterative
+// method, streamed in small chunks slowly enough to be seen.
+var fibonacciAnswer = llamatest.Reply{
+	Text:  "Here it is:\n```go\nfunc fibonacci(self Object, n int) int {\n\ta, b := 0, 1\n\tfor i := 0; i < n; i++ {\n\t\ta, b = b, a+b\n\t}\n\treturn a\n}\n```",
+	Chunk: 6,
+	Delay: 60 * time.Millisecond,
+}
+
+// TestEndToEndPLLM is the issue's "done when" for the pLLM, through the
+// real binary: a send nobody defined is written by the model while the
+// transcript shows the persona writing it, answered in the workspace,
+// committed by pLLM/<persona>, reverted from History, and gone after.
+func TestEndToEndPLLM(t *testing.T) {
+	x := newTmux(t)
+	srv := llamatest.New(t, fibonacciAnswer)
+	image := filepath.Join(t.TempDir(), "image")
+
+	x.startWith("pllm", image, srv.URL, 50)
+	x.waitFor("pllm", "objects", "[Browser]", "Transcript", "pLLM online")
+	x.keys("pllm", "Tab", "Tab", "Tab")
+	x.waitFor("pllm", "[Workspace]")
+	x.text("pllm", `Lobby.Send("fibonacci", 10)`)
+	x.keys("pllm", "C-p")
+
+	// The transcript shows a persona writing while the tokens stream in,
+	// then the method's text; the workspace prints the answer.
+	x.waitMatch("pllm", regexp.MustCompile(`pLLM/[A-Z]+ +is writing fibonacci`))
+	x.waitFor("pllm", "a, b = b, a+b")
+	x.waitFor("pllm", "⇒ 55")
+	m := x.waitMatch("pllm", regexp.MustCompile(`(pLLM/[A-Z]+) +▸ tx (\d+) [^:\n]+: \+fibonacci`))
+	principal, tx := m[1], m[2]
+	t.Logf("%s installed fibonacci in tx %s", principal, tx)
+	x.waitFor("pllm", "wrote fibonacci") // the commit ended the streams
+
+	// Revert that transaction from History.
+	x.keys("pllm", "Escape")
+	x.waitFor("pllm", "type again")
+	x.text("pllm", ":history")
+	x.keys("pllm", "Enter")
+	x.waitFor("pllm", "[History]")
+	// Move the selection to that transaction: the list is newest first.
+	selected := regexp.MustCompile(`›\s*(\d+) \d\d:\d\d:\d\d`) // the list's selected row
+	want, _ := strconv.Atoi(tx)
+	for {
+		cur := x.waitMatch("pllm", selected)[1]
+		n, _ := strconv.Atoi(cur)
+		if n == want {
+			break
+		}
+		if n > want {
+			x.text("pllm", "j")
+		} else {
+			x.text("pllm", "k")
+		}
+		deadline := time.Now().Add(waitDeadline)
+		for x.waitMatch("pllm", selected)[1] == cur {
+			if time.Now().After(deadline) {
+				t.Fatalf("the selection did not move from tx %s:\n%s", cur, x.screen("pllm"))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	x.waitMatch("pllm", regexp.MustCompile(`›\s*`+tx+` \d\d:\d\d:\d\d pLLM`))
+	x.text("pllm", "u")
+	x.waitFor("pllm", "revert tx "+tx+" (")
+	x.text("pllm", "y")
+	x.waitMatch("pllm", regexp.MustCompile(`reverted tx `+tx+` as tx \d+`))
+
+	// The method is gone. (A plain send would have the model write it
+	// again: the server is still up.)
+	x.text("pllm", ":workspace")
+	x.keys("pllm", "Enter")
+	x.waitFor("pllm", "[Workspace]") // focused, typing
+	x.keys("pllm", "End", "C-u")
+	x.waitFor("pllm", "Go statements or expressions") // the empty input's placeholder
+	x.text("pllm", `Lobby.Send("respondsTo", "fibonacci")`)
+	x.keys("pllm", "C-p")
+	x.waitFor("pllm", "⇒ false")
+	x.keys("pllm", "Escape")
+	x.waitFor("pllm", "type again")
+	x.text("pllm", "q")
+	x.waitFor("pllm", "BATOS-EXIT-0")
 }

@@ -17,8 +17,8 @@ import (
 type Image interface {
 	// Eval evaluates workspace input (Go statements, expressions or
 	// declarations) as one transaction; variables persist between calls.
-	// An input that succeeds is appended to Lobby's InputsSlot in the same
-	// transaction.
+	// An input that succeeds is appended to the history slot of the
+	// object in Lobby's InputsObject slot, in the same transaction.
 	Eval(ctx context.Context, src string) (Result, error)
 	// Object returns an object's slots, own and inherited.
 	Object(ctx context.Context, oid uint64) (ObjectView, error)
@@ -55,11 +55,15 @@ type Image interface {
 // LobbyOID is the root object's identity in every image.
 const LobbyOID uint64 = 1
 
-// InputsSlot is the Lobby data slot where Eval keeps the inputs that
-// succeeded, newest last (at most InputsCap): the workspace's history.
+// InputsObject names the Lobby slot holding the workspace object, whose
+// data slot InputsSlot keeps the inputs Eval ran successfully, newest last
+// (at most InputsCap): the workspace's history. It is not kept on Lobby
+// itself, so that recording it never makes an undo of a change to Lobby
+// conflict.
 const (
-	InputsSlot = "workspaceHistory"
-	InputsCap  = 200
+	InputsObject = "workspace"
+	InputsSlot   = "history"
+	InputsCap    = 200
 )
 
 // Ref names an object.

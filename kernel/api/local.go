@@ -43,7 +43,7 @@ func NewLocal(k *kernel.Kernel, principal string) *Local {
 		subs: map[chan Event]struct{}{},
 	}
 	l.eval.SetOutput(outputWriter{l})
-	l.eval.RecordInputs(InputsSlot, InputsCap)
+	l.eval.RecordInputs(InputsObject, InputsCap)
 	sub := k.Bus().Subscribe(1024)
 	done := make(chan struct{})
 	go func() {
@@ -113,7 +113,7 @@ func (l *Local) Eval(ctx context.Context, src string) (Result, error) {
 		// The session is closed for good: go on in a fresh one.
 		fresh := l.k.NewSession(s.Principal())
 		fresh.SetOutput(outputWriter{l})
-		fresh.RecordInputs(InputsSlot, InputsCap)
+		fresh.RecordInputs(InputsObject, InputsCap)
 		l.mu.Lock()
 		l.eval = fresh
 		l.mu.Unlock()

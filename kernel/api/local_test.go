@@ -146,7 +146,7 @@ func TestInputsRecordedInTheirTransaction(t *testing.T) {
 	if _, err := l.SetLiteral(ctx, api.LobbyOID, "b", "2"); err != nil {
 		t.Fatal(err)
 	}
-	got, err := l.Eval(ctx, `Lobby.Get("workspaceHistory")`)
+	got, err := l.Eval(ctx, `Lobby.Get("workspace").(Object).Get("history")`)
 	if err != nil || got.Text != `[]any{"Lobby.Set(\"a\", 1)"}` {
 		t.Fatalf("history = %s, %v", got.Text, err)
 	}

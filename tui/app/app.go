@@ -1,7 +1,7 @@
 package app
 
 import (
-	"fmt"
+	"context"
 	"strings"
 	"time"
 
@@ -91,7 +91,15 @@ type Model struct {
 	hits      []api.Hit
 	hitSel    int
 	searchErr error
-	dirtyPane string
+	// searchCancel cancels the search in flight.
+	searchCancel context.CancelFunc
+	// inspectCancel cancels the :inspect in flight (nil: none).
+	inspectCancel context.CancelFunc
+	inspectSeq    int
+	// quitQuestion is what the quit overlay asks.
+	quitQuestion string
+	// feedLost is set when the live event feed closed.
+	feedLost bool
 
 	events      <-chan api.Event
 	unsubscribe func()
@@ -184,8 +192,11 @@ func (m *Model) focusTitle(title string) tea.Cmd {
 	return nil
 }
 
-// busy is true while a pane runs long work.
+// busy is true while a pane, or a :inspect, runs long work.
 func (m *Model) busy() bool {
+	if m.inspectCancel != nil {
+		return true
+	}
 	for _, p := range m.panes {
 		if b, ok := p.(common.Busy); ok && b.Busy() {
 			return true
@@ -245,6 +256,7 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 		}
 		return tea.Batch(m.broadcast(msg), waitEvent(m.events))
 	case eventsClosedMsg:
+		m.feedLost = true
 		return nil
 	case statusMsg:
 		if msg.err != nil {
@@ -259,11 +271,20 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 		m.lobbyKids = msg.names
 		m.cmdIn.SetSuggestions(suggestions(msg.names))
 		return nil
+	case searchDueMsg:
+		return m.searchDue(msg)
 	case searchResultMsg:
 		if msg.seq == m.searchSeq {
+			m.cancelSearch() // done: release its context
 			m.hits, m.searchErr, m.hitSel = msg.hits, msg.err, 0
 		}
 		return nil
+	case inspectDoneMsg:
+		if msg.seq != m.inspectSeq {
+			return nil // superseded or cancelled
+		}
+		m.cancelInspect()
+		return func() tea.Msg { return msg.msg }
 	case common.ErrMsg:
 		if msg.Err != nil {
 			m.info, m.infoErr = msg.Err.Error(), true
@@ -289,18 +310,57 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 	case tea.MouseMsg:
 		return nil // motion and release: panes do not use them
 	case tea.PasteMsg:
-		return m.update(m.focus, msg)
+		switch m.overlay {
+		case commandOverlay:
+			var cmd tea.Cmd
+			m.cmdIn, cmd = m.cmdIn.Update(msg)
+			return cmd
+		case searchOverlay:
+			before := m.searchIn.Value()
+			var cmd tea.Cmd
+			m.searchIn, cmd = m.searchIn.Update(msg)
+			return tea.Batch(cmd, m.searchChanged(before))
+		case noOverlay:
+			return m.update(m.focus, msg)
+		}
+		return nil
 	}
 	return m.broadcast(msg)
 }
 
-// quit quits, or asks first when a pane holds an unsaved edit.
+// quit quits, or asks first when a pane holds an unsaved edit or runs
+// long work (an evaluation), which quitting cancels.
 func (m *Model) quit() tea.Cmd {
+	var why []string
 	for _, p := range m.panes {
 		if p.Dirty() {
-			m.dirtyPane = p.Title()
-			m.overlay = confirmQuitOverlay
-			return nil
+			why = append(why, "unsaved edit in "+p.Title())
+			break
+		}
+	}
+	for _, p := range m.panes {
+		if b, ok := p.(common.Busy); ok && b.Busy() {
+			why = append(why, p.Title()+" is still working (quitting cancels it)")
+			break
+		}
+	}
+	if len(why) > 0 {
+		m.quitQuestion = strings.Join(why, "; ") + ": quit anyway? y/n"
+		m.overlay = confirmQuitOverlay
+		return nil
+	}
+	return m.quitNow()
+}
+
+// quitNow cancels all work in flight and quits.
+func (m *Model) quitNow() tea.Cmd {
+	m.cancelSearch()
+	m.cancelInspect()
+	for _, p := range m.panes {
+		if c, ok := p.(common.Canceller); ok {
+			if b, ok := p.(common.Busy); !ok || b.Busy() {
+				c.Cancel()
+			}
 		}
 	}
 	return tea.Quit
@@ -311,7 +371,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case confirmQuitOverlay:
 		switch msg.String() {
 		case "y", "Y", "ctrl+c":
-			return tea.Quit
+			return m.quitNow()
 		case "n", "N", "esc", "q":
 			m.overlay = noOverlay
 		}
@@ -326,10 +386,14 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case commandOverlay:
 		switch msg.String() {
-		case "esc", "ctrl+c":
+		case "esc":
 			m.overlay = noOverlay
 			m.cmdIn.Blur()
 			return nil
+		case "ctrl+c":
+			m.overlay = noOverlay
+			m.cmdIn.Blur()
+			return m.quit()
 		case "enter":
 			line := m.cmdIn.Value()
 			m.overlay = noOverlay
@@ -342,13 +406,20 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return cmd
 	case searchOverlay:
 		switch msg.String() {
-		case "esc", "ctrl+c":
+		case "esc":
 			m.overlay = noOverlay
 			m.searchIn.Blur()
+			m.cancelSearch()
 			return nil
+		case "ctrl+c":
+			m.overlay = noOverlay
+			m.searchIn.Blur()
+			m.cancelSearch()
+			return m.quit()
 		case "enter":
 			m.overlay = noOverlay
 			m.searchIn.Blur()
+			m.cancelSearch()
 			if m.hitSel < len(m.hits) {
 				h := m.hits[m.hitSel]
 				return func() tea.Msg { return common.BrowseMsg{OID: h.Object.OID, Selector: h.Selector} }
@@ -364,15 +435,14 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		before := m.searchIn.Value()
 		var cmd tea.Cmd
 		m.searchIn, cmd = m.searchIn.Update(msg)
-		if q := m.searchIn.Value(); q != before {
-			m.searchSeq++
-			if strings.TrimSpace(q) == "" {
-				m.hits = nil
-			} else {
-				cmd = tea.Batch(cmd, searchCmd(m.c.Image, m.searchSeq, q))
-			}
-		}
-		return cmd
+		return tea.Batch(cmd, m.searchChanged(before))
+	}
+
+	if msg.String() == "esc" && m.inspectCancel != nil {
+		m.cancelInspect()
+		m.inspectSeq++ // its answer, if any comes, is dropped
+		m.info, m.infoErr = ":inspect cancelled", false
+		return nil
 	}
 
 	editing := m.panes[m.focus].Editing()
@@ -479,6 +549,10 @@ func (m *Model) Render() string {
 	if m.width <= 0 || m.height <= 0 {
 		return "batos: starting…"
 	}
+	if m.height < 3 {
+		// No room for the panes: only the status line, cut to width.
+		return m.c.Styles.StatusBar.Render(common.FitLine(m.statusLine(), m.width))
+	}
 	rows := make([]string, m.height)
 	for i := range rows {
 		rows[i] = ""
@@ -528,7 +602,12 @@ func (m *Model) infoLine() string {
 	case m.statusErr != nil:
 		return common.FitLine(st.Error.Render("✗ status: "+m.statusErr.Error()), m.width)
 	}
-	bindings := append(m.panes[m.focus].ShortHelp(), m.keys.ShortHelp()...)
+	p := m.panes[m.focus]
+	global := m.keys.ShortHelp()
+	if p.Editing() {
+		global = m.keys.EditingHelp() // ?, :, /, q and tab are typed then
+	}
+	bindings := append(p.ShortHelp(), global...)
 	return common.FitLine(m.help.ShortHelpView(bindings), m.width)
 }
 
@@ -536,7 +615,7 @@ func (m *Model) infoLine() string {
 // that focus shows without colour too).
 func (m *Model) box(p common.Pane, r rect, focused bool) []string {
 	if r.w < 2 || r.h < 2 {
-		return make([]string, r.h)
+		return make([]string, max(r.h, 0))
 	}
 	b := lipgloss.RoundedBorder()
 	style := m.c.Styles.Blurred
@@ -556,9 +635,11 @@ func (m *Model) box(p common.Pane, r rect, focused bool) []string {
 	}
 	lines := make([]string, 0, r.h)
 	lines = append(lines, color.Render(b.TopLeft+b.Top)+titleStyle.Render(title)+color.Render(strings.Repeat(b.Top, topFill)+b.TopRight))
-	body := strings.Split(common.Fit(p.View(), inner, r.h-2), "\n")
-	for _, l := range body {
-		lines = append(lines, color.Render(b.Left)+l+color.Render(b.Right))
+	if r.h-2 > 0 {
+		body := strings.Split(common.Fit(p.View(), inner, r.h-2), "\n")
+		for _, l := range body {
+			lines = append(lines, color.Render(b.Left)+l+color.Render(b.Right))
+		}
 	}
 	for len(lines) < r.h-1 {
 		lines = append(lines, color.Render(b.Left)+strings.Repeat(" ", inner)+color.Render(b.Right))
@@ -598,7 +679,7 @@ func (m *Model) overlayBox() string {
 		h := max(m.height/2, 5)
 		return frame.Width(w).Render(common.Fit(m.searchView(w-4, h), w-4, h))
 	case confirmQuitOverlay:
-		return frame.Render(st.Error.Render(fmt.Sprintf("unsaved edit in %s: quit anyway? y/n", m.dirtyPane)))
+		return frame.MaxWidth(m.width).Render(st.Error.Render(m.quitQuestion))
 	}
 	return ""
 }

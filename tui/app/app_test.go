@@ -161,7 +161,9 @@ func TestHelpOverlay(t *testing.T) {
 	h.keys(esc)
 	h.screen.WaitUntil(t, 5*time.Second, "the help closed", func(s string) bool { return !strings.Contains(s, "Global keys") })
 	h.keys(tab, tab, tab, char('?')) // the workspace is typing: ? is typed
-	h.wait(t, "?")
+	h.screen.WaitUntil(t, 5*time.Second, "? typed into the workspace, no help", func(s string) bool {
+		return strings.Contains(s, "┃ 1 ?") && !strings.Contains(s, "Global keys")
+	})
 	h.keys(tea.KeyPressMsg{Code: tea.KeyF1})
 	h.wait(t, "Workspace keys", "print it", "inspect it")
 	h.keys(ctrlC) // asks: the workspace holds "?" never evaluated

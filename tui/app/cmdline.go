@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"batos/kernel/api"
 	"batos/tui/common"
+	"batos/tui/internal/pane"
 )
 
 // commands are the command line's verbs, as completion offers them.
@@ -21,7 +23,8 @@ type lobbySlotsMsg struct{ names []string }
 // lobbySlotsCmd lists Lobby's children for completion.
 func lobbySlotsCmd(img api.Image) tea.Cmd {
 	return func() tea.Msg {
-		ctx := context.Background()
+		ctx, cancel := pane.Ctx()
+		defer cancel()
 		kids, _ := img.Children(ctx, api.LobbyOID)
 		names := []string{"Lobby"}
 		for _, k := range kids {
@@ -68,25 +71,16 @@ func (m *Model) runCommand(line string) tea.Cmd {
 		if arg == "" {
 			return common.Err(fmt.Errorf(":inspect needs a Go expression"))
 		}
-		return func() tea.Msg {
-			res, err := img.Eval(context.Background(), arg)
-			switch {
-			case err != nil:
-				return common.ErrMsg{Err: fmt.Errorf(":inspect %s: %w", arg, err)}
-			case res.Object != nil:
-				return common.InspectMsg{OID: res.Object.OID}
-			case !res.HasValue:
-				return common.InspectValueMsg{Text: "(no value)"}
-			}
-			return common.InspectValueMsg{Text: res.Text}
-		}
+		return m.inspect(arg)
 	case "undo", "u":
 		tx, err := strconv.ParseUint(arg, 10, 64)
 		if err != nil {
 			return common.Err(fmt.Errorf(":undo needs a transaction id, got %q", arg))
 		}
 		return func() tea.Msg {
-			done, err := img.Undo(context.Background(), tx)
+			ctx, cancel := pane.Ctx()
+			defer cancel()
+			done, err := img.Undo(ctx, tx)
 			if err != nil {
 				return common.ErrMsg{Err: fmt.Errorf(":undo %d: %w", tx, err)}
 			}
@@ -94,6 +88,47 @@ func (m *Model) runCommand(line string) tea.Cmd {
 		}
 	}
 	return common.Err(fmt.Errorf("unknown command :%s (try :workspace, :browse NAME, :inspect EXPR, :history, :transcript, :undo TXID, :quit)", verb))
+}
+
+// inspectDoneMsg ends :inspect number seq with msg, what to route.
+type inspectDoneMsg struct {
+	seq int
+	msg tea.Msg
+}
+
+// inspect evaluates expr for :inspect, off the UI loop and cancellable:
+// esc cancels it, and the status bar shows the spinner meanwhile.
+func (m *Model) inspect(expr string) tea.Cmd {
+	m.cancelInspect()
+	ctx, cancel := pane.Ctx()
+	m.inspectSeq++
+	m.inspectCancel = cancel
+	seq, img := m.inspectSeq, m.c.Image
+	return func() tea.Msg {
+		res, err := img.Eval(ctx, expr)
+		var out tea.Msg
+		switch {
+		case errors.Is(err, context.Canceled):
+			out = common.InfoMsg{Text: ":inspect cancelled"}
+		case err != nil:
+			out = common.ErrMsg{Err: fmt.Errorf(":inspect %s: %w", expr, err)}
+		case res.Object != nil:
+			out = common.InspectMsg{OID: res.Object.OID}
+		case !res.HasValue:
+			out = common.InspectValueMsg{Text: "(no value)"}
+		default:
+			out = common.InspectValueMsg{Text: res.Text}
+		}
+		return inspectDoneMsg{seq: seq, msg: out}
+	}
+}
+
+// cancelInspect cancels the :inspect in flight, if any.
+func (m *Model) cancelInspect() {
+	if m.inspectCancel != nil {
+		m.inspectCancel()
+		m.inspectCancel = nil
+	}
 }
 
 func focusCmd(title string) tea.Cmd {
@@ -104,7 +139,8 @@ func focusCmd(title string) tea.Cmd {
 // ("Lobby", "Lobby.pLLM.personas", or "pLLM" for a Lobby slot), else the
 // best search hit.
 func resolveBrowse(img api.Image, name string) tea.Msg {
-	ctx := context.Background()
+	ctx, cancel := pane.Ctx()
+	defer cancel()
 	lobby := api.LobbyOID
 	path := strings.Split(strings.TrimPrefix(strings.TrimPrefix(name, "Lobby"), "."), ".")
 	if name == "Lobby" {

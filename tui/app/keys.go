@@ -30,6 +30,15 @@ func (k KeyMap) ShortHelp() []key.Binding {
 	return []key.Binding{k.NextPane, k.Help, k.Command, k.Search, k.Quit}
 }
 
+// EditingHelp is the global part of the help line while the focused pane
+// is editing text: only the keys that still work then.
+func (k KeyMap) EditingHelp() []key.Binding {
+	f1 := key.NewBinding(key.WithKeys("f1"), key.WithHelp("f1", "help"))
+	prev := key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "prev pane"))
+	quit := key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))
+	return []key.Binding{f1, prev, quit}
+}
+
 // FullHelp implements help.KeyMap.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{k.NextPane, k.PrevPane, k.Help, k.Command}, {k.Search, k.Quit, k.ForceQuit}}

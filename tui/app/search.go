@@ -4,26 +4,80 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
 	"batos/kernel/api"
+	"batos/tui/common"
+	"batos/tui/internal/pane"
 )
 
 // searchLimit is how many hits the overlay shows at most.
 const searchLimit = 50
 
-type searchResultMsg struct {
-	seq  int
-	hits []api.Hit
-	err  error
-}
+// searchDebounce is how long the query must stay unchanged before it is
+// searched: typing a word runs one search, not one per key.
+const searchDebounce = 80 * time.Millisecond
 
-func searchCmd(img api.Image, seq int, query string) tea.Cmd {
+type (
+	searchResultMsg struct {
+		seq  int
+		hits []api.Hit
+		err  error
+	}
+	// searchDueMsg fires searchDebounce after the query changed.
+	searchDueMsg struct {
+		seq   int
+		query string
+	}
+)
+
+func searchCmd(ctx context.Context, img api.Image, seq int, query string) tea.Cmd {
 	return func() tea.Msg {
-		hits, err := img.Search(context.Background(), query, searchLimit)
+		hits, err := img.Search(ctx, query, searchLimit)
+		for i := range hits {
+			hits[i].Object = common.SanitizeRef(hits[i].Object)
+			hits[i].Selector = common.Sanitize(hits[i].Selector)
+		}
 		return searchResultMsg{seq: seq, hits: hits, err: err}
 	}
+}
+
+// cancelSearch cancels the search in flight, if any.
+func (m *Model) cancelSearch() {
+	if m.searchCancel != nil {
+		m.searchCancel()
+		m.searchCancel = nil
+	}
+}
+
+// searchChanged reacts to the query changing from before: the search in
+// flight is cancelled and a new one is scheduled after searchDebounce.
+func (m *Model) searchChanged(before string) tea.Cmd {
+	q := m.searchIn.Value()
+	if q == before {
+		return nil
+	}
+	m.searchSeq++
+	m.cancelSearch()
+	if strings.TrimSpace(q) == "" {
+		m.hits, m.searchErr = nil, nil
+		return nil
+	}
+	seq := m.searchSeq
+	return tea.Tick(searchDebounce, func(time.Time) tea.Msg { return searchDueMsg{seq: seq, query: q} })
+}
+
+// searchDue starts the search the query asked for, unless it changed since.
+func (m *Model) searchDue(msg searchDueMsg) tea.Cmd {
+	if msg.seq != m.searchSeq || m.overlay != searchOverlay {
+		return nil
+	}
+	m.cancelSearch()
+	ctx, cancel := pane.Ctx()
+	m.searchCancel = cancel
+	return searchCmd(ctx, m.c.Image, msg.seq, msg.query)
 }
 
 // searchView renders the search overlay's content.

@@ -53,6 +53,9 @@ func (m *Model) statusLine() string {
 	}
 	s += " │ pLLM " + pllm
 	s += " │ forge 0"
+	if m.feedLost {
+		s += " │ live feed disconnected"
+	}
 	if m.busy() {
 		s += " │ " + m.spin.View() + " working"
 	}

@@ -136,14 +136,19 @@ type Model struct {
 	editOrig    string
 	editErr     error
 	editErrLine int
+	// accepting is set while a Define sent by ctrl+s is in flight;
+	// accepted is the editor's text it sent.
+	accepting bool
+	accepted  string
 
 	// Prompts and questions on the last line.
-	input     textinput.Model
-	prompt    promptKind
-	addName   string
-	confirm   confirmKind
-	status    string
-	statusErr bool
+	input      textinput.Model
+	prompt     promptKind
+	promptOrig string // the prompt's text when it opened
+	addName    string
+	confirm    confirmKind
+	status     string
+	statusErr  bool
 }
 
 var _ common.Pane = (*Model)(nil)
@@ -216,7 +221,10 @@ func (m *Model) Editing() bool {
 }
 
 // Dirty is true while the editor holds a change that is not accepted.
-func (m *Model) Dirty() bool { return m.editing && m.editor.Value() != m.editOrig }
+func (m *Model) Dirty() bool {
+	return m.editing && m.editor.Value() != m.editOrig ||
+		m.prompt != promptNone && m.input.Value() != m.promptOrig
+}
 
 func (m *Model) ShortHelp() []key.Binding {
 	k := m.keys
@@ -252,7 +260,7 @@ func (m *Model) loadKids(oid uint64, expand string) tea.Cmd {
 		ctx, cancel := pane.Ctx()
 		defer cancel()
 		kids, err := img.Children(ctx, oid)
-		return kidsMsg{oid: oid, kids: kids, expand: expand, err: err}
+		return kidsMsg{oid: oid, kids: sanitizeKids(kids), expand: expand, err: err}
 	}
 }
 
@@ -262,7 +270,7 @@ func (m *Model) loadObject(oid uint64) tea.Cmd {
 		ctx, cancel := pane.Ctx()
 		defer cancel()
 		v, err := img.Object(ctx, oid)
-		return objectMsg{oid: oid, view: v, err: err}
+		return objectMsg{oid: oid, view: common.SanitizeObject(v), err: err}
 	}
 }
 
@@ -295,7 +303,9 @@ func (m *Model) findPath(oid uint64, selector string) tea.Cmd {
 			kids, ok := known[s.oid]
 			if !ok {
 				var err error
-				if kids, err = img.Children(ctx, s.oid); err != nil {
+				kids, err = img.Children(ctx, s.oid)
+				kids = sanitizeKids(kids)
+				if err != nil {
 					out.err = err
 					return out
 				}
@@ -607,7 +617,11 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 // shown) and its selector's source.
 func (m *Model) browse(oid uint64, selector string) tea.Cmd {
 	if m.Dirty() {
-		m.setStatus("accept (ctrl+s) or cancel (esc) the edit first", true)
+		if m.editing {
+			m.setStatus("accept (ctrl+s) or cancel (esc) the edit first", true)
+		} else {
+			m.setStatus("finish (enter) or cancel (esc) the prompt first", true)
+		}
 		return nil
 	}
 	m.editing = false
@@ -651,6 +665,9 @@ func (m *Model) event(ev api.Event) tea.Cmd {
 
 // done handles the outcome of a change.
 func (m *Model) done(msg doneMsg) tea.Cmd {
+	if msg.define {
+		m.accepting = false
+	}
 	if msg.err != nil {
 		if msg.define && m.editing {
 			m.editErr, m.editErrLine = msg.err, pane.ErrLine(msg.err)
@@ -660,11 +677,16 @@ func (m *Model) done(msg doneMsg) tea.Cmd {
 		m.setStatus(msg.err.Error(), true)
 		return nil
 	}
-	if msg.define {
+	text := fmt.Sprintf("%s (tx %d)", msg.what, msg.tx)
+	if msg.define && m.editing && m.editor.Value() != m.accepted {
+		// Keys typed while the Define was in flight: keep them, and
+		// keep editing; what is saved now is what was accepted.
+		m.editOrig, m.editErr, m.editErrLine = m.accepted, nil, 0
+		text += "; edited since: still editing"
+	} else if msg.define {
 		m.editing, m.editErr, m.editErrLine = false, nil, 0
 		m.editor.Blur()
 	}
-	text := fmt.Sprintf("%s (tx %d)", msg.what, msg.tx)
 	m.setStatus(text, false)
 	cmds := []tea.Cmd{func() tea.Msg { return common.InfoMsg{Text: text} }}
 	// Reload what changed now; the commit event will do it again.
@@ -870,7 +892,12 @@ func (m *Model) startEdit(oid uint64, holder, selector, src string) tea.Cmd {
 func (m *Model) editKey(msg tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, m.keys.Accept):
-		oid, sel, src := m.editOID, m.editSel, gofmt(m.editor.Value())
+		if m.accepting {
+			m.setStatus("still accepting "+m.editSel+"…", false)
+			return nil
+		}
+		m.accepting, m.accepted = true, m.editor.Value()
+		oid, sel, src := m.editOID, m.editSel, gofmt(m.accepted)
 		m.setStatus("accepting "+sel+"…", false)
 		return m.change("defined "+sel, oid, sel, true, func(img api.Image) (api.Tx, error) {
 			ctx, cancel := pane.Ctx()
@@ -901,7 +928,7 @@ func gofmt(src string) string {
 }
 
 func (m *Model) stopEdit() {
-	m.editing, m.editErr, m.editErrLine = false, nil, 0
+	m.editing, m.editErr, m.editErrLine, m.accepting = false, nil, 0, false
 	m.editor.Blur()
 }
 
@@ -909,6 +936,7 @@ func (m *Model) stopEdit() {
 func (m *Model) ask(kind promptKind, value, placeholder string) tea.Cmd {
 	m.prompt = kind
 	m.input.SetValue(value)
+	m.promptOrig = m.input.Value()
 	m.input.Placeholder = placeholder
 	m.input.CursorEnd()
 	return m.input.Focus()
@@ -1081,4 +1109,13 @@ func (m *Model) wheel(ms tea.Mouse) {
 	case l.source.contains(ms.X, ms.Y) && !m.editing:
 		m.srcOff = max(0, m.srcOff+d)
 	}
+}
+
+// sanitizeKids sanitizes the slot and object names of kids.
+func sanitizeKids(kids []api.Child) []api.Child {
+	for i := range kids {
+		kids[i].Slot = common.Sanitize(kids[i].Slot)
+		kids[i].Ref = common.SanitizeRef(kids[i].Ref)
+	}
+	return kids
 }

@@ -168,7 +168,7 @@ func (m *Model) slotRow(e entry) string {
 		if s.Target != nil {
 			text = s.Name + " → " + shortName(s.Target.Name)
 		} else {
-			text = s.Name + " = " + s.Value
+			text = s.Name + " = " + pane.OneLine(s.Value) // rows are one line
 		}
 	}
 	if e.inherited {

@@ -51,6 +51,13 @@ type Busy interface {
 	Busy() bool
 }
 
+// Canceller is implemented by a Busy pane that can cancel its long work;
+// the app calls Cancel when it quits while the pane is busy. It is
+// optional.
+type Canceller interface {
+	Cancel()
+}
+
 // Common is what the app gives every pane.
 type Common struct {
 	Image  api.Image

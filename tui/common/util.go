@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+
+	"batos/kernel/api"
 )
 
 // Now returns the time from c.Clock, or the wall clock when none is set.
@@ -50,4 +52,90 @@ func FitLine(line string, width int) string {
 		line += strings.Repeat(" ", width-w)
 	}
 	return line
+}
+
+// Sanitize makes text that comes from the image (script output, pLLM
+// tokens, slot values, sources, notes) safe to draw: it strips ANSI escape
+// sequences, turns tabs into four spaces, and drops every other control
+// character (C0, DEL, C1) except the newline, so that nothing a script
+// prints can drive the terminal.
+func Sanitize(s string) string { return sanitize(s, false) }
+
+// SanitizeSource is Sanitize for Go source, whose tabs are kept: the
+// views that show source expand them themselves, and diffs and the editor
+// need them.
+func SanitizeSource(s string) string { return sanitize(s, true) }
+
+func sanitize(s string, keepTabs bool) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 0x20 && c != '\n' && (c != '\t' || !keepTabs)) || c == 0x7f || c >= 0x80 {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	s = ansi.Strip(s)
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case r == '\n', r == '\t' && keepTabs:
+			b.WriteRune(r)
+		case r == '\t':
+			b.WriteString("    ")
+		case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
+			// dropped
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// SanitizeRef sanitizes r's name.
+func SanitizeRef(r api.Ref) api.Ref {
+	r.Name = Sanitize(r.Name)
+	return r
+}
+
+// SanitizeObject returns v with every text the image printed (names,
+// types, values, sources) sanitized, for a pane to keep and draw.
+func SanitizeObject(v api.ObjectView) api.ObjectView {
+	v.Ref = SanitizeRef(v.Ref)
+	v.Slots = sanitizeSlots(v.Slots)
+	v.Inherited = sanitizeSlots(v.Inherited)
+	return v
+}
+
+func sanitizeSlots(in []api.SlotView) []api.SlotView {
+	if in == nil {
+		return nil
+	}
+	out := make([]api.SlotView, len(in))
+	for i, s := range in {
+		s.Name, s.Type, s.Value, s.Source = Sanitize(s.Name), Sanitize(s.Type), Sanitize(s.Value), SanitizeSource(s.Source)
+		if s.Target != nil {
+			t := SanitizeRef(*s.Target)
+			s.Target = &t
+		}
+		s.Holder = SanitizeRef(s.Holder)
+		out[i] = s
+	}
+	return out
+}
+
+// SanitizeTx returns t with its principal, note and names sanitized.
+func SanitizeTx(t api.Tx) api.Tx {
+	t.Principal, t.Note = Sanitize(t.Principal), Sanitize(t.Note)
+	if t.Changed != nil {
+		ch := make([]api.Ref, len(t.Changed))
+		for i, r := range t.Changed {
+			ch[i] = SanitizeRef(r)
+		}
+		t.Changed = ch
+	}
+	return t
 }

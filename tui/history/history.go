@@ -93,6 +93,7 @@ type Model struct {
 
 	txs       []api.Tx
 	changes   map[uint64][]api.Change // by transaction, from events
+	changeIDs []uint64                // changes' keys, oldest first
 	cursor    int
 	off       int
 	loading   bool
@@ -161,6 +162,9 @@ func (m *Model) load(before uint64) tea.Cmd {
 		ctx, cancel := pane.Ctx()
 		defer cancel()
 		txs, err := img.History(ctx, before, pageSize)
+		for i := range txs {
+			txs[i] = common.SanitizeTx(txs[i])
+		}
 		return historyMsg{before: before, txs: txs, err: err}
 	}
 }
@@ -230,8 +234,8 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 	case common.EventMsg:
 		ev := msg.Event
 		if ev.Kind == api.EventCommit && ev.Tx != nil {
-			m.changes[ev.Tx.ID] = ev.Changes
-			m.merge([]api.Tx{*ev.Tx})
+			m.keepChanges(ev.Tx.ID, sanitizeChanges(ev.Changes))
+			m.merge([]api.Tx{common.SanitizeTx(*ev.Tx)})
 			if m.mode == modeVersions && touches(ev, m.method.oid) {
 				return m, m.loadVersions(m.method)
 			}
@@ -467,7 +471,7 @@ func (m *Model) choose() tea.Cmd {
 			for _, s := range v.Slots {
 				if s.Kind == api.KindMethod && !seen[choice{oid: r.OID, selector: s.Name}] {
 					seen[choice{oid: r.OID, selector: s.Name}] = true
-					out = append(out, choice{oid: r.OID, name: v.Name, selector: s.Name})
+					out = append(out, choice{oid: r.OID, name: common.Sanitize(v.Name), selector: s.Name})
 				}
 			}
 		}
@@ -481,6 +485,9 @@ func (m *Model) loadVersions(c choice) tea.Cmd {
 		ctx, cancel := pane.Ctx()
 		defer cancel()
 		vers, err := img.Versions(ctx, c.oid, c.selector)
+		for i := range vers {
+			vers[i].Principal, vers[i].Source = common.Sanitize(vers[i].Principal), common.SanitizeSource(vers[i].Source)
+		}
 		return versionsMsg{c: c, vers: vers, err: err}
 	}
 }
@@ -590,6 +597,14 @@ func (m *Model) detailView(w, h int) []string {
 		}
 		out = append(out, label+l)
 	}
+	// Why the last revert could not apply comes before the (possibly long)
+	// list of changes, so that it is on screen.
+	if m.conflict != nil {
+		out = append(out, "")
+		for _, l := range m.conflict {
+			out = append(out, st.Error.Render(" "+l))
+		}
+	}
 	out = append(out, "", st.Dim.Render(fmt.Sprintf(" changed %d object(s)", len(t.Changed))))
 	byObject := map[uint64][]api.SlotChange{}
 	for _, c := range m.changes[t.ID] {
@@ -603,12 +618,6 @@ func (m *Model) detailView(w, h int) []string {
 		out = append(out, "  "+name)
 		for _, s := range byObject[r.OID] {
 			out = append(out, st.Dim.Render(fmt.Sprintf("    %s %s %s", s.Op, s.Kind, s.Name)))
-		}
-	}
-	if m.conflict != nil {
-		out = append(out, "")
-		for _, l := range m.conflict {
-			out = append(out, st.Error.Render(" "+l))
 		}
 	}
 	return out
@@ -680,4 +689,44 @@ func (m *Model) footer() string {
 		return st.Dim.Render("j/k version · space mark the version to diff against · esc back")
 	}
 	return st.Dim.Render(fmt.Sprintf("%d transactions · v method versions · u revert", len(m.txs)))
+}
+
+// sanitizeChanges returns a sanitized copy of a commit's changes: names,
+// and each slot's before and after.
+func sanitizeChanges(in []api.Change) []api.Change {
+	if in == nil {
+		return nil
+	}
+	out := make([]api.Change, len(in))
+	for i, c := range in {
+		c.Object = common.SanitizeRef(c.Object)
+		slots := make([]api.SlotChange, len(c.Slots))
+		for j, s := range c.Slots {
+			s.Name, s.Before, s.After = common.Sanitize(s.Name), common.SanitizeSource(s.Before), common.SanitizeSource(s.After)
+			slots[j] = s
+		}
+		c.Slots = slots
+		out[i] = c
+	}
+	return out
+}
+
+// MaxChanges caps how many transactions' changes (from live events) the
+// pane keeps; older ones are dropped, oldest first.
+const MaxChanges = 1000
+
+// keepChanges records a commit's changes, dropping the oldest beyond
+// MaxChanges (in chunks, so that it costs O(1) per commit).
+func (m *Model) keepChanges(tx uint64, changes []api.Change) {
+	if _, ok := m.changes[tx]; !ok {
+		m.changeIDs = append(m.changeIDs, tx)
+	}
+	m.changes[tx] = changes
+	if len(m.changeIDs) > MaxChanges+MaxChanges/10 {
+		drop := len(m.changeIDs) - MaxChanges
+		for _, id := range m.changeIDs[:drop] {
+			delete(m.changes, id)
+		}
+		m.changeIDs = append([]uint64(nil), m.changeIDs[drop:]...)
+	}
 }

@@ -155,7 +155,7 @@ func (m *Model) load(oid uint64) tea.Cmd {
 		ctx, cancel := pane.Ctx()
 		defer cancel()
 		v, err := img.Object(ctx, oid)
-		return objectMsg{oid: oid, view: v, err: err}
+		return objectMsg{oid: oid, view: common.SanitizeObject(v), err: err}
 	}
 }
 
@@ -165,6 +165,13 @@ func (m *Model) push(f *frame) tea.Cmd {
 	if f.oid != 0 {
 		return m.load(f.oid)
 	}
+	return nil
+}
+
+// refuse turns down a request to inspect something else while a typed
+// literal is unsaved, rather than drop the edit.
+func (m *Model) refuse() tea.Cmd {
+	m.status = "commit (enter) or cancel (esc) the literal being typed first"
 	return nil
 }
 
@@ -180,9 +187,15 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 		if f := m.top(); f != nil && f.oid == msg.OID {
 			return m, m.load(msg.OID)
 		}
+		if m.Dirty() {
+			return m, m.refuse()
+		}
 		return m, m.push(&frame{oid: msg.OID})
 	case common.InspectValueMsg:
-		return m, m.push(&frame{text: msg.Text})
+		if m.Dirty() {
+			return m, m.refuse()
+		}
+		return m, m.push(&frame{text: common.Sanitize(msg.Text)})
 	case objectMsg:
 		for _, f := range m.stack {
 			if f.oid != msg.oid {
@@ -405,6 +418,8 @@ func (m *Model) View() string {
 		if it.slot.Target != nil {
 			val = "→ " + it.slot.Target.Name
 		}
+		// Rows are one line: a multi-line value shows its first line.
+		val = pane.OneLine(val)
 		if m.editing && i == f.cursor {
 			val = m.input.View()
 		}

@@ -1,8 +1,8 @@
 package inspector
 
 import (
-	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +11,7 @@ import (
 
 	"batos/kernel/api"
 	"batos/tui/common"
+	"batos/tui/common/commontest"
 	"batos/tui/internal/panetest"
 )
 
@@ -57,11 +58,11 @@ func (f *fixture) to(t *testing.T, slot string) {
 
 func TestDrillInAndBack(t *testing.T) {
 	f := setup(t)
-	if f.m.Depth() != 1 || f.m.top().view.Name != "point (object 13)" {
+	if f.m.Depth() != 1 || f.m.top().view.Name != fmt.Sprintf("point (object %d)", f.point) {
 		t.Fatalf("top = %+v", f.m.top().view.Ref)
 	}
 	view := panetest.Plain(f.m.View())
-	for _, want := range []string{"x", "int", "3", "→ object 12", "isNil", "(traits (object 2))"} {
+	for _, want := range []string{"x", "int", "3", fmt.Sprintf("→ object %d", f.inner), "isNil", "(traits (object 2))"} {
 		if !strings.Contains(view, want) {
 			t.Fatalf("view lacks %q:\n%s", want, view)
 		}
@@ -76,7 +77,7 @@ func TestDrillInAndBack(t *testing.T) {
 	if f.m.Depth() != 2 || f.m.top().oid != f.inner {
 		t.Fatalf("drill in: depth %d, top %d", f.m.Depth(), f.m.top().oid)
 	}
-	if !panetest.Contains(f.m.View(), "point (object 13) › object 12", "z", "bool", "true") {
+	if !panetest.Contains(f.m.View(), fmt.Sprintf("point (object %d) › object %d", f.point, f.inner), "z", "bool", "true") {
 		t.Fatalf("inner view:\n%s", panetest.Plain(f.m.View()))
 	}
 	f.d.Send(panetest.Key("backspace"))
@@ -172,14 +173,17 @@ func TestGolden(t *testing.T) {
 
 func TestTeatest(t *testing.T) {
 	f := setup(t)
-	tm := teatest.NewTestModel(t, &panetest.Harness{Pane: f.m}, teatest.WithInitialTermSize(100, 30))
-	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("inner")) }, teatest.WithDuration(5*time.Second))
+	// Wait on the rendered view, not the renderer's output bytes: those
+	// redraw only changed cells, so text can arrive split.
+	screen := commontest.Record(&panetest.Harness{Pane: f.m})
+	tm := teatest.NewTestModel(t, screen, teatest.WithInitialTermSize(100, 30))
+	screen.WaitFor(t, 5*time.Second, "inner")
 	tm.Send(panetest.Key("g"))
 	for range 3 {
 		tm.Send(panetest.Key("j"))
 	}
 	tm.Send(panetest.Key("enter"))
-	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("bool")) }, teatest.WithDuration(5*time.Second))
+	screen.WaitFor(t, 5*time.Second, "bool")
 	tm.Send(panetest.Key("ctrl+c"))
 	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
 }

@@ -103,7 +103,10 @@ func (m *Model) ShortHelp() []key.Binding { return m.keys.ShortHelp() }
 func (m *Model) FullHelp() [][]key.Binding { return m.keys.FullHelp() }
 
 // SetSize implements common.Pane.
-func (m *Model) SetSize(width, height int) { m.width, m.height = width, height }
+func (m *Model) SetSize(width, height int) {
+	m.width, m.height = width, height
+	m.scroll()
+}
 
 // Focus implements common.Pane.
 func (m *Model) Focus() tea.Cmd { m.focused = true; return nil }
@@ -149,6 +152,7 @@ func (m *Model) key(msg tea.KeyPressMsg) {
 		if e := m.selected(); e != nil && e.kind == commitEntry {
 			e.expanded = !e.expanded
 			e.lines = nil
+			m.scroll()
 		}
 	case key.Matches(msg, m.keys.Filter):
 		m.filter = (m.filter + 1) % len(filters)
@@ -169,9 +173,41 @@ func (m *Model) move(d int) {
 	}
 	m.cursor = max(0, min(len(m.visible)-1, m.cursor+d))
 	m.follow = m.cursor == len(m.visible)-1
+	m.scroll()
+}
+
+// scroll moves offset just enough that the selected entry is on screen:
+// up to the cursor, or down to the first entry from which the entries up
+// to the cursor fit. It walks back from the cursor over at most a screen's
+// height of entries, so it costs O(height), never O(entries); View only
+// reads offset.
+func (m *Model) scroll() {
 	if m.cursor < m.offset {
 		m.offset = m.cursor
+		return
 	}
+	h := m.height - 1
+	if h <= 0 || len(m.visible) == 0 {
+		return
+	}
+	lo, n := m.cursor, 0
+	for i := m.cursor; i >= m.offset; i-- {
+		n += m.entryHeight(i)
+		if n > h {
+			break
+		}
+		lo = i
+	}
+	m.offset = max(m.offset, lo)
+}
+
+// entryHeight is how many lines visible entry i takes.
+func (m *Model) entryHeight(i int) int {
+	e := m.entries[m.visible[i]]
+	if e.lines == nil || e.width != m.width {
+		e.lines, e.width = m.lines(e), m.width
+	}
+	return len(e.lines)
 }
 
 // event adds what ev reports.
@@ -187,9 +223,12 @@ func (m *Model) event(ev api.Event) {
 		if t.IsZero() {
 			t = now
 		}
-		// A commit by a principal that was streaming ends its stream.
+		// A commit by a principal that was streaming ends its stream; a
+		// pLLM commit (pLLM/<persona> installing, or pLLM recording a
+		// failure) ends the generation, so every persona's stream.
 		for i := len(m.entries) - 1; i >= 0 && i >= len(m.entries)-20; i-- {
-			if e := m.entries[i]; e.kind == streamEntry && e.open && e.principal == tx.Principal {
+			e := m.entries[i]
+			if e.kind == streamEntry && e.open && (e.principal == tx.Principal || kindOf(tx.Principal) == "pLLM" && kindOf(e.principal) == "pLLM") {
 				e.open, e.lines = false, nil
 			}
 		}
@@ -199,14 +238,19 @@ func (m *Model) event(ev api.Event) {
 		if tok == nil {
 			return
 		}
+		// The writer is the persona; Token.Principal is the session whose
+		// send it answers. Personas write concurrently: one entry each.
 		principal := tok.Principal
-		if principal == "" {
+		if tok.Persona != "" {
 			principal = "pLLM/" + tok.Persona
 		}
-		if n := len(m.entries); n > 0 {
-			if e := m.entries[n-1]; e.kind == streamEntry && e.open && e.principal == principal && e.selector == tok.Selector {
+		for i := len(m.entries) - 1; i >= 0 && i >= len(m.entries)-20; i-- {
+			if e := m.entries[i]; e.kind == streamEntry && e.open && e.principal == principal && e.selector == tok.Selector {
 				e.text += tok.Text
 				e.lines = nil
+				if !m.follow {
+					m.scroll()
+				}
 				return
 			}
 		}
@@ -281,6 +325,7 @@ func (m *Model) refilter() {
 		m.follow = true
 	}
 	m.offset = min(m.offset, m.cursor)
+	m.scroll()
 }
 
 // View implements common.Pane.
@@ -306,18 +351,9 @@ func (m *Model) View() string {
 			lines = append(lines, m.render(i)...)
 		}
 	} else {
-		// Keep offset, moved down just enough to show the selected entry.
-		for {
-			n := 0
-			for i := m.offset; i <= m.cursor; i++ {
-				n += len(m.render(i))
-			}
-			if n <= h || m.offset >= m.cursor {
-				break
-			}
-			m.offset++
-		}
-		for i := m.offset; i < len(m.visible) && len(lines) < h; i++ {
+		// Keep offset, which move and scroll keep showing the selected
+		// entry; View only reads it.
+		for i := min(m.offset, m.cursor); i < len(m.visible) && len(lines) < h; i++ {
 			lines = append(lines, m.render(i)...)
 		}
 	}
@@ -352,18 +388,18 @@ func (m *Model) render(i int) []string {
 func (m *Model) lines(e *entry) []string {
 	st := m.c.Styles
 	stamp := st.Dim.Render(e.time.Format("15:04:05"))
-	who := st.Principal(e.principal).Render(fmt.Sprintf("%-10s", e.principal))
+	who := st.Principal(e.principal).Render(fmt.Sprintf("%-10s", common.Sanitize(e.principal)))
 	switch e.kind {
 	case outputEntry:
-		return []string{stamp + " " + st.Dim.Render("output    ") + " " + e.text}
+		return []string{stamp + " " + st.Dim.Render("output    ") + " " + common.Sanitize(e.text)}
 	case streamEntry:
 		verb := "is writing"
 		if !e.open {
 			verb = "wrote"
 		}
-		head := fmt.Sprintf("%s %s %s %s", stamp, who, verb, st.Title.Render(e.selector))
+		head := fmt.Sprintf("%s %s %s %s", stamp, who, verb, st.Title.Render(common.Sanitize(e.selector)))
 		out := []string{head}
-		for _, l := range strings.Split(strings.TrimRight(e.text, "\n"), "\n") {
+		for _, l := range strings.Split(strings.TrimRight(common.Sanitize(e.text), "\n"), "\n") {
 			out = append(out, "  "+l)
 		}
 		if e.open {
@@ -375,7 +411,7 @@ func (m *Model) lines(e *entry) []string {
 	if e.expanded {
 		marker = "▾"
 	}
-	head := fmt.Sprintf("%s %s %s %s %s", stamp, who, marker, st.Dim.Render(fmt.Sprintf("tx %d", e.tx.ID)), summary(e))
+	head := fmt.Sprintf("%s %s %s %s %s", stamp, who, marker, st.Dim.Render(fmt.Sprintf("tx %d", e.tx.ID)), firstLine(common.Sanitize(summary(e))))
 	out := []string{head}
 	if e.expanded {
 		out = append(out, m.diffLines(e)...)
@@ -448,12 +484,13 @@ func (m *Model) diffLines(e *entry) []string {
 	for _, c := range e.changes {
 		for _, s := range c.Slots {
 			if s.Kind != api.KindMethod {
-				out = append(out, "  "+st.Dim.Render(fmt.Sprintf("%s.%s (%s) %s: %s → %s", refName(c.Object), s.Name, s.Kind, s.Op, orNone(s.Before), orNone(s.After))))
+				out = append(out, "  "+st.Dim.Render(firstLine(common.Sanitize(fmt.Sprintf("%s.%s (%s) %s: %s → %s", refName(c.Object), s.Name, s.Kind, s.Op, orNone(s.Before), orNone(s.After))))))
 				continue
 			}
-			d := udiff.Unified(refName(c.Object)+"."+s.Name+" before", refName(c.Object)+"."+s.Name+" after", withNL(s.Before), withNL(s.After))
+			name := common.Sanitize(refName(c.Object) + "." + s.Name)
+			d := udiff.Unified(name+" before", name+" after", withNL(common.SanitizeSource(s.Before)), withNL(common.SanitizeSource(s.After)))
 			if d == "" {
-				out = append(out, "  "+st.Dim.Render(s.Name+": source unchanged"))
+				out = append(out, "  "+st.Dim.Render(common.Sanitize(s.Name)+": source unchanged"))
 				continue
 			}
 			for _, l := range strings.Split(strings.TrimRight(d, "\n"), "\n") {

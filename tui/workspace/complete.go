@@ -1,7 +1,6 @@
 package workspace
 
 import (
-	"context"
 	"regexp"
 	"sort"
 	"strings"
@@ -9,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"batos/kernel/api"
+	"batos/tui/internal/pane"
 )
 
 // objectMethods are the Go methods scripts can call on an Object.
@@ -48,7 +48,8 @@ func completionContext(before string) (prefix string, mode int, ok bool) {
 // completeCmd gathers the candidates for prefix (see the package comment).
 func completeCmd(img api.Image, lobby uint64, before, prefix string, mode int) tea.Cmd {
 	return func() tea.Msg {
-		ctx := context.Background()
+		ctx, cancel := pane.Ctx()
+		defer cancel()
 		seen := map[string]bool{}
 		var sels []string
 		add := func(s string) {

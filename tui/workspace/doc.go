@@ -13,7 +13,7 @@
 // which tab, ?, :, / and q reach the app; enter or i go back to typing.
 //
 // Input history lives in the image, not in a file: each evaluated input is
-// appended to the data slot Lobby.workspaceHistory ([]any of strings,
+// appended to the data slot Lobby.workspace.history ([]any of strings,
 // newest last, at most 200), read back when the pane starts. up on the
 // first line and down on the last line (or alt+up / alt+down anywhere)
 // walk it.

@@ -1,7 +1,6 @@
 package workspace
 
 import (
-	"context"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -11,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"batos/kernel/api"
+	"batos/tui/internal/pane"
 )
 
 // HistoryCap is how many inputs the pane keeps in memory, as the image
@@ -27,7 +27,22 @@ type historyLoadedMsg struct {
 // that succeeds is appended in its own transaction).
 func loadHistoryCmd(img api.Image) tea.Cmd {
 	return func() tea.Msg {
-		view, err := img.Object(context.Background(), api.LobbyOID)
+		ctx, cancel := pane.Ctx()
+		defer cancel()
+		lobby, err := img.Object(ctx, api.LobbyOID)
+		if err != nil {
+			return historyLoadedMsg{lobby: api.LobbyOID, err: fmt.Errorf("workspace history: %w", err)}
+		}
+		var holder *api.Ref
+		for _, s := range lobby.Slots {
+			if s.Name == api.InputsObject && s.Target != nil {
+				holder = s.Target
+			}
+		}
+		if holder == nil {
+			return historyLoadedMsg{lobby: api.LobbyOID}
+		}
+		view, err := img.Object(ctx, holder.OID)
 		if err != nil {
 			return historyLoadedMsg{lobby: api.LobbyOID, err: fmt.Errorf("workspace history: %w", err)}
 		}

@@ -27,6 +27,7 @@ const (
 // evalDoneMsg ends evaluation id.
 type evalDoneMsg struct {
 	id  int
+	src string
 	act action
 	res api.Result
 	err error
@@ -109,6 +110,13 @@ func (m *Model) Dirty() bool {
 // Busy reports an evaluation in progress (common.Busy).
 func (m *Model) Busy() bool { return m.running }
 
+// Cancel cancels the evaluation in progress, if any (common.Canceller).
+func (m *Model) Cancel() {
+	if m.running && m.cancel != nil {
+		m.cancel()
+	}
+}
+
 // Value returns the input text.
 func (m *Model) Value() string { return m.input.Value() }
 
@@ -163,6 +171,9 @@ func (m *Model) Blur() {
 }
 
 func (m *Model) show(err bool, lines ...string) {
+	for i, l := range lines {
+		lines[i] = common.Sanitize(l)
+	}
 	m.output, m.outputErr = lines, err
 	m.layout()
 }
@@ -293,7 +304,8 @@ func (m *Model) eval(act action) tea.Cmd {
 	if m.running {
 		return func() tea.Msg { return common.InfoMsg{Text: "an evaluation is running: esc cancels it"} }
 	}
-	m.history = appendHistory(m.history, src)
+	// The input joins the history (and stops counting as unsaved) only
+	// once it evaluates: the kernel keeps only inputs that succeed.
 	m.histPos = len(m.history)
 	m.runID++
 	id := m.runID
@@ -303,7 +315,7 @@ func (m *Model) eval(act action) tea.Cmd {
 	img := m.c.Image
 	run := func() tea.Msg {
 		res, err := img.Eval(ctx, src)
-		return evalDoneMsg{id: id, act: act, res: res, err: err}
+		return evalDoneMsg{id: id, src: src, act: act, res: res, err: err}
 	}
 	return tea.Batch(run, m.spin.Tick)
 }
@@ -319,6 +331,8 @@ func (m *Model) finish(msg evalDoneMsg) tea.Cmd {
 		m.show(true, strings.Split("error: "+msg.err.Error(), "\n")...)
 		return nil
 	}
+	m.history = appendHistory(m.history, msg.src)
+	m.histPos = len(m.history)
 	res := msg.res
 	switch msg.act {
 	case printIt:

@@ -1,6 +1,7 @@
 package workspace_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -176,7 +177,7 @@ func TestHistoryPersistsAcrossReopen(t *testing.T) {
 }
 
 func historySaved(t *testing.T, img *api.Local, entry string) bool {
-	res, err := img.Eval(t.Context(), `Lobby.Get("`+api.InputsSlot+`")`)
+	res, err := img.Eval(t.Context(), `Lobby.Get("`+api.InputsObject+`").(Object).Get("`+api.InputsSlot+`")`)
 	return err == nil && strings.Contains(res.Text, entry)
 }
 
@@ -192,5 +193,29 @@ func TestCompletion(t *testing.T) {
 	quit(t, tm)
 	if want := `Lobby.Send("printString"; Lobby.print`; ws.Value() != want {
 		t.Fatalf("input is %q, want %q", ws.Value(), want)
+	}
+}
+
+// TestFailedInputStaysDirty: an input that failed to evaluate is not
+// saved, so quitting must still ask; one that succeeds is.
+func TestFailedInputStaysDirty(t *testing.T) {
+	img := commontest.New()
+	img.Errors["bad"] = errors.New("undefined: bad")
+	tm, _, ws := start(t, img)
+	tm.Type("bad")
+	tm.Send(key("ctrl+d"))
+	waitFor(t, tm, "undefined: bad")
+	quit(t, tm)
+	if !ws.Dirty() {
+		t.Fatal("an input that failed counts as saved")
+	}
+
+	tm, _, ws = start(t, img)
+	tm.Type("good")
+	tm.Send(key("ctrl+d"))
+	waitFor(t, tm, "✓ done")
+	quit(t, tm)
+	if ws.Dirty() {
+		t.Fatal("an input that succeeded counts as unsaved")
 	}
 }

@@ -28,7 +28,9 @@ type Image struct {
 	Fixed api.Status
 	// Evals records every Eval source, in order.
 	Evals []string
-	subs  []chan api.Event
+	// searches counts Search calls.
+	searches int
+	subs     []chan api.Event
 }
 
 var _ api.Image = (*Image)(nil)
@@ -66,6 +68,13 @@ func (f *Image) Emit(ev api.Event) {
 	for _, c := range f.subs {
 		c <- ev
 	}
+}
+
+// Searches returns how many times Search was called.
+func (f *Image) Searches() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.searches
 }
 
 // EvalLog returns the sources evaluated so far.
@@ -170,6 +179,7 @@ func (f *Image) Undo(ctx context.Context, tx uint64) (api.Tx, error) {
 func (f *Image) Search(ctx context.Context, query string, limit int) ([]api.Hit, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.searches++
 	var hits []api.Hit
 	q := strings.ToLower(query)
 	for oid := uint64(1); oid <= uint64(len(f.Objects)); oid++ {

@@ -124,3 +124,12 @@ func FirstLine(s string) string {
 	}
 	return s
 }
+
+// OneLine returns s's first line, with "…" when more lines follow: what a
+// one-row layout shows of a multi-line value.
+func OneLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + "…"
+	}
+	return s
+}
