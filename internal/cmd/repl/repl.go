@@ -180,26 +180,32 @@ func (it *interrupts) stop() {
 
 // watchModel prints, on w, the tokens the pLLM streams while it writes a
 // method for this session, so that the user watches it being written.
-// Standard output stays the entries' values alone.
+// Personas write concurrently; interleaving their tokens would be
+// unreadable, so it follows the first persona that starts writing each
+// selector; the commit says whose method won. Standard output stays the entries.
+// values alone.
 func watchModel(s *kernel.Session, w io.Writer) (stop func()) {
 	sub := s.Kernel().Bus().Subscribe(4096)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		var writing string
+		following := map[string]string{} // selector → the persona followed
 		for ev := range sub.C {
-			if ev.Kind != kernel.EventToken || ev.Token.Principal != s.Principal() {
-				if ev.Kind == kernel.EventCommit && writing != "" && strings.HasPrefix(ev.Tx.Principal, "pLLM/") {
-					fmt.Fprintf(w, "\n[%s committed transaction %d: %s]\n", ev.Tx.Principal, ev.Tx.ID, ev.Tx.Note)
-					writing = ""
+			switch {
+			case ev.Kind == kernel.EventCommit && strings.HasPrefix(ev.Tx.Principal, "pLLM") && len(following) > 0:
+				fmt.Fprintf(w, "\n[%s committed transaction %d: %s]\n", ev.Tx.Principal, ev.Tx.ID, ev.Tx.Note)
+				clear(following)
+			case ev.Kind == kernel.EventToken && ev.Token.Principal == s.Principal():
+				t := ev.Token
+				switch persona, ok := following[t.Selector]; {
+				case !ok:
+					following[t.Selector] = t.Persona
+					fmt.Fprintf(w, "\n[pLLM/%s is writing %s]\n", t.Persona, t.Selector)
+				case persona != t.Persona:
+					continue
 				}
-				continue
+				io.WriteString(w, t.Text)
 			}
-			if who := ev.Token.Persona + " " + ev.Token.Selector; who != writing {
-				fmt.Fprintf(w, "\n[pLLM/%s is writing %s]\n", ev.Token.Persona, ev.Token.Selector)
-				writing = who
-			}
-			io.WriteString(w, ev.Token.Text)
 		}
 	}()
 	return func() {
