@@ -409,15 +409,10 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	}
+	if c, ok := pane.Navigate(msg, pane.ListKeys{Down: k.Down, Up: k.Up, Top: k.Top, Bottom: k.Bottom}, m.cursor, len(m.txs)); ok {
+		m.cursor = c
+	}
 	switch {
-	case key.Matches(msg, k.Down):
-		m.cursor = pane.Clamp(m.cursor+1, len(m.txs))
-	case key.Matches(msg, k.Up):
-		m.cursor = pane.Clamp(m.cursor-1, len(m.txs))
-	case key.Matches(msg, k.Top):
-		m.cursor = 0
-	case key.Matches(msg, k.Bottom):
-		m.cursor = pane.Clamp(len(m.txs)-1, len(m.txs))
 	case key.Matches(msg, k.Undo):
 		if _, ok := m.selectedTx(); ok {
 			m.confirmUndo, m.conflict = true, nil

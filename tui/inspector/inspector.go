@@ -311,15 +311,10 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return cmd
 	}
 	m.status = ""
+	if c, ok := pane.Navigate(msg, pane.ListKeys{Down: k.Down, Up: k.Up, Top: k.Top, Bottom: k.Bottom}, f.cursor, len(f.items)); ok {
+		f.cursor = c
+	}
 	switch {
-	case key.Matches(msg, k.Down):
-		f.cursor = pane.Clamp(f.cursor+1, len(f.items))
-	case key.Matches(msg, k.Up):
-		f.cursor = pane.Clamp(f.cursor-1, len(f.items))
-	case key.Matches(msg, k.Top):
-		f.cursor = 0
-	case key.Matches(msg, k.Bottom):
-		f.cursor = pane.Clamp(len(f.items)-1, len(f.items))
 	case key.Matches(msg, k.Back):
 		m.pop()
 	case key.Matches(msg, k.Open):

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 )
 
@@ -99,6 +101,25 @@ func Scroll(cursor, offset, height, n int) int {
 // Clamp bounds i to [0, n-1] (0 when n is 0).
 func Clamp(i, n int) int {
 	return max(0, min(i, n-1))
+}
+
+// ListKeys are the vim-style keys of a list.
+type ListKeys struct{ Down, Up, Top, Bottom key.Binding }
+
+// Navigate moves a list cursor over n rows by the list keys; ok is false
+// when msg is none of them.
+func Navigate(msg tea.KeyPressMsg, k ListKeys, cursor, n int) (int, bool) {
+	switch {
+	case key.Matches(msg, k.Down):
+		return Clamp(cursor+1, n), true
+	case key.Matches(msg, k.Up):
+		return Clamp(cursor-1, n), true
+	case key.Matches(msg, k.Top):
+		return 0, true
+	case key.Matches(msg, k.Bottom):
+		return Clamp(n-1, n), true
+	}
+	return cursor, false
 }
 
 var lineRE = regexp.MustCompile(`\bline (\d+)`)
