@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"batos/image"
 	"batos/interp"
 	"batos/kernel"
+	"batos/kernel/pllm"
 	"batos/kernel/pllm/llama"
 )
 
@@ -385,11 +385,11 @@ func (l *Local) Search(ctx context.Context, query string, limit int) ([]Hit, err
 						hits = append(hits, Hit{Object: r, Selector: sl.Name, Score: score})
 					}
 				}
-				for _, child := range refs(sl.Value) {
-					if !seen[child] {
-						seen[child] = true
-						queue = append(queue, child)
-					}
+			}
+			for _, child := range (&image.Record{Slots: slots}).Refs() {
+				if !seen[child] {
+					seen[child] = true
+					queue = append(queue, child)
 				}
 			}
 		}
@@ -400,27 +400,6 @@ func (l *Local) Search(ctx context.Context, query string, limit int) ([]Hit, err
 		hits = hits[:limit]
 	}
 	return hits, err
-}
-
-// refs lists the objects a value refers to.
-func refs(v any) []image.OID {
-	switch v := v.(type) {
-	case image.Ref:
-		return []image.OID{v.OID}
-	case []any:
-		var out []image.OID
-		for _, e := range v {
-			out = append(out, refs(e)...)
-		}
-		return out
-	case map[string]any:
-		var out []image.OID
-		for _, e := range v {
-			out = append(out, refs(e)...)
-		}
-		return out
-	}
-	return nil
 }
 
 // fuzzy matches query as a subsequence of name (Spotter-style): a match
@@ -459,29 +438,11 @@ func (l *Local) Status(ctx context.Context) (Status, error) {
 			st.LastTx = l.tx(t)
 		}
 	}
-	endpoint := os.Getenv("BATOS_LLM_URL")
-	if endpoint == "" {
-		_ = l.view(ctx, func(s *kernel.Session) error {
-			slots, err := s.SlotsOf(image.RootOID)
-			if err != nil {
-				return err
-			}
-			for _, sl := range slots {
-				if r, ok := sl.Value.(image.Ref); ok && sl.Name == "pLLM" {
-					pslots, err := s.SlotsOf(r.OID)
-					if err != nil {
-						return err
-					}
-					for _, p := range pslots {
-						if e, ok := p.Value.(string); ok && p.Name == "endpoint" {
-							endpoint = e
-						}
-					}
-				}
-			}
-			return nil
-		})
-	}
+	var endpoint string
+	_ = l.view(ctx, func(s *kernel.Session) error {
+		endpoint = pllm.Endpoint(s)
+		return nil
+	})
 	st.PLLM = "offline (no endpoint)"
 	if endpoint != "" {
 		hctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)

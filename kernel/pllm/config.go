@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"batos/image"
 	"batos/kernel"
 	"batos/kernel/pllm/llama"
 )
@@ -168,3 +169,17 @@ func (c config) request(p persona, user string) llama.Request {
 }
 
 func (p persona) String() string { return fmt.Sprintf("%s@%s", p.name, p.endpoint) }
+
+// Endpoint returns the model server the pLLM asks by default, as the
+// session's evaluation in progress sees the image: BATOS_LLM_URL, else
+// Lobby.pLLM.endpoint. Status bars use it to say where the pLLM is.
+func Endpoint(s *kernel.Session) string {
+	if url := os.Getenv("BATOS_LLM_URL"); url != "" {
+		return url
+	}
+	lobby := s.Object(image.RootOID)
+	if p, ok := slot(lobby, "pLLM").(kernel.Object); ok {
+		return stringSlot(p, "endpoint", defaultEndpoint)
+	}
+	return ""
+}
