@@ -121,6 +121,11 @@ const (
 	tagRef
 	tagMethod
 	tagPrimitive
+	// tagAuthoredMethod is a method with its author: the source, then the
+	// author. A method without an author is still written as tagMethod,
+	// byte for byte what builds before authors wrote, and every tagMethod
+	// reads as a method with no author.
+	tagAuthoredMethod
 )
 
 // valueError reports an unencodable value; path locates it inside a nested
@@ -236,7 +241,10 @@ func appendValue(buf []byte, v any, depth int, path string) ([]byte, error) {
 		}
 		return binary.AppendUvarint(append(buf, tagRef), uint64(x.OID)), nil
 	case Method:
-		return appendString(append(buf, tagMethod), x.Source), nil
+		if x.Author == "" {
+			return appendString(append(buf, tagMethod), x.Source), nil
+		}
+		return appendString(appendString(append(buf, tagAuthoredMethod), x.Source), x.Author), nil
 	case Primitive:
 		return appendString(append(buf, tagPrimitive), x.Name), nil
 	}
@@ -428,7 +436,14 @@ func (d *decoder) value(depth int) (any, error) {
 		return Ref{OID(v)}, nil
 	case tagMethod:
 		s, err := d.string()
-		return Method{s}, err
+		return Method{Source: s}, err
+	case tagAuthoredMethod:
+		s, err := d.string()
+		if err != nil {
+			return nil, err
+		}
+		a, err := d.string()
+		return Method{Source: s, Author: a}, err
 	case tagPrimitive:
 		s, err := d.string()
 		return Primitive{s}, err

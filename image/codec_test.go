@@ -31,6 +31,8 @@ func TestValueRoundTrip(t *testing.T) {
 		{"map", map[string]any{"b": 2, "a": []any{Ref{3}, map[string]any{"x": Ref{4}}}}},
 		{"ref", Ref{17}},
 		{"method", Method{Source: "func f(self Object) int { return 1 }"}},
+		{"authored method", Method{Source: "func f(self Object) int { return 1 }", Author: "pLLM/BRICK"}},
+		{"methods in a list", []any{Method{Source: "a"}, Method{Source: "b", Author: "user"}}},
 		{"primitive", Primitive{Name: "print"}},
 	}
 	for _, tt := range tests {
@@ -51,6 +53,50 @@ func TestValueRoundTrip(t *testing.T) {
 				t.Errorf("got %#v, want %#v", got.Slots, rec.Slots)
 			}
 		})
+	}
+}
+
+// TestMethodEncodingCompatible pins the encoding of method slots: records
+// written before methods had authors (tag 11, the source alone) decode with
+// no author, a method without an author is still written byte for byte the
+// old way, and an author is kept with tag 13.
+func TestMethodEncodingCompatible(t *testing.T) {
+	const src = "func f(self Object) int { return 1 }"
+	// A version-1 record as builds before authors wrote it: version 1,
+	// flags created, serial 7, one slot "f" of kind method (2), tag 11,
+	// the source.
+	old := append([]byte{1, flagCreated, 7, 1, 1, 'f', 2, 11, byte(len(src))}, src...)
+	rec, flags, err := decodeRecordValue(4, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Slot{{Name: "f", Kind: SlotMethod, Value: Method{Source: src}}}
+	if flags != flagCreated || rec.Serial != 7 || !reflect.DeepEqual(rec.Slots, want) {
+		t.Fatalf("old record decoded as %#v (flags %d)", rec, flags)
+	}
+	body, err := encodeSlots(nil, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enc := encodeRecordValue(flagCreated, 7, body); !bytes.Equal(enc, old) {
+		t.Fatalf("a method without an author encodes as\n%v, want the old bytes\n%v", enc, old)
+	}
+	authored := []Slot{{Name: "f", Kind: SlotMethod, Value: Method{Source: src, Author: "pLLM/ROBIN"}}}
+	body, err = encodeSlots(nil, authored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantBody := append(append([]byte{1, 1, 'f', 2, tagAuthoredMethod, byte(len(src))}, src...), append([]byte{10}, "pLLM/ROBIN"...)...)
+	if !bytes.Equal(body, wantBody) {
+		t.Fatalf("authored method encodes as\n%v, want\n%v", body, wantBody)
+	}
+	rec, _, err = decodeRecordValue(4, encodeRecordValue(0, 8, body))
+	if err != nil || !reflect.DeepEqual(rec.Slots, authored) {
+		t.Fatalf("authored method decoded as %#v, %v", rec, err)
+	}
+	// A truncated author is corruption, not a method without one.
+	if _, _, err := decodeRecordValue(4, encodeRecordValue(0, 8, body[:len(body)-3])); err == nil {
+		t.Fatal("a truncated author decoded")
 	}
 }
 
@@ -160,7 +206,7 @@ func TestDeepNestingDecode(t *testing.T) {
 // FuzzDecodeRecord checks that decoding never panics and that whatever
 // decodes re-encodes canonically: encode(decode(x)) is a fixed point.
 func FuzzDecodeRecord(f *testing.F) {
-	for _, v := range []any{nil, 1, int64(2), 2.5, "s", []byte("b"), []any{Ref{3}}, map[string]any{"k": true}, Method{"m"}} {
+	for _, v := range []any{nil, 1, int64(2), 2.5, "s", []byte("b"), []any{Ref{3}}, map[string]any{"k": true}, Method{Source: "m"}, Method{Source: "m", Author: "pLLM/BRICK"}} {
 		body, _ := encodeSlots(nil, []Slot{{Name: "x", Kind: SlotData, Value: v}, {Name: "p*", Kind: SlotParent, Value: Ref{1}}})
 		f.Add(encodeRecordValue(flagCreated, 9, body))
 	}

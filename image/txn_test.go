@@ -22,7 +22,7 @@ func TestEmptyImageAndPersistence(t *testing.T) {
 	root := &Record{OID: RootOID, Slots: []Slot{
 		{Name: "n", Kind: SlotData, Value: 1},
 		{Name: "big", Kind: SlotData, Value: int64(1 << 50)},
-		{Name: "m", Kind: SlotMethod, Value: Method{"func m(self Object) {}"}},
+		{Name: "m", Kind: SlotMethod, Value: Method{Source: "func m(self Object) {}"}},
 		{Name: "p", Kind: SlotPrimitive, Value: Primitive{"print"}},
 	}}
 	tx := s.Begin("user")

@@ -51,8 +51,15 @@ func (k SlotKind) valid() bool { return k >= SlotData && k <= SlotParent }
 // nested inside []any and map[string]any; Pack and Check follow them all.
 type Ref struct{ OID OID }
 
-// Method is the Go source of a method slot (the value of a SlotMethod slot).
-type Method struct{ Source string }
+// Method is the Go source of a method slot (the value of a SlotMethod slot)
+// and the principal that wrote it: "user", "pLLM/BRICK", "autotelic",
+// "awakening" for the codex's methods, "" for methods written before
+// authors were recorded. The kernel's write policy restricts methods whose
+// author is a model's.
+type Method struct {
+	Source string
+	Author string
+}
 
 // Primitive names a native behaviour (the value of a SlotPrimitive slot). Only
 // the name is persisted; the kernel binds it to Go code when it loads.
