@@ -156,7 +156,7 @@ func (k *Kernel) planSlot(cs codexSlot, plan *codexPlan) (plannedSlot, error) {
 		if _, err := k.compiler.Compile(cs.Name, cs.Method); err != nil {
 			return plannedSlot{}, err
 		}
-		return plannedSlot{slot: image.Slot{Name: cs.Name, Kind: image.SlotMethod, Value: image.Method{Source: cs.Method}}}, nil
+		return plannedSlot{slot: image.Slot{Name: cs.Name, Kind: image.SlotMethod, Value: image.Method{Source: cs.Method, Author: codexAuthor}}}, nil
 	case cs.Primitive != "":
 		if _, ok := k.primitive(cs.Primitive); !ok {
 			return plannedSlot{}, fmt.Errorf("unknown primitive %q", cs.Primitive)
@@ -233,13 +233,17 @@ func jsonErrorAt(src []byte, err error) error {
 	return fmt.Errorf("line %d: %w", line, err)
 }
 
+// codexAuthor is the principal of the awakening transaction, and so the
+// author of the codex's methods.
+const codexAuthor = "awakening"
+
 // awaken applies a codex to an empty image in one transaction.
 func (k *Kernel) awaken(src []byte, name string) error {
 	plan, err := k.planCodex(src, name)
 	if err != nil {
 		return err
 	}
-	t := k.begin("awakening")
+	t := k.begin(codexAuthor)
 	oids := map[string]image.OID{"Lobby": image.RootOID}
 	for _, id := range plan.ids {
 		if id != "Lobby" {

@@ -75,6 +75,9 @@ func (o Object) Set(name string, v any) {
 		}
 		kind = image.SlotParent
 	}
+	if s.tx.pol != nil {
+		s.checkWrite("set", o.oid, name, "", o.ownMethod(name))
+	}
 	if err := s.tx.setSlot(o.oid, image.Slot{Name: name, Kind: kind, Value: stored}); err != nil {
 		panic(err)
 	}
@@ -82,16 +85,18 @@ func (o Object) Set(name string, v any) {
 
 // Define compiles src as the method for selector sel and installs it on o.
 // A source that does not parse or compile panics with the compiler's error
-// and installs nothing.
+// and installs nothing. The method records its author: the session's
+// principal, or, when model-written code defines it, that code's author.
 func (o Object) Define(sel, src string) {
 	s := o.session()
 	if err := validSlotName(sel); err != nil || strings.HasSuffix(sel, "*") {
 		panic(&SlotError{Object: s.describe(o.oid), Slot: sel, Msg: "not a valid selector"})
 	}
+	s.checkWrite("define", o.oid, sel, "", true)
 	if _, err := s.k.compiler.Compile(sel, src); err != nil {
 		panic(err)
 	}
-	if err := s.tx.setSlot(o.oid, image.Slot{Name: sel, Kind: image.SlotMethod, Value: image.Method{Source: src}}); err != nil {
+	if err := s.tx.setSlot(o.oid, image.Slot{Name: sel, Kind: image.SlotMethod, Value: image.Method{Source: src, Author: s.author()}}); err != nil {
 		panic(err)
 	}
 }
@@ -99,6 +104,9 @@ func (o Object) Define(sel, src string) {
 // Remove deletes o's own slot name.
 func (o Object) Remove(name string) {
 	s := o.session()
+	if s.tx.pol != nil {
+		s.checkWrite("remove", o.oid, name, "", o.ownMethod(name))
+	}
 	ok, err := s.tx.removeSlot(o.oid, name)
 	if err != nil {
 		panic(err)
@@ -126,6 +134,7 @@ func (o Object) Rename(from, to string) {
 	if strings.HasSuffix(from, "*") != strings.HasSuffix(to, "*") {
 		panic(&SlotError{Object: s.describe(o.oid), Slot: to, Msg: "a parent slot's name ends in \"*\" and only a parent slot's does"})
 	}
+	s.checkWrite("rename", o.oid, from, to, isMethodKind(st.slots[i].Kind))
 	slots := s.tx.mutable(o.oid, st)
 	slots[i].Name = to
 	s.tx.shaped = true
@@ -146,7 +155,9 @@ func (o Object) Slots() []string {
 func (o Object) Clone() Object {
 	st := o.state()
 	slots := append([]image.Slot(nil), st.slots...)
-	return Object{oid: o.s.tx.create(slots), s: o.s}
+	c := Object{oid: o.s.tx.create(slots), s: o.s}
+	o.s.noteCreated(c.oid)
+	return c
 }
 
 // Lobby returns the root object, bound to o's session.
@@ -156,7 +167,9 @@ func (o Object) Lobby() Object { return Object{oid: image.RootOID, s: o.session(
 // the root traits object (Lobby.traits) when the image has one.
 func (o Object) NewObject() Object {
 	s := o.session()
-	return Object{oid: s.newObject(), s: s}
+	n := Object{oid: s.newObject(), s: s}
+	s.noteCreated(n.oid)
+	return n
 }
 
 // String describes the object ("Lobby", "point (object 12)").
@@ -184,6 +197,19 @@ func (o Object) state() *objState {
 	}
 	return st
 }
+
+// ownMethod reports whether o's own slot name holds a method or a
+// primitive: writing over or removing it changes o's methods.
+func (o Object) ownMethod(name string) bool {
+	st, err := o.s.tx.load(o.oid)
+	if err != nil {
+		return false
+	}
+	i := findSlot(st.slots, name)
+	return i >= 0 && isMethodKind(st.slots[i].Kind)
+}
+
+func isMethodKind(k image.SlotKind) bool { return k == image.SlotMethod || k == image.SlotPrimitive }
 
 func validSlotName(name string) error {
 	switch {

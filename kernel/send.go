@@ -193,6 +193,9 @@ func (s *Session) invoke(b binding, recv image.OID, sel string, args []any) (any
 		if err != nil {
 			return nil, err
 		}
+		if author := b.slot.Value.(image.Method).Author; author != "" && ModelWritten(author) {
+			return s.invokeModel(m, author, b.holder, recv, sel, args)
+		}
 		return m.Call(s.guard, Object{oid: recv, s: s}, args)
 	case image.SlotPrimitive:
 		name := b.slot.Value.(image.Primitive).Name

@@ -22,6 +22,9 @@ type txn struct {
 	shaped bool
 	objs   map[image.OID]*objState
 	order  []image.OID // dirty objects in first-write order
+	// pol is the write policy's state (policy.go), once a model-written
+	// method has been sent in this transaction.
+	pol *policyState
 }
 
 type objState struct {
@@ -131,6 +134,12 @@ func (t *txn) removeSlot(oid image.OID, name string) (bool, error) {
 // the event once it is durable.
 func (t *txn) commit(note string) (image.TxInfo, error) {
 	k := t.k
+	if t.pol != nil && t.pol.violation != nil {
+		// Model-written code attempted a forbidden write: nothing of
+		// this transaction commits, even if the panic was recovered.
+		t.it.Abort()
+		return image.TxInfo{}, t.pol.violation
+	}
 	if len(t.order) == 0 {
 		t.it.Abort()
 		return image.TxInfo{}, nil
