@@ -47,7 +47,7 @@ const MaxMemory = 4 << 30
 
 func writeResponse(w io.Writer, resp Response) {
 	b, err := json.Marshal(resp)
-	if err != nil { // cannot happen: Response holds strings and bools
+	if err != nil { // cannot happen: Response holds strings, bools, numbers
 		b = []byte(`{"ok":false,"error_kind":"other","error":"sandbox: cannot encode the response"}`)
 	}
 	_, _ = w.Write(append(b, '\n'))
@@ -61,11 +61,14 @@ func run(req Request) Response {
 		return Response{ErrorKind: KindOther, Error: "sandbox: open image: " + oneLine(err.Error())}
 	}
 	defer k.Close()
-	s := k.NewSession("sandbox")
 	ctx := context.Background()
+	var saved []savedSlot
 	if req.DeadlineMS > 0 || req.MaxDepth > 0 {
+		s := k.NewSession("sandbox")
 		if _, err := s.Run(ctx, "sandbox limits", func(lobby kernel.Object) error {
-			return setLimits(lobby, req)
+			var err error
+			saved, err = setLimits(s, lobby, req)
+			return err
 		}); err != nil {
 			return Response{ErrorKind: KindOther, Error: "sandbox: set limits: " + oneLine(err.Error())}
 		}
@@ -77,12 +80,20 @@ func run(req Request) Response {
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(req.DeadlineMS)*time.Millisecond)
 		defer cancel()
 	}
+	author := req.Author
+	if author == "" {
+		author = "sandbox"
+	}
+	// The trial's session has the candidate's author as its principal, so
+	// the method it defines records that author, and a model's runs under
+	// the write policy as it will once installed.
+	s := k.NewSession(author)
 	out := &capWriter{max: MaxOutput}
 	s.SetOutput(out)
 	var resp Response
 	recorded := false
 	_, err = s.Run(ctx, "sandbox trial "+req.Selector, func(lobby kernel.Object) error {
-		resp, recorded = trial(s, req), true
+		resp, recorded = trial(s, lobby, req, saved), true
 		return errAbort
 	})
 	if !recorded {
@@ -92,41 +103,104 @@ func run(req Request) Response {
 	return resp
 }
 
-// setLimits writes the request's deadline and depth limit into
-// Lobby.system, where the kernel reads the limits of each evaluation.
-func setLimits(lobby kernel.Object, req Request) error {
-	sys, ok := lobby.Get("system").(kernel.Object)
-	if !ok {
-		return errors.New("Lobby.system is not an object")
-	}
-	if req.DeadlineMS > 0 {
-		sys.Set("sendDeadline", req.DeadlineMS) // an int is milliseconds
-	}
-	if req.MaxDepth > 0 {
-		sys.Set("maxDepth", req.MaxDepth)
-	}
-	return nil
+// savedSlot is a Lobby.system slot as it was before the sandbox set its
+// limits there.
+type savedSlot struct {
+	name    string
+	value   any // as stored
+	present bool
 }
 
-// trial clones the receiver, defines the candidate on the clone and sends
-// it, inside the session's (to be aborted) transaction.
-func trial(s *kernel.Session, req Request) Response {
+// setLimits writes the request's deadline and depth limit into
+// Lobby.system, where the kernel reads the limits of each evaluation, and
+// returns the slots as they were, for trial to put back.
+func setLimits(s *kernel.Session, lobby kernel.Object, req Request) ([]savedSlot, error) {
+	sys, ok := lobby.Get("system").(kernel.Object)
+	if !ok {
+		return nil, errors.New("Lobby.system is not an object")
+	}
+	slots, err := s.SlotsOf(sys.OID())
+	if err != nil {
+		return nil, err
+	}
+	var saved []savedSlot
+	set := func(name string, v int) {
+		sv := savedSlot{name: name}
+		for _, sl := range slots {
+			if sl.Name == name {
+				sv.value, sv.present = sl.Value, true
+			}
+		}
+		saved = append(saved, sv)
+		sys.Set(name, v)
+	}
+	if req.DeadlineMS > 0 {
+		set("sendDeadline", req.DeadlineMS) // an int is milliseconds
+	}
+	if req.MaxDepth > 0 {
+		set("maxDepth", req.MaxDepth)
+	}
+	return saved, nil
+}
+
+// trial defines the candidate where it would be installed and sends it to
+// the receiver itself, inside the session's (to be aborted) transaction,
+// after putting Lobby.system's slots back as they were in the image: the
+// limits are already in force, and the candidate reads what the real run
+// would.
+func trial(s *kernel.Session, lobby kernel.Object, req Request, saved []savedSlot) Response {
 	args := make([]any, len(req.Args))
 	for i, a := range req.Args {
 		args[i] = s.Bind(a)
 	}
-	var clone kernel.Object
-	if err := catch(func() { clone = s.Object(req.Receiver).Clone() }); err != nil {
-		return Response{ErrorKind: KindOther, Error: fmt.Sprintf("sandbox: receiver: %s", oneLine(err.Error()))}
+	if err := catch(func() { restoreLimits(s, lobby, saved) }); err != nil {
+		return Response{ErrorKind: KindOther, Error: "sandbox: restore limits: " + oneLine(err.Error())}
 	}
-	if err := catch(func() { clone.Define(req.Selector, req.Source) }); err != nil {
+	recv := s.Object(req.Receiver)
+	holder := recv
+	if req.Holder != 0 {
+		holder = s.Object(req.Holder)
+	}
+	for _, o := range []kernel.Object{recv, holder} {
+		if err := catch(func() { o.Slots() }); err != nil {
+			return Response{ErrorKind: KindOther, Error: fmt.Sprintf("sandbox: receiver: %s", oneLine(err.Error()))}
+		}
+	}
+	if err := catch(func() { holder.Define(req.Selector, req.Source) }); err != nil {
 		return Response{ErrorKind: KindCompile, Error: oneLine(err.Error())}
 	}
 	var v any
-	if err := catch(func() { v = clone.Send(req.Selector, args...) }); err != nil {
-		return Response{ErrorKind: classify(err), Error: oneLine(err.Error())}
+	err := catch(func() { v = recv.Send(req.Selector, args...) })
+	writes := writeSet(s.ModelWrites())
+	if err != nil {
+		return Response{ErrorKind: classify(err), Error: oneLine(err.Error()), Writes: writes}
 	}
-	return Response{OK: true, Value: capString(s.Format(v), MaxOutput), ValueType: typeName(v)}
+	return Response{OK: true, Value: capString(s.Format(v), MaxOutput), ValueType: typeName(v), Writes: writes}
+}
+
+func restoreLimits(s *kernel.Session, lobby kernel.Object, saved []savedSlot) {
+	if len(saved) == 0 {
+		return
+	}
+	sys := lobby.Get("system").(kernel.Object)
+	for _, sv := range saved {
+		if sv.present {
+			sys.Set(sv.name, s.Bind(sv.value))
+		} else {
+			sys.Remove(sv.name)
+		}
+	}
+}
+
+func writeSet(ws []kernel.Write) []Write {
+	if len(ws) == 0 {
+		return nil
+	}
+	out := make([]Write, len(ws))
+	for i, w := range ws {
+		out[i] = Write{Op: w.Op, Object: w.Object, Name: w.Name, Slot: w.Slot, To: w.To, Denied: w.Denied}
+	}
+	return out
 }
 
 // catch runs fn and returns what it panicked with as an error.
@@ -153,7 +227,10 @@ func classify(err error) string {
 		se   *interp.SyntaxError
 		fe   *interp.ForbiddenImportError
 	)
+	var pol *kernel.PolicyError
 	switch {
+	case errors.As(err, &pol):
+		return KindPolicy
 	case errors.As(err, &stop):
 		switch stop.Reason {
 		case interp.StopDeadline, interp.StopCanceled:

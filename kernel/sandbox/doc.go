@@ -6,16 +6,33 @@
 // (image.Store.Checkpoint) and starts a child (`batos sandbox`, whose body
 // is Main) in its own process group. The parent writes one JSON Request on
 // the child's stdin and reads one JSON Response line from its stdout. The
-// child opens the checkpoint, and in one session transaction clones the
-// receiver, defines the candidate on the clone and sends it the arguments,
-// records the outcome and aborts: nothing the candidate does commits, and
-// it only ever touched the copy anyway. The parent kills the child's group
-// with SIGKILL when its context ends or the hard timeout passes, and reports
-// a child that died or answered garbage as ErrorKind "crash".
+// child opens the checkpoint, and in one session transaction defines the
+// candidate where it would be installed (the request's Holder: the receiver
+// or an object on its parent chain), sends it the arguments on the
+// receiver itself, records the outcome and aborts: nothing the candidate
+// does commits, and it only ever touched the copy anyway. The parent kills
+// the child's group with SIGKILL when its context ends or the hard timeout
+// passes, and reports a child that died or answered garbage as ErrorKind
+// "crash".
+//
+// A candidate whose Author is a model's (the pLLM's "pLLM/<persona>") runs
+// under the image's write policy (kernel.ModelWritten, Lobby.pLLM.policy)
+// exactly as the installed method will: a forbidden write fails the trial
+// with ErrorKind "policy", and the Response lists the candidate's write set
+// (objects created, slots set, removed or renamed, methods defined).
 //
 // Limits: the request's deadline and depth limit are written into the
-// copy's Lobby.system (the kernel reads each evaluation's limits there)
-// before the trial. Only the kernel's default primitives exist in the
-// child, so a candidate whose send falls through to a doesNotUnderstand
-// handled by a primitive the child lacks fails with kind "other".
+// copy's Lobby.system (the kernel reads each evaluation's limits there, at
+// its start) in a transaction of their own, and the trial's transaction
+// puts the slots back before the candidate runs, so that it reads the
+// image's own values while the sandbox's are in force.
+//
+// What a candidate can still tell apart from its real run: the image is
+// the last committed one, not the caller's transaction (writes the caller
+// made before the send are missing, and so is the record of the generation
+// in progress, committed with the install); the clock; the objects it
+// creates get other ids; only the kernel's default primitives exist in the
+// child, so a send that falls through to the pLLM fails as not understood
+// and infer fails; the limits in force are the trial's. The write policy
+// does not rely on the trial: it is enforced on every real run too.
 package sandbox

@@ -11,8 +11,13 @@ import (
 	"batos/kernel"
 )
 
-// Request is one trial: the candidate method Source for Selector, sent with
-// Args to a clone of Receiver in the image at Image.
+// Request is one trial: the candidate method Source for Selector, defined
+// on Holder (Receiver itself when 0) and sent with Args to Receiver in the
+// image at Image, in a transaction that is always aborted. Author is the
+// principal the candidate is defined under; when it is a model's
+// ("pLLM/BRICK", see kernel.ModelWritten) the trial runs under the image's
+// write policy exactly as the installed method would; empty means
+// "sandbox", which is not restricted (isolation only).
 //
 // Args are script values: nil, bool, int, int64, float64, string, []byte,
 // []any, map[string]any and kernel.Object (image.Ref is accepted too),
@@ -22,8 +27,10 @@ import (
 type Request struct {
 	Image      string    `json:"image"` // checkpoint directory; Runner.Trial fills it in
 	Receiver   image.OID `json:"receiver"`
+	Holder     image.OID `json:"holder,omitempty"` // where the method is installed: the receiver or an object on its parent chain
 	Selector   string    `json:"selector"`
 	Source     string    `json:"source"`
+	Author     string    `json:"author,omitempty"`
 	Args       []any     `json:"-"`
 	DeadlineMS int       `json:"deadline_ms,omitempty"` // 0: the image's Lobby.system.sendDeadline
 	MaxDepth   int       `json:"max_depth,omitempty"`   // 0: the image's Lobby.system.maxDepth
@@ -39,6 +46,7 @@ const (
 	KindAlloc         = "alloc"          // an allocation exceeded the limit
 	KindNotUnderstood = "not_understood" // a send found no slot
 	KindArgument      = "argument"       // the arguments do not fit the method's parameters
+	KindPolicy        = "policy"         // the candidate wrote what the image's write policy forbids
 	KindOther         = "other"          // any other error the method returned or raised
 	KindCrash         = "crash"          // the sandbox process died (fatal error, signal, no or garbled answer)
 )
@@ -56,13 +64,34 @@ type Response struct {
 	ErrorKind       string `json:"error_kind,omitempty"`
 	Output          string `json:"output,omitempty"` // fmt.Print output, at most MaxOutput bytes
 	OutputTruncated bool   `json:"output_truncated,omitempty"`
+	// Writes is the candidate's write set when it ran as model-written
+	// code: the objects it created, the slots it set, removed or renamed
+	// and the methods it defined, each once, in order; a write the policy
+	// refused is marked Denied (it is the one Error names).
+	Writes []Write `json:"writes,omitempty"`
+}
+
+// Write is one write of a trial's write set (see kernel.Write).
+type Write struct {
+	Op     string    `json:"op"` // create, set, define, remove, rename
+	Object image.OID `json:"object"`
+	Name   string    `json:"name"` // the object described
+	Slot   string    `json:"slot,omitempty"`
+	To     string    `json:"to,omitempty"` // a rename's new name
+	Denied bool      `json:"denied,omitempty"`
+}
+
+func (w Write) String() string {
+	return kernel.Write{Op: w.Op, Object: w.Object, Name: w.Name, Slot: w.Slot, To: w.To, Denied: w.Denied}.String()
 }
 
 type wireRequest struct {
 	Image      string            `json:"image"`
 	Receiver   image.OID         `json:"receiver"`
+	Holder     image.OID         `json:"holder,omitempty"`
 	Selector   string            `json:"selector"`
 	Source     string            `json:"source"`
+	Author     string            `json:"author,omitempty"`
 	Args       []json.RawMessage `json:"args"`
 	DeadlineMS int               `json:"deadline_ms,omitempty"`
 	MaxDepth   int               `json:"max_depth,omitempty"`
@@ -70,7 +99,7 @@ type wireRequest struct {
 
 // MarshalJSON writes args as tagged values (see encodeValue).
 func (r Request) MarshalJSON() ([]byte, error) {
-	w := wireRequest{Image: r.Image, Receiver: r.Receiver, Selector: r.Selector, Source: r.Source,
+	w := wireRequest{Image: r.Image, Receiver: r.Receiver, Holder: r.Holder, Selector: r.Selector, Source: r.Source, Author: r.Author,
 		DeadlineMS: r.DeadlineMS, MaxDepth: r.MaxDepth, Args: make([]json.RawMessage, len(r.Args))}
 	for i, a := range r.Args {
 		v, err := encodeValue(a)
@@ -90,7 +119,7 @@ func (r *Request) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*r = Request{Image: w.Image, Receiver: w.Receiver, Selector: w.Selector, Source: w.Source,
+	*r = Request{Image: w.Image, Receiver: w.Receiver, Holder: w.Holder, Selector: w.Selector, Source: w.Source, Author: w.Author,
 		DeadlineMS: w.DeadlineMS, MaxDepth: w.MaxDepth, Args: make([]any, len(w.Args))}
 	for i, raw := range w.Args {
 		v, err := decodeValue(raw)

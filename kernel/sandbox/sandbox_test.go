@@ -186,7 +186,8 @@ func TestTrialLeavesImageUnchanged(t *testing.T) {
 	self.Lobby().Define("evil", "func evil(self Object) int { return 666 }")
 	return self.Get("x").(int) + p.Get("x").(int)
 }`})
-	if !resp.OK || resp.Value != "199" {
+	// The candidate runs on point itself: self and p are one object.
+	if !resp.OK || resp.Value != "200" {
 		t.Fatalf("the candidate did not run as written: %+v", resp)
 	}
 	if got := f.k.Store().LastTx(); got != before {
@@ -196,6 +197,95 @@ func TestTrialLeavesImageUnchanged(t *testing.T) {
 	if want := `"3 [`; !strings.HasPrefix(res.Text, want) || strings.Contains(res.Text, "hacked") ||
 		strings.Contains(res.Text, "evil") || !strings.Contains(res.Text, "other") {
 		t.Fatalf("image after the trial: %s", res.Text)
+	}
+}
+
+// TestTrialWriteSet runs candidates as model-written code: the response
+// lists what each wrote, and one that writes outside the image's write
+// policy fails with kind "policy", naming the object and slot, even when
+// it recovers the panic.
+func TestTrialWriteSet(t *testing.T) {
+	f := newFixture(t)
+	r := runner()
+	p, o := f.point.OID(), f.other.OID()
+	tests := []struct {
+		name   string
+		src    string
+		ok     bool
+		errHas string
+		writes []string // {point}, {other}: their ids; {new}: the created object's
+	}{
+		{name: "inside the policy", ok: true, src: `func m(self Object) int {
+	n := NewObject()
+	n.Set("v", 1)
+	self.Set("x", 4)
+	self.Set("kid", n)
+	self.Define("helper", "func helper(self Object) int { return 1 }")
+	return 1
+}`, writes: []string{"create object {new}", "set object {new}.v", "set point (object {point}).x", "set point (object {point}).kid", "define point (object {point}).helper"}},
+		{name: "Lobby.system", src: `func m(self Object) int { self.Set("x", 4); self.Lobby().Get("system").(Object).Set("maxDepth", 1); return 1 }`,
+			errHas: "system (object 3).maxDepth", writes: []string{"set point (object {point}).x", "set system (object 3).maxDepth (denied)"}},
+		{name: "a method on Lobby", src: `func m(self Object) int { self.Lobby().Define("evil", "func evil(self Object) int { return 666 }"); return 1 }`,
+			errHas: "Lobby.evil", writes: []string{"define Lobby.evil (denied)"}},
+		{name: "another object, recovered", src: `func m(self Object) int {
+	defer func() { recover() }()
+	self.Lobby().Get("other").(Object).Set("y", 0)
+	return 1
+}`, errHas: "other (object {other}).y", writes: []string{"set other (object {other}).y (denied)"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			resp := f.trial(t, r, Request{Selector: "m", Source: tc.src, Author: "pLLM/TEST"})
+			var got []string
+			for _, w := range resp.Writes {
+				got = append(got, w.String())
+			}
+			var created image.OID
+			if len(resp.Writes) > 0 && resp.Writes[0].Op == "create" {
+				created = resp.Writes[0].Object
+			}
+			ids := strings.NewReplacer("{point}", fmt.Sprint(p), "{other}", fmt.Sprint(o), "{new}", fmt.Sprint(created))
+			var want []string
+			for _, w := range tc.writes {
+				want = append(want, ids.Replace(w))
+			}
+			if tc.ok {
+				if !resp.OK {
+					t.Fatalf("response = %+v", resp)
+				}
+			} else if resp.OK || resp.ErrorKind != KindPolicy || !strings.Contains(resp.Error, ids.Replace(tc.errHas)) || !strings.HasPrefix(resp.Error, "write policy: pLLM/TEST's method m may not") {
+				t.Fatalf("response = %+v; want kind policy naming %q", resp, ids.Replace(tc.errHas))
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Fatalf("writes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
+}
+
+// TestTrialIsFaithful checks what a candidate sees of its trial: it runs
+// on the receiver itself (same ID), installed on the holder the request
+// names, and Lobby.system holds the image's own limits although the
+// sandbox's are in force.
+func TestTrialIsFaithful(t *testing.T) {
+	f := newFixture(t)
+	f.eval(t, `s := NewObject(); s.Set("name", "shape"); Lobby.Set("shape", s); Lobby.Get("point").(Object).Set("parent*", s)`)
+	shape := f.eval(t, `Lobby.Get("shape")`).Value.(kernel.Object)
+	resp := f.trial(t, runner(), Request{Selector: "where", Holder: shape.OID(), Author: "pLLM/TEST", DeadlineMS: 1500, MaxDepth: 300,
+		Source: `func where(self Object) string {
+	sys := self.Lobby().Get("system").(Object)
+	return fmt.Sprint(self.ID(), " ", self.Lobby().Get("shape").(Object).Slots(), " ", self.Slots(), " ", sys.Get("sendDeadline"), " ", sys.Get("maxDepth"))
+}`})
+	want := fmt.Sprintf(`"%d [parent* name where] [parent* name x] 5s 10000"`, f.point.OID())
+	if !resp.OK || resp.Value != want {
+		t.Fatalf("response = %+v, want value %s", resp, want)
+	}
+	// The limits were in force all the same.
+	resp = f.trial(t, runner(), Request{Selector: "down", Author: "pLLM/TEST", MaxDepth: 200, Args: []any{0},
+		Source: `func down(self Object, n int) int { return self.Send("down", n+1).(int) }`})
+	if resp.OK || resp.ErrorKind != KindDepth || !strings.Contains(resp.Error, "limit 200") {
+		t.Fatalf("response = %+v", resp)
 	}
 }
 
@@ -301,7 +391,7 @@ func TestRequestRoundTrip(t *testing.T) {
 	args := []any{nil, true, false, 0, -1, math.MaxInt, int64(math.MinInt64), 0.1, math.Inf(-1), "", "ü\n\"", []byte{}, []byte{0, 255},
 		[]any{}, []any{1, int64(1), 1.0, []any{"x"}}, map[string]any{}, map[string]any{"a": map[string]any{"b": []byte("c")}},
 		image.Ref{OID: 7}, []any{image.Ref{OID: 8}}}
-	in := Request{Image: "/tmp/x", Receiver: 12, Selector: "s", Source: "func s(self Object) {}", Args: args, DeadlineMS: 5, MaxDepth: 6}
+	in := Request{Image: "/tmp/x", Receiver: 12, Holder: 13, Selector: "s", Source: "func s(self Object) {}", Author: "pLLM/BRICK", Args: args, DeadlineMS: 5, MaxDepth: 6}
 	b, err := json.Marshal(in)
 	if err != nil {
 		t.Fatal(err)
