@@ -25,9 +25,13 @@
 //     persona concurrently, streaming every token onto the kernel's bus;
 //  3. extracts the Go function from prose and code fences, parses it and
 //     checks its name, receiver, parameters and imports;
-//  4. trial-runs it with the actual arguments on a clone of the receiver in
-//     a separate sandbox process over a checkpoint of the image, under a
-//     deadline, in a transaction that is always aborted;
+//  4. trial-runs it with the actual arguments on the receiver itself, defined
+//     where it will be installed and authored pLLM/<persona>, in a separate
+//     sandbox process over a checkpoint of the image, under a deadline and
+//     the image's write policy (Lobby.pLLM.policy), in a transaction that
+//     is always aborted; a candidate that writes outside the policy is
+//     rejected, naming the object and slot, and its trial's write set is
+//     kept in the generation record;
 //  5. installs the first candidate that passed, in its own transaction with
 //     principal pLLM/<persona> and a note (model, prompt hash, attempt,
 //     timings), then asks the evaluation boundary to run the caller's input
@@ -35,9 +39,17 @@
 //  6. otherwise feeds the failures back and tries again, up to maxAttempts,
 //     then fails with one error; nothing is installed.
 //
-// Every generation — prompt, personas, candidates, their outcomes and the
-// one accepted — is committed as an object in Lobby.pLLM.generations: the
-// entropy metric's input and the Forge's golden data.
+// Every generation — prompt, personas, candidates, their outcomes, their
+// trials' write sets and the one accepted — is committed as an object in
+// Lobby.pLLM.generations: the entropy metric's input and the Forge's
+// golden data.
+//
+// An installed method keeps its author, pLLM/<persona>: every real run of
+// it runs under the write policy too (package kernel), so a candidate that
+// behaved in its trial and misbehaves later fails its send with a
+// *kernel.PolicyError and commits nothing. The pLLM writes no methods for
+// objects the policy's never list protects, and refuses to generate while
+// the policy is not valid.
 //
 // The caller's transaction stays open (a snapshot, no locks) across the
 // model call; its deadline is suspended meanwhile and generationTimeout

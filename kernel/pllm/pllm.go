@@ -92,7 +92,8 @@ type candidate struct {
 	err     string
 	took    time.Duration
 	timings llama.Timings
-	review  string // the reviewer's answer, when reviewed
+	review  string   // the reviewer's answer, when reviewed
+	writes  []string // the trial's write set (sandbox.Write.String)
 	// unreachable is set when the model server could not be reached at all.
 	unreachable error
 }
@@ -113,6 +114,14 @@ func (p *PLLM) doesNotUnderstand(c *kernel.PrimitiveCall) (any, error) {
 	}
 	if !p.committed(c.Self.OID()) {
 		return nil, fail(0, "%s was created in this transaction; commit it first so a trial run can see it", nu.Receiver)
+	}
+	// The write policy: validated before the model is asked, and the pLLM
+	// writes no methods for the objects it protects.
+	if _, err := c.Session.Policy(); err != nil {
+		return nil, fail(0, "%v", err)
+	}
+	if path, ok := c.Session.Protected(c.Self.OID()); ok {
+		return nil, fail(0, "the write policy protects %s (%s in Lobby.pLLM.policy.never): the pLLM writes no methods there; define it yourself", nu.Receiver, path)
 	}
 	cfg := readConfig(pllmObj)
 	m, err := buildMandate(c.Session, c.Self, sel, args)
@@ -161,7 +170,7 @@ func (p *PLLM) doesNotUnderstand(c *kernel.PrimitiveCall) (any, error) {
 				cand.outcome = "not needed"
 				continue
 			}
-			if p.validate(ctx, cand, sel, args, c.Self.OID()) && p.review(ctx, c.Session.Principal(), cfg, cand, m, sel) {
+			if p.validate(ctx, c.Session, cand, sel, args, c.Self.OID()) && p.review(ctx, c.Session.Principal(), cfg, cand, m, sel) {
 				accepted = cand
 			} else {
 				failures = append(failures, fmt.Sprintf("- %s's candidate: %s", cand.persona, cand.err))
@@ -286,8 +295,10 @@ func (p *PLLM) generate(ctx context.Context, principal string, cfg config, names
 }
 
 // validate extracts, checks and trial-runs a candidate, recording why it
-// was rejected.
-func (p *PLLM) validate(ctx context.Context, cand *candidate, sel string, args []any, recv image.OID) bool {
+// was rejected. s is the caller's session, whose transaction is still
+// open: the install target is resolved and checked against the write
+// policy through it.
+func (p *PLLM) validate(ctx context.Context, s *kernel.Session, cand *candidate, sel string, args []any, recv image.OID) bool {
 	reject := func(format string, a ...any) bool {
 		cand.outcome, cand.err = "rejected", fmt.Sprintf(format, a...)
 		return false
@@ -307,15 +318,34 @@ func (p *PLLM) validate(ctx context.Context, cand *candidate, sel string, args [
 	if n := len(sig.Params); n != len(args) && !(sig.Variadic && len(args) >= n-1) {
 		return reject("func %s takes %d argument%s after self, but the send passes %d", sel, n, plural(n), len(args))
 	}
+	target, err := installTarget(s, recv, InstallTarget(cand.answer))
+	if err != nil {
+		return reject("%v", err)
+	}
+	if path, ok := s.Protected(target.OID()); ok {
+		return reject("the write policy protects %s (%s in Lobby.pLLM.policy.never): model-written methods may not be installed there", s.Describe(target.OID()), path)
+	}
+	// The trial defines the candidate where it will be installed, under
+	// the author it will have, so it runs under the write policy exactly
+	// as the installed method will.
 	resp, err := p.opts.Sandbox.Trial(ctx, p.k.Store(), sandbox.Request{
-		Receiver: recv, Selector: sel, Source: src, Args: args,
+		Receiver: recv, Holder: target.OID(), Selector: sel, Source: src, Args: args,
+		Author:     "pLLM/" + cand.persona,
 		DeadlineMS: int(p.opts.TrialDeadline / time.Millisecond),
 	})
 	if err != nil {
 		return reject("trial run: %v", err)
 	}
+	for _, w := range resp.Writes {
+		cand.writes = append(cand.writes, w.String())
+	}
 	if !resp.OK {
 		return reject("trial run failed (%s): %s", resp.ErrorKind, resp.Error)
+	}
+	for _, w := range resp.Writes {
+		if w.Denied { // cannot happen: a denied write fails the trial
+			return reject("trial run failed (%s): the write policy refused %s", sandbox.KindPolicy, w)
+		}
 	}
 	cand.outcome = "accepted"
 	return true
@@ -332,6 +362,11 @@ func (p *PLLM) install(ctx context.Context, c *kernel.PrimitiveCall, rec *record
 		if err != nil {
 			return err
 		}
+		if path, ok := s.Protected(target.OID()); ok {
+			return fmt.Errorf("the write policy protects %s (%s in Lobby.pLLM.policy.never)", s.Describe(target.OID()), path)
+		}
+		// Defined by the session of principal pLLM/<persona>: the
+		// method's author, which puts it under the write policy.
 		target.Define(rec.selector, cand.source)
 		rec.commit(s, lobby)
 		return nil

@@ -29,6 +29,7 @@ const fib = "```go\nfunc fibonacci(self Object, n int) int {\n\tif n < 2 {\n\t\t
 
 type fixture struct {
 	k   *kernel.Kernel
+	dir string
 	s   *kernel.Session
 	srv *llamatest.Server
 }
@@ -37,7 +38,8 @@ type fixture struct {
 // llama-server, consulting one persona per attempt.
 func setup(t *testing.T, attempts int, script ...llamatest.Reply) *fixture {
 	t.Helper()
-	k, err := kernel.Open(t.TempDir(), nil)
+	dir := t.TempDir()
+	k, err := kernel.Open(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +51,7 @@ func setup(t *testing.T, attempts int, script ...llamatest.Reply) *fixture {
 	srv := llamatest.New(t, script...)
 	s := k.NewSession("user")
 	eval(t, s, fmt.Sprintf(`p := Lobby.Get("pLLM").(Object); p.Set("endpoint", %q); p.Set("topK", 1); p.Set("maxAttempts", %d)`, srv.URL, attempts))
-	return &fixture{k: k, s: s, srv: srv}
+	return &fixture{k: k, dir: dir, s: s, srv: srv}
 }
 
 func eval(t *testing.T, s *kernel.Session, src string) string {

@@ -56,6 +56,7 @@ func (r *record) commit(s *kernel.Session, lobby kernel.Object) {
 			"predictedN":  c.timings.PredictedN,
 			"predictedMS": c.timings.PredictedMS,
 			"review":      c.review,
+			"writes":      stringList(c.writes),
 		})
 	}
 	o.Set("candidates", cands)
@@ -76,4 +77,12 @@ func (r *record) commit(s *kernel.Session, lobby kernel.Object) {
 			}
 		}
 	}
+}
+
+func stringList(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
