@@ -3,6 +3,7 @@ package interp
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime"
 )
 
@@ -25,16 +26,25 @@ var (
 	ErrDepth    = errors.New("call depth limit exceeded")
 	ErrSteps    = errors.New("step limit exceeded")
 	ErrAlloc    = errors.New("allocation limit exceeded")
+	ErrMemory   = errors.New("memory budget exceeded")
 )
 
 // StopError is the panic value of a Guard that stopped an evaluation, and
 // the error Method.Call and Workspace.Eval return for it.
 type StopError struct {
 	Reason StopReason
-	Limit  string // the limit that was hit: "5s", "depth 10000", "1000000000 steps", "67108864 elements"
+	Limit  string // the limit that was hit: "5s", "depth 10000", "1000000000 steps", "64 MiB per allocation"
+	Detail string // what hit it, when known: "make asked for 8 GiB"
 }
 
 func (e *StopError) Error() string {
+	if e.Detail != "" {
+		return e.message() + ": " + e.Detail
+	}
+	return e.message()
+}
+
+func (e *StopError) message() string {
 	switch e.Reason {
 	case StopDeadline:
 		return fmt.Sprintf("deadline exceeded (%s)", e.Limit)
@@ -46,6 +56,8 @@ func (e *StopError) Error() string {
 		return fmt.Sprintf("step limit exceeded (%s; runaway loop?)", e.Limit)
 	case StopAlloc:
 		return fmt.Sprintf("allocation limit exceeded (%s)", e.Limit)
+	case StopMemory:
+		return fmt.Sprintf("out of memory for scripts (%s)", e.Limit)
 	}
 	return "evaluation stopped"
 }
@@ -63,6 +75,8 @@ func (e *StopError) Unwrap() error {
 		return ErrSteps
 	case StopAlloc:
 		return ErrAlloc
+	case StopMemory:
+		return ErrMemory
 	}
 	return nil
 }
@@ -134,7 +148,7 @@ func describe(v any) string {
 	case string:
 		return fmt.Sprintf("string %q", v)
 	}
-	return fmt.Sprintf("%T %v", v, v)
+	return fmt.Sprintf("%T %s", v, Sprint(v))
 }
 
 // PanicError is a panic inside a method or workspace entry whose value is
@@ -145,10 +159,15 @@ type PanicError struct {
 }
 
 func (e *PanicError) Error() string {
-	if e.Selector == "" {
-		return fmt.Sprintf("panic: %v", e.Value)
+	// The value is the script's: printing it is bounded like any other.
+	v := Sprint(e.Value)
+	if err, ok := e.Value.(error); ok {
+		v = err.Error()
 	}
-	return fmt.Sprintf("panic in %s: %v", e.Selector, e.Value)
+	if e.Selector == "" {
+		return fmt.Sprintf("panic: %s", v)
+	}
+	return fmt.Sprintf("panic in %s: %s", e.Selector, v)
 }
 
 // Unwrap returns the panic value when it is an error.
@@ -162,6 +181,13 @@ func (e *PanicError) Unwrap() error {
 // nested sends keep their identity), everything else, Go runtime errors
 // included, as a *PanicError.
 func panicToError(selector string, r any) error {
+	if rv, ok := r.(reflect.Value); ok {
+		// yaegi hands some panic values over wrapped.
+		r = nil
+		if rv.IsValid() && rv.CanInterface() {
+			r = rv.Interface()
+		}
+	}
 	switch v := r.(type) {
 	case *StopError:
 		return v

@@ -15,10 +15,11 @@ import (
 
 // Defaults for zero Limits fields.
 const (
-	DefaultDeadline = 5 * time.Second
-	DefaultMaxDepth = 10000
-	DefaultMaxSteps = int64(1_000_000_000)
-	DefaultMaxAlloc = 1 << 26
+	DefaultDeadline     = 5 * time.Second
+	DefaultMaxDepth     = 10000
+	DefaultMaxSteps     = int64(1_000_000_000)
+	DefaultMaxAlloc     = 64 << 20 // bytes
+	DefaultMemoryBudget = 1 << 30  // bytes of heap
 )
 
 // tickChunk is how many loop back-edges rewritten code takes between calls
@@ -31,12 +32,15 @@ const tickChunk = 256
 const stopContextDeadline = 100
 
 // Limits bound one top-level evaluation. A zero field takes its default; a
-// negative Deadline means none (the context alone can still stop it).
+// negative Deadline means the longest allowed (see Ceilings).
 type Limits struct {
 	Deadline time.Duration // wall-clock budget, default 5s
 	MaxDepth int           // nested calls (sends, method entries, func literals), default 10000
 	MaxSteps int64         // function entries plus loop back-edges, default 1e9
-	MaxAlloc int           // elements for one make, strings.Repeat or bytes.Repeat, default 1<<26
+	MaxAlloc int           // bytes for one allocation (make, Grow, Repeat, Replace, ...), default 64 MiB
+	// MemoryBudget is the process's heap budget in bytes, default 1 GiB:
+	// past it the memory watchdog stops every running evaluation.
+	MemoryBudget int64
 	// Stdout receives the evaluation's fmt.Print, Printf and Println
 	// output (rewritten to Guard.Print and friends); nil discards it.
 	// Output follows the evaluation rather than the process, so a method
@@ -44,6 +48,10 @@ type Limits struct {
 	Stdout io.Writer
 }
 
+// withDefaults fills zero fields with defaults and clamps every field to
+// its hard ceiling (see Ceilings): the image holds the limits and any
+// method can edit them, so what the Go runtime can actually bear is
+// enforced here, not there.
 func (l Limits) withDefaults() Limits {
 	if l.Deadline == 0 {
 		l.Deadline = DefaultDeadline
@@ -57,6 +65,22 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxAlloc <= 0 {
 		l.MaxAlloc = DefaultMaxAlloc
 	}
+	if l.MemoryBudget <= 0 {
+		l.MemoryBudget = DefaultMemoryBudget
+	}
+	return l.Clamp()
+}
+
+// Clamp returns l with every field at most its hard ceiling.
+func (l Limits) Clamp() Limits {
+	c := Ceilings()
+	if l.Deadline > c.Deadline || l.Deadline < 0 {
+		l.Deadline = c.Deadline
+	}
+	l.MaxDepth = min(l.MaxDepth, c.MaxDepth)
+	l.MaxSteps = min(l.MaxSteps, c.MaxSteps)
+	l.MaxAlloc = min(l.MaxAlloc, c.MaxAlloc)
+	l.MemoryBudget = min(l.MemoryBudget, c.MemoryBudget)
 	return l
 }
 
@@ -95,6 +119,7 @@ func NewGuard(ctx context.Context, l Limits) *Guard {
 		g.deadlineAt = time.Now().Add(g.limits.Deadline)
 		g.timer = time.AfterFunc(g.limits.Deadline, func() { g.expire(int32(StopDeadline)) })
 	}
+	register(g)
 	if ctx.Done() != nil {
 		g.unhook = context.AfterFunc(ctx, func() {
 			r := int32(StopCanceled)
@@ -107,10 +132,14 @@ func NewGuard(ctx context.Context, l Limits) *Guard {
 	return g
 }
 
-func (g *Guard) expire(reason int32) {
+// expire stops the guard at its next check, for reason; it reports
+// whether this call did (an expired guard keeps its first reason).
+func (g *Guard) expire(reason int32) bool {
 	if g.expired.CompareAndSwap(0, reason) {
 		g.closeOnce.Do(func() { close(g.expiredCh) })
+		return true
 	}
+	return false
 }
 
 // Expired is closed once the deadline passes or the context ends.
@@ -134,8 +163,10 @@ func (g *Guard) Suspend() (resume func()) {
 // Limits returns the guard's limits, defaults filled in.
 func (g *Guard) Limits() Limits { return g.limits }
 
-// Release stops the guard's timers. The guard may still be inspected.
+// Release stops the guard's timers and takes it off the memory watchdog.
+// The guard may still be inspected.
 func (g *Guard) Release() {
+	unregister(g)
 	if g.timer != nil {
 		g.timer.Stop()
 	}
@@ -256,7 +287,9 @@ func (g *Guard) stop(r StopReason) {
 		case StopSteps:
 			e.Limit = fmt.Sprintf("%d steps", g.limits.MaxSteps)
 		case StopAlloc:
-			e.Limit = fmt.Sprintf("%d elements", g.limits.MaxAlloc)
+			e.Limit = formatBytes(int64(g.limits.MaxAlloc)) + " per allocation"
+		case StopMemory:
+			e.Limit = "memory budget " + formatBytes(g.limits.MemoryBudget)
 		}
 	}
 	g.stopWith(e)
@@ -271,13 +304,66 @@ func (g *Guard) stopWith(e *StopError) {
 	panic(e)
 }
 
-// Alloc checks an allocation size (make's length or capacity) against
-// MaxAlloc and returns it.
-func (g *Guard) Alloc(n int) int {
-	if n > g.limits.MaxAlloc {
-		g.stop(StopAlloc)
+// Alloc checks make's length or capacity n for the slice or map type of
+// typ (a typed nil: rewritten code passes (T)(nil)) and returns n. The
+// bytes it asks for must fit MaxAlloc, and, for a megabyte or more, the
+// memory budget as last sampled by the watchdog.
+func (g *Guard) Alloc(n int, typ any) int {
+	if n <= 0 {
+		return n // make panics on a negative size by itself
 	}
+	size := uint64(1)
+	if t := reflect.TypeOf(typ); t != nil {
+		switch t.Kind() {
+		case reflect.Slice, reflect.Array:
+			size = max(uint64(t.Elem().Size()), 1)
+		case reflect.Map:
+			size = uint64(t.Key().Size()+t.Elem().Size()) + 8
+		}
+	}
+	g.checkBytes(uint64(n), size, "make")
 	return n
+}
+
+// checkBytes stops the evaluation unless n items of size bytes each fit
+// MaxAlloc and the memory budget; what names the operation.
+func (g *Guard) checkBytes(n, size uint64, what string) {
+	if n == 0 || size == 0 {
+		return
+	}
+	if n > uint64(g.limits.MaxAlloc)/size {
+		g.stopWith(&StopError{Reason: StopAlloc, Limit: formatBytes(int64(g.limits.MaxAlloc)) + " per allocation",
+			Detail: fmt.Sprintf("%s asked for %s", what, formatBytes2(n, size))})
+	}
+	if b := n * size; b >= 1<<20 && watch.heap.Load()+b > uint64(g.limits.MemoryBudget) {
+		g.stopWith(&StopError{Reason: StopMemory, Limit: "memory budget " + formatBytes(g.limits.MemoryBudget),
+			Detail: fmt.Sprintf("%s asked for %s with %s in use", what, formatBytes(int64(b)), formatBytes(int64(watch.heap.Load())))})
+	}
+}
+
+// formatBytes2 prints n*size bytes, saying "more than" when it overflows.
+func formatBytes2(n, size uint64) string {
+	if size != 0 && n > (1<<63-1)/size {
+		return "more than 8 EiB"
+	}
+	return formatBytes(int64(n * size))
+}
+
+// formatBytes prints a byte count for people: 64 MiB, 1.5 GiB, 300 B.
+func formatBytes(b int64) string {
+	const unit = 1024
+	if b < unit {
+		return fmt.Sprintf("%d B", b)
+	}
+	div, exp := int64(unit), 0
+	for n := b / unit; n >= unit && exp < 5; n /= unit {
+		div *= unit
+		exp++
+	}
+	v := float64(b) / float64(div)
+	s := fmt.Sprintf("%.1f", v)
+	s = strings.TrimSuffix(s, ".0")
+	return s + " " + string("KMGTPE"[exp]) + "iB"
 }
 
 // Recover is what rewritten code calls in place of a bare recover():
@@ -315,70 +401,114 @@ func (g *Guard) RepeatBytes(b []byte, count int) []byte {
 }
 
 func (g *Guard) checkRepeat(n, count int) {
-	if n > 0 && count > 0 && (count > g.limits.MaxAlloc || n*count/count != n || n*count > g.limits.MaxAlloc) {
-		g.stop(StopAlloc)
+	if n > 0 && count > 0 {
+		g.checkBytes(uint64(count), uint64(n), "Repeat")
 	}
 }
 
 // Print is fmt.Print writing to the evaluation's Stdout; rewritten code
 // calls it in place of fmt.Print.
-func (g *Guard) Print(a ...any) (int, error) { return fmt.Fprint(g.out(), printable(a)...) }
+func (g *Guard) Print(a ...any) (int, error) { return fmt.Fprint(g.out(), g.printable("", a)...) }
 
 // Printf is fmt.Printf writing to the evaluation's Stdout.
 func (g *Guard) Printf(format string, a ...any) (int, error) {
-	return fmt.Fprintf(g.out(), format, printable(a)...)
+	return fmt.Fprintf(g.out(), format, g.printable(format, a)...)
 }
 
 // Println is fmt.Println writing to the evaluation's Stdout.
-func (g *Guard) Println(a ...any) (int, error) { return fmt.Fprintln(g.out(), printable(a)...) }
+func (g *Guard) Println(a ...any) (int, error) { return fmt.Fprintln(g.out(), g.printable("", a)...) }
 
 // Sprint is fmt.Sprint for scripts: see printable.
-func (g *Guard) Sprint(a ...any) string { return fmt.Sprint(printable(a)...) }
+func (g *Guard) Sprint(a ...any) string { return fmt.Sprint(g.printable("", a)...) }
 
 // Sprintf is fmt.Sprintf for scripts.
-func (g *Guard) Sprintf(format string, a ...any) string { return fmt.Sprintf(format, printable(a)...) }
+func (g *Guard) Sprintf(format string, a ...any) string {
+	return fmt.Sprintf(format, g.printable(format, a)...)
+}
 
 // Sprintln is fmt.Sprintln for scripts.
-func (g *Guard) Sprintln(a ...any) string { return fmt.Sprintln(printable(a)...) }
+func (g *Guard) Sprintln(a ...any) string { return fmt.Sprintln(g.printable("", a)...) }
 
 // Errorf is fmt.Errorf for scripts.
-func (g *Guard) Errorf(format string, a ...any) error { return fmt.Errorf(format, printable(a)...) }
+func (g *Guard) Errorf(format string, a ...any) error {
+	return fmt.Errorf(format, g.printable(format, a)...)
+}
 
-// MaxNesting bounds how deep fmt may walk a script's []any and
-// map[string]any values; the image stores no deeper values either.
-const MaxNesting = 100
-
-// printable checks fmt's arguments before fmt walks them: fmt has no cycle
-// detection, and printing a []any or map that contains itself would
-// overflow the Go stack, a fatal error no recover catches.
-func printable(a []any) []any {
+// printable checks fmt's arguments before fmt walks them (fmt has no
+// cycle detection and no budget: see CheckPrint), and the widths and
+// precisions of format, each of which fmt pads to (up to a million bytes
+// a verb). It panics with the refusal.
+func (g *Guard) printable(format string, a []any) []any {
 	for _, v := range a {
-		if !shallow(v, 0) {
-			panic(fmt.Errorf("fmt: value nested deeper than %d levels (or cyclic)", MaxNesting))
+		if err := CheckPrint(v); err != nil {
+			panic(err)
 		}
+	}
+	if pad := formatPadding(format, a); pad > 0 {
+		g.checkBytes(uint64(pad), 1, "format padding")
 	}
 	return a
 }
 
-func shallow(v any, depth int) bool {
-	if depth > MaxNesting {
-		return false
+// formatPadding returns the sum of the widths and precisions a format
+// string asks for, '*' ones taken from args as fmt does (fmt refuses any
+// above 1e6).
+func formatPadding(format string, args []any) uint64 {
+	var total uint64
+	argi := 0
+	num := func(i int) (int, uint64) {
+		var n uint64
+		for i < len(format) && format[i] >= '0' && format[i] <= '9' {
+			if n < 1e7 {
+				n = n*10 + uint64(format[i]-'0')
+			}
+			i++
+		}
+		return i, min(n, 1e6)
 	}
-	switch v := v.(type) {
-	case []any:
-		for _, e := range v {
-			if !shallow(e, depth+1) {
-				return false
+	star := func() uint64 {
+		if argi < len(args) {
+			if n, ok := args[argi].(int); ok && n > 0 {
+				argi++
+				return uint64(min(n, 1e6))
 			}
 		}
-	case map[string]any:
-		for _, e := range v {
-			if !shallow(e, depth+1) {
-				return false
+		argi++
+		return 0
+	}
+	for i := 0; i < len(format); i++ {
+		if format[i] != '%' {
+			continue
+		}
+		i++
+		for i < len(format) && strings.IndexByte("+-# 0", format[i]) >= 0 {
+			i++
+		}
+		if i < len(format) && format[i] == '[' { // explicit argument index: be conservative
+			total += 1e6
+		}
+		var w uint64
+		if i < len(format) && format[i] == '*' {
+			w, i = star(), i+1
+		} else {
+			i, w = num(i)
+		}
+		total += w
+		if i < len(format) && format[i] == '.' {
+			i++
+			var p uint64
+			if i < len(format) && format[i] == '*' {
+				p, i = star(), i+1
+			} else {
+				i, p = num(i)
 			}
+			total += p
+		}
+		if i < len(format) && format[i] != '%' {
+			argi++
 		}
 	}
-	return true
+	return total
 }
 
 func (g *Guard) out() io.Writer {

@@ -25,7 +25,7 @@ func TestParseMethodErrors(t *testing.T) {
 		{"select", "f", "func f(self Object) {\n\tselect {}\n}", "line 2:2: select is not allowed"},
 		{"chan type", "f", "func f(self Object) {\n\t_ = make(chan int)\n}", "line 2:11: channels are not allowed"},
 		{"reserved", "f", "func f(self Object) {\n\tbatos_g := 1\n}", "line 2:2: identifier batos_g uses the reserved prefix batos_"},
-		{"huge array", "f", "func f(self Object) {\n\tvar a [1 << 40]byte\n}", "line 2:8: array of 1099511627776 elements exceeds"},
+		{"huge array", "f", "func f(self Object) {\n\tvar a [1 << 40]byte\n}", "line 2:8: array type of 1 TiB exceeds"},
 		{"self as value", "f", "func f(self Object) {\n\tg := f\n}", "line 2:7: f may only call itself directly"},
 		{"generic", "f", "func f[T any](self Object) {}", "type parameters"},
 		{"dot import", "f", "import . \"strings\"\nfunc f(self Object) {}", "dot imports are not allowed"},

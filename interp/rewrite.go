@@ -132,7 +132,7 @@ func parseMethod(selector, src, recvType string) (*parsed, error) {
 		}
 	}
 	pm.sig = sig
-	if err := checkBody(file, fd, serr); err != nil {
+	if err := checkBody(file, fd, nil, serr); err != nil {
 		return nil, err
 	}
 	return pm, nil
@@ -196,9 +196,26 @@ func pathName(p string) string {
 // checkBody refuses what a method may not do: start goroutines, use
 // channels (a method must never block the image), use the reserved
 // prefix, declare huge arrays, or refer to itself other than by a call.
-func checkBody(file *ast.File, fd *ast.FuncDecl, serr func(token.Pos, string, ...any) error) error {
+//
+// Types larger than MaxAllocCeiling are refused too: a variable of such a
+// type is one allocation the guard never sees (Go's runtime dies with a
+// fatal "out of memory" when it cannot have it). known holds the sizes of
+// types declared by earlier workspace entries, and receives this file's.
+func checkBody(file *ast.File, fd *ast.FuncDecl, known map[string]uint64, serr func(token.Pos, string, ...any) error) error {
 	var err error
 	calls := map[*ast.Ident]bool{}
+	sizes := &typeSizer{decls: map[string]ast.Expr{}, known: known, done: map[string]uint64{}}
+	ast.Inspect(file, func(n ast.Node) bool {
+		if ts, ok := n.(*ast.TypeSpec); ok {
+			sizes.decls[ts.Name.Name] = ts.Type
+		}
+		return true
+	})
+	for name := range sizes.decls {
+		if b := sizes.named(name); known != nil {
+			known[name] = b
+		}
+	}
 	ast.Inspect(file, func(n ast.Node) bool {
 		if err != nil {
 			return false
@@ -218,9 +235,13 @@ func checkBody(file *ast.File, fd *ast.FuncDecl, serr func(token.Pos, string, ..
 			}
 		case *ast.ArrayType:
 			if n.Len != nil {
-				if v, ok := constInt(n.Len); ok && v > DefaultMaxAlloc {
-					err = serr(n.Pos(), "array of %d elements exceeds the allocation limit %d", v, DefaultMaxAlloc)
+				if b := sizes.size(n); b > MaxAllocCeiling {
+					err = serr(n.Pos(), "array type of %s exceeds the largest allocation allowed, %s", formatBytes2(b, 1), formatBytes(MaxAllocCeiling))
 				}
+			}
+		case *ast.TypeSpec:
+			if b := sizes.named(n.Name.Name); b > MaxAllocCeiling {
+				err = serr(n.Pos(), "type %s is %s, over the largest allocation allowed, %s", n.Name.Name, formatBytes2(b, 1), formatBytes(MaxAllocCeiling))
 			}
 		case *ast.SelectorExpr:
 			if id, ok := n.X.(*ast.Ident); ok && id.Obj == nil {
@@ -242,6 +263,78 @@ func checkBody(file *ast.File, fd *ast.FuncDecl, serr func(token.Pos, string, ..
 		return true
 	})
 	return err
+}
+
+// typeSizer estimates the size in bytes of type expressions from their
+// syntax: a lower bound (an unknown type counts one byte), saturating at
+// 1<<62, enough to refuse arrays too large to allocate.
+type typeSizer struct {
+	decls map[string]ast.Expr // types declared in the file
+	known map[string]uint64   // types declared earlier (workspace), may be nil
+	done  map[string]uint64
+}
+
+const sizeCap = uint64(1) << 62
+
+var basicSizes = map[string]uint64{
+	"bool": 1, "int8": 1, "uint8": 1, "byte": 1, "int16": 2, "uint16": 2,
+	"int32": 4, "rune": 4, "uint32": 4, "float32": 4, "int": 8, "uint": 8, "uintptr": 8,
+	"int64": 8, "uint64": 8, "float64": 8, "complex64": 8, "complex128": 16,
+	"string": 16, "any": 16, "error": 16, "Object": 16,
+}
+
+func (ts *typeSizer) named(name string) uint64 {
+	if b, ok := ts.done[name]; ok {
+		return b
+	}
+	e, ok := ts.decls[name]
+	if !ok {
+		if b, ok := ts.known[name]; ok {
+			return b
+		}
+		if b, ok := basicSizes[name]; ok {
+			return b
+		}
+		return 1
+	}
+	ts.done[name] = 1 // a recursive type refers to itself through a pointer, slice or map
+	b := ts.size(e)
+	ts.done[name] = b
+	return b
+}
+
+func (ts *typeSizer) size(e ast.Expr) uint64 {
+	switch e := e.(type) {
+	case *ast.Ident:
+		return ts.named(e.Name)
+	case *ast.ParenExpr:
+		return ts.size(e.X)
+	case *ast.ArrayType:
+		if e.Len == nil {
+			return 24
+		}
+		n, ok := constInt(e.Len)
+		if !ok || n <= 0 {
+			return 1
+		}
+		return mulCap(uint64(n), ts.size(e.Elt))
+	case *ast.StructType:
+		var total uint64
+		for _, f := range e.Fields.List {
+			total = min(total+mulCap(uint64(max(len(f.Names), 1)), ts.size(f.Type)), sizeCap)
+		}
+		return total
+	case *ast.InterfaceType:
+		return 16
+	}
+	return 8
+}
+
+func mulCap(a, b uint64) uint64 {
+	if a != 0 && b > sizeCap/a {
+		return sizeCap
+	}
+	return a * b
 }
 
 // constInt evaluates a constant integer expression built from literals.
@@ -461,11 +554,9 @@ func (r *rewriter) walk(n ast.Node, parent ast.Node, fn *ast.FuncType) {
 	case *ast.SelectorExpr:
 		if id, ok := n.X.(*ast.Ident); ok && r.unresolved[id] && !r.shadowed[id.Name] {
 			if p, ok := r.aliases[id.Name]; ok {
-				switch {
-				case p == "strings" && n.Sel.Name == "Repeat":
-					r.replace(n, r.guard(fn)+".RepeatString")
-				case p == "bytes" && n.Sel.Name == "Repeat":
-					r.replace(n, r.guard(fn)+".RepeatBytes")
+				switch m, lib := guardedLib[p+"."+n.Sel.Name]; {
+				case lib:
+					r.replace(n, r.guard(fn)+"."+m)
 				case p == "fmt" && guardedFmt[n.Sel.Name]:
 					r.replace(n, r.guard(fn)+"."+n.Sel.Name)
 				default:
@@ -601,15 +692,34 @@ func (r *rewriter) call(n *ast.CallExpr, fn *ast.FuncType) bool {
 		r.replace(n, g+".Recover(recover())")
 		return true
 	case id.Name == "make" && len(n.Args) >= 2:
-		r.walk(n.Args[0], n, fn)
+		// make(T, n) → make(T, g.Alloc(int(n), (T)(nil))): the guard
+		// learns T's element size from a typed nil. T is copied as
+		// rewritten (a package in it is renamed).
+		typ := r.rewritten(n.Args[0], n, fn)
 		for _, a := range n.Args[1:] {
 			r.insert(a.Pos(), g+".Alloc(int(")
 			r.walk(a, n, fn)
-			r.insert(a.End(), "))")
+			r.insert(a.End(), "), ("+typ+")(nil))")
 		}
 		return true
 	}
 	return false
+}
+
+// rewritten walks e and returns its text with the edits made inside it.
+func (r *rewriter) rewritten(e ast.Expr, parent ast.Node, fn *ast.FuncType) string {
+	first := len(r.edits)
+	r.walk(e, parent, fn)
+	off, end := r.off(e.Pos()), r.off(e.End())
+	var inner []edit
+	for _, ed := range r.edits[first:] {
+		inner = append(inner, edit{ed.off - off, ed.end - off, ed.text})
+	}
+	text, err := applyEdits(r.source[off:end], inner)
+	if err != nil {
+		return r.source[off:end]
+	}
+	return text
 }
 
 // children lists n's direct children in source order.

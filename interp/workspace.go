@@ -30,6 +30,9 @@ type Workspace struct {
 	cur      *Guard             // the guard of the Eval in progress, read by rewritten code through batos_ws.G()
 	aliases  map[string]string  // package names: curated defaults plus the user's imports
 	declared map[string]bool    // names declared by earlier entries
+	// typeSizes holds the estimated size of every type declared by an
+	// earlier entry (see checkBody).
+	typeSizes map[string]uint64
 }
 
 // EvalResult is the outcome of Workspace.Eval.
@@ -92,6 +95,7 @@ func (w *Workspace) reset() error {
 	}
 	w.in = in
 	w.declared = map[string]bool{}
+	w.typeSizes = map[string]uint64{}
 	return nil
 }
 
@@ -137,12 +141,13 @@ func (w *Workspace) Eval(g *Guard, src string) (EvalResult, error) {
 			}
 		}
 	}
-	if err := checkBody(u.file, nil, serr); err != nil {
+	if err := checkBody(u.file, nil, w.typeSizes, serr); err != nil {
 		return EvalResult{}, err
 	}
 	r := &rewriter{fset: u.fset, file: u.file, source: u.text, aliases: aliases, shadowed: w.declared,
 		topGuard: wsPkg + ".G()", wsFuncs: true, skip: u.main}
 	r.run()
+	blockFuncLitCalls(r, u)
 	out, err := applyEdits(u.text, r.edits)
 	if err != nil {
 		return EvalResult{}, err
@@ -159,6 +164,14 @@ func (w *Workspace) Eval(g *Guard, src string) (EvalResult, error) {
 	// way it is compiled before any of it runs, and runs once.
 	call, printer := u.finalCall()
 	valued := call != nil && !printer
+	if lit, ok := unparen(call).(*ast.FuncLit); ok && valued {
+		// A function literal called on the spot says itself how many
+		// results it has: no trial compile is needed.
+		valued = lit.Type.Results.NumFields() == 1
+		if !valued {
+			call = nil
+		}
+	}
 	var prog *yaegi.Program
 	if valued {
 		r.insert(call.Pos(), wsPkg+".Value(")
@@ -177,7 +190,7 @@ func (w *Workspace) Eval(g *Guard, src string) (EvalResult, error) {
 		if prog, err = w.compile(out); err != nil {
 			return EvalResult{}, err
 		}
-		valued = call == nil // a call that does not fit Value has no single value
+		valued = call == nil && u.endsWithExpr() && !isCallOfFuncLit(u) // a call that does not fit Value has no single value
 	}
 	v, err := w.execute(g, prog)
 	if !valued {
@@ -471,4 +484,53 @@ func Complete(src string) bool {
 func isCompilePanic(p yaegi.Panic) bool {
 	st := string(p.Stack)
 	return strings.Contains(st, "yaegi/interp.(*Interpreter).cfg") || strings.Contains(st, "yaegi/interp.(*Interpreter).gta") || strings.Contains(st, "CompileAST")
+}
+
+// unparen returns the call's function expression without parentheses, or
+// nil for no call.
+func unparen(call *ast.CallExpr) ast.Expr {
+	if call == nil {
+		return nil
+	}
+	return ast.Unparen(call.Fun)
+}
+
+// isCallOfFuncLit reports whether the input ends with a call of a
+// function literal.
+func isCallOfFuncLit(u *input) bool {
+	if !u.endsWithExpr() {
+		return false
+	}
+	l := u.main.Body.List
+	call, ok := l[len(l)-1].(*ast.ExprStmt).X.(*ast.CallExpr)
+	if !ok {
+		return false
+	}
+	_, ok = ast.Unparen(call.Fun).(*ast.FuncLit)
+	return ok
+}
+
+// blockFuncLitCalls puts every top-level statement that calls a function
+// literal with other than one result in a block of its own. As the last statement of
+// an entry, yaegi would keep such a call as the entry's pending value and
+// run it again with every later entry: one that stopped at its deadline
+// (func() { for {} }()) would stop every entry after it.
+func blockFuncLitCalls(r *rewriter, u *input) {
+	if u.main == nil {
+		return
+	}
+	for _, st := range u.main.Body.List {
+		es, ok := st.(*ast.ExprStmt)
+		if !ok {
+			continue
+		}
+		call, ok := es.X.(*ast.CallExpr)
+		if !ok {
+			continue
+		}
+		if lit, ok := ast.Unparen(call.Fun).(*ast.FuncLit); ok && lit.Type.Results.NumFields() != 1 {
+			r.insert(st.Pos(), "{ ")
+			r.insert(st.End(), " }")
+		}
+	}
 }

@@ -1,9 +1,11 @@
 package interp
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestWorkspace(t *testing.T) {
@@ -92,5 +94,52 @@ func TestWorkspaceStopError(t *testing.T) {
 	res, err := ws.Eval(newGuard(t, Limits{}), "n > 0")
 	if err != nil || res.Value != true {
 		t.Fatalf("next eval: %v %v", res, err)
+	}
+}
+
+// TestWorkspaceFuncLitCallRunsOnce: an entry that calls a function literal
+// with other than one result runs it once, and later entries do not run it
+// again — a stopped one (func() { for {} }()) used to stop every later
+// entry at its deadline.
+func TestWorkspaceFuncLitCallRunsOnce(t *testing.T) {
+	c, err := NewCompiler(testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := 0
+	w, err := c.NewWorkspace(map[string]any{"Ran": func() { runs++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eval := func(src string, l Limits) error {
+		g := NewGuard(context.Background(), l)
+		defer g.Release()
+		_, err := w.Eval(g, src)
+		return err
+	}
+	for _, tc := range []struct{ entry, want string }{
+		{"func() { Ran() }()", ""},
+		{"func() (int, int) { Ran(); return 1, 2 }()", ""},
+		{"(func() { Ran() })()", ""},
+		{"x := 1; func() { Ran() }(); x++", ""},
+	} {
+		runs = 0
+		if err := eval(tc.entry, Limits{}); err != nil {
+			t.Fatalf("%s: %v", tc.entry, err)
+		}
+		for range 3 {
+			if err := eval("1+1", Limits{}); err != nil {
+				t.Fatalf("after %s: %v", tc.entry, err)
+			}
+		}
+		if runs != 1 {
+			t.Errorf("%s ran %d times over four entries, want once", tc.entry, runs)
+		}
+	}
+	if err := eval("func() { for {} }()", Limits{Deadline: 50 * time.Millisecond}); !errors.Is(err, ErrDeadline) {
+		t.Fatalf("spin: %v, want the deadline", err)
+	}
+	if err := eval("1+1", Limits{Deadline: 2 * time.Second}); err != nil {
+		t.Fatalf("the entry after a stopped function literal: %v", err)
 	}
 }

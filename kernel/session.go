@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -199,7 +200,7 @@ func protect(fn func() error) (err error) {
 			case error:
 				err = v
 			default:
-				err = fmt.Errorf("panic: %v", v)
+				err = fmt.Errorf("panic: %s", interp.Sprint(v))
 			}
 		}
 	}()
@@ -229,24 +230,35 @@ func (s *Session) describe(oid image.OID) string {
 	return describeSlots(oid, st.slots)
 }
 
-// format prints a script value for people.
+// maxFormatted caps a printed value: a REPL line or a TUI pane has no use
+// for more, and a client should not have to hold it.
+const maxFormatted = 256 << 10
+
+// format prints a script value for people. It never walks a value without
+// bound: containers go through toStored's budgets, everything else
+// through interp.Sprint's.
 func (s *Session) format(v any) string {
+	var text string
 	switch v := v.(type) {
 	case Object:
 		return s.describe(v.oid)
 	case string:
-		return fmt.Sprintf("%q", v)
+		text = strconv.Quote(v[:min(len(v), maxFormatted)])
 	case []any, map[string]any:
 		stored, err := toStored(v)
 		if err != nil {
-			// fmt would recurse without end on a cyclic value.
 			return fmt.Sprintf("<%T: %v>", v, err)
 		}
-		return formatStored(stored)
+		text = formatStored(stored)
 	case error:
-		return "error: " + v.Error()
+		text = "error: " + v.Error()
+	default:
+		text = interp.Sprint(v)
 	}
-	return fmt.Sprintf("%v", v)
+	if len(text) > maxFormatted {
+		text = fmt.Sprintf("%s… (%d more bytes)", text[:maxFormatted], len(text)-maxFormatted)
+	}
+	return text
 }
 
 // newObject creates an object that delegates to Lobby.traits.

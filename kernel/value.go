@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"batos/image"
+	"batos/interp"
 )
 
 // storableTypes lists, for error messages, what a data slot can hold.
@@ -15,19 +16,38 @@ const storableTypes = "nil, bool, int, int64, float64, string, []byte, []any, ma
 // toStored converts a script value into the image's value model: Objects
 // become Refs, recursively inside []any and map[string]any. Everything
 // else must already be one of storableTypes.
-func toStored(v any) (any, error) { return toStoredAt(v, 0) }
+//
+// The walk is bounded (see interp's walk.go): a script can build a []any
+// or map that contains itself, whose walk would overflow the Go stack, a
+// fatal error no recover catches; or one whose parts are shared so that
+// copying it as a tree would never end.
+func toStored(v any) (any, error) {
+	b := storeBudget{nodes: interp.MaxWalkNodes, bytes: interp.MaxWalkBytes}
+	return b.store(v, 0)
+}
 
-// toStoredAt converts v found depth containers deep; a script can build a
-// []any or map that contains itself, and walking it unbounded would
-// overflow the Go stack, which no recover can catch.
-func toStoredAt(v any, depth int) (any, error) {
+// storeBudget is what is left of a toStored walk's budgets.
+type storeBudget struct{ nodes, bytes int }
+
+func (b *storeBudget) store(v any, depth int) (any, error) {
 	if depth > image.MaxNesting {
 		return nil, errNested
 	}
+	if b.nodes--; b.nodes < 0 {
+		return nil, errTooLarge
+	}
 	switch v := v.(type) {
-	case nil, bool, int, int64, float64, string:
+	case nil, bool, int, int64, float64:
+		return v, nil
+	case string:
+		if b.bytes -= len(v); b.bytes < 0 {
+			return nil, errTooLarge
+		}
 		return v, nil
 	case []byte:
+		if b.bytes -= len(v); b.bytes < 0 {
+			return nil, errTooLarge
+		}
 		return append([]byte(nil), v...), nil
 	case Object:
 		if v.oid == 0 {
@@ -37,8 +57,8 @@ func toStoredAt(v any, depth int) (any, error) {
 	case []any:
 		out := make([]any, len(v))
 		for i, e := range v {
-			s, err := toStoredAt(e, depth+1)
-			if err == errNested {
+			s, err := b.store(e, depth+1)
+			if err == errNested || err == errTooLarge {
 				return nil, err
 			}
 			if err != nil {
@@ -50,8 +70,8 @@ func toStoredAt(v any, depth int) (any, error) {
 	case map[string]any:
 		out := make(map[string]any, len(v))
 		for key, e := range v {
-			s, err := toStoredAt(e, depth+1)
-			if err == errNested {
+			s, err := b.store(e, depth+1)
+			if err == errNested || err == errTooLarge {
 				return nil, err
 			}
 			if err != nil {
@@ -161,3 +181,8 @@ func describeSlots(oid image.OID, slots []image.Slot) string {
 // errNested reports a value nested deeper than image.MaxNesting, which a
 // cyclic value always is; it is not wrapped with the path at every level.
 var errNested = fmt.Errorf("value nested deeper than %d levels (or cyclic)", image.MaxNesting)
+
+// errTooLarge reports a value over the walk budgets: more than
+// interp.MaxWalkNodes elements or interp.MaxWalkBytes of text, counting a
+// shared part once per place it appears.
+var errTooLarge = fmt.Errorf("value larger than %d elements or %d MiB of text (counting shared parts once per place)", interp.MaxWalkNodes, interp.MaxWalkBytes>>20)

@@ -1,0 +1,171 @@
+package interp
+
+import (
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Hard ceilings. Limits live in the image, where any method can raise
+// them; these bounds are what the process can actually bear, and
+// Limits.Clamp enforces them in Go.
+const (
+	// MaxDepthCeiling bounds MaxDepth by what the Go stack holds. One level
+	// of interpreted call or send costs at most StackPerLevel bytes of Go
+	// stack (measured by TestStackPerLevel, with the race detector, which
+	// makes frames larger); the ceiling keeps the deepest allowed
+	// recursion within a quarter of MaxStack, so a fatal "stack overflow"
+	// cannot happen before the guard stops the recursion.
+	MaxDepthCeiling = MaxStack / 4 / StackPerLevel
+	// StackPerLevel is the Go stack one interpreted call level may use, in
+	// bytes: the largest of a recursive closure, a method calling itself
+	// and a send, rounded up.
+	StackPerLevel = 8 << 10
+	// MaxStack is the Go stack a goroutine may grow to; the kernel sets it
+	// with debug.SetMaxStack (it is also Go's default on 64-bit systems).
+	MaxStack = 1 << 30
+	// MaxStepsCeiling bounds MaxSteps.
+	MaxStepsCeiling = int64(1_000_000_000_000)
+	// DeadlineCeiling bounds the deadline of one top-level evaluation.
+	DeadlineCeiling = 10 * time.Minute
+	// MaxAllocCeiling bounds MaxAlloc: no single allocation a script asks
+	// for may exceed it.
+	MaxAllocCeiling = 1 << 30
+	// memoryCeilingMax caps the memory budget's ceiling, whatever the
+	// machine's size.
+	memoryCeilingMax = int64(16 << 30)
+)
+
+// Ceilings returns the hard ceiling of every limit. MemoryBudget's is a
+// quarter of the machine's physical memory (at most 16 GiB): a script may
+// grow the heap in steps of up to a doubling (append, s += s) between two
+// checks of the watchdog, and library calls may allocate a few times their
+// input, so the budget leaves room for both before the machine runs out.
+func Ceilings() Limits {
+	return Limits{
+		Deadline:     DeadlineCeiling,
+		MaxDepth:     MaxDepthCeiling,
+		MaxSteps:     MaxStepsCeiling,
+		MaxAlloc:     MaxAllocCeiling,
+		MemoryBudget: memoryCeiling(),
+	}
+}
+
+var memoryCeiling = sync.OnceValue(func() int64 {
+	var si syscall.Sysinfo_t
+	if err := syscall.Sysinfo(&si); err != nil || si.Totalram == 0 {
+		return DefaultMemoryBudget
+	}
+	total := int64(si.Totalram) * int64(si.Unit)
+	return max(min(total/4, memoryCeilingMax), 256<<20)
+})
+
+// StopMemory is the StopReason of an evaluation stopped by the memory
+// watchdog.
+const StopMemory StopReason = 100
+
+// The memory watchdog. While any guard is active, a goroutine samples the
+// heap (runtime/metrics, which does not stop the world) every
+// watchInterval. When the heap exceeds the budget it collects garbage once
+// and, if the heap is still over, expires every active guard with
+// StopMemory: the evaluations stop at their next call, loop step or
+// allocation, and their garbage goes with them. Between two samples a
+// script can at most double what it holds (append, string concatenation)
+// or allocate MaxAlloc at once, which the ceilings above leave room for.
+// Allocations of a megabyte or more are also checked against the last
+// sample on the spot (Guard.Alloc).
+const watchInterval = 5 * time.Millisecond
+
+var watch struct {
+	mu      sync.Mutex
+	guards  map[*Guard]struct{}
+	running bool
+	budget  atomic.Int64
+	heap    atomic.Uint64 // the last sample, in bytes
+	stops   atomic.Int64  // evaluations the watchdog stopped, for tests and logs
+}
+
+const heapMetric = "/memory/classes/heap/objects:bytes"
+
+// register makes g visible to the watchdog, starting it if needed, and
+// records the budget (the image's, the same for every evaluation).
+func register(g *Guard) {
+	watch.mu.Lock()
+	defer watch.mu.Unlock()
+	if b := g.limits.MemoryBudget; b != watch.budget.Load() {
+		watch.budget.Store(b)
+		// The Go runtime collects harder as the heap nears its limit, so
+		// garbage is not mistaken for growth; past it, the watchdog acts.
+		debug.SetMemoryLimit(b + b/4)
+	}
+	if watch.guards == nil {
+		watch.guards = map[*Guard]struct{}{}
+	}
+	watch.guards[g] = struct{}{}
+	if !watch.running {
+		watch.running = true
+		watch.heap.Store(sampleHeap())
+		go watchdog()
+	}
+}
+
+func unregister(g *Guard) {
+	watch.mu.Lock()
+	delete(watch.guards, g)
+	watch.mu.Unlock()
+}
+
+// watchdog runs while guards are registered; it exits when none is.
+func watchdog() {
+	t := time.NewTicker(watchInterval)
+	defer t.Stop()
+	lastGC := time.Time{}
+	for range t.C {
+		watch.mu.Lock()
+		if len(watch.guards) == 0 {
+			watch.running = false
+			watch.mu.Unlock()
+			return
+		}
+		watch.mu.Unlock()
+		heap := sampleHeap()
+		watch.heap.Store(heap)
+		budget := uint64(watch.budget.Load())
+		if heap <= budget {
+			continue
+		}
+		if time.Since(lastGC) > 100*time.Millisecond {
+			runtime.GC()
+			lastGC = time.Now()
+			heap = sampleHeap()
+			watch.heap.Store(heap)
+			if heap <= budget {
+				continue
+			}
+		}
+		watch.mu.Lock()
+		for g := range watch.guards {
+			if g.expire(int32(StopMemory)) {
+				watch.stops.Add(1)
+			}
+		}
+		watch.mu.Unlock()
+	}
+}
+
+func sampleHeap() uint64 {
+	s := []metrics.Sample{{Name: heapMetric}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
+}
+
+// MemoryStops returns how many evaluations the memory watchdog has stopped
+// in this process.
+func MemoryStops() int64 { return watch.stops.Load() }
