@@ -87,6 +87,7 @@ type SlotView struct {
 	Type   string `json:"type,omitempty"`   // a data slot's Go type
 	Value  string `json:"value,omitempty"`  // a data slot's value printed as Go
 	Source string `json:"source,omitempty"` // a method's source; a primitive's name
+	Author string `json:"author,omitempty"` // a method's author principal ("user", "pLLM/BRICK"); empty when not recorded
 	Target *Ref   `json:"target,omitempty"` // what a reference or parent slot points to
 	Holder Ref    `json:"holder"`           // the object the slot is on
 }

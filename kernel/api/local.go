@@ -192,7 +192,7 @@ func slotView(s *kernel.Session, holder image.OID, sl image.Slot) SlotView {
 	sv := SlotView{Name: sl.Name, Kind: sl.Kind.String(), Holder: ref(s, holder)}
 	switch v := sl.Value.(type) {
 	case image.Method:
-		sv.Source = v.Source
+		sv.Source, sv.Author = v.Source, v.Author
 	case image.Primitive:
 		sv.Source = v.Name
 	case image.Ref:

@@ -58,6 +58,14 @@ func TestLocal(t *testing.T) {
 	kinds := map[string]string{}
 	for _, s := range v.Slots {
 		kinds[s.Name] = s.Kind + " " + s.Type + " " + s.Value
+		if s.Kind == api.KindMethod && s.Author != "user" {
+			t.Errorf("method %s: author %q, want the session's principal", s.Name, s.Author)
+		}
+	}
+	for _, s := range v.Inherited {
+		if s.Name == "isNil" && s.Author != "awakening" {
+			t.Errorf("the codex's isNil: author %q, want awakening", s.Author)
+		}
 	}
 	if kinds["x"] != "data int 3" || kinds["y"] != `data []any []any{1, "a"}` || kinds["norm"] != "method  " || kinds["parent*"] != "parent Object traits (object 2)" {
 		t.Fatalf("slots = %v", kinds)

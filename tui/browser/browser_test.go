@@ -10,6 +10,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
+	"batos/image"
+	"batos/kernel"
 	"batos/kernel/api"
 	"batos/tui/common"
 	"batos/tui/common/commontest"
@@ -335,6 +337,25 @@ func TestGolden(t *testing.T) {
 			f.d.Send(common.BrowseMsg{OID: f.point, Selector: "norm"})
 			panetest.Golden(t, fmt.Sprintf("browser_%dx%d", size[0], size[1]), f.m.View())
 		})
+	}
+}
+
+// TestSourceShowsTheAuthor: the source column's header names who wrote the
+// method, the user or the model.
+func TestSourceShowsTheAuthor(t *testing.T) {
+	f := setup(t)
+	s := f.img.Kernel().NewSession("pLLM/BRICK")
+	if _, err := s.Run(context.Background(), "define grow", func(kernel.Object) error {
+		s.Object(image.OID(f.point)).Define("grow", "func grow(self Object) int { return 1 }")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for sel, want := range map[string]string{"norm": "norm · by user", "grow": "grow · by pLLM/BRICK"} {
+		f.d.Send(common.BrowseMsg{OID: f.point, Selector: sel})
+		if view := panetest.Plain(f.m.View()); !strings.Contains(view, want) {
+			t.Fatalf("%s: the source header does not name its author (%q):\n%s", sel, want, view)
+		}
 	}
 }
 

@@ -212,6 +212,10 @@ func (m *Model) sourceView(r rect) []string {
 	var body []string
 	switch s.Kind {
 	case api.KindMethod:
+		if s.Author != "" {
+			// Who wrote it: a model's methods run under the write policy.
+			title += " · by " + s.Author
+		}
 		lines := m.hl.Lines(s.Source)
 		for i, l := range lines {
 			body = append(body, st.Dim.Render(fmt.Sprintf("%4d ", i+1))+l)
