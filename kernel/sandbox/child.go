@@ -241,6 +241,8 @@ func classify(err error) string {
 			return KindSteps
 		case interp.StopAlloc:
 			return KindAlloc
+		case interp.StopMemory:
+			return KindMemory
 		}
 	case errors.Is(err, context.DeadlineExceeded):
 		return KindDeadline

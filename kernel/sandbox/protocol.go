@@ -44,6 +44,7 @@ const (
 	KindDepth         = "depth"          // the call-depth limit was exceeded (runaway recursion)
 	KindSteps         = "steps"          // the step budget was spent
 	KindAlloc         = "alloc"          // an allocation exceeded the limit
+	KindMemory        = "memory"         // the process's heap passed the memory budget and the evaluation was stopped
 	KindNotUnderstood = "not_understood" // a send found no slot
 	KindArgument      = "argument"       // the arguments do not fit the method's parameters
 	KindPolicy        = "policy"         // the candidate wrote what the image's write policy forbids
