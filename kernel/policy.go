@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -182,6 +183,11 @@ func (s *Session) invokeModel(m *interp.Method, author string, holder, recv imag
 		if why := carriesFunc(v); why != "" {
 			return nil, fmt.Errorf("%s's method %s returned %s: model-written methods may not, since calling a function they made would run their code outside the write policy", author, sel, why)
 		}
+	}
+	var pe *interp.PanicError
+	if errors.As(err, &pe) && carriesFunc(pe.Value) != "" {
+		// A caller that recovers the panic must not get the function.
+		return nil, fmt.Errorf("%s's method %s panicked with %s", author, sel, carriesFunc(pe.Value))
 	}
 	return v, err
 }

@@ -180,6 +180,8 @@ func TestWritePolicyAtRunTime(t *testing.T) {
 			errHas: "returned a func()", after: `Lobby.Get("system").(Object).Get("maxDepth")`, wantAft: "10000"},
 		{name: "a function inside the result is refused", holder: "point", src: `func m(self Object) any { return map[string]any{"k": []any{1, func() int { return 1 }}} }`,
 			errHas: "returned a func() int", after: `1`, wantAft: "1"},
+		{name: "a function a panic carries is dropped", holder: "point", src: `func m(self Object) { panic(func() { self.Lobby().Get("system").(Object).Set("maxDepth", 1) }) }`,
+			errHas: "panicked with a func()", after: `Lobby.Get("system").(Object).Get("maxDepth")`, wantAft: "10000"},
 		{name: "a large result is fine", holder: "point", src: `func m(self Object) []any { out := []any{}; for i := 0; i < 100000; i++ { out = append(out, i, self) }; return out }`,
 			after: `len(Lobby.Get("point").(Object).Send("m").([]any))`, wantAft: "200000"},
 	}
