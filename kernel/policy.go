@@ -347,6 +347,26 @@ func (s *Session) PolicyViolation() *PolicyError {
 	return s.tx.pol.violation
 }
 
+// MayDefine returns nil when the evaluation in progress may have a method
+// sel installed on oid by the pLLM: always outside model-written code;
+// inside, only where the policy lets that code define methods itself, so
+// that it cannot have the pLLM install methods where it may not. It
+// returns the *PolicyError the define would raise, without raising it.
+func (s *Session) MayDefine(oid image.OID, sel string) error {
+	if s.tx == nil {
+		return ErrNoTransaction
+	}
+	p := s.tx.pol
+	f, ok := p.active()
+	if !ok {
+		return nil
+	}
+	if reason := p.compiled(s).allows(f, p.created, oid, sel, true); reason != "" {
+		return &PolicyError{Author: f.author, Selector: f.selector, Op: "have the pLLM define", OID: oid, Object: s.describe(oid), Slot: sel, Reason: reason}
+	}
+	return nil
+}
+
 // Policy reads and validates the write policy as the evaluation in
 // progress sees the image.
 func (s *Session) Policy() (Policy, error) {

@@ -123,6 +123,11 @@ func (p *PLLM) doesNotUnderstand(c *kernel.PrimitiveCall) (any, error) {
 	if path, ok := c.Session.Protected(c.Self.OID()); ok {
 		return nil, fail(0, "the write policy protects %s (%s in Lobby.pLLM.policy.never): the pLLM writes no methods there; define it yourself", nu.Receiver, path)
 	}
+	// Model-written code may not have methods installed where it could
+	// not define them itself.
+	if err := c.Session.MayDefine(c.Self.OID(), sel); err != nil {
+		return nil, fail(0, "%v", err)
+	}
 	cfg := readConfig(pllmObj)
 	m, err := buildMandate(c.Session, c.Self, sel, args)
 	if err != nil {
@@ -324,6 +329,9 @@ func (p *PLLM) validate(ctx context.Context, s *kernel.Session, cand *candidate,
 	}
 	if path, ok := s.Protected(target.OID()); ok {
 		return reject("the write policy protects %s (%s in Lobby.pLLM.policy.never): model-written methods may not be installed there", s.Describe(target.OID()), path)
+	}
+	if err := s.MayDefine(target.OID(), sel); err != nil {
+		return reject("%v", err)
 	}
 	// The trial defines the candidate where it will be installed, under
 	// the author it will have, so it runs under the write policy exactly

@@ -218,11 +218,26 @@ func TestPolicyRefusesBeforeTheModel(t *testing.T) {
 		{"protected receiver", ``, `Lobby.Get("system").(Object).Send("grow", 1)`, "the write policy protects system (object 3) (Lobby.system in Lobby.pLLM.policy.never)"},
 		{"under the pLLM", ``, `Lobby.Get("pLLM").(Object).Get("personas").(Object).Send("grow", 1)`, "Lobby.pLLM in Lobby.pLLM.policy.never"},
 		{"invalid policy", `Lobby.Get("pLLM").(Object).Get("policy").(Object).Set("never", "Lobby.system")`, `Lobby.Send("grow", 1)`, "Lobby.pLLM.policy.never is a string"},
+		{"model code sending to another object", `model`, `Lobby.Get("point").(Object).Send("poke")`,
+			"pLLM/TEST's method poke may not have the pLLM define other (object"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := setup(t, 1, llamatest.Reply{Text: goFence(goodGrow)})
-			if tc.setup != "" {
+			switch tc.setup {
+			case "":
+			case "model":
+				// A model-written method that sends an unknown selector to
+				// an object it may not define methods on.
+				f.addPoint(t)
+				s := f.k.NewSession("pLLM/TEST")
+				if _, err := s.Run(context.Background(), "define poke", func(lobby kernel.Object) error {
+					lobby.Get("point").(kernel.Object).Define("poke", `func poke(self Object) any { return self.Lobby().Get("other").(Object).Send("grow", 1) }`)
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+			default:
 				eval(t, f.s, tc.setup)
 			}
 			_, err := f.s.Eval(context.Background(), tc.send)
