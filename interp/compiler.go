@@ -9,6 +9,7 @@ import (
 	"path"
 	"reflect"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"sync"
 
@@ -71,6 +72,7 @@ type compiled struct {
 
 // NewCompiler checks cfg and returns a compiler.
 func NewCompiler(cfg Config) (*Compiler, error) {
+	debug.SetMaxStack(MaxStack) // MaxDepthCeiling is derived from it
 	if cfg.MaxVersions <= 0 {
 		cfg.MaxVersions = DefaultMaxVersions
 	}

@@ -16,6 +16,7 @@ const (
 	StopDepth                          // the call-depth limit was exceeded
 	StopSteps                          // the step budget was spent
 	StopAlloc                          // an allocation exceeded MaxAlloc
+	StopMemory                         // the heap exceeded MemoryBudget (the memory watchdog)
 )
 
 // Sentinels for errors.Is: errors.Is(err, ErrDeadline) holds for a

@@ -119,6 +119,7 @@ func NewGuard(ctx context.Context, l Limits) *Guard {
 		g.deadlineAt = time.Now().Add(g.limits.Deadline)
 		g.timer = time.AfterFunc(g.limits.Deadline, func() { g.expire(int32(StopDeadline)) })
 	}
+	allocLimit.Store(int64(g.limits.MaxAlloc))
 	register(g)
 	if ctx.Done() != nil {
 		g.unhook = context.AfterFunc(ctx, func() {

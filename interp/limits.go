@@ -16,17 +16,20 @@ import (
 const (
 	// MaxDepthCeiling bounds MaxDepth by what the Go stack holds. One level
 	// of interpreted call or send costs at most StackPerLevel bytes of Go
-	// stack (measured by TestStackPerLevel, with the race detector, which
-	// makes frames larger); the ceiling keeps the deepest allowed
-	// recursion within a quarter of MaxStack, so a fatal "stack overflow"
-	// cannot happen before the guard stops the recursion.
-	MaxDepthCeiling = MaxStack / 4 / StackPerLevel
+	// stack; the ceiling keeps the deepest allowed recursion within half
+	// of MaxStack, so a fatal "stack overflow" cannot happen before the
+	// guard stops the recursion.
+	MaxDepthCeiling = MaxStack / 2 / StackPerLevel
 	// StackPerLevel is the Go stack one interpreted call level may use, in
-	// bytes: the largest of a recursive closure, a method calling itself
-	// and a send, rounded up.
-	StackPerLevel = 8 << 10
-	// MaxStack is the Go stack a goroutine may grow to; the kernel sets it
-	// with debug.SetMaxStack (it is also Go's default on 64-bit systems).
+	// bytes. TestStackPerLevel (kernel) measures it for a recursive
+	// closure, a method calling itself, a send and a method on a declared
+	// type: 3–6 KiB each, up to 12 KiB with the race detector (an upper
+	// estimate, stacks grow by doubling); TestDepthCeilingHolds recurses
+	// to the ceiling with the stack capped at MaxStack/2.
+	StackPerLevel = 16 << 10
+	// MaxStack is the Go stack a goroutine may grow to, Go's default on
+	// 64-bit systems; NewCompiler sets it, so that no other part of the
+	// process can have lowered it.
 	MaxStack = 1 << 30
 	// MaxStepsCeiling bounds MaxSteps.
 	MaxStepsCeiling = int64(1_000_000_000_000)
@@ -63,10 +66,6 @@ var memoryCeiling = sync.OnceValue(func() int64 {
 	total := int64(si.Totalram) * int64(si.Unit)
 	return max(min(total/4, memoryCeilingMax), 256<<20)
 })
-
-// StopMemory is the StopReason of an evaluation stopped by the memory
-// watchdog.
-const StopMemory StopReason = 100
 
 // The memory watchdog. While any guard is active, a goroutine samples the
 // heap (runtime/metrics, which does not stop the world) every

@@ -319,9 +319,13 @@ func findLimit(n int, per uint64) (limit int, capped bool) {
 	return fit + 1, true
 }
 
+// tooMany refuses a FindAll result that reached its limit (see
+// findLimit): there were more matches than the allocation limit holds.
 func tooMany[T any](out []T, limit int, capped bool, what string) []T {
 	if capped && len(out) >= limit {
-		checkAlloc(uint64(limit), uint64(reflect.TypeFor[T]().Size()), what)
+		max := allocLimit.Load()
+		panic(&StopError{Reason: StopAlloc, Limit: formatBytes(max) + " per allocation",
+			Detail: fmt.Sprintf("%s found more than %d matches", what, limit-1)})
 	}
 	return out
 }

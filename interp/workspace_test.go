@@ -3,7 +3,9 @@ package interp
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -142,4 +144,63 @@ func TestWorkspaceFuncLitCallRunsOnce(t *testing.T) {
 	if err := eval("1+1", Limits{Deadline: 2 * time.Second}); err != nil {
 		t.Fatalf("the entry after a stopped function literal: %v", err)
 	}
+}
+
+// TestAbandonedEvaluationStops: an evaluation stuck in a native call past
+// its deadline and the grace period is abandoned, and once the native call
+// returns it runs no further script code: the guard it checks next has
+// stopped, and its goroutine ends.
+func TestAbandonedEvaluationStops(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out the grace period")
+	}
+	c, err := NewCompiler(testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	returned := make(chan struct{})
+	var after atomic.Int64
+	w, err := c.NewWorkspace(map[string]any{
+		"Block": func() { close(entered); <-release; close(returned) },
+		"After": func() { after.Add(1) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := NewGuard(context.Background(), Limits{Deadline: 10 * time.Millisecond})
+	defer g.Release()
+	_, err = w.Eval(g, "Block(); for { After() }")
+	if !errors.Is(err, ErrAbandoned) {
+		t.Fatalf("got %v, want ErrAbandoned", err)
+	}
+	<-entered
+	close(release)
+	<-returned
+	// The abandoned goroutine now returns into script code, whose next
+	// guard check stops it; After must never run.
+	deadline := time.Now().Add(10 * time.Second)
+	for goroutineRunning("yaegi/interp.(*Interpreter).ExecuteWithContext") {
+		if time.Now().After(deadline) {
+			t.Fatal("the abandoned evaluation's goroutine still runs 10s after its native call returned")
+		}
+		runtime.Gosched()
+	}
+	if n := after.Load(); n != 0 {
+		t.Fatalf("the abandoned evaluation ran %d more script calls after its native call returned", n)
+	}
+	// And the workspace answers the next entry.
+	g2 := NewGuard(context.Background(), Limits{})
+	defer g2.Release()
+	if r, err := w.Eval(g2, "1 + 1"); err != nil || r.Value != 2 {
+		t.Fatalf("next entry: %v, %v", r.Value, err)
+	}
+}
+
+// goroutineRunning reports whether some goroutine's stack holds fn.
+func goroutineRunning(fn string) bool {
+	buf := make([]byte, 1<<20)
+	n := runtime.Stack(buf, true)
+	return strings.Contains(string(buf[:n]), fn)
 }

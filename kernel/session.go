@@ -284,7 +284,8 @@ func (s *Session) traits() (image.OID, bool) {
 }
 
 // Default limits, used when Lobby.system lacks a slot or holds a bad value.
-var defaultLimits = interp.Limits{Deadline: interp.DefaultDeadline, MaxDepth: interp.DefaultMaxDepth, MaxSteps: interp.DefaultMaxSteps}
+var defaultLimits = interp.Limits{Deadline: interp.DefaultDeadline, MaxDepth: interp.DefaultMaxDepth, MaxSteps: interp.DefaultMaxSteps,
+	MaxAlloc: interp.DefaultMaxAlloc, MemoryBudget: interp.DefaultMemoryBudget}
 
 // limits reads the evaluation limits from Lobby.system.
 func (k *Kernel) limits(t *txn) interp.Limits {
@@ -326,9 +327,19 @@ func (k *Kernel) limits(t *txn) interp.Limits {
 			if v, ok := sl.Value.(int); ok && v > 0 {
 				l.MaxSteps = int64(v)
 			}
+		case "maxAlloc":
+			if v, ok := sl.Value.(int); ok && v > 0 {
+				l.MaxAlloc = v
+			}
+		case "memoryBudget":
+			if v, ok := sl.Value.(int); ok && v > 0 {
+				l.MemoryBudget = int64(v)
+			}
 		}
 	}
-	return l
+	// The image's values are requests: interp clamps each to the hard
+	// ceiling the process can bear, whatever a method wrote there.
+	return l.Clamp()
 }
 
 func (s *Session) recordInput(lobby Object, src string) {

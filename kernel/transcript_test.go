@@ -29,6 +29,22 @@ func TestTranscripts(t *testing.T) {
 	}
 }
 
+// TestHostile replays testdata/hostile/*.txt: one transcript per class of
+// input that used to kill the kernel process (see docs/decisions.md,
+// "Safety"). Each asserts the error that says what was refused, and that
+// the next entry works; a regression kills the test binary itself.
+func TestHostile(t *testing.T) {
+	files, err := filepath.Glob("testdata/hostile/*.txt")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no hostile transcripts: %v", err)
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {
+			runTranscript(t, file)
+		})
+	}
+}
+
 type transcriptPart struct {
 	input    []string
 	expected []string // lines, "~ " prefixed for regexps
