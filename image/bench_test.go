@@ -180,7 +180,7 @@ func create100k(b *testing.B, s *Store) {
 
 func BenchmarkOpen100k(b *testing.B) {
 	dir := b.TempDir()
-	s, err := Open(dir, nil)
+	s, err := Open(dir, &Options{Create: true})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -36,7 +36,7 @@ func (s *Store) Check() (CheckReport, error) {
 	lastTx := s.LastTx()
 	it, err := snap.NewIter(nil)
 	if err != nil {
-		return rep, fmt.Errorf("check: %w", err)
+		return rep, fmt.Errorf("check: %w", s.engineErr(err))
 	}
 	defer it.Close()
 
@@ -49,7 +49,7 @@ func (s *Store) Check() (CheckReport, error) {
 		k := it.Key()
 		v, err := it.ValueAndErr()
 		if err != nil {
-			return rep, fmt.Errorf("check: read %s: %w", keyString(k), err)
+			return rep, fmt.Errorf("check: read %s: %w", keyString(k), s.engineErr(err))
 		}
 		switch ks := string(k); {
 		case strings.HasPrefix(ks, prefixObject):
@@ -107,7 +107,7 @@ func (s *Store) Check() (CheckReport, error) {
 		}
 	}
 	if err := it.Error(); err != nil {
-		return rep, fmt.Errorf("check: %w", err)
+		return rep, fmt.Errorf("check: %w", s.engineErr(err))
 	}
 
 	// Cross-record checks, in OID order so reports are stable.

@@ -33,7 +33,7 @@ func poke(t *testing.T, dir string, kv ...[]byte) {
 // seeded returns the dir of a closed image holding root -> 17.
 func seeded(t *testing.T) string {
 	dir := t.TempDir()
-	s, err := Open(dir, nil)
+	s, err := Open(dir, &Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}

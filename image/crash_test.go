@@ -33,7 +33,7 @@ func TestCrashChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("child process body; run by TestCrashRecovery")
 	}
-	s, err := Open(dir, &Options{Attempts: 1 << 20})
+	s, err := Open(dir, &Options{Attempts: 1 << 20, Create: true})
 	if err != nil {
 		fmt.Printf("error %v\n", err)
 		os.Exit(2)

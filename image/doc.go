@@ -57,4 +57,27 @@
 //   - Only one Store has an image open: Open takes Pebble's directory lock
 //     and fails with *LockedError if it is held.
 //   - Open is lazy: it reads the meta keys only, never the objects.
+//
+// # The folder on disk
+//
+// No call destroys an image (disk.go, Store.Open):
+//
+//   - Open creates an image only with Options.Create, and only in a missing
+//     or empty folder. A folder with entries must hold a complete Pebble
+//     store (checked by name before Pebble opens it, so a missing manifest
+//     marker, MANIFEST or OPTIONS file is refused, never recreated) and the
+//     m/format record (read through a read-only open before Pebble may
+//     write). What fails is refused with one line, and the folder is left
+//     as it was.
+//   - Options.ReadOnly changes no byte: Pebble opens read-only, its file
+//     system (guardFS) refuses every change, and a folder without LOCK (a
+//     checkpoint) is opened without creating one. Read-only opens still take
+//     the exclusive lock when LOCK exists, so they fail with *LockedError
+//     while another process has the image.
+//   - Pebble never exits the process. Its Logger.Fatalf and its corruption
+//     reports are recorded as the store's failure (*StorageError,
+//     *CorruptError naming the file): the files freeze as they were, every
+//     write is refused with that error, and a writable store closes Pebble
+//     so every later operation returns it. A failed WAL write or sync fails
+//     the store the same way.
 package image

@@ -11,9 +11,16 @@ func openTest(t testing.TB, opts *Options) *Store {
 	return openAt(t, t.TempDir(), opts)
 }
 
+// openAt opens the image in dir, creating it if missing or empty (unless
+// opts asks for ReadOnly), and closes it when the test ends.
 func openAt(t testing.TB, dir string, opts *Options) *Store {
 	t.Helper()
-	s, err := Open(dir, opts)
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	o.Create = !o.ReadOnly
+	s, err := Open(dir, &o)
 	if err != nil {
 		t.Fatalf("Open(%s): %v", dir, err)
 	}

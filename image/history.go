@@ -11,7 +11,7 @@ import (
 // newest first; before == 0 means from the newest, limit <= 0 means all.
 func (s *Store) History(before TxID, limit int) ([]TxInfo, error) {
 	if err := s.enter(); err != nil {
-		return nil, fmt.Errorf("history: %w", err)
+		return nil, fmt.Errorf("history: %w", s.engineErr(err))
 	}
 	defer s.exit()
 	upper := prefixEnd([]byte(prefixTx))
@@ -20,7 +20,7 @@ func (s *Store) History(before TxID, limit int) ([]TxInfo, error) {
 	}
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefixTx), UpperBound: upper})
 	if err != nil {
-		return nil, fmt.Errorf("history: %w", err)
+		return nil, fmt.Errorf("history: %w", s.engineErr(err))
 	}
 	defer it.Close()
 	var out []TxInfo
@@ -28,7 +28,7 @@ func (s *Store) History(before TxID, limit int) ([]TxInfo, error) {
 		id, _ := parseIDKey(it.Key(), prefixTx)
 		v, err := it.ValueAndErr()
 		if err != nil {
-			return nil, fmt.Errorf("history: %w", err)
+			return nil, fmt.Errorf("history: %w", s.engineErr(err))
 		}
 		info, err := decodeTxRecord(TxID(id), v)
 		if err != nil {
@@ -37,7 +37,7 @@ func (s *Store) History(before TxID, limit int) ([]TxInfo, error) {
 		out = append(out, info)
 	}
 	if err := it.Error(); err != nil {
-		return nil, fmt.Errorf("history: %w", err)
+		return nil, fmt.Errorf("history: %w", s.engineErr(err))
 	}
 	return out, nil
 }
@@ -46,7 +46,7 @@ func (s *Store) History(before TxID, limit int) ([]TxInfo, error) {
 // ErrNotFound.
 func (s *Store) TxInfo(id TxID) (TxInfo, error) {
 	if err := s.enter(); err != nil {
-		return TxInfo{}, fmt.Errorf("transaction %d: %w", id, err)
+		return TxInfo{}, fmt.Errorf("transaction %d: %w", id, s.engineErr(err))
 	}
 	defer s.exit()
 	return s.txInfo(s.db, id)
@@ -59,7 +59,7 @@ func (s *Store) txInfo(r pebble.Reader, id TxID) (TxInfo, error) {
 		return TxInfo{}, fmt.Errorf("transaction %d: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return TxInfo{}, fmt.Errorf("transaction %d: %w", id, err)
+		return TxInfo{}, fmt.Errorf("transaction %d: %w", id, s.engineErr(err))
 	}
 	defer closer.Close()
 	info, err := decodeTxRecord(id, v)
@@ -80,13 +80,13 @@ type Revision struct {
 // old revisions, and removes unreachable objects with all their revisions.
 func (s *Store) Revisions(oid OID) ([]Revision, error) {
 	if err := s.enter(); err != nil {
-		return nil, fmt.Errorf("revisions of object %d: %w", oid, err)
+		return nil, fmt.Errorf("revisions of object %d: %w", oid, s.engineErr(err))
 	}
 	defer s.exit()
 	p := revPrefix(oid)
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: prefixEnd(p)})
 	if err != nil {
-		return nil, fmt.Errorf("revisions of object %d: %w", oid, err)
+		return nil, fmt.Errorf("revisions of object %d: %w", oid, s.engineErr(err))
 	}
 	defer it.Close()
 	var out []Revision
@@ -94,7 +94,7 @@ func (s *Store) Revisions(oid OID) ([]Revision, error) {
 		_, tx, _ := parseRevKey(it.Key())
 		v, err := it.ValueAndErr()
 		if err != nil {
-			return nil, fmt.Errorf("revisions of object %d: %w", oid, err)
+			return nil, fmt.Errorf("revisions of object %d: %w", oid, s.engineErr(err))
 		}
 		rec, flags, err := decodeRecordValue(oid, v)
 		if err != nil {
@@ -106,7 +106,7 @@ func (s *Store) Revisions(oid OID) ([]Revision, error) {
 		out = append(out, Revision{Tx: tx, Record: rec})
 	}
 	if err := it.Error(); err != nil {
-		return nil, fmt.Errorf("revisions of object %d: %w", oid, err)
+		return nil, fmt.Errorf("revisions of object %d: %w", oid, s.engineErr(err))
 	}
 	return out, nil
 }
@@ -117,6 +117,9 @@ func (s *Store) Revisions(oid OID) ([]Revision, error) {
 // objects was changed by a later transaction, and with an error wrapping
 // ErrNotFound if tx does not exist.
 func (s *Store) Undo(tx TxID, principal string) (TxInfo, error) {
+	if err := s.writable(); err != nil {
+		return TxInfo{}, fmt.Errorf("undo %d: %w", tx, err)
+	}
 	target, err := s.TxInfo(tx)
 	if err != nil {
 		return TxInfo{}, fmt.Errorf("undo: %w", err)
@@ -152,13 +155,13 @@ func (t *Txn) prepareUndo(target TxInfo) error {
 	it, err := t.snap.NewIter(&pebble.IterOptions{LowerBound: []byte(prefixRev), UpperBound: prefixEnd([]byte(prefixRev))})
 	t.mu.Unlock()
 	if err != nil {
-		return fmt.Errorf("undo %d: %w", target.ID, err)
+		return fmt.Errorf("undo %d: %w", target.ID, t.s.engineErr(err))
 	}
 	defer it.Close()
 	for _, oid := range target.Changed {
 		last, flags, found, err := lastRevision(it, oid)
 		if err != nil {
-			return fmt.Errorf("undo %d: %w", target.ID, err)
+			return fmt.Errorf("undo %d: %w", target.ID, t.s.engineErr(err))
 		}
 		if !found {
 			return fmt.Errorf("cannot undo transaction %d: object %d no longer exists (removed by pack)", target.ID, oid)
@@ -174,14 +177,14 @@ func (t *Txn) prepareUndo(target TxInfo) error {
 		}
 		valid := it.Prev()
 		if err := it.Error(); err != nil {
-			return fmt.Errorf("undo %d: %w", target.ID, err)
+			return fmt.Errorf("undo %d: %w", target.ID, t.s.engineErr(err))
 		}
 		if !valid || !isRevOf(it.Key(), oid) {
 			return fmt.Errorf("cannot undo transaction %d: the revision of object %d before it was removed by pack", target.ID, oid)
 		}
 		v, err := it.ValueAndErr()
 		if err != nil {
-			return fmt.Errorf("undo %d: %w", target.ID, err)
+			return fmt.Errorf("undo %d: %w", target.ID, t.s.engineErr(err))
 		}
 		prev, pflags, err := decodeRecordValue(oid, v)
 		if err != nil {

@@ -58,7 +58,7 @@ func TestRandomOpsAgainstModel(t *testing.T) {
 		}
 	}()
 	dir := t.TempDir()
-	s, err := Open(dir, nil)
+	s, err := Open(dir, &Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}

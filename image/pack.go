@@ -28,9 +28,12 @@ type PackStats struct {
 // image packs to nothing; an image with transactions but no root is refused.
 func (s *Store) Pack(before TxID) (PackStats, error) {
 	if err := s.enter(); err != nil {
-		return PackStats{}, fmt.Errorf("pack: %w", err)
+		return PackStats{}, fmt.Errorf("pack: %w", s.engineErr(err))
 	}
 	defer s.exit()
+	if err := s.writable(); err != nil {
+		return PackStats{}, fmt.Errorf("pack: %w", err)
+	}
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 
@@ -43,7 +46,7 @@ func (s *Store) Pack(before TxID) (PackStats, error) {
 	}
 	reach, err := s.reachable()
 	if err != nil {
-		return PackStats{}, fmt.Errorf("pack: %w", err)
+		return PackStats{}, fmt.Errorf("pack: %w", s.engineErr(err))
 	}
 
 	var st PackStats
@@ -54,7 +57,7 @@ func (s *Store) Pack(before TxID) (PackStats, error) {
 	// Unreachable current objects.
 	oit, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefixObject), UpperBound: prefixEnd([]byte(prefixObject))})
 	if err != nil {
-		return PackStats{}, fmt.Errorf("pack: %w", err)
+		return PackStats{}, fmt.Errorf("pack: %w", s.engineErr(err))
 	}
 	for ok := oit.First(); ok; ok = oit.Next() {
 		id, _ := parseIDKey(oit.Key(), prefixObject)
@@ -65,13 +68,13 @@ func (s *Store) Pack(before TxID) (PackStats, error) {
 		}
 	}
 	if err := oit.Close(); err != nil {
-		return PackStats{}, fmt.Errorf("pack: %w", err)
+		return PackStats{}, fmt.Errorf("pack: %w", s.engineErr(err))
 	}
 
 	// Revisions, grouped by object (keys sort by OID, then TxID).
 	rit, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefixRev), UpperBound: prefixEnd([]byte(prefixRev))})
 	if err != nil {
-		return PackStats{}, fmt.Errorf("pack: %w", err)
+		return PackStats{}, fmt.Errorf("pack: %w", s.engineErr(err))
 	}
 	var cur OID
 	var txs []TxID // revisions of cur, ascending
@@ -115,13 +118,17 @@ func (s *Store) Pack(before TxID) (PackStats, error) {
 	}
 	flush()
 	if err := rit.Close(); err != nil {
-		return PackStats{}, fmt.Errorf("pack: %w", err)
+		return PackStats{}, fmt.Errorf("pack: %w", s.engineErr(err))
 	}
 
 	if b.Empty() {
 		return st, nil
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
+		return PackStats{}, fmt.Errorf("pack: %w", s.writeFailed("write", err))
+	}
+	if err := s.failed(); err != nil {
+		// Pebble's Fatalf returned to a commit that failed (see engineLogger).
 		return PackStats{}, fmt.Errorf("pack: %w", err)
 	}
 	if len(removed) > 0 {
@@ -177,7 +184,7 @@ func (s *Store) current(r pebble.Reader, oid OID) (*Record, bool, error) {
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("read object %d: %w", oid, err)
+		return nil, false, fmt.Errorf("read object %d: %w", oid, s.engineErr(err))
 	}
 	defer closer.Close()
 	rec, flags, err := decodeRecordValue(oid, v)

@@ -97,9 +97,20 @@ func (t *Txn) usable() error {
 		return t.err
 	}
 	if t.done {
-		return ErrTxnDone
+		return t.doneErr()
 	}
 	return nil
+}
+
+// doneErr says why a finished transaction cannot be used: the store's
+// failure when a writable store failed (and aborted it), else ErrTxnDone.
+func (t *Txn) doneErr() error {
+	if !t.s.readOnly {
+		if err := t.s.failed(); err != nil {
+			return err
+		}
+	}
+	return ErrTxnDone
 }
 
 // Get returns the object as this transaction sees it: its own buffered write
@@ -253,7 +264,7 @@ func (t *Txn) Commit() (TxInfo, error) {
 		return TxInfo{}, fmt.Errorf("commit: %w", t.err)
 	}
 	if !t.finish() {
-		return TxInfo{}, fmt.Errorf("commit: %w", ErrTxnDone)
+		return TxInfo{}, fmt.Errorf("commit: %w", t.doneErr())
 	}
 	s := t.s
 	info := t.info()
@@ -266,6 +277,10 @@ func (t *Txn) Commit() (TxInfo, error) {
 		return TxInfo{}, fmt.Errorf("commit: %w", err)
 	}
 	defer s.exit()
+	if err := s.writable(); err != nil {
+		t.runHooks(info, false)
+		return TxInfo{}, fmt.Errorf("commit: %w", err)
+	}
 	s.commitMu.Lock()
 	batch, err := s.apply(t, &info)
 	s.commitMu.Unlock()
@@ -278,8 +293,10 @@ func (t *Txn) Commit() (TxInfo, error) {
 	err = batch.SyncWait()
 	_ = batch.Close()
 	if err != nil {
+		// The batch is applied (readers may see it) but not durable, and an
+		// fsync failure cannot be retried safely: stop writing.
 		t.runHooks(info, false)
-		return TxInfo{}, fmt.Errorf("commit transaction %d: sync: %w", info.ID, err)
+		return TxInfo{}, fmt.Errorf("commit transaction %d: %w", info.ID, s.writeFailed("sync the write-ahead log", err))
 	}
 	t.mu.Lock()
 	t.id = info.ID
@@ -299,7 +316,7 @@ func (t *Txn) Commit() (TxInfo, error) {
 func (s *Store) apply(t *Txn, info *TxInfo) (*pebble.Batch, error) {
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefixRev), UpperBound: prefixEnd([]byte(prefixRev))})
 	if err != nil {
-		return nil, fmt.Errorf("commit: %w", err)
+		return nil, fmt.Errorf("commit: %w", s.engineErr(err))
 	}
 	created := make([]bool, len(t.order))
 	for i, oid := range t.order {
@@ -312,7 +329,7 @@ func (s *Store) apply(t *Txn, info *TxInfo) (*pebble.Batch, error) {
 		last, flags, found, err := lastRevision(it, oid)
 		if err != nil {
 			_ = it.Close()
-			return nil, fmt.Errorf("commit: %w", err)
+			return nil, fmt.Errorf("commit: %w", s.engineErr(err))
 		}
 		if found && last > t.start {
 			_ = it.Close()
@@ -325,7 +342,7 @@ func (s *Store) apply(t *Txn, info *TxInfo) (*pebble.Batch, error) {
 		}
 	}
 	if err := it.Close(); err != nil {
-		return nil, fmt.Errorf("commit: %w", err)
+		return nil, fmt.Errorf("commit: %w", s.engineErr(err))
 	}
 
 	id := TxID(s.lastTx.Load() + 1)
@@ -351,7 +368,13 @@ func (s *Store) apply(t *Txn, info *TxInfo) (*pebble.Batch, error) {
 	b.Set(keyNextOID, encodeU64(s.nextOID.Load()), nil)
 	if err := s.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
 		_ = b.Close()
-		return nil, fmt.Errorf("commit transaction %d: %w", id, err)
+		return nil, fmt.Errorf("commit transaction %d: %w", id, s.writeFailed("write", err))
+	}
+	if err := s.failed(); err != nil {
+		// Pebble's Fatalf returned (see engineLogger) during this apply, or a
+		// failure raced with it: the batch may be stuck in Pebble's commit
+		// pipeline, so neither wait for its sync nor reuse it.
+		return nil, fmt.Errorf("commit transaction %d: the storage engine failed while committing, so it may or may not be in the image: %w", id, err)
 	}
 	s.lastTx.Store(uint64(id))
 	return b, nil

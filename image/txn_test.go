@@ -12,7 +12,7 @@ import (
 
 func TestEmptyImageAndPersistence(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir, nil)
+	s, err := Open(dir, &Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +358,7 @@ func TestLockedSameProcess(t *testing.T) {
 	if !errors.As(err, &le) || le.Dir != dir {
 		t.Fatalf("second Open = %v, want *LockedError", err)
 	}
-	want := "image " + dir + " is in use by another process (try `batos attach`)"
+	want := "image " + dir + " is in use by another process (quit the `batos repl`, `batos tui` or `batos eval` that has it open, then try again)"
 	if err.Error() != want {
 		t.Errorf("message %q", err)
 	}

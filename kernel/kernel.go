@@ -52,13 +52,16 @@ type Kernel struct {
 	}
 }
 
-// Open opens (creating if needed) the image in dir. An empty image is
-// awakened from the codex; otherwise the image is loaded lazily as it is.
+// Open opens the image in dir, creating it if dir is missing or empty (a
+// folder holding anything but an image is refused untouched: see
+// image.Open). An empty image is awakened from the codex; otherwise the
+// image is loaded lazily as it is. The log folder (dir/logs) is created
+// only once the image is open.
 func Open(dir string, opts *Options) (*Kernel, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	st, err := image.Open(dir, nil)
+	st, err := image.Open(dir, &image.Options{Create: true})
 	if err != nil {
 		return nil, err
 	}

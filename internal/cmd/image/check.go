@@ -13,12 +13,15 @@ type CheckOptions struct {
 }
 
 func runCheck(opts *CheckOptions) error {
-	st, err := openExisting(opts.Image)
+	st, err := openExisting(opts.Image, true)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	report, err := st.Check()
+	if err != nil && len(report.Problems) == 0 {
+		return err // the image could not be read through (corruption): one line
+	}
 	for _, p := range report.Problems {
 		fmt.Fprintln(opts.IO.Out, "problem:", p)
 	}

@@ -19,7 +19,7 @@ type HistoryOptions struct {
 const historyPage = 256
 
 func runHistory(opts *HistoryOptions) error {
-	st, err := openExisting(opts.Image)
+	st, err := openExisting(opts.Image, true)
 	if err != nil {
 		return err
 	}

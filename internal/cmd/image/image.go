@@ -1,11 +1,11 @@
 // Package image implements `batos image info|history|undo|pack|check`:
 // maintenance of an image on disk. Each verb has an Options struct and a
-// run function; all of them refuse to create an image that is not there.
+// run function; none of them creates an image, and info, history and check
+// open it read-only: they change no byte of the image folder.
 package image
 
 import (
 	"fmt"
-	"os"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -75,13 +75,8 @@ func NewCmd(ios *iostreams.IOStreams, dir func() string) *cobra.Command {
 	return cmd
 }
 
-// openExisting opens an image that must already exist.
-func openExisting(dir string) (*image.Store, error) {
-	if _, err := os.Stat(dir); err != nil {
-		if os.IsNotExist(err) {
-			return nil, fmt.Errorf("no image at %s (run `batos --image %s` to create one)", dir, dir)
-		}
-		return nil, err
-	}
-	return image.Open(dir, nil)
+// openExisting opens an image that must already exist (image.Open without
+// Create says so in one line otherwise), read-only when readOnly.
+func openExisting(dir string, readOnly bool) (*image.Store, error) {
+	return image.Open(dir, &image.Options{ReadOnly: readOnly})
 }

@@ -13,7 +13,7 @@ type InfoOptions struct {
 }
 
 func runInfo(opts *InfoOptions) error {
-	st, err := openExisting(opts.Image)
+	st, err := openExisting(opts.Image, true)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ type PackOptions struct {
 }
 
 func runPack(opts *PackOptions) error {
-	st, err := openExisting(opts.Image)
+	st, err := openExisting(opts.Image, false)
 	if err != nil {
 		return err
 	}

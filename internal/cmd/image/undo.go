@@ -16,7 +16,7 @@ type UndoOptions struct {
 }
 
 func runUndo(opts *UndoOptions) error {
-	st, err := openExisting(opts.Image)
+	st, err := openExisting(opts.Image, false)
 	if err != nil {
 		return err
 	}
