@@ -3,6 +3,9 @@ package main_test
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -150,11 +153,273 @@ func TestSecondProcessIsRefused(t *testing.T) {
 		t.Fatalf("holder: %q, %v", line, err)
 	}
 	r := batos(t, "", nil, "eval", "--image", img, "1")
-	if r.code != 1 || !strings.Contains(r.err, "in use by another process") || !strings.Contains(r.err, "batos attach") {
+	if r.code != 1 || !strings.Contains(r.err, "in use by another process") || strings.Count(r.err, "\n") != 1 {
 		t.Fatalf("second process: %+v", r)
 	}
+	// The commands the message suggests exist.
+	named := regexp.MustCompile("`batos ([a-z ]+)`").FindAllStringSubmatch(r.err, -1)
+	if len(named) == 0 {
+		t.Fatalf("the message names no command: %q", r.err)
+	}
+	for _, m := range named {
+		if h := batos(t, "", nil, append(strings.Fields(m[1]), "--help")...); h.code != 0 || !strings.Contains(h.out, "Usage:") {
+			t.Errorf("the message names `batos %s`, which does not exist: %+v", m[1], h)
+		}
+	}
+	// Read-only commands take the same lock: they fail the same way, at
+	// once, and change nothing.
+	before := folderHash(t, img)
+	for _, verb := range []string{"info", "history", "check"} {
+		r := batos(t, "", nil, "image", verb, "--image", img)
+		if r.code != 1 || !strings.Contains(r.err, "in use by another process") || strings.Count(r.err, "\n") != 1 {
+			t.Errorf("image %s while the image is in use: %+v", verb, r)
+		}
+	}
+	sameFolder(t, img, before)
 	stdin.Close()
 	if err := holder.Wait(); err != nil {
 		t.Fatalf("holder exit: %v", err)
+	}
+}
+
+// folderHash maps every entry under dir (logs/ included) to a hash of its
+// content; nil when dir does not exist.
+func folderHash(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		if d.IsDir() {
+			out[rel+"/"] = "dir"
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		out[rel] = hex.EncodeToString(sum[:])
+		return nil
+	})
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// sameFolder fails the test if anything under dir changed, appeared or
+// disappeared since before.
+func sameFolder(t *testing.T, dir string, before map[string]string) {
+	t.Helper()
+	after := folderHash(t, dir)
+	for name, h := range before {
+		if after[name] != h {
+			t.Errorf("%s: %s changed or disappeared", dir, name)
+		}
+	}
+	for name := range after {
+		if _, ok := before[name]; !ok {
+			t.Errorf("%s: %s appeared", dir, name)
+		}
+	}
+	if (before == nil) != (after == nil) {
+		t.Errorf("%s: the folder appeared or disappeared", dir)
+	}
+}
+
+// oneLineError checks that a failed command printed exactly one line,
+// "error: ...", with no stack dump.
+func oneLineError(t *testing.T, r result, want ...string) {
+	t.Helper()
+	if r.code != 1 || !strings.HasPrefix(r.err, "error: ") || strings.Count(r.err, "\n") != 1 || strings.Contains(r.err, "goroutine ") {
+		t.Errorf("want exit 1 and a one-line error, got %+v", r)
+		return
+	}
+	for _, w := range want {
+		if !strings.Contains(r.err, w) {
+			t.Errorf("error %q does not mention %q", r.err, w)
+		}
+	}
+}
+
+// liveImage makes an image with the real binary; the second run's open
+// flushes the first run's log into an sstable.
+func liveImage(t *testing.T) string {
+	t.Helper()
+	img := filepath.Join(t.TempDir(), "img")
+	for _, src := range []string{`Lobby.Set("a", 1)`, `Lobby.Set("b", "two")`} {
+		if r := batos(t, "", nil, "eval", "--image", img, src); r.code != 0 {
+			t.Fatalf("eval %s: %+v", src, r)
+		}
+	}
+	return img
+}
+
+// TestReadOnlyImageCommandsChangeNothing runs info, history and check on a
+// healthy image and compares every file (logs included) before and after.
+func TestReadOnlyImageCommandsChangeNothing(t *testing.T) {
+	img := liveImage(t)
+	before := folderHash(t, img)
+	for _, verb := range []string{"info", "history", "check"} {
+		if r := batos(t, "", nil, "image", verb, "--image", img); r.code != 0 || r.err != "" {
+			t.Errorf("image %s: %+v", verb, r)
+		}
+	}
+	sameFolder(t, img, before)
+}
+
+// TestImageCommandsOnDamagedImages damages a real image in the ways folders
+// get damaged and runs the read-only commands on it: each either succeeds
+// (when it does not read the damaged part) or fails with one line naming
+// the file, and none changes a byte. The writers (eval, pack) refuse too.
+func TestImageCommandsOnDamagedImages(t *testing.T) {
+	base := liveImage(t)
+	glob := func(t *testing.T, img, pattern string) []string {
+		m, _ := filepath.Glob(filepath.Join(img, pattern))
+		if len(m) == 0 {
+			t.Fatalf("no %s in %s", pattern, img)
+		}
+		return m
+	}
+	table := func(t *testing.T, img string) string { return glob(t, img, "*.sst")[0] }
+	rewrite := func(t *testing.T, path string, at func(size int64) int64, n int) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		off := at(int64(len(b)))
+		for i := range n {
+			b[off+int64(i)] ^= 0xff
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name    string
+		damage  func(t *testing.T, img string) string // returns what the error must name
+		mayRead bool                                  // the damage is inside a table: only check must read it
+	}{
+		{"missing manifest marker", func(t *testing.T, img string) string {
+			os.Remove(glob(t, img, "marker.manifest.*")[0])
+			return "marker.manifest"
+		}, false},
+		{"missing MANIFEST", func(t *testing.T, img string) string {
+			marker := filepath.Base(glob(t, img, "marker.manifest.*")[0])
+			manifest := marker[strings.Index(marker, "MANIFEST-"):]
+			os.Remove(filepath.Join(img, manifest))
+			return manifest
+		}, false},
+		{"missing OPTIONS", func(t *testing.T, img string) string {
+			for _, p := range glob(t, img, "OPTIONS-*") {
+				os.Remove(p)
+			}
+			return "OPTIONS"
+		}, false},
+		{"truncated table", func(t *testing.T, img string) string {
+			p := table(t, img)
+			st, _ := os.Stat(p)
+			os.Truncate(p, st.Size()/2)
+			return filepath.Base(p)
+		}, false},
+		{"flipped byte in a table block", func(t *testing.T, img string) string {
+			p := table(t, img)
+			rewrite(t, p, func(size int64) int64 { return size / 2 }, 1)
+			return filepath.Base(p)
+		}, true},
+		{"bad table footer", func(t *testing.T, img string) string {
+			p := table(t, img)
+			rewrite(t, p, func(size int64) int64 { return size - 8 }, 8)
+			return filepath.Base(p)
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			img := filepath.Join(t.TempDir(), "img")
+			if err := os.CopyFS(img, os.DirFS(base)); err != nil {
+				t.Fatal(err)
+			}
+			want := tt.damage(t, img)
+			before := folderHash(t, img)
+			for _, verb := range []string{"info", "history", "check"} {
+				r := batos(t, "", nil, "image", verb, "--image", img)
+				if r.code == 0 && tt.mayRead && verb != "check" {
+					continue
+				}
+				oneLineError(t, r, want)
+			}
+			sameFolder(t, img, before)
+			// Writers refuse too, with one line, and change nothing when
+			// they refuse at open. Damage inside a table is found only when
+			// read (by them or by a compaction), and then the damaged file
+			// is left as it was.
+			for _, args := range [][]string{{"eval", "--image", img, `Lobby.Send("a")`}, {"image", "pack", "--image", img}} {
+				r := batos(t, "", nil, args...)
+				if tt.mayRead {
+					if r.code != 0 {
+						oneLineError(t, r, want)
+					}
+					if h := folderHash(t, img)[want]; h != before[want] {
+						t.Errorf("%s: the damaged %s was changed or removed", args[0], want)
+					}
+					continue
+				}
+				oneLineError(t, r, want)
+				sameFolder(t, img, before)
+			}
+		})
+	}
+}
+
+// TestImageCommandsCreateNothing runs the image commands on folders that
+// hold no image: nothing may appear in them, and the answer is one line.
+func TestImageCommandsCreateNothing(t *testing.T) {
+	tests := []struct {
+		name    string
+		prepare func(dir string) error // nil: no folder
+		want    string
+	}{
+		{"missing folder", nil, "no image at"},
+		{"empty folder", func(string) error { return nil }, "the folder is empty"},
+		{"unrelated folder", func(dir string) error {
+			return os.WriteFile(filepath.Join(dir, "thesis.tex"), []byte("\\begin{document}"), 0o644)
+		}, "not a batos image"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "img")
+			if tt.prepare != nil {
+				if err := os.Mkdir(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := tt.prepare(dir); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := folderHash(t, dir)
+			for _, verb := range []string{"check", "info", "history", "pack"} {
+				oneLineError(t, batos(t, "", nil, "image", verb, "--image", dir), tt.want)
+				sameFolder(t, dir, before)
+			}
+			oneLineError(t, batos(t, "", nil, "image", "undo", "1", "--image", dir), tt.want)
+			sameFolder(t, dir, before)
+		})
+	}
+	// batos itself creates an image in an empty folder, never in an
+	// unrelated one.
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("mine"), 0o644)
+	before := folderHash(t, dir)
+	oneLineError(t, batos(t, "", nil, "eval", "--image", dir, "1"), "not a batos image", `"notes.txt"`)
+	sameFolder(t, dir, before)
+	empty := t.TempDir()
+	if r := batos(t, "", nil, "eval", "--image", empty, "1"); r.code != 0 || r.out != "1\n" {
+		t.Fatalf("eval in an empty folder: %+v", r)
 	}
 }
