@@ -128,8 +128,7 @@ type policyState struct {
 	frames    []modelFrame
 	created   map[image.OID]bool
 	writes    []Write
-	seen      map[Write]bool
-	dropped   int
+	seen      map[Write]bool // writes recorded, keyed without Name
 	violation *PolicyError
 	rules     *compiledPolicy // nil until needed; dropped when code outside model frames writes
 }
@@ -154,15 +153,17 @@ func (p *policyState) active() (modelFrame, bool) {
 	return p.frames[0], true
 }
 
-func (p *policyState) record(w Write) {
+// record adds w to the write set unless it is there already; name
+// describes the object, computed only for a new entry.
+func (p *policyState) record(w Write, name func() string) {
 	if p.seen[w] {
 		return
 	}
 	if len(p.writes) >= maxWrites {
-		p.dropped++
 		return
 	}
 	p.seen[w] = true
+	w.Name = name()
 	p.writes = append(p.writes, w)
 }
 
@@ -291,18 +292,19 @@ func (s *Session) checkWrite(op string, oid image.OID, slot, to string, method b
 		}
 		return
 	}
-	w := Write{Op: op, Object: oid, Name: s.describe(oid), Slot: slot, To: to}
+	w := Write{Op: op, Object: oid, Slot: slot, To: to}
+	name := func() string { return s.describe(oid) }
 	reason := p.compiled(s).allows(f, p.created, oid, slot, method)
 	if to != "" && reason == "" {
 		reason = p.compiled(s).allows(f, p.created, oid, to, method)
 	}
 	if reason == "" {
-		p.record(w)
+		p.record(w, name)
 		return
 	}
 	w.Denied = true
-	p.record(w)
-	e := &PolicyError{Author: f.author, Selector: f.selector, Op: op, OID: oid, Object: w.Name, Slot: slot, Reason: reason}
+	p.record(w, name)
+	e := &PolicyError{Author: f.author, Selector: f.selector, Op: op, OID: oid, Object: s.describe(oid), Slot: slot, Reason: reason}
 	if p.violation == nil {
 		p.violation = e
 	}
@@ -314,7 +316,7 @@ func (s *Session) noteCreated(oid image.OID) {
 	p := s.tx.pol
 	if _, ok := p.active(); ok {
 		p.created[oid] = true
-		p.record(Write{Op: "create", Object: oid, Name: s.describe(oid)})
+		p.record(Write{Op: "create", Object: oid}, func() string { return s.describe(oid) })
 	}
 }
 
