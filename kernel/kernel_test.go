@@ -334,8 +334,8 @@ func TestLockedImage(t *testing.T) {
 	_, dir := openKernel(t)
 	_, err := kernel.Open(dir, nil)
 	var locked *image.LockedError
-	if !errors.As(err, &locked) || !strings.Contains(err.Error(), "batos attach") {
-		t.Fatalf("second open: %v, want a LockedError suggesting batos attach", err)
+	if !errors.As(err, &locked) || !strings.Contains(err.Error(), "batos repl") {
+		t.Fatalf("second open: %v, want a LockedError naming batos repl", err)
 	}
 }
 

@@ -373,7 +373,7 @@ func TestInfrastructureErrors(t *testing.T) {
 	if _, err := r.Trial(context.Background(), f.k.Store(), Request{Receiver: 1, Selector: "x"}); err == nil {
 		t.Fatal("Trial with a missing binary: no error")
 	}
-	st, err := image.Open(t.TempDir(), nil)
+	st, err := image.Open(t.TempDir(), &image.Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
