@@ -58,3 +58,27 @@ func TestModelMethodsCannotCrashTheKernel(t *testing.T) {
 		})
 	}
 }
+
+// TestHostileArgumentsToTheModel: a send the pLLM must answer, with an
+// argument that is cyclic or exponentially shared, is refused with an
+// error (describing it for the prompt, or encoding it for the trial, would
+// walk it), and the kernel answers the next entry.
+func TestHostileArgumentsToTheModel(t *testing.T) {
+	for _, build := range []string{
+		`a := []any{1}; a[0] = a`,
+		`a := []any{1}; for i := 0; i < 30; i++ { a = []any{a, a} }`,
+		`a := map[string]any{}; a["a"] = a`,
+	} {
+		f := setup(t, 1, llamatest.Reply{Text: "```go\nfunc zork(self Object, a any) int { return 1 }\n```"})
+		eval(t, f.s, `Lobby.Set("target", NewObject())`)
+		eval(t, f.s, build)
+		res, err := f.s.Eval(context.Background(), `Lobby.Get("target").(Object).Send("zork", a)`)
+		if err == nil || !strings.Contains(err.Error(), "zork") || !strings.Contains(err.Error(), "value") {
+			t.Errorf("%s: the send answered %q, %v; want an error about the value", build, res.Text, err)
+		}
+		t.Logf("%s: %v", build, err)
+		if got := eval(t, f.s, `1 + 1`); got != "2" {
+			t.Fatalf("%s: the next entry answered %q", build, got)
+		}
+	}
+}

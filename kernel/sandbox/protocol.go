@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"batos/image"
+	"batos/interp"
 	"batos/kernel"
 )
 
@@ -136,12 +137,20 @@ func (r *Request) UnmarshalJSON(b []byte) error {
 // type: {"nil":true}, {"bool":b}, {"int":"n"}, {"int64":"n"},
 // {"float64":"g"} (strconv text, so NaN and ±Inf survive), {"string":s},
 // {"bytes":base64}, {"list":[...]}, {"map":{...}}, {"ref":oid}.
-func encodeValue(v any) (map[string]any, error) { return encodeValueAt(v, 0) }
+func encodeValue(v any) (map[string]any, error) {
+	budget := interp.MaxWalkNodes
+	return encodeValueAt(v, 0, &budget)
+}
 
-// encodeValueAt stops at image.MaxNesting: an argument can contain itself.
-func encodeValueAt(v any, depth int) (map[string]any, error) {
+// encodeValueAt stops at image.MaxNesting, since an argument can contain
+// itself, and after interp.MaxWalkNodes values, since one can share its
+// parts so that its expansion is exponential.
+func encodeValueAt(v any, depth int, budget *int) (map[string]any, error) {
 	if depth > image.MaxNesting {
 		return nil, errNested
+	}
+	if *budget--; *budget < 0 {
+		return nil, errTooLarge
 	}
 	switch v := v.(type) {
 	case nil:
@@ -171,8 +180,8 @@ func encodeValueAt(v any, depth int) (map[string]any, error) {
 	case []any:
 		out := make([]any, len(v))
 		for i, e := range v {
-			ev, err := encodeValueAt(e, depth+1)
-			if err == errNested {
+			ev, err := encodeValueAt(e, depth+1, budget)
+			if err == errNested || err == errTooLarge {
 				return nil, err
 			}
 			if err != nil {
@@ -184,8 +193,8 @@ func encodeValueAt(v any, depth int) (map[string]any, error) {
 	case map[string]any:
 		out := make(map[string]any, len(v))
 		for k, e := range v {
-			ev, err := encodeValueAt(e, depth+1)
-			if err == errNested {
+			ev, err := encodeValueAt(e, depth+1, budget)
+			if err == errNested || err == errTooLarge {
 				return nil, err
 			}
 			if err != nil {
@@ -281,3 +290,7 @@ func decodeValue(raw json.RawMessage) (any, error) {
 // errNested reports a value nested deeper than image.MaxNesting, which a
 // cyclic value always is; it is not wrapped with the path at every level.
 var errNested = fmt.Errorf("value nested deeper than %d levels (or cyclic)", image.MaxNesting)
+
+// errTooLarge reports a value of more than interp.MaxWalkNodes elements,
+// counting a shared part once per place it appears.
+var errTooLarge = fmt.Errorf("value larger than %d elements (counting shared parts once per place)", interp.MaxWalkNodes)
