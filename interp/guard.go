@@ -106,6 +106,7 @@ type Guard struct {
 	expiredCh  chan struct{}
 	closeOnce  sync.Once
 	deadlineAt time.Time
+	printed    int // bytes written to Stdout (see outputCap)
 }
 
 // NewGuard returns a guard for one evaluation under ctx and l. Call Release
@@ -512,9 +513,34 @@ func formatPadding(format string, args []any) uint64 {
 	return total
 }
 
+// MaxOutput bounds what one evaluation may print, in bytes: a client
+// (the TUI's transcript, a remote one) holds what it is sent, and the TUI
+// runs in the kernel's process.
+const MaxOutput = 4 << 20
+
 func (g *Guard) out() io.Writer {
 	if g.limits.Stdout == nil {
 		return io.Discard
 	}
-	return g.limits.Stdout
+	return (*outputCap)(g)
+}
+
+// outputCap writes to the evaluation's Stdout until MaxOutput bytes, then
+// says so once and drops the rest.
+type outputCap Guard
+
+func (w *outputCap) Write(p []byte) (int, error) {
+	n := len(p)
+	switch left := MaxOutput - w.printed; {
+	case left < 0: // cut, and said so
+		return n, nil
+	case n > left:
+		w.printed = MaxOutput + 1
+		w.limits.Stdout.Write(p[:left])
+		_, err := fmt.Fprintf(w.limits.Stdout, "\n[output cut: an evaluation prints at most %s]\n", formatBytes(MaxOutput))
+		return n, err
+	}
+	w.printed += n
+	_, err := w.limits.Stdout.Write(p)
+	return n, err
 }

@@ -204,3 +204,27 @@ func goroutineRunning(fn string) bool {
 	n := runtime.Stack(buf, true)
 	return strings.Contains(string(buf[:n]), fn)
 }
+
+// TestOutputIsCapped: an evaluation prints at most MaxOutput bytes, then
+// one line that says the rest was cut.
+func TestOutputIsCapped(t *testing.T) {
+	c, err := NewCompiler(testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.NewWorkspace(map[string]any{"X": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	g := NewGuard(context.Background(), Limits{Stdout: &out})
+	defer g.Release()
+	if _, err := w.Eval(g, `s := strings.Repeat("x", 1<<20); for i := 0; i < 10; i++ { fmt.Print(s) }; fmt.Println("never")`); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	body, note, ok := strings.Cut(got, "\n[output cut")
+	if !ok || len(body) != MaxOutput || strings.Contains(note, "never") {
+		t.Fatalf("printed %d bytes (note %q), want %d and the note alone after them", len(body), note, MaxOutput)
+	}
+}

@@ -28,6 +28,10 @@ import (
 // MaxEntries caps the kept history.
 const MaxEntries = 5000
 
+// maxOutputLine bounds one line of a script's output as the transcript
+// keeps it.
+const maxOutputLine = 16 << 10
+
 type entryKind int
 
 const (
@@ -263,10 +267,16 @@ func (m *Model) event(ev api.Event) {
 			n := len(m.entries)
 			if n > 0 && m.entries[n-1].kind == outputEntry && m.entries[n-1].open {
 				e := m.entries[n-1]
-				e.text += line
+				// A line printed a byte at a time must not cost time
+				// quadratic in its length, nor hold more than a screen
+				// could ever show.
+				if len(e.text) < maxOutputLine {
+					e.text += line[:min(len(line), maxOutputLine-len(e.text))]
+				}
 				e.open, e.lines = !nl, nil
 				continue
 			}
+			line = line[:min(len(line), maxOutputLine)]
 			m.add(&entry{kind: outputEntry, time: now, principal: "user", text: line, open: !nl})
 		}
 	}
