@@ -132,7 +132,7 @@ func parseMethod(selector, src, recvType string) (*parsed, error) {
 		}
 	}
 	pm.sig = sig
-	if err := checkBody(file, fd, nil, serr); err != nil {
+	if err := checkBody(file, fd, nil, MaxAllocCeiling, serr); err != nil {
 		return nil, err
 	}
 	return pm, nil
@@ -197,11 +197,13 @@ func pathName(p string) string {
 // channels (a method must never block the image), use the reserved
 // prefix, declare huge arrays, or refer to itself other than by a call.
 //
-// Types larger than MaxAllocCeiling are refused too: a variable of such a
-// type is one allocation the guard never sees (Go's runtime dies with a
-// fatal "out of memory" when it cannot have it). known holds the sizes of
-// types declared by earlier workspace entries, and receives this file's.
-func checkBody(file *ast.File, fd *ast.FuncDecl, known map[string]uint64, serr func(token.Pos, string, ...any) error) error {
+// Types larger than limit bytes are refused too (MaxAllocCeiling for
+// methods, which are compiled once for any limits; the evaluation's
+// MaxAlloc for workspace input): a variable of such a type is one
+// allocation the guard never sees, and Go's runtime dies with a fatal "out
+// of memory" when it cannot have it. known holds the sizes of types
+// declared by earlier workspace entries, and receives this file's.
+func checkBody(file *ast.File, fd *ast.FuncDecl, known map[string]uint64, limit int, serr func(token.Pos, string, ...any) error) error {
 	var err error
 	calls := map[*ast.Ident]bool{}
 	sizes := &typeSizer{decls: map[string]ast.Expr{}, known: known, done: map[string]uint64{}}
@@ -235,13 +237,13 @@ func checkBody(file *ast.File, fd *ast.FuncDecl, known map[string]uint64, serr f
 			}
 		case *ast.ArrayType:
 			if n.Len != nil {
-				if b := sizes.size(n); b > MaxAllocCeiling {
-					err = serr(n.Pos(), "array type of %s exceeds the largest allocation allowed, %s", formatBytes2(b, 1), formatBytes(MaxAllocCeiling))
+				if b := sizes.size(n); b > uint64(limit) {
+					err = serr(n.Pos(), "array type of %s exceeds the largest allocation allowed, %s", formatBytes2(b, 1), formatBytes(int64(limit)))
 				}
 			}
 		case *ast.TypeSpec:
-			if b := sizes.named(n.Name.Name); b > MaxAllocCeiling {
-				err = serr(n.Pos(), "type %s is %s, over the largest allocation allowed, %s", n.Name.Name, formatBytes2(b, 1), formatBytes(MaxAllocCeiling))
+			if b := sizes.named(n.Name.Name); b > uint64(limit) {
+				err = serr(n.Pos(), "type %s is %s, over the largest allocation allowed, %s", n.Name.Name, formatBytes2(b, 1), formatBytes(int64(limit)))
 			}
 		case *ast.SelectorExpr:
 			if id, ok := n.X.(*ast.Ident); ok && id.Obj == nil {

@@ -141,7 +141,7 @@ func (w *Workspace) Eval(g *Guard, src string) (EvalResult, error) {
 			}
 		}
 	}
-	if err := checkBody(u.file, nil, w.typeSizes, serr); err != nil {
+	if err := checkBody(u.file, nil, w.typeSizes, g.limits.MaxAlloc, serr); err != nil {
 		return EvalResult{}, err
 	}
 	r := &rewriter{fset: u.fset, file: u.file, source: u.text, aliases: aliases, shadowed: w.declared,
