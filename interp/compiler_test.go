@@ -114,10 +114,6 @@ func TestArgumentConversion(t *testing.T) {
 	}
 }
 
-type kernelError struct{ msg string }
-
-func (e *kernelError) Error() string { return e.msg }
-
 func TestPanics(t *testing.T) {
 	c := sharedCompiler(t)
 	t.Run("value", func(t *testing.T) {

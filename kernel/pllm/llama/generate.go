@@ -274,9 +274,6 @@ type completionChunk struct {
 	Timings      *wireTimings    `json:"timings"`
 }
 
-// step handles one decoded event; done reports the end marker.
-type stepFunc func(col *collector, data []byte) (done bool, srvErr *apiError, err error)
-
 func chatStep(col *collector, data []byte) (bool, *apiError, error) {
 	var ch chatChunk
 	if err := json.Unmarshal(data, &ch); err != nil {
