@@ -38,8 +38,9 @@ type Limits struct {
 	MaxDepth int           // nested calls (sends, method entries, func literals), default 10000
 	MaxSteps int64         // function entries plus loop back-edges, default 1e9
 	MaxAlloc int           // bytes for one allocation (make, Grow, Repeat, Replace, ...), default 64 MiB
-	// MemoryBudget is the process's heap budget in bytes, default 1 GiB:
-	// past it the memory watchdog stops every running evaluation.
+	// MemoryBudget is how far, in bytes, evaluations may grow the heap
+	// past what the process held when they began, default 1 GiB: past it
+	// the memory watchdog stops every running evaluation.
 	MemoryBudget int64
 	// Stdout receives the evaluation's fmt.Print, Printf and Println
 	// output (rewritten to Guard.Print and friends); nil discards it.
@@ -337,7 +338,7 @@ func (g *Guard) checkBytes(n, size uint64, what string) {
 		g.stopWith(&StopError{Reason: StopAlloc, Limit: formatBytes(int64(g.limits.MaxAlloc)) + " per allocation",
 			Detail: fmt.Sprintf("%s asked for %s", what, formatBytes2(n, size))})
 	}
-	if b := n * size; b >= 1<<20 && watch.heap.Load()+b > uint64(g.limits.MemoryBudget) {
+	if b := n * size; b >= 1<<20 && watch.heap.Load()+b > memoryLimit() {
 		g.stopWith(&StopError{Reason: StopMemory, Limit: "memory budget " + formatBytes(g.limits.MemoryBudget),
 			Detail: fmt.Sprintf("%s asked for %s with %s in use", what, formatBytes(int64(b)), formatBytes(int64(watch.heap.Load())))})
 	}

@@ -69,7 +69,13 @@ var memoryCeiling = sync.OnceValue(func() int64 {
 
 // The memory watchdog. While any guard is active, a goroutine samples the
 // heap (runtime/metrics, which does not stop the world) every
-// watchInterval. When the heap exceeds the budget it collects garbage once
+// watchInterval. The budget is what scripts may add to the heap the
+// process held before its first evaluation (the live heap at the last
+// collection then: the kernel, the image's objects in use, the TUI), so
+// that a large image does not leave its scripts no memory at all; it is
+// taken once, so that what scripts keep between evaluations (workspace
+// variables) counts against the budget. When the heap exceeds that base
+// plus the budget, the watchdog collects garbage once
 // and, if the heap is still over, expires every active guard with
 // StopMemory: the evaluations stop at their next call, loop step or
 // allocation, and their garbage goes with them. Between two samples a
@@ -84,33 +90,47 @@ var watch struct {
 	guards  map[*Guard]struct{}
 	running bool
 	budget  atomic.Int64
+	base    atomic.Uint64 // the live heap before the process's first evaluation
 	heap    atomic.Uint64 // the last sample, in bytes
 	stops   atomic.Int64  // evaluations the watchdog stopped, for tests and logs
 }
 
-const heapMetric = "/memory/classes/heap/objects:bytes"
+// heapMetric counts live objects and garbage not yet swept; liveMetric
+// the heap the last collection found live.
+const (
+	heapMetric = "/memory/classes/heap/objects:bytes"
+	liveMetric = "/gc/heap/live:bytes"
+)
 
 // register makes g visible to the watchdog, starting it if needed, and
 // records the budget (the image's, the same for every evaluation).
 func register(g *Guard) {
 	watch.mu.Lock()
 	defer watch.mu.Unlock()
-	if b := g.limits.MemoryBudget; b != watch.budget.Load() {
-		watch.budget.Store(b)
-		// The Go runtime collects harder as the heap nears its limit, so
-		// garbage is not mistaken for growth; past it, the watchdog acts.
-		debug.SetMemoryLimit(b + b/4)
+	b := g.limits.MemoryBudget
+	if !watch.running {
+		watch.running = true
+		if watch.base.Load() == 0 {
+			watch.base.Store(max(sample(liveMetric), 1))
+		}
+		watch.heap.Store(sample(heapMetric))
+		go watchdog()
+	} else if b == watch.budget.Load() {
+		watch.guards[g] = struct{}{}
+		return
 	}
+	watch.budget.Store(b)
+	// The Go runtime collects harder as the heap nears its limit, so
+	// garbage is not mistaken for growth; past it, the watchdog acts.
+	debug.SetMemoryLimit(int64(watch.base.Load()) + b + b/4)
 	if watch.guards == nil {
 		watch.guards = map[*Guard]struct{}{}
 	}
 	watch.guards[g] = struct{}{}
-	if !watch.running {
-		watch.running = true
-		watch.heap.Store(sampleHeap())
-		go watchdog()
-	}
 }
+
+// memoryLimit is the heap past which the watchdog stops evaluations.
+func memoryLimit() uint64 { return watch.base.Load() + uint64(watch.budget.Load()) }
 
 func unregister(g *Guard) {
 	watch.mu.Lock()
@@ -131,16 +151,16 @@ func watchdog() {
 			return
 		}
 		watch.mu.Unlock()
-		heap := sampleHeap()
+		heap := sample(heapMetric)
 		watch.heap.Store(heap)
-		budget := uint64(watch.budget.Load())
+		budget := memoryLimit()
 		if heap <= budget {
 			continue
 		}
 		if time.Since(lastGC) > 100*time.Millisecond {
 			runtime.GC()
 			lastGC = time.Now()
-			heap = sampleHeap()
+			heap = sample(heapMetric)
 			watch.heap.Store(heap)
 			if heap <= budget {
 				continue
@@ -156,8 +176,8 @@ func watchdog() {
 	}
 }
 
-func sampleHeap() uint64 {
-	s := []metrics.Sample{{Name: heapMetric}}
+func sample(name string) uint64 {
+	s := []metrics.Sample{{Name: name}}
 	metrics.Read(s)
 	if s[0].Value.Kind() != metrics.KindUint64 {
 		return 0
