@@ -27,10 +27,14 @@
 //     *Guard; every func literal starts with a guarded entry; every loop
 //     body counts down to a Guard.TickN call; goto ticks; direct recursion
 //     goes through a generated entry that accounts depth; recover() becomes
-//     Guard.Recover(recover()); make sizes and strings/bytes.Repeat counts
-//     are checked against MaxAlloc; fmt.Print, Printf and Println write to
-//     the evaluation's Limits.Stdout (output follows the session, not the
-//     process); curated package references (with or
+//     Guard.Recover(recover()); make sizes are checked in bytes against
+//     MaxAlloc, and library calls whose allocation grows with an argument
+//     or a product of inputs (strings.Repeat, Replace, Split, FormatFloat's
+//     precision, json.MarshalIndent, rand.Perm, ... see guardedLib) go
+//     through Guard methods that check it first; fmt's functions refuse
+//     values CheckPrint rejects and write to the evaluation's
+//     Limits.Stdout, at most MaxOutput bytes (output follows the session,
+//     not the process); curated package references (with or
 //     without an import) are renamed to hidden import names, so a local
 //     variable called strings cannot break them; Config.Contextual free
 //     identifiers (Lobby) become expressions over the receiver.
@@ -64,6 +68,16 @@
 //   - No script can import from disk (empty GOPATH and source file system),
 //     reach os, net, syscall, unsafe, reflect, runtime, io, sync or context,
 //     or call members that block (time.Sleep, time.After, timers, fmt.Scan).
+//   - Every walk of a script value (printing, storing, encoding, error
+//     messages) is measured first within MaxNesting, MaxWalkNodes and
+//     MaxWalkBytes (CheckPrint, CheckDeep), so a cyclic or exponentially
+//     shared value is refused, never walked without end.
+//   - Every limit is clamped to a hard ceiling (Ceilings) the process can
+//     bear, whatever the image asks for; MaxDepthCeiling is derived from
+//     the Go stack one interpreted level costs (StackPerLevel).
+//   - While any guard is active, the memory watchdog samples the heap and
+//     stops every running evaluation (StopMemory) once it passes the
+//     budget.
 //   - An interpreter compiles at most Config.MaxVersions versions, then is
 //     replaced (Generation increases); Methods of old generations stay
 //     callable, and memory is bounded once callers recompile.
@@ -88,8 +102,13 @@
 //   - yaegi answers a workspace entry ending in a call without results with
 //     a stale value (the last function it called): a final call is first
 //     compiled wrapped in a one-value function, and only an entry the type
-//     checker rejects that way is evaluated as a statement.
-//   - A native call cannot be interrupted: huge allocations (make, Repeat,
-//     constant array sizes) are refused up front instead. Growth by append
-//     in a loop is bounded only by the step budget and deadline.
+//     checker rejects that way is evaluated as a statement. A function
+//     literal called as a statement with other than one result is put in a
+//     block of its own, else yaegi runs it again with every later entry.
+//   - A native call cannot be interrupted: allocations it would make that
+//     grow with its arguments are refused up front (see above), wrapper
+//     types replace strings.Builder, bytes.Buffer, strings.Replacer and
+//     regexp.Regexp in the sandbox to bound their growing methods, and
+//     types too large to allocate are refused at parse time. Growth in
+//     small steps (append, s += s, maps) is left to the memory watchdog.
 package interp
