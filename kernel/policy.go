@@ -20,7 +20,7 @@ import (
 //	                 methods on, or overwrite a method slot of (default:
 //	                 "holder")
 //	never     []any  paths it may never change, whatever the rules say
-//	                 (default: "Lobby.system", "Lobby.pLLM")
+//	                 (default: "Lobby.system", "Lobby.pLLM", "Lobby.traits")
 //
 // A rule is "receiver" (the receiver of the outermost model-written method
 // running), "holder" (the object that method is installed on), "created"
@@ -63,7 +63,9 @@ func DefaultPolicy() Policy {
 	return Policy{
 		MayWrite:  []string{RuleReceiver, RuleCreated},
 		MayDefine: []string{RuleHolder},
-		Never:     []string{"Lobby.system", "Lobby.pLLM"},
+		// traits is every object's root: a method installed there could
+		// otherwise redefine doesNotUnderstand for the whole image.
+		Never: []string{"Lobby.system", "Lobby.pLLM", "Lobby.traits"},
 	}
 }
 

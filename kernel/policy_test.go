@@ -182,6 +182,8 @@ func TestWritePolicyAtRunTime(t *testing.T) {
 			errHas: "returned a func() int", after: `1`, wantAft: "1"},
 		{name: "a function a panic carries is dropped", holder: "point", src: `func m(self Object) { panic(func() { self.Lobby().Get("system").(Object).Set("maxDepth", 1) }) }`,
 			errHas: "panicked with a func()", after: `Lobby.Get("system").(Object).Get("maxDepth")`, wantAft: "10000"},
+		{name: "traits, even as its holder", holder: "traits", src: `func m(self Object) { self.Lobby().Get("traits").(Object).Define("doesNotUnderstand", "func doesNotUnderstand(self Object, sel string, args []any) any { return nil }") }`,
+			denied: "doesNotUnderstand", errHas: "Lobby.traits", after: `Lobby.Send("respondsTo", "m")`, wantAft: "true"},
 		{name: "a large result is fine", holder: "point", src: `func m(self Object) []any { out := []any{}; for i := 0; i < 100000; i++ { out = append(out, i, self) }; return out }`,
 			after: `len(Lobby.Get("point").(Object).Send("m").([]any))`, wantAft: "200000"},
 	}
