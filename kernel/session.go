@@ -39,6 +39,20 @@ type Session struct {
 	// session, so the session never evaluates again.
 	closed bool
 	out    io.Writer // where scripts' fmt.Print output goes; nil discards it
+	// limits, when set, adjusts the limits read from Lobby.system for each
+	// evaluation of this session (see SetLimits).
+	limits func(interp.Limits) interp.Limits
+}
+
+// SetLimits makes every later evaluation of the session run under
+// adjust(the image's limits) instead of the image's limits, clamped to
+// their ceilings like any: a trial runs under its own deadline without
+// writing it into the image the candidate reads. It must not be called
+// during an evaluation.
+func (s *Session) SetLimits(adjust func(interp.Limits) interp.Limits) {
+	s.mu.Lock()
+	s.limits = adjust
+	s.mu.Unlock()
 }
 
 // SetOutput directs the fmt.Print, Printf and Println output of the
@@ -78,6 +92,9 @@ func (s *Session) Run(ctx context.Context, note string, fn func(lobby Object) er
 	for attempt := 1; ; attempt++ {
 		t := s.k.begin(s.principal)
 		limits := s.k.limits(t)
+		if s.limits != nil {
+			limits = s.limits(limits).Clamp()
+		}
 		limits.Stdout = s.out
 		g := interp.NewGuard(ctx, limits)
 		s.tx, s.guard, s.ctx = t, g, ctx

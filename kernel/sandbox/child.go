@@ -53,8 +53,10 @@ func writeResponse(w io.Writer, resp Response) {
 	_, _ = w.Write(append(b, '\n'))
 }
 
-// run performs the trial. The checkpoint is a private throw-away copy, so
-// setting its limits may commit to it; the trial itself never commits.
+// run performs the trial. The request's limits are the session's own
+// (Session.SetLimits): nothing is written into the checkpoint, so the
+// candidate reads Lobby.system as its real run will; the trial itself
+// never commits.
 func run(req Request) Response {
 	k, err := kernel.Open(req.Image, &kernel.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -62,20 +64,8 @@ func run(req Request) Response {
 	}
 	defer k.Close()
 	ctx := context.Background()
-	var saved []savedSlot
-	if req.DeadlineMS > 0 || req.MaxDepth > 0 {
-		s := k.NewSession("sandbox")
-		if _, err := s.Run(ctx, "sandbox limits", func(lobby kernel.Object) error {
-			var err error
-			saved, err = setLimits(s, lobby, req)
-			return err
-		}); err != nil {
-			return Response{ErrorKind: KindOther, Error: "sandbox: set limits: " + oneLine(err.Error())}
-		}
-	}
 	if req.DeadlineMS > 0 {
-		// A second stop besides the guard's deadline, which comes from
-		// Lobby.system and so was set just above.
+		// A second stop besides the guard's deadline.
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(req.DeadlineMS)*time.Millisecond)
 		defer cancel()
@@ -88,12 +78,21 @@ func run(req Request) Response {
 	// the method it defines records that author, and a model's runs under
 	// the write policy as it will once installed.
 	s := k.NewSession(author)
+	s.SetLimits(func(l interp.Limits) interp.Limits {
+		if req.DeadlineMS > 0 {
+			l.Deadline = time.Duration(req.DeadlineMS) * time.Millisecond
+		}
+		if req.MaxDepth > 0 {
+			l.MaxDepth = req.MaxDepth
+		}
+		return l
+	})
 	out := &capWriter{max: MaxOutput}
 	s.SetOutput(out)
 	var resp Response
 	recorded := false
 	_, err = s.Run(ctx, "sandbox trial "+req.Selector, func(lobby kernel.Object) error {
-		resp, recorded = trial(s, lobby, req, saved), true
+		resp, recorded = trial(s, req), true
 		return errAbort
 	})
 	if !recorded {
@@ -103,58 +102,12 @@ func run(req Request) Response {
 	return resp
 }
 
-// savedSlot is a Lobby.system slot as it was before the sandbox set its
-// limits there.
-type savedSlot struct {
-	name    string
-	value   any // as stored
-	present bool
-}
-
-// setLimits writes the request's deadline and depth limit into
-// Lobby.system, where the kernel reads the limits of each evaluation, and
-// returns the slots as they were, for trial to put back.
-func setLimits(s *kernel.Session, lobby kernel.Object, req Request) ([]savedSlot, error) {
-	sys, ok := lobby.Get("system").(kernel.Object)
-	if !ok {
-		return nil, errors.New("Lobby.system is not an object")
-	}
-	slots, err := s.SlotsOf(sys.OID())
-	if err != nil {
-		return nil, err
-	}
-	var saved []savedSlot
-	set := func(name string, v int) {
-		sv := savedSlot{name: name}
-		for _, sl := range slots {
-			if sl.Name == name {
-				sv.value, sv.present = sl.Value, true
-			}
-		}
-		saved = append(saved, sv)
-		sys.Set(name, v)
-	}
-	if req.DeadlineMS > 0 {
-		set("sendDeadline", req.DeadlineMS) // an int is milliseconds
-	}
-	if req.MaxDepth > 0 {
-		set("maxDepth", req.MaxDepth)
-	}
-	return saved, nil
-}
-
 // trial defines the candidate where it would be installed and sends it to
-// the receiver itself, inside the session's (to be aborted) transaction,
-// after putting Lobby.system's slots back as they were in the image: the
-// limits are already in force, and the candidate reads what the real run
-// would.
-func trial(s *kernel.Session, lobby kernel.Object, req Request, saved []savedSlot) Response {
+// the receiver itself, inside the session's (to be aborted) transaction.
+func trial(s *kernel.Session, req Request) Response {
 	args := make([]any, len(req.Args))
 	for i, a := range req.Args {
 		args[i] = s.Bind(a)
-	}
-	if err := catch(func() { restoreLimits(s, lobby, saved) }); err != nil {
-		return Response{ErrorKind: KindOther, Error: "sandbox: restore limits: " + oneLine(err.Error())}
 	}
 	recv := s.Object(req.Receiver)
 	holder := recv
@@ -176,20 +129,6 @@ func trial(s *kernel.Session, lobby kernel.Object, req Request, saved []savedSlo
 		return Response{ErrorKind: classify(err), Error: oneLine(err.Error()), Writes: writes}
 	}
 	return Response{OK: true, Value: capString(s.Format(v), MaxOutput), ValueType: typeName(v), Writes: writes}
-}
-
-func restoreLimits(s *kernel.Session, lobby kernel.Object, saved []savedSlot) {
-	if len(saved) == 0 {
-		return
-	}
-	sys := lobby.Get("system").(kernel.Object)
-	for _, sv := range saved {
-		if sv.present {
-			sys.Set(sv.name, s.Bind(sv.value))
-		} else {
-			sys.Remove(sv.name)
-		}
-	}
 }
 
 func writeSet(ws []kernel.Write) []Write {
