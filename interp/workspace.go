@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	yaegi "github.com/traefik/yaegi/interp"
@@ -27,7 +28,7 @@ type Workspace struct {
 
 	mu       sync.Mutex
 	in       *yaegi.Interpreter // nil until first use and after a reset
-	cur      *Guard             // the guard of the Eval in progress, read by rewritten code through batos_ws.G()
+	cur      *guardCell         // in's cell: the guard of the Eval in progress, read by rewritten code through batos_ws.G()
 	aliases  map[string]string  // package names: curated defaults plus the user's imports
 	declared map[string]bool    // names declared by earlier entries
 	// typeSizes holds the estimated size of every type declared by an
@@ -75,7 +76,7 @@ func (c *Compiler) NewWorkspace(bindings map[string]any) (*Workspace, error) {
 		}
 	}
 	w.bindings = yaegi.Exports{
-		wsPath + "/ws":     {"G": reflect.ValueOf(w.guard), "Value": reflect.ValueOf(func(v any) any { return v })},
+		wsPath + "/ws":     {"Value": reflect.ValueOf(func(v any) any { return v })},
 		bindPath + "/bind": syms,
 	}
 	if err := w.reset(); err != nil {
@@ -84,16 +85,24 @@ func (c *Compiler) NewWorkspace(bindings map[string]any) (*Workspace, error) {
 	return w, nil
 }
 
-// guard returns the guard of the Eval in progress. Rewritten code calls
-// it (yaegi would copy a variable's value at compile time).
-func (w *Workspace) guard() *Guard { return w.cur }
+// guardCell holds the guard of the evaluation running in one interpreter.
+// Rewritten code reads it through a function (yaegi would copy a
+// variable's value at compile time). Each interpreter has its own cell, so
+// an evaluation abandoned in a native call (ErrAbandoned) keeps reading its
+// own, stopped, guard when the call returns, whatever the workspace runs
+// next in a new interpreter.
+type guardCell struct{ g atomic.Pointer[Guard] }
+
+func (c *guardCell) get() *Guard { return c.g.Load() }
 
 func (w *Workspace) reset() error {
+	cell := &guardCell{}
+	w.bindings[wsPath+"/ws"]["G"] = reflect.ValueOf(cell.get)
 	in, err := w.c.newInterpreter(w.bindings, wsPkg+` "`+wsPath+`"`, `. "`+bindPath+`"`)
 	if err != nil {
 		return err
 	}
-	w.in = in
+	w.in, w.cur = in, cell
 	w.declared = map[string]bool{}
 	w.typeSizes = map[string]uint64{}
 	return nil
@@ -247,8 +256,14 @@ func (w *Workspace) compile(src string) (prog *yaegi.Program, err error) {
 // a backstop for native calls the guard cannot interrupt, after which the
 // interpreter is unusable and is dropped.
 func (w *Workspace) execute(g *Guard, prog *yaegi.Program) (v reflect.Value, err error) {
-	w.cur = g
-	defer func() { w.cur = nil }()
+	cell := w.cur
+	cell.g.Store(g)
+	abandoned := false
+	defer func() {
+		if !abandoned {
+			cell.g.Store(nil)
+		}
+	}()
 	// The backstop starts counting when the guard expires, not at a fixed
 	// time, so that time the guard spent suspended (Guard.Suspend) is not
 	// held against the evaluation.
@@ -271,8 +286,9 @@ func (w *Workspace) execute(g *Guard, prog *yaegi.Program) (v reflect.Value, err
 	v, err = w.in.ExecuteWithContext(ctx, prog)
 	if ctx.Err() != nil {
 		// yaegi stopped this interpreter (it may also have answered with
-		// the guard's error): its next Eval would block for ever.
-		w.in = nil
+		// the guard's error): its next Eval would block for ever. What
+		// still runs in it keeps its stopped guard (see guardCell).
+		w.in, abandoned = nil, true
 		return reflect.Value{}, fmt.Errorf("did not stop within %s of its deadline: %w", grace, ErrAbandoned)
 	}
 	if e := g.stopped.Load(); e != nil {
