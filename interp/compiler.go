@@ -404,7 +404,7 @@ func (m *Method) results(out []reflect.Value) (any, error) {
 	n := len(out)
 	if m.lastErr {
 		if e := out[n-1]; !e.IsNil() {
-			return nil, e.Interface().(error)
+			return nil, safeError(e.Interface().(error))
 		}
 		n--
 	}

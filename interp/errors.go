@@ -195,7 +195,17 @@ func panicToError(selector string, r any) error {
 	case runtime.Error:
 		return &PanicError{Selector: selector, Value: v}
 	case error:
-		return v
+		return safeError(v)
 	}
 	return &PanicError{Selector: selector, Value: r}
+}
+
+// safeError returns e, or the refusal in its place when calling e's Error
+// method would recurse without bound (see CheckError): every error a
+// script hands the kernel passes here.
+func safeError(e error) error {
+	if err := CheckError(e); err != nil {
+		return err
+	}
+	return e
 }

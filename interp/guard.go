@@ -344,6 +344,15 @@ func (g *Guard) checkBytes(n, size uint64, what string) {
 	}
 }
 
+// checkMemory stops the evaluation unless b more bytes fit the memory
+// budget, as last sampled; what names the operation.
+func (g *Guard) checkMemory(b uint64, what string) {
+	if b >= 1<<20 && watch.heap.Load()+b > memoryLimit() {
+		g.stopWith(&StopError{Reason: StopMemory, Limit: "memory budget " + formatBytes(g.limits.MemoryBudget),
+			Detail: fmt.Sprintf("%s may need %s with %s in use", what, formatBytes(int64(b)), formatBytes(int64(watch.heap.Load())))})
+	}
+}
+
 // formatBytes2 prints n*size bytes, saying "more than" when it overflows.
 func formatBytes2(n, size uint64) string {
 	if size != 0 && n > (1<<63-1)/size {
@@ -432,26 +441,96 @@ func (g *Guard) Sprintf(format string, a ...any) string {
 // Sprintln is fmt.Sprintln for scripts.
 func (g *Guard) Sprintln(a ...any) string { return fmt.Sprintln(g.printable("", a)...) }
 
-// Errorf is fmt.Errorf for scripts.
+// Errorf is fmt.Errorf for scripts; the errors it wraps (%w) may not
+// nest deeper than MaxNesting (see checkErrorChain).
 func (g *Guard) Errorf(format string, a ...any) error {
-	return fmt.Errorf(format, g.printable(format, a)...)
+	e := fmt.Errorf(format, g.printable(format, a)...)
+	if err := checkErrorChain(e, 0); err != nil {
+		panic(err)
+	}
+	return e
+}
+
+// CheckErrField is what rewritten code calls after assigning to a field
+// named Err (p points to it): an error stored there must not make a chain
+// deeper than MaxNesting, or a cycle (strconv.NumError's Error method
+// recurses natively through Err). A bad one is cleared again and refused.
+func (g *Guard) CheckErrField(p any) {
+	rv := reflect.ValueOf(p)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return
+	}
+	f := rv.Elem()
+	if f.Kind() != reflect.Interface || f.IsNil() {
+		return
+	}
+	e, ok := f.Interface().(error)
+	if !ok {
+		return
+	}
+	if err := checkErrorChain(e, 1); err != nil {
+		f.Set(reflect.Zero(f.Type()))
+		panic(err)
+	}
+}
+
+// ErrValue is what rewritten code passes as the Err field of a composite
+// literal of a library type (strconv.NumError{Err: e}): e is checked as
+// CheckErrField checks an assignment.
+func (g *Guard) ErrValue(e error) error {
+	if err := checkErrorChain(e, 1); err != nil {
+		panic(err)
+	}
+	return e
 }
 
 // printable checks fmt's arguments before fmt walks them (fmt has no
 // cycle detection and no budget: see CheckPrint), and the widths and
 // precisions of format, each of which fmt pads to (up to a million bytes
 // a verb). It panics with the refusal.
+//
+// A width applies to every element fmt prints (%5d of a slice pads each
+// number), so the padding counts once per node of the arguments.
 func (g *Guard) printable(format string, a []any) []any {
+	nodes := 0
 	for _, v := range a {
-		if err := CheckPrint(v); err != nil {
+		n, err := measure("print", v, walkPrint)
+		if err != nil {
 			panic(err)
 		}
+		nodes += n
 	}
 	if pad := formatPadding(format, a); pad > 0 {
-		g.checkBytes(uint64(pad), 1, "format padding")
+		g.checkBytes(pad, uint64(max(nodes, 1)), "format padding")
 	}
 	return a
 }
+
+// Fprint is fmt.Fprint for scripts: see printable.
+func (g *Guard) Fprint(w io.Writer, a ...any) (int, error) {
+	return fmt.Fprint(w, g.printable("", a)...)
+}
+
+// Fprintf is fmt.Fprintf for scripts.
+func (g *Guard) Fprintf(w io.Writer, format string, a ...any) (int, error) {
+	return fmt.Fprintf(w, format, g.printable(format, a)...)
+}
+
+// Fprintln is fmt.Fprintln for scripts.
+func (g *Guard) Fprintln(w io.Writer, a ...any) (int, error) {
+	return fmt.Fprintln(w, g.printable("", a)...)
+}
+
+// Append is fmt.Append for scripts.
+func (g *Guard) Append(b []byte, a ...any) []byte { return fmt.Append(b, g.printable("", a)...) }
+
+// Appendf is fmt.Appendf for scripts.
+func (g *Guard) Appendf(b []byte, format string, a ...any) []byte {
+	return fmt.Appendf(b, format, g.printable(format, a)...)
+}
+
+// Appendln is fmt.Appendln for scripts.
+func (g *Guard) Appendln(b []byte, a ...any) []byte { return fmt.Appendln(b, g.printable("", a)...) }
 
 // formatPadding returns the sum of the widths and precisions a format
 // string asks for, '*' ones taken from args as fmt does (fmt refuses any

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/traefik/yaegi/stdlib"
 )
 
 // hiddenPrefix starts every name the rewriter introduces. Scripts may not
@@ -132,7 +134,12 @@ func parseMethod(selector, src, recvType string) (*parsed, error) {
 		}
 	}
 	pm.sig = sig
-	if err := checkBody(file, fd, nil, MaxAllocCeiling, serr); err != nil {
+	isPkg := func(id *ast.Ident) bool {
+		_, alias := pm.aliases[id.Name]
+		_, curated := pkgNames[id.Name]
+		return id.Obj == nil && (alias || curated)
+	}
+	if err := checkBody(file, fd, newSizeEnv(), MaxAllocCeiling, isPkg, serr); err != nil {
 		return nil, err
 	}
 	return pm, nil
@@ -201,22 +208,46 @@ func pathName(p string) string {
 // methods, which are compiled once for any limits; the evaluation's
 // MaxAlloc for workspace input): a variable of such a type is one
 // allocation the guard never sees, and Go's runtime dies with a fatal "out
-// of memory" when it cannot have it. known holds the sizes of types
-// declared by earlier workspace entries, and receives this file's.
-func checkBody(file *ast.File, fd *ast.FuncDecl, known map[string]uint64, limit int, serr func(token.Pos, string, ...any) error) error {
+// of memory" when it cannot have it. So are keyed slice literals whose
+// highest index would make them as large, and assignments to the
+// variables of library packages, which the whole process shares
+// (unicode.White_Space = nil would break the kernel's own code). env holds
+// what earlier workspace entries declared and receives this file's.
+func checkBody(file *ast.File, fd *ast.FuncDecl, env *sizeEnv, limit int, isPkg func(*ast.Ident) bool, serr func(token.Pos, string, ...any) error) error {
 	var err error
 	calls := map[*ast.Ident]bool{}
-	sizes := &typeSizer{decls: map[string]ast.Expr{}, known: known, done: map[string]uint64{}}
+	sizes := env.sizer(file, isPkg)
+	refuse := func(n ast.Node, what string, b uint64) {
+		err = serr(n.Pos(), "%s of %s exceeds the largest allocation allowed, %s", what, formatBytes2(b, 1), formatBytes(int64(limit)))
+	}
 	ast.Inspect(file, func(n ast.Node) bool {
-		if ts, ok := n.(*ast.TypeSpec); ok {
-			sizes.decls[ts.Name.Name] = ts.Type
+		if err != nil {
+			return false
+		}
+		switch n := n.(type) {
+		case *ast.AssignStmt:
+			for _, l := range n.Lhs {
+				if pkg := packageRoot(l, isPkg); pkg != "" && err == nil {
+					err = serr(l.Pos(), "cannot assign to %s: the variables of library packages are shared by the whole image", pkg)
+				}
+			}
+		case *ast.IncDecStmt:
+			if pkg := packageRoot(n.X, isPkg); pkg != "" {
+				err = serr(n.Pos(), "cannot assign to %s: the variables of library packages are shared by the whole image", pkg)
+			}
+		case *ast.UnaryExpr:
+			if pkg := packageRoot(n.X, isPkg); n.Op == token.AND && pkg != "" {
+				err = serr(n.Pos(), "cannot take the address of %s: the variables of library packages are shared by the whole image", pkg)
+			}
+		case *ast.CompositeLit:
+			if b := sizes.literal(n); b > uint64(limit) {
+				refuse(n, "a literal", b)
+			}
 		}
 		return true
 	})
-	for name := range sizes.decls {
-		if b := sizes.named(name); known != nil {
-			known[name] = b
-		}
+	if err != nil {
+		return err
 	}
 	ast.Inspect(file, func(n ast.Node) bool {
 		if err != nil {
@@ -236,10 +267,16 @@ func checkBody(file *ast.File, fd *ast.FuncDecl, known map[string]uint64, limit 
 				err = serr(n.Pos(), "channel receive is not allowed: a method can't block the image")
 			}
 		case *ast.ArrayType:
-			if n.Len != nil {
-				if b := sizes.size(n); b > uint64(limit) {
-					err = serr(n.Pos(), "array type of %s exceeds the largest allocation allowed, %s", formatBytes2(b, 1), formatBytes(int64(limit)))
+			if _, ok := n.Len.(*ast.Ellipsis); n.Len != nil && !ok {
+				if _, known := sizes.length(n.Len); !known {
+					err = serr(n.Len.Pos(), "array length must be a constant batos can evaluate")
+				} else if b := sizes.size(n); b > uint64(limit) {
+					refuse(n, "array type", b)
 				}
+			}
+		case *ast.IndexExpr, *ast.IndexListExpr:
+			if b := sizes.size(n.(ast.Expr)); b > uint64(limit) {
+				refuse(n, "instantiated type", b)
 			}
 		case *ast.TypeSpec:
 			if b := sizes.named(n.Name.Name); b > uint64(limit) {
@@ -247,8 +284,8 @@ func checkBody(file *ast.File, fd *ast.FuncDecl, known map[string]uint64, limit 
 			}
 		case *ast.SelectorExpr:
 			if id, ok := n.X.(*ast.Ident); ok && id.Obj == nil {
-				if p, ok := pkgNames[id.Name]; ok && denied[path.Base(p)+"."+n.Sel.Name] {
-					err = serr(n.Pos(), "%s.%s is not available to scripts: it blocks or reaches outside the image", id.Name, n.Sel.Name)
+				if p, ok := pkgNames[id.Name]; ok && denied[path.Base(p)+"."+n.Sel.Name] != "" {
+					err = serr(n.Pos(), "%s.%s is not available to scripts: %s", id.Name, n.Sel.Name, denied[path.Base(p)+"."+n.Sel.Name])
 				}
 			}
 		case *ast.CallExpr:
@@ -267,13 +304,77 @@ func checkBody(file *ast.File, fd *ast.FuncDecl, known map[string]uint64, limit 
 	return err
 }
 
+// sizeEnv is what the size checks of checkBody know of declarations made
+// before the input they check: a workspace keeps one across entries.
+type sizeEnv struct {
+	types    map[string]uint64
+	generics map[string]*ast.TypeSpec
+	consts   map[string]constant.Value
+}
+
+func newSizeEnv() *sizeEnv {
+	return &sizeEnv{types: map[string]uint64{}, generics: map[string]*ast.TypeSpec{}, consts: map[string]constant.Value{}}
+}
+
+// sizer returns a typeSizer for file, having recorded file's type and
+// constant declarations in env.
+func (env *sizeEnv) sizer(file *ast.File, isPkg func(*ast.Ident) bool) *typeSizer {
+	ts := &typeSizer{env: env, decls: map[string]*ast.TypeSpec{}, done: map[string]uint64{}, isPkg: isPkg,
+		constExprs: map[string]constDecl{}}
+	ast.Inspect(file, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.TypeSpec:
+			ts.decls[n.Name.Name] = n
+			if n.TypeParams != nil {
+				env.generics[n.Name.Name] = n
+			}
+		case *ast.GenDecl:
+			if n.Tok == token.CONST {
+				var last []ast.Expr
+				for i, spec := range n.Specs {
+					vs := spec.(*ast.ValueSpec)
+					if len(vs.Values) > 0 {
+						last = vs.Values
+					}
+					for j, name := range vs.Names {
+						if j < len(last) {
+							ts.constExprs[name.Name] = constDecl{last[j], int64(i)}
+						}
+					}
+				}
+			}
+		}
+		return true
+	})
+	for name := range ts.constExprs {
+		if v := ts.constant(name); v.Kind() != constant.Unknown {
+			env.consts[name] = v
+		}
+	}
+	for name := range ts.decls {
+		env.types[name] = ts.named(name)
+	}
+	return ts
+}
+
+type constDecl struct {
+	expr ast.Expr
+	iota int64
+}
+
 // typeSizer estimates the size in bytes of type expressions from their
 // syntax: a lower bound (an unknown type counts one byte), saturating at
-// 1<<62, enough to refuse arrays too large to allocate.
+// 1<<62, enough to refuse arrays too large to allocate. Array lengths are
+// evaluated as constants: literals, constants declared in the input or
+// earlier, and the library's.
 type typeSizer struct {
-	decls map[string]ast.Expr // types declared in the file
-	known map[string]uint64   // types declared earlier (workspace), may be nil
-	done  map[string]uint64
+	env        *sizeEnv
+	decls      map[string]*ast.TypeSpec // types declared in the file
+	done       map[string]uint64
+	bind       map[string]uint64 // type parameters of the generic being instantiated
+	constExprs map[string]constDecl
+	constDone  map[string]bool // constants being evaluated (a loop is an error)
+	isPkg      func(*ast.Ident) bool
 }
 
 const sizeCap = uint64(1) << 62
@@ -286,12 +387,15 @@ var basicSizes = map[string]uint64{
 }
 
 func (ts *typeSizer) named(name string) uint64 {
+	if b, ok := ts.bind[name]; ok {
+		return b
+	}
 	if b, ok := ts.done[name]; ok {
 		return b
 	}
-	e, ok := ts.decls[name]
+	spec, ok := ts.decls[name]
 	if !ok {
-		if b, ok := ts.known[name]; ok {
+		if b, ok := ts.env.types[name]; ok {
 			return b
 		}
 		if b, ok := basicSizes[name]; ok {
@@ -300,8 +404,38 @@ func (ts *typeSizer) named(name string) uint64 {
 		return 1
 	}
 	ts.done[name] = 1 // a recursive type refers to itself through a pointer, slice or map
-	b := ts.size(e)
+	b := ts.size(spec.Type)
 	ts.done[name] = b
+	return b
+}
+
+// instance sizes a generic type instantiated with args.
+func (ts *typeSizer) instance(x ast.Expr, args []ast.Expr) uint64 {
+	id, ok := x.(*ast.Ident)
+	if !ok {
+		return 8
+	}
+	spec, ok := ts.decls[id.Name]
+	if !ok {
+		spec = ts.env.generics[id.Name]
+	}
+	if spec == nil || spec.TypeParams == nil {
+		return ts.size(x)
+	}
+	bind := map[string]uint64{}
+	i := 0
+	for _, f := range spec.TypeParams.List {
+		for _, n := range f.Names {
+			if i < len(args) {
+				bind[n.Name] = ts.size(args[i])
+			}
+			i++
+		}
+	}
+	outer := ts.bind
+	ts.bind = bind
+	b := ts.size(spec.Type)
+	ts.bind = outer
 	return b
 }
 
@@ -311,11 +445,15 @@ func (ts *typeSizer) size(e ast.Expr) uint64 {
 		return ts.named(e.Name)
 	case *ast.ParenExpr:
 		return ts.size(e.X)
+	case *ast.IndexExpr:
+		return ts.instance(e.X, []ast.Expr{e.Index})
+	case *ast.IndexListExpr:
+		return ts.instance(e.X, e.Indices)
 	case *ast.ArrayType:
 		if e.Len == nil {
 			return 24
 		}
-		n, ok := constInt(e.Len)
+		n, ok := ts.length(e.Len)
 		if !ok || n <= 0 {
 			return 1
 		}
@@ -332,6 +470,75 @@ func (ts *typeSizer) size(e ast.Expr) uint64 {
 	return 8
 }
 
+// literal sizes a composite literal of a slice or array type whose keys
+// set its length ([]int{1 << 33: 1}).
+func (ts *typeSizer) literal(n *ast.CompositeLit) uint64 {
+	var elt ast.Expr
+	switch t := n.Type.(type) {
+	case *ast.ArrayType:
+		elt = t.Elt
+	default:
+		return 0
+	}
+	var highest int64
+	for _, e := range n.Elts {
+		if kv, ok := e.(*ast.KeyValueExpr); ok {
+			if k, ok := ts.length(kv.Key); ok {
+				highest = max(highest, k)
+			} else {
+				return 0
+			}
+		}
+	}
+	return mulCap(uint64(highest), ts.size(elt))
+}
+
+// length evaluates an array length or index.
+func (ts *typeSizer) length(e ast.Expr) (int64, bool) { return constInt(e, ts.resolve) }
+
+// resolve evaluates a named constant: declared in the file, earlier, or
+// by a library package.
+func (ts *typeSizer) resolve(e ast.Expr) constant.Value {
+	switch e := e.(type) {
+	case *ast.Ident:
+		if e.Name == "iota" {
+			return constant.MakeUnknown()
+		}
+		return ts.constant(e.Name)
+	case *ast.SelectorExpr:
+		id, ok := e.X.(*ast.Ident)
+		if !ok || ts.isPkg == nil || !ts.isPkg(id) {
+			return constant.MakeUnknown()
+		}
+		return libraryConstant(id.Name, e.Sel.Name)
+	}
+	return constant.MakeUnknown()
+}
+
+func (ts *typeSizer) constant(name string) constant.Value {
+	d, ok := ts.constExprs[name]
+	if !ok {
+		if v, ok := ts.env.consts[name]; ok {
+			return v
+		}
+		return constant.MakeUnknown()
+	}
+	if ts.constDone == nil {
+		ts.constDone = map[string]bool{}
+	}
+	if ts.constDone[name] {
+		return constant.MakeUnknown()
+	}
+	ts.constDone[name] = true
+	defer delete(ts.constDone, name)
+	return constValue(d.expr, func(e ast.Expr) constant.Value {
+		if id, ok := e.(*ast.Ident); ok && id.Name == "iota" {
+			return constant.MakeInt64(d.iota)
+		}
+		return ts.resolve(e)
+	})
+}
+
 func mulCap(a, b uint64) uint64 {
 	if a != 0 && b > sizeCap/a {
 		return sizeCap
@@ -339,8 +546,26 @@ func mulCap(a, b uint64) uint64 {
 	return a * b
 }
 
-// constInt evaluates a constant integer expression built from literals.
-func constInt(e ast.Expr) (int64, bool) {
+// constInt evaluates a constant integer expression of literals and the
+// names resolve knows (nil: none).
+func constInt(e ast.Expr, resolve func(ast.Expr) constant.Value) (int64, bool) {
+	v := constant.ToInt(constValue(e, resolve))
+	if v.Kind() != constant.Int {
+		return 0, false
+	}
+	if i, ok := constant.Int64Val(v); ok {
+		return i, true
+	}
+	return 1 << 62, true
+}
+
+// constValue evaluates a constant expression; Unknown when it cannot.
+func constValue(e ast.Expr, resolve func(ast.Expr) constant.Value) (v constant.Value) {
+	defer func() {
+		if recover() != nil { // constant ops panic on mismatched kinds
+			v = constant.MakeUnknown()
+		}
+	}()
 	var eval func(ast.Expr) constant.Value
 	eval = func(e ast.Expr) constant.Value {
 		switch e := e.(type) {
@@ -348,6 +573,17 @@ func constInt(e ast.Expr) (int64, bool) {
 			return constant.MakeFromLiteral(e.Value, e.Kind, 0)
 		case *ast.ParenExpr:
 			return eval(e.X)
+		case *ast.Ident, *ast.SelectorExpr:
+			if resolve == nil {
+				return constant.MakeUnknown()
+			}
+			return resolve(e)
+		case *ast.CallExpr: // a conversion: int64(1 << 40)
+			if len(e.Args) == 1 {
+				if id, ok := e.Fun.(*ast.Ident); ok && basicSizes[id.Name] != 0 {
+					return eval(e.Args[0])
+				}
+			}
 		case *ast.UnaryExpr:
 			x := eval(e.X)
 			if x.Kind() == constant.Unknown {
@@ -366,7 +602,7 @@ func constInt(e ast.Expr) (int64, bool) {
 					return constant.MakeUnknown()
 				}
 				return constant.Shift(x, e.Op, uint(s))
-			case token.QUO:
+			case token.QUO, token.REM:
 				if constant.Sign(y) == 0 {
 					return constant.MakeUnknown()
 				}
@@ -380,15 +616,47 @@ func constInt(e ast.Expr) (int64, bool) {
 		}
 		return constant.MakeUnknown()
 	}
-	defer func() { recover() }() // constant ops panic on mismatched kinds
-	v := constant.ToInt(eval(e))
-	if v.Kind() != constant.Int {
-		return 0, false
+	return eval(e)
+}
+
+// libraryConstant returns the value of a curated package's constant,
+// Unknown for anything else.
+func libraryConstant(pkg, name string) constant.Value {
+	p, ok := pkgNames[pkg]
+	if !ok {
+		return constant.MakeUnknown()
 	}
-	if i, ok := constant.Int64Val(v); ok {
-		return i, true
+	if v, ok := stdlib.Symbols[p+"/"+path.Base(p)][name]; ok && v.IsValid() && v.CanInterface() {
+		switch c := v.Interface().(type) {
+		case constant.Value:
+			return c
+		case int:
+			return constant.MakeInt64(int64(c))
+		}
 	}
-	return 1 << 62, true
+	return constant.MakeUnknown()
+}
+
+// packageRoot returns "pkg.Name" when e is, or is a part of (an element,
+// field or dereference of), a variable of a library package.
+func packageRoot(e ast.Expr, isPkg func(*ast.Ident) bool) string {
+	for {
+		switch x := e.(type) {
+		case *ast.ParenExpr:
+			e = x.X
+		case *ast.StarExpr:
+			e = x.X
+		case *ast.IndexExpr:
+			e = x.X
+		case *ast.SelectorExpr:
+			if id, ok := x.X.(*ast.Ident); ok && isPkg != nil && isPkg(id) {
+				return id.Name + "." + x.Sel.Name
+			}
+			e = x.X
+		default:
+			return ""
+		}
+	}
 }
 
 // edit replaces src[off:end] with text (an insertion when off == end).
@@ -569,17 +837,22 @@ func (r *rewriter) walk(n ast.Node, parent ast.Node, fn *ast.FuncType) {
 		}
 	case *ast.CompositeLit:
 		r.walk(n.Type, n, fn)
-		for _, e := range n.Elts {
+		lib := r.libraryType(n.Type)
+		for i, e := range n.Elts {
 			if kv, ok := e.(*ast.KeyValueExpr); ok {
 				if _, isIdent := kv.Key.(*ast.Ident); !isIdent {
 					r.walk(kv.Key, kv, fn)
 				}
-				r.walk(kv.Value, kv, fn)
+				r.checkedErr(kv.Value, lib != "" && isIdent(kv.Key, "Err"), kv, fn)
 				continue
 			}
-			r.walk(e, n, fn)
+			r.checkedErr(e, lib == "strconv.NumError" && i == 2, n, fn)
 		}
 		return
+	case *ast.AssignStmt:
+		if r.errFieldAssign(n, parent, fn) {
+			return
+		}
 	case *ast.Ident:
 		if r.unresolved[n] && !r.shadowed[n.Name] {
 			if text, ok := r.contextual[n.Name]; ok {
@@ -708,6 +981,75 @@ func (r *rewriter) call(n *ast.CallExpr, fn *ast.FuncType) bool {
 	return false
 }
 
+// libraryType returns "pkg.Type" when typ names a type of a curated
+// package, else "".
+func (r *rewriter) libraryType(typ ast.Expr) string {
+	sel, ok := typ.(*ast.SelectorExpr)
+	if !ok {
+		return ""
+	}
+	id, ok := sel.X.(*ast.Ident)
+	if !ok || !r.unresolved[id] || r.shadowed[id.Name] {
+		return ""
+	}
+	if p, ok := r.aliases[id.Name]; ok {
+		return pathName(p) + "." + sel.Sel.Name
+	}
+	return ""
+}
+
+// checkedErr walks e, the value of an Err field of a library type's
+// composite literal when check is set, which then goes through
+// Guard.ErrValue: the library's wrapping errors recurse natively through
+// Err (see Guard.CheckErrField).
+func (r *rewriter) checkedErr(e ast.Expr, check bool, parent ast.Node, fn *ast.FuncType) {
+	if check {
+		r.insert(e.Pos(), r.guard(fn)+".ErrValue(")
+	}
+	r.walk(e, parent, fn)
+	if check {
+		r.insert(e.End(), ")")
+	}
+}
+
+// errFieldAssign rewrites an assignment statement to fields named Err
+// (x.Err = e) to check each afterwards with Guard.CheckErrField, on the
+// same line; it reports whether it walked the statement itself. Only
+// statements of a statement list can be followed by another.
+func (r *rewriter) errFieldAssign(n *ast.AssignStmt, parent ast.Node, fn *ast.FuncType) bool {
+	if n.Tok != token.ASSIGN {
+		return false
+	}
+	switch parent.(type) {
+	case *ast.BlockStmt, *ast.CaseClause, *ast.CommClause:
+	default:
+		return false
+	}
+	var fields []ast.Expr
+	for _, l := range n.Lhs {
+		if sel, ok := l.(*ast.SelectorExpr); ok && sel.Sel.Name == "Err" {
+			fields = append(fields, l)
+		}
+	}
+	if len(fields) == 0 {
+		return false
+	}
+	var checks strings.Builder
+	for _, l := range n.Lhs {
+		text := r.rewritten(l, n, fn)
+		for _, f := range fields {
+			if f == l {
+				checks.WriteString("; " + r.guard(fn) + ".CheckErrField(&" + text + ")")
+			}
+		}
+	}
+	for _, e := range n.Rhs {
+		r.walk(e, n, fn)
+	}
+	r.insert(n.End(), checks.String())
+	return true
+}
+
 // rewritten walks e and returns its text with the edits made inside it.
 func (r *rewriter) rewritten(e ast.Expr, parent ast.Node, fn *ast.FuncType) string {
 	first := len(r.edits)
@@ -747,4 +1089,6 @@ func children(n ast.Node) []ast.Node {
 var guardedFmt = map[string]bool{
 	"Print": true, "Printf": true, "Println": true,
 	"Sprint": true, "Sprintf": true, "Sprintln": true, "Errorf": true,
+	"Fprint": true, "Fprintf": true, "Fprintln": true,
+	"Append": true, "Appendf": true, "Appendln": true,
 }

@@ -2,20 +2,25 @@ package interp
 
 import (
 	"bytes"
-	"container/ring"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math/rand"
 	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
+var errEOF = io.EOF
+
 // Library calls whose allocation grows faster than their input — with an
-// int argument (strings.Repeat, rand.Perm, ring.New, a float's precision,
+// int argument (strings.Repeat, rand.Perm, a float's precision,
 // a buffer's Grow), with a product of inputs (Replace with an empty old
 // string, a template with many $0s) or with a large factor (Split's
 // headers, FindAll's matches) — are bounded like make: what they would
@@ -52,7 +57,13 @@ var guardedLib = map[string]string{
 	"encoding/json.Marshal":       "JSONMarshal",
 	"encoding/json.MarshalIndent": "JSONMarshalIndent",
 	"math/rand.Perm":              "Perm",
-	"container/ring.New":          "NewRing",
+	"strings.Join":                "JoinStrings",
+	"bytes.Join":                  "JoinBytes",
+	"strings.ToValidUTF8":         "ToValidUTF8String",
+	"bytes.ToValidUTF8":           "ToValidUTF8Bytes",
+	"encoding/json.Unmarshal":     "JSONUnmarshal",
+	"time.FixedZone":              "FixedZone",
+	"errors.Join":                 "JoinErrors",
 }
 
 // allocLimit is MaxAlloc of the most recent evaluation: the limits are
@@ -196,12 +207,133 @@ func (g *Guard) Perm(n int) []int {
 	return rand.Perm(n)
 }
 
-// NewRing is ring.New with its n elements checked.
-func (g *Guard) NewRing(n int) *ring.Ring {
-	if n > 0 {
-		g.checkBytes(uint64(n), 32, "ring.New")
+// JoinStrings is strings.Join with the result's size checked: the parts
+// may all be one large string.
+func (g *Guard) JoinStrings(elems []string, sep string) string {
+	n := uint64(len(sep)) * uint64(max(len(elems)-1, 0))
+	for _, e := range elems {
+		n += uint64(len(e))
 	}
-	return ring.New(n)
+	g.checkBytes(n, 1, "Join")
+	return strings.Join(elems, sep)
+}
+
+// JoinBytes is bytes.Join with the result's size checked.
+func (g *Guard) JoinBytes(s [][]byte, sep []byte) []byte {
+	n := uint64(len(sep)) * uint64(max(len(s)-1, 0))
+	for _, e := range s {
+		n += uint64(len(e))
+	}
+	g.checkBytes(n, 1, "Join")
+	return bytes.Join(s, sep)
+}
+
+// invalidRuns counts the runs of invalid UTF-8 in s, each of which
+// ToValidUTF8 replaces.
+func invalidRuns(s string) uint64 {
+	var n uint64
+	invalid := false
+	for i := 0; i < len(s); {
+		r, w := utf8.DecodeRuneInString(s[i:])
+		bad := r == utf8.RuneError && w == 1
+		if bad && !invalid {
+			n++
+		}
+		invalid = bad
+		i += w
+	}
+	return n
+}
+
+// ToValidUTF8String is strings.ToValidUTF8 with the result's size checked.
+func (g *Guard) ToValidUTF8String(s, replacement string) string {
+	if len(replacement) > 1 {
+		g.checkBytes(uint64(len(s))+invalidRuns(s)*uint64(len(replacement)), 1, "ToValidUTF8")
+	}
+	return strings.ToValidUTF8(s, replacement)
+}
+
+// ToValidUTF8Bytes is bytes.ToValidUTF8 with the result's size checked.
+func (g *Guard) ToValidUTF8Bytes(s, replacement []byte) []byte {
+	if len(replacement) > 1 {
+		g.checkBytes(uint64(len(s))+invalidRuns(string(s))*uint64(len(replacement)), 1, "ToValidUTF8")
+	}
+	return bytes.ToValidUTF8(s, replacement)
+}
+
+// unmarshalFactor bounds what json.Unmarshal allocates per byte of
+// input when it decodes into interfaces: "{}," is a map of about a hundred
+// bytes for three bytes of input.
+const unmarshalFactor = 48
+
+// JSONUnmarshal is json.Unmarshal with what decoding may allocate checked
+// against the memory budget before it starts: once inside, nothing stops
+// it.
+func (g *Guard) JSONUnmarshal(data []byte, v any) error {
+	g.checkMemory(uint64(len(data))*unmarshalFactor, "json.Unmarshal")
+	return json.Unmarshal(data, v)
+}
+
+// maxZoneName bounds a FixedZone's name: Format writes it for every MST
+// in its layout.
+const maxZoneName = 64
+
+// FixedZone is time.FixedZone with the name's length bounded.
+func (g *Guard) FixedZone(name string, offset int) *time.Location {
+	if len(name) > maxZoneName {
+		panic(fmt.Errorf("time.FixedZone: a zone name is at most %d bytes, got %d", maxZoneName, len(name)))
+	}
+	return time.FixedZone(name, offset)
+}
+
+// JoinErrors is errors.Join refusing a result nested deeper than
+// MaxNesting or larger than MaxWalkNodes: its Error method recurses
+// natively through every level, beyond the guard's reach.
+func (g *Guard) JoinErrors(errs ...error) error {
+	for _, e := range errs {
+		if err := checkErrorChain(e, 1); err != nil {
+			panic(err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkErrorChain measures the tree of errors e wraps (Unwrap() error and
+// Unwrap() []error), found depth levels down, against MaxNesting and
+// MaxWalkNodes. Error methods of the standard library's wrapping errors
+// recurse natively through it.
+//
+// The text of the errors at its leaves counts against MaxWalkBytes, once
+// per place: errors.Join of the same large error, doubled 20 times, is a
+// terabyte of text.
+func checkErrorChain(e error, depth int) error {
+	nodes, text := 0, 0
+	var walk func(e error, depth int) bool
+	walk = func(e error, depth int) bool {
+		if e == nil {
+			return true
+		}
+		if nodes++; depth > MaxNesting || nodes > MaxWalkNodes {
+			return false
+		}
+		switch u := e.(type) {
+		case interface{ Unwrap() error }:
+			return walk(u.Unwrap(), depth+1)
+		case interface{ Unwrap() []error }:
+			for _, c := range u.Unwrap() {
+				if !walk(c, depth+1) {
+					return false
+				}
+			}
+			return true
+		}
+		text += len(e.Error())
+		return text <= MaxWalkBytes
+	}
+	if !walk(e, depth) {
+		return &ValueError{Op: "wrap", Type: typeString(e), Why: fmt.Sprintf("an error chain nested deeper than %d levels, of more than %d errors or %s of text (is it cyclic?)", MaxNesting, MaxWalkNodes, formatBytes(MaxWalkBytes))}
+	}
+	return nil
 }
 
 // Builder is strings.Builder for scripts: Grow is bounded.
@@ -225,6 +357,38 @@ func (b *Buffer) Grow(n int) {
 		checkAlloc(uint64(b.Len())+uint64(n), 1, "Buffer.Grow")
 	}
 	b.Buffer.Grow(n)
+}
+
+// ReadFrom is bytes.Buffer.ReadFrom reading at most the allocation limit:
+// a buffer reading from itself would grow for ever.
+func (b *Buffer) ReadFrom(r interface{ Read([]byte) (int, error) }) (int64, error) {
+	if r == b || r == &b.Buffer {
+		panic(errors.New("bytes.Buffer: ReadFrom its own buffer never ends"))
+	}
+	limit := allocLimit.Load()
+	n, err := b.Buffer.ReadFrom(&limitedReader{r: r, left: limit + 1})
+	if n > limit {
+		checkAlloc(uint64(n), 1, "Buffer.ReadFrom")
+	}
+	return n, err
+}
+
+// limitedReader is io.LimitReader, which the sandbox does not import.
+type limitedReader struct {
+	r    interface{ Read([]byte) (int, error) }
+	left int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		return 0, errEOF
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
 }
 
 func newBuffer(buf []byte) *Buffer {
@@ -259,34 +423,52 @@ func jsonHTMLEscape(dst *Buffer, src []byte) { json.HTMLEscape(&dst.Buffer, src)
 // Replacer is strings.Replacer for scripts: its output is bounded.
 type Replacer struct{ r *strings.Replacer }
 
-func newReplacer(oldnew ...string) *Replacer { return &Replacer{strings.NewReplacer(oldnew...)} }
+// replacerNodeBytes bounds what building a Replacer costs per byte of its
+// old strings: the generic replacer's trie gives a branching node a table
+// of up to 256 pointers.
+const replacerNodeBytes = 2 << 10
+
+func newReplacer(oldnew ...string) *Replacer {
+	var keys uint64
+	for i := 0; i+1 < len(oldnew); i += 2 {
+		if len(oldnew[i]) > 1 {
+			keys += uint64(len(oldnew[i]))
+		}
+	}
+	checkAlloc(keys, replacerNodeBytes, "strings.NewReplacer")
+	return &Replacer{strings.NewReplacer(oldnew...)}
+}
 
 // Replace is strings.Replacer.Replace with the result bounded by the
 // allocation limit.
 func (r *Replacer) Replace(s string) string {
-	w := &limitWriter{max: int(allocLimit.Load())}
-	if _, err := r.r.WriteString(w, s); err != nil {
+	var b strings.Builder
+	if _, err := r.r.WriteString(&limitWriter{w: &b, max: int(allocLimit.Load())}, s); err != nil {
 		panic(err)
 	}
-	return w.b.String()
+	return b.String()
 }
 
-// WriteString is strings.Replacer.WriteString.
+// WriteString is strings.Replacer.WriteString, writing at most the
+// allocation limit.
 func (r *Replacer) WriteString(w interface{ Write([]byte) (int, error) }, s string) (int, error) {
-	return r.r.WriteString(w, s)
+	return r.r.WriteString(&limitWriter{w: w, max: int(allocLimit.Load())}, s)
 }
 
-// limitWriter collects writes and fails with a *StopError past max bytes.
+// limitWriter passes writes on to w and fails with a *StopError past max
+// bytes.
 type limitWriter struct {
-	b   strings.Builder
-	max int
+	w       interface{ Write([]byte) (int, error) }
+	written int
+	max     int
 }
 
 func (w *limitWriter) Write(p []byte) (int, error) {
-	if w.b.Len()+len(p) > w.max {
+	if w.written+len(p) > w.max {
 		return 0, &StopError{Reason: StopAlloc, Limit: formatBytes(int64(w.max)) + " per allocation", Detail: "Replace's result is larger"}
 	}
-	return w.b.Write(p)
+	w.written += len(p)
+	return w.w.Write(p)
 }
 
 // Regexp is regexp.Regexp for scripts: the methods that return all

@@ -71,15 +71,21 @@ func CheckPrint(v any) error { return check("print", v, walkPrint) }
 func CheckDeep(op string, v any) error { return check(op, v, walkDeep) }
 
 func check(op string, v any, mode walkMode) error {
+	_, err := measure(op, v, mode)
+	return err
+}
+
+// measure is check that also returns the nodes of v as walked.
+func measure(op string, v any, mode walkMode) (int, error) {
 	w := walker{mode: mode}
 	rv, ok := v.(reflect.Value) // fmt prints a reflect.Value as the value it holds
 	if !ok {
 		rv = reflect.ValueOf(v)
 	}
 	if !w.walk(rv, 0) {
-		return &ValueError{Op: op, Type: typeString(v), Why: w.why}
+		return w.nodes, &ValueError{Op: op, Type: typeString(v), Why: w.why}
 	}
-	return nil
+	return w.nodes, nil
 }
 
 func typeString(v any) string {
@@ -126,6 +132,13 @@ func (w *walker) walk(v reflect.Value, depth int) bool {
 	}
 	if !v.IsValid() {
 		return true
+	}
+	if w.mode == walkPrint && v.CanInterface() && v.Type().Implements(errorType) && (v.Kind() != reflect.Pointer || !v.IsNil()) {
+		// fmt calls Error, and the library's wrapping errors recurse
+		// natively through what they wrap.
+		if e, ok := v.Interface().(error); ok && checkErrorChain(e, depth) != nil {
+			return w.fail(fmt.Sprintf("an error chain nested deeper than %d levels, of more than %d errors or %s of text (is it cyclic?)", MaxNesting, MaxWalkNodes, formatBytes(MaxWalkBytes)))
+		}
 	}
 	if w.mode == walkPrint && depth > 0 && v.CanInterface() {
 		t := v.Type()
@@ -195,6 +208,12 @@ func scalar(k reflect.Kind) bool {
 	}
 	return false
 }
+
+// CheckError reports whether e's Error method may be called: the errors
+// it wraps must not nest deeper than MaxNesting nor number more than
+// MaxWalkNodes, since the library's wrapping errors recurse natively
+// through them.
+func CheckError(e error) error { return checkErrorChain(e, 0) }
 
 // Sprint formats v with fmt's %v when CheckPrint allows it, and otherwise
 // describes the refusal in angle brackets; it never walks v unbounded. It

@@ -31,9 +31,9 @@ type Workspace struct {
 	cur      *guardCell         // in's cell: the guard of the Eval in progress, read by rewritten code through batos_ws.G()
 	aliases  map[string]string  // package names: curated defaults plus the user's imports
 	declared map[string]bool    // names declared by earlier entries
-	// typeSizes holds the estimated size of every type declared by an
-	// earlier entry (see checkBody).
-	typeSizes map[string]uint64
+	// sizes holds the types and constants earlier entries declared (see
+	// checkBody).
+	sizes *sizeEnv
 }
 
 // EvalResult is the outcome of Workspace.Eval.
@@ -104,7 +104,7 @@ func (w *Workspace) reset() error {
 	}
 	w.in, w.cur = in, cell
 	w.declared = map[string]bool{}
-	w.typeSizes = map[string]uint64{}
+	w.sizes = newSizeEnv()
 	return nil
 }
 
@@ -150,7 +150,11 @@ func (w *Workspace) Eval(g *Guard, src string) (EvalResult, error) {
 			}
 		}
 	}
-	if err := checkBody(u.file, nil, w.typeSizes, g.limits.MaxAlloc, serr); err != nil {
+	isPkg := func(id *ast.Ident) bool {
+		_, pkg := aliases[id.Name]
+		return id.Obj == nil && pkg && !w.declared[id.Name]
+	}
+	if err := checkBody(u.file, nil, w.sizes, g.limits.MaxAlloc, isPkg, serr); err != nil {
 		return EvalResult{}, err
 	}
 	r := &rewriter{fset: u.fset, file: u.file, source: u.text, aliases: aliases, shadowed: w.declared,

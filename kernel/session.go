@@ -268,6 +268,9 @@ func (s *Session) format(v any) string {
 		}
 		text = formatStored(stored)
 	case error:
+		if err := interp.CheckError(v); err != nil {
+			return fmt.Sprintf("<%T: %v>", v, err)
+		}
 		text = "error: " + v.Error()
 	default:
 		text = interp.Sprint(v)
