@@ -569,22 +569,21 @@ func formatPadding(format string, args []any) uint64 {
 		if i < len(format) && format[i] == '[' { // explicit argument index: be conservative
 			total += 1e6
 		}
-		var w uint64
-		if i < len(format) && format[i] == '*' {
-			w, i = star(), i+1
-		} else {
-			i, w = num(i)
+		// A width, then a precision after '.': digits, or '*' for an
+		// argument.
+		field := func() uint64 {
+			if i < len(format) && format[i] == '*' {
+				i++
+				return star()
+			}
+			var n uint64
+			i, n = num(i)
+			return n
 		}
-		total += w
+		total += field()
 		if i < len(format) && format[i] == '.' {
 			i++
-			var p uint64
-			if i < len(format) && format[i] == '*' {
-				p, i = star(), i+1
-			} else {
-				i, p = num(i)
-			}
-			total += p
+			total += field()
 		}
 		if i < len(format) && format[i] != '%' {
 			argi++

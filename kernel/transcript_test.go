@@ -17,26 +17,19 @@ import (
 // real REPL loop on a real image: "> " lines are input, the lines after
 // them the expected output ("~ " for a regular expression), "--- restart"
 // closes and reopens the image.
-func TestTranscripts(t *testing.T) {
-	files, err := filepath.Glob("testdata/*.txt")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no transcripts: %v", err)
-	}
-	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {
-			runTranscript(t, file)
-		})
-	}
-}
+func TestTranscripts(t *testing.T) { replayAll(t, "testdata/*.txt") }
 
 // TestHostile replays testdata/hostile/*.txt: one transcript per class of
 // input that used to kill the kernel process (see docs/decisions.md,
 // "Safety"). Each asserts the error that says what was refused, and that
 // the next entry works; a regression kills the test binary itself.
-func TestHostile(t *testing.T) {
-	files, err := filepath.Glob("testdata/hostile/*.txt")
+func TestHostile(t *testing.T) { replayAll(t, "testdata/hostile/*.txt") }
+
+// replayAll replays every transcript matching pattern as a subtest.
+func replayAll(t *testing.T, pattern string) {
+	files, err := filepath.Glob(pattern)
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no hostile transcripts: %v", err)
+		t.Fatalf("no transcripts match %s: %v", pattern, err)
 	}
 	for _, file := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {
