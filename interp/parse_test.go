@@ -120,3 +120,30 @@ func TestComplete(t *testing.T) {
 		}
 	}
 }
+
+// TestConstantBounds: constants fold when yaegi compiles, so their size
+// and folding work are refused from the syntax.
+func TestConstantBounds(t *testing.T) {
+	half := strings.Repeat("x", 600<<10)
+	tests := []struct{ name, body, want string }{
+		{"string", `const s = "` + half + `"; const d = s + s; return len(d)`, "a string constant of more than 1 MiB"},
+		{"bits", `const b = 1 << 4000; const c = b * b; return 0`, "an integer constant of more than 4096 bits"},
+		{"shift", `return 1 << (1 << 40) >> (1 << 40)`, "a constant shifted by more than 4096 bits"},
+		{"float", `return int(1e100000 / 1e100000)`, "a float literal with an exponent beyond 10000"},
+		{"fine", `const b = 1 << 62; const s = "ab" + "cd"; return b + len(s)`, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseMethod("f", "func f(self Object) int { "+tc.body+" }")
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

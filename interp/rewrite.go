@@ -220,6 +220,34 @@ func checkBody(file *ast.File, fd *ast.FuncDecl, env *sizeEnv, limit int, isPkg 
 	refuse := func(n ast.Node, what string, b uint64) {
 		err = serr(n.Pos(), "%s of %s exceeds the largest allocation allowed, %s", what, formatBytes2(b, 1), formatBytes(int64(limit)))
 	}
+	// Constants fold when yaegi compiles: check each outermost operation
+	// once; the operations inside it are part of it.
+	covered := map[ast.Node]bool{}
+	ast.Inspect(file, func(n ast.Node) bool {
+		if err != nil {
+			return false
+		}
+		switch n := n.(type) {
+		case *ast.BinaryExpr, *ast.UnaryExpr, *ast.BasicLit:
+			if covered[n] {
+				return true
+			}
+			coverOperations(n, covered)
+			if why := sizes.checkConstant(n.(ast.Expr)); why != "" {
+				err = serr(n.Pos(), "%s: too large to compile", why)
+			}
+		case *ast.ValueSpec:
+			for _, v := range n.Values {
+				if why := sizes.checkConstant(v); why != "" && err == nil {
+					err = serr(v.Pos(), "%s: too large to compile", why)
+				}
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
 	ast.Inspect(file, func(n ast.Node) bool {
 		if err != nil {
 			return false
@@ -374,6 +402,8 @@ type typeSizer struct {
 	bind       map[string]uint64 // type parameters of the generic being instantiated
 	constExprs map[string]constDecl
 	constDone  map[string]bool // constants being evaluated (a loop is an error)
+	constVals  map[string]constant.Value
+	constCosts map[string]int
 	isPkg      func(*ast.Ident) bool
 }
 
@@ -523,20 +553,105 @@ func (ts *typeSizer) constant(name string) constant.Value {
 		}
 		return constant.MakeUnknown()
 	}
+	if v, ok := ts.constVals[name]; ok {
+		return v
+	}
 	if ts.constDone == nil {
-		ts.constDone = map[string]bool{}
+		ts.constDone, ts.constVals = map[string]bool{}, map[string]constant.Value{}
 	}
 	if ts.constDone[name] {
 		return constant.MakeUnknown()
 	}
 	ts.constDone[name] = true
 	defer delete(ts.constDone, name)
-	return constValue(d.expr, func(e ast.Expr) constant.Value {
+	v := constValue(d.expr, func(e ast.Expr) constant.Value {
 		if id, ok := e.(*ast.Ident); ok && id.Name == "iota" {
 			return constant.MakeInt64(d.iota)
 		}
 		return ts.resolve(e)
 	})
+	ts.constVals[name] = v
+	return v
+}
+
+// Bounds on constant expressions. yaegi folds them when it compiles, with
+// arbitrary precision and no memo: 1 << (1 << 40) is a 128 GiB number, a
+// string constant doubled 40 times a terabyte, and forty constants each
+// the sum of the one before twice take 2^40 steps — all before any guard
+// runs. checkConstants refuses them from the syntax.
+const (
+	maxConstBits   = 4096    // bits of an integer constant (Go's compiler allows 512)
+	maxConstString = 1 << 20 // bytes of a string constant
+	maxConstExp    = 10000   // decimal exponent of a float literal
+	maxConstCost   = 100_000 // operations to fold one expression, names expanded
+)
+
+// coverOperations marks the operations folded with n: its operands, down
+// to anything that is not an operation.
+func coverOperations(n ast.Node, covered map[ast.Node]bool) {
+	ast.Inspect(n, func(c ast.Node) bool {
+		switch c.(type) {
+		case *ast.BinaryExpr, *ast.UnaryExpr, *ast.BasicLit, *ast.ParenExpr:
+			covered[c] = true
+			return true
+		}
+		return c == n
+	})
+}
+
+// errConstTooLarge is raised inside constValue when a constant exceeds
+// the bounds above.
+type errConstTooLarge struct{ what string }
+
+// cost returns how many operations folding e takes when every constant
+// name is expanded into its expression, as yaegi folds it.
+func (ts *typeSizer) cost(e ast.Expr) int {
+	total := 0
+	ast.Inspect(e, func(n ast.Node) bool {
+		if total > maxConstCost {
+			return false
+		}
+		total++
+		switch n := n.(type) {
+		case *ast.Ident:
+			total += ts.constCost(n.Name)
+		case *ast.BinaryExpr, *ast.UnaryExpr, *ast.ParenExpr, *ast.BasicLit:
+			return true
+		case *ast.CallExpr: // a conversion: int64(x)
+			return len(n.Args) == 1
+		}
+		return n == e
+	})
+	return total
+}
+
+func (ts *typeSizer) constCost(name string) int {
+	d, ok := ts.constExprs[name]
+	if !ok {
+		return 0
+	}
+	if c, ok := ts.constCosts[name]; ok {
+		return c
+	}
+	if ts.constCosts == nil {
+		ts.constCosts = map[string]int{}
+	}
+	ts.constCosts[name] = maxConstCost + 1 // a loop
+	c := min(ts.cost(d.expr), maxConstCost+1)
+	ts.constCosts[name] = c
+	return c
+}
+
+// checkConstant reports an error when folding e would exceed the bounds
+// on constants.
+func (ts *typeSizer) checkConstant(e ast.Expr) string {
+	if ts.cost(e) > maxConstCost {
+		return fmt.Sprintf("a constant expression that takes more than %d operations to fold", maxConstCost)
+	}
+	if why := constTooLarge(e, ts.resolve); why != "" {
+		return why
+	}
+	return ""
 }
 
 func mulCap(a, b uint64) uint64 {
@@ -559,18 +674,68 @@ func constInt(e ast.Expr, resolve func(ast.Expr) constant.Value) (int64, bool) {
 	return 1 << 62, true
 }
 
-// constValue evaluates a constant expression; Unknown when it cannot.
-func constValue(e ast.Expr, resolve func(ast.Expr) constant.Value) (v constant.Value) {
+// constValue evaluates a constant expression; Unknown when it cannot or
+// when it exceeds the bounds on constants.
+func constValue(e ast.Expr, resolve func(ast.Expr) constant.Value) constant.Value {
+	v, _ := boundedConst(e, resolve)
+	return v
+}
+
+// constTooLarge says why folding e exceeds the bounds on constants, or "".
+func constTooLarge(e ast.Expr, resolve func(ast.Expr) constant.Value) string {
+	_, why := boundedConst(e, resolve)
+	return why
+}
+
+// bound panics with errConstTooLarge when v exceeds the bounds.
+func bound(v constant.Value) constant.Value {
+	switch v.Kind() {
+	case constant.Int:
+		if b := constant.BitLen(v); b > maxConstBits {
+			panic(errConstTooLarge{fmt.Sprintf("an integer constant of more than %d bits", maxConstBits)})
+		}
+	case constant.String:
+		if n := len(constant.StringVal(v)); n > maxConstString {
+			panic(errConstTooLarge{fmt.Sprintf("a string constant of more than %s", formatBytes(maxConstString))})
+		}
+	}
+	return v
+}
+
+// floatLiteralOK reports whether a float literal's exponent is within
+// maxConstExp, or four times that for a hexadecimal (binary) exponent:
+// go/constant computes 1e1000000000 exactly.
+func floatLiteralOK(lit string) bool {
+	marks, limit := "eE", maxConstExp
+	if strings.HasPrefix(lit, "0x") || strings.HasPrefix(lit, "0X") {
+		marks, limit = "pP", 4*maxConstExp
+	}
+	i := strings.IndexAny(lit, marks)
+	if i < 0 {
+		return true
+	}
+	exp := strings.TrimRight(strings.TrimLeft(lit[i+1:], "+-"), "i")
+	n, err := strconv.Atoi(strings.ReplaceAll(exp, "_", ""))
+	return err == nil && n <= limit
+}
+
+func boundedConst(e ast.Expr, resolve func(ast.Expr) constant.Value) (v constant.Value, why string) {
 	defer func() {
-		if recover() != nil { // constant ops panic on mismatched kinds
+		if r := recover(); r != nil { // constant ops panic on mismatched kinds
 			v = constant.MakeUnknown()
+			if tl, ok := r.(errConstTooLarge); ok {
+				why = tl.what
+			}
 		}
 	}()
 	var eval func(ast.Expr) constant.Value
 	eval = func(e ast.Expr) constant.Value {
 		switch e := e.(type) {
 		case *ast.BasicLit:
-			return constant.MakeFromLiteral(e.Value, e.Kind, 0)
+			if (e.Kind == token.FLOAT || e.Kind == token.IMAG) && !floatLiteralOK(e.Value) {
+				panic(errConstTooLarge{fmt.Sprintf("a float literal with an exponent beyond %d", maxConstExp)})
+			}
+			return bound(constant.MakeFromLiteral(e.Value, e.Kind, 0))
 		case *ast.ParenExpr:
 			return eval(e.X)
 		case *ast.Ident, *ast.SelectorExpr:
@@ -597,11 +762,14 @@ func constValue(e ast.Expr, resolve func(ast.Expr) constant.Value) (v constant.V
 			}
 			switch e.Op {
 			case token.SHL, token.SHR:
-				s, ok := constant.Uint64Val(y)
-				if !ok || s > 1000 {
+				s, ok := constant.Uint64Val(constant.ToInt(y))
+				if e.Op == token.SHL && (!ok || s > maxConstBits) {
+					panic(errConstTooLarge{fmt.Sprintf("a constant shifted by more than %d bits", maxConstBits)})
+				}
+				if !ok {
 					return constant.MakeUnknown()
 				}
-				return constant.Shift(x, e.Op, uint(s))
+				return bound(constant.Shift(x, e.Op, uint(min(s, maxConstBits))))
 			case token.QUO, token.REM:
 				if constant.Sign(y) == 0 {
 					return constant.MakeUnknown()
@@ -609,14 +777,21 @@ func constValue(e ast.Expr, resolve func(ast.Expr) constant.Value) (v constant.V
 			case token.EQL, token.NEQ, token.LSS, token.LEQ, token.GTR, token.GEQ, token.LAND, token.LOR:
 				return constant.MakeUnknown()
 			}
-			if x.Kind() == constant.Int && y.Kind() == constant.Int && e.Op == token.QUO {
-				return constant.BinaryOp(x, token.QUO_ASSIGN, y)
+			if e.Op == token.MUL && x.Kind() == constant.Int && y.Kind() == constant.Int && constant.BitLen(x)+constant.BitLen(y) > maxConstBits+1 {
+				panic(errConstTooLarge{fmt.Sprintf("an integer constant of more than %d bits", maxConstBits)})
 			}
-			return constant.BinaryOp(x, e.Op, y)
+			if e.Op == token.ADD && x.Kind() == constant.String && y.Kind() == constant.String &&
+				len(constant.StringVal(x))+len(constant.StringVal(y)) > maxConstString {
+				panic(errConstTooLarge{fmt.Sprintf("a string constant of more than %s", formatBytes(maxConstString))})
+			}
+			if x.Kind() == constant.Int && y.Kind() == constant.Int && e.Op == token.QUO {
+				return bound(constant.BinaryOp(x, token.QUO_ASSIGN, y))
+			}
+			return bound(constant.BinaryOp(x, e.Op, y))
 		}
 		return constant.MakeUnknown()
 	}
-	return eval(e)
+	return eval(e), ""
 }
 
 // libraryConstant returns the value of a curated package's constant,

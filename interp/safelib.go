@@ -276,7 +276,7 @@ func (g *Guard) JSONUnmarshal(data []byte, v any) error {
 
 // maxZoneName bounds a FixedZone's name: Format writes it for every MST
 // in its layout.
-const maxZoneName = 64
+const maxZoneName = 16
 
 // FixedZone is time.FixedZone with the name's length bounded.
 func (g *Guard) FixedZone(name string, offset int) *time.Location {
