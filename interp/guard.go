@@ -108,6 +108,7 @@ type Guard struct {
 	closeOnce  sync.Once
 	deadlineAt time.Time
 	printed    int // bytes written to Stdout (see outputCap)
+	refused    int // entries EnterOK refused once stopped
 }
 
 // NewGuard returns a guard for one evaluation under ctx and l. Call Release
@@ -193,16 +194,28 @@ func (g *Guard) Enter() {
 // false (and the guard stays stopped), and the function returns zero
 // values at once. Unwinding deep interpreted recursion by panicking costs
 // time quadratic in its depth.
+//
+// A function refused this way more than maxQuietRefusals times panics
+// instead: it is being called in a loop, and the loop is native code
+// (rand.Shuffle(1<<62, f), sort.Sort of a type whose Len is huge) that
+// would go on calling it for ever. Unwinding a stopped recursion refuses
+// far fewer entries: each frame returns after a call or two.
 func (g *Guard) EnterOK() bool {
 	g.depth++
 	g.steps++
 	if g.depth > g.limits.MaxDepth || g.steps > g.limits.MaxSteps || g.expired.Load() != 0 || g.stopped.Load() != nil {
 		g.depth--
 		g.stopQuietly()
+		if g.refused++; g.refused > maxQuietRefusals {
+			g.check()
+		}
 		return false
 	}
 	return true
 }
+
+// maxQuietRefusals bounds the entries EnterOK refuses without panicking.
+const maxQuietRefusals = 100_000
 
 // stopQuietly records the stop a check would panic with.
 func (g *Guard) stopQuietly() {

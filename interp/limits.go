@@ -157,7 +157,10 @@ func watchdog() {
 		if heap <= budget {
 			continue
 		}
-		if time.Since(lastGC) > 100*time.Millisecond {
+		// Past twice the limit it is growth, whatever the garbage: a
+		// forced collection of a heap that large takes long while the
+		// script goes on doubling what it holds.
+		if heap <= 2*budget && time.Since(lastGC) > 100*time.Millisecond {
 			runtime.GC()
 			lastGC = time.Now()
 			heap = sample(heapMetric)

@@ -306,6 +306,10 @@ func checkBody(file *ast.File, fd *ast.FuncDecl, env *sizeEnv, limit int, isPkg 
 			if b := sizes.size(n.(ast.Expr)); b > uint64(limit) {
 				refuse(n, "instantiated type", b)
 			}
+		case *ast.StructType:
+			if b := sizes.size(n); b > uint64(limit) {
+				refuse(n, "struct type", b)
+			}
 		case *ast.TypeSpec:
 			if b := sizes.named(n.Name.Name); b > uint64(limit) {
 				err = serr(n.Pos(), "type %s is %s, over the largest allocation allowed, %s", n.Name.Name, formatBytes2(b, 1), formatBytes(int64(limit)))

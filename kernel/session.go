@@ -263,10 +263,14 @@ func (s *Session) format(v any) string {
 		text = strconv.Quote(v[:min(len(v), maxFormatted)])
 	case []any, map[string]any:
 		stored, err := toStored(v)
-		if err != nil {
+		switch {
+		case err == errNested || err == errTooLarge:
 			return fmt.Sprintf("<%T: %v>", v, err)
+		case err != nil: // holds what a slot cannot: print it as Go does
+			text = interp.Sprint(v)
+		default:
+			text = formatStored(stored)
 		}
-		text = formatStored(stored)
 	case error:
 		if err := interp.CheckError(v); err != nil {
 			return fmt.Sprintf("<%T: %v>", v, err)
