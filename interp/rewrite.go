@@ -263,25 +263,10 @@ func checkBody(file *ast.File, fd *ast.FuncDecl, env *sizeEnv, limit int, isPkg 
 			if pkg := packageRoot(n.X, isPkg); pkg != "" {
 				err = serr(n.Pos(), "cannot assign to %s: the variables of library packages are shared by the whole image", pkg)
 			}
-		case *ast.UnaryExpr:
-			if pkg := packageRoot(n.X, isPkg); n.Op == token.AND && pkg != "" {
-				err = serr(n.Pos(), "cannot take the address of %s: the variables of library packages are shared by the whole image", pkg)
-			}
 		case *ast.CompositeLit:
 			if b := sizes.literal(n); b > uint64(limit) {
 				refuse(n, "a literal", b)
 			}
-		}
-		return true
-	})
-	if err != nil {
-		return err
-	}
-	ast.Inspect(file, func(n ast.Node) bool {
-		if err != nil {
-			return false
-		}
-		switch n := n.(type) {
 		case *ast.GoStmt:
 			err = serr(n.Pos(), "go statements are not allowed: a method cannot outlive its send")
 		case *ast.SendStmt:
@@ -293,6 +278,8 @@ func checkBody(file *ast.File, fd *ast.FuncDecl, env *sizeEnv, limit int, isPkg 
 		case *ast.UnaryExpr:
 			if n.Op == token.ARROW {
 				err = serr(n.Pos(), "channel receive is not allowed: a method can't block the image")
+			} else if pkg := packageRoot(n.X, isPkg); n.Op == token.AND && pkg != "" {
+				err = serr(n.Pos(), "cannot take the address of %s: the variables of library packages are shared by the whole image", pkg)
 			}
 		case *ast.ArrayType:
 			if _, ok := n.Len.(*ast.Ellipsis); n.Len != nil && !ok {
