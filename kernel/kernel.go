@@ -41,7 +41,8 @@ type Kernel struct {
 
 	prims map[string]Primitive // fixed after Open, except through RegisterPrimitive before use
 
-	cache lookupCache
+	cache  lookupCache
+	legacy legacyAuthors
 	// shapeEpoch counts committed shape changes; shapeWriters counts shape
 	// changes being committed right now. See lookupCache for the protocol.
 	shapeEpoch   atomic.Uint64

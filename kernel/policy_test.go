@@ -346,3 +346,50 @@ func TestModelWritesAreReported(t *testing.T) {
 		t.Fatalf("violation = %+v", violation)
 	}
 }
+
+// TestLegacyMethodsRunUnderTheirHistoricalAuthor: an image from before
+// methods recorded their author holds method slots with none; a method the
+// pLLM installed then still runs under the write policy, its author read
+// from the history, while a user's runs unrestricted.
+func TestLegacyMethodsRunUnderTheirHistoricalAuthor(t *testing.T) {
+	f := newPolicyFixture(t)
+	var point image.OID
+	if _, err := fmt.Sscan(f.eval(t, `Lobby.Get("point").(Object).ID()`), &point); err != nil {
+		t.Fatal(err)
+	}
+	// Install two methods as an older build did: no Author in the slot.
+	for _, m := range []struct{ principal, sel string }{{"pLLM/OLD", "old"}, {"user", "mine"}} {
+		tx := f.k.Store().Begin(m.principal)
+		rec, _, err := tx.Get(point)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := fmt.Sprintf(`func %s(self Object) { self.Lobby().Get("system").(Object).Set("maxDepth", 7) }`, m.sel)
+		rec.Slots = append(rec.Slots, image.Slot{Name: m.sel, Kind: image.SlotMethod, Value: image.Method{Source: src}})
+		if err := tx.Put(rec); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.k.Close()
+	k, err := kernel.Open(f.dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { k.Close() })
+	s := k.NewSession("user")
+	_, err = s.Eval(context.Background(), `Lobby.Get("point").(Object).Send("old")`)
+	var pe *kernel.PolicyError
+	if !errors.As(err, &pe) || pe.Author != "pLLM/OLD" || pe.Slot != "maxDepth" {
+		t.Fatalf("the legacy model method answered %v, want a PolicyError by pLLM/OLD naming maxDepth", err)
+	}
+	if _, err := s.Eval(context.Background(), `Lobby.Get("point").(Object).Send("mine")`); err != nil {
+		t.Fatalf("the legacy user method: %v", err)
+	}
+	res, err := s.Eval(context.Background(), `Lobby.Get("system").(Object).Get("maxDepth")`)
+	if err != nil || res.Text != "7" {
+		t.Fatalf("maxDepth = %q, %v; want the user method's 7", res.Text, err)
+	}
+}

@@ -40,6 +40,9 @@ type lookupEntry struct {
 	mu     sync.Mutex
 	method *interp.Method
 	src    string
+	// author is the author of a method slot that records none, read from
+	// the history for the source in authorSrc (see legacyAuthor).
+	author, authorSrc string
 }
 
 // maxCacheEntries bounds the cache; it is cleared when full, which only
@@ -166,6 +169,32 @@ func (k *Kernel) method(b binding) (*interp.Method, error) {
 	return m, nil
 }
 
+// author returns the author of the method slot in b: the one it records,
+// or for a slot from before authors were recorded, the one its history
+// names, cached in the lookup entry.
+func (k *Kernel) author(b binding) string {
+	m := b.slot.Value.(image.Method)
+	if m.Author != "" {
+		return m.Author
+	}
+	e := b.entry
+	if e != nil {
+		e.mu.Lock()
+		author, ok := e.author, e.authorSrc == m.Source && e.authorSrc != ""
+		e.mu.Unlock()
+		if ok {
+			return author
+		}
+	}
+	author := k.legacyAuthor(b.holder, b.slot.Name, m.Source)
+	if e != nil {
+		e.mu.Lock()
+		e.author, e.authorSrc = author, m.Source
+		e.mu.Unlock()
+	}
+	return author
+}
+
 // send is the one path every message takes. It panics with *interp.StopError
 // when the guard stops the evaluation; every other failure is returned.
 func (s *Session) send(recv image.OID, sel string, args []any) (any, error) {
@@ -193,7 +222,8 @@ func (s *Session) invoke(b binding, recv image.OID, sel string, args []any) (any
 		if err != nil {
 			return nil, err
 		}
-		if author := b.slot.Value.(image.Method).Author; author != "" && ModelWritten(author) {
+		author := s.k.author(b)
+		if author != "" && ModelWritten(author) {
 			return s.invokeModel(m, author, b.holder, recv, sel, args)
 		}
 		return m.Call(s.guard, Object{oid: recv, s: s}, args)
