@@ -24,7 +24,6 @@ const DefaultImage = "./live_image"
 // TUI when standard input and output are terminals, and the line REPL
 // otherwise (piped use, tests).
 func NewCmd(ios *iostreams.IOStreams) *cobra.Command {
-	imagePath := func() string { return DefaultImage }
 	cmd := &cobra.Command{
 		Use:           "batos",
 		Short:         "A live-image programming environment in Go, with a language model inside the image",
@@ -34,7 +33,7 @@ func NewCmd(ios *iostreams.IOStreams) *cobra.Command {
 	}
 	var flagImage string
 	cmd.PersistentFlags().StringVar(&flagImage, "image", "", "image directory (default $BATOS_IMAGE or "+DefaultImage+")")
-	imagePath = func() string {
+	imagePath := func() string {
 		if flagImage != "" {
 			return flagImage
 		}
