@@ -136,14 +136,12 @@ func NewGuard(ctx context.Context, l Limits) *Guard {
 	return g
 }
 
-// expire stops the guard at its next check, for reason; it reports
-// whether this call did (an expired guard keeps its first reason).
-func (g *Guard) expire(reason int32) bool {
+// expire stops the guard at its next check, for reason (an expired guard
+// keeps its first reason).
+func (g *Guard) expire(reason int32) {
 	if g.expired.CompareAndSwap(0, reason) {
 		g.closeOnce.Do(func() { close(g.expiredCh) })
-		return true
 	}
-	return false
 }
 
 // Expired is closed once the deadline passes or the context ends.
@@ -348,13 +346,15 @@ func (g *Guard) checkBytes(n, size uint64, what string) {
 		return
 	}
 	if n > uint64(g.limits.MaxAlloc)/size {
-		g.stopWith(&StopError{Reason: StopAlloc, Limit: formatBytes(int64(g.limits.MaxAlloc)) + " per allocation",
-			Detail: fmt.Sprintf("%s asked for %s", what, formatBytes2(n, size))})
+		g.stopWith(allocStop(int64(g.limits.MaxAlloc), fmt.Sprintf("%s asked for %s", what, formatBytes2(n, size))))
 	}
-	if b := n * size; b >= 1<<20 && watch.heap.Load()+b > memoryLimit() {
-		g.stopWith(&StopError{Reason: StopMemory, Limit: "memory budget " + formatBytes(g.limits.MemoryBudget),
-			Detail: fmt.Sprintf("%s asked for %s with %s in use", what, formatBytes(int64(b)), formatBytes(int64(watch.heap.Load())))})
-	}
+	g.checkMemory(n*size, what)
+}
+
+// allocStop is the stop of an allocation over limit bytes; detail says
+// what asked for how much.
+func allocStop(limit int64, detail string) *StopError {
+	return &StopError{Reason: StopAlloc, Limit: formatBytes(limit) + " per allocation", Detail: detail}
 }
 
 // checkMemory stops the evaluation unless b more bytes fit the memory

@@ -92,7 +92,6 @@ var watch struct {
 	budget  atomic.Int64
 	base    atomic.Uint64 // the live heap before the process's first evaluation
 	heap    atomic.Uint64 // the last sample, in bytes
-	stops   atomic.Int64  // evaluations the watchdog stopped, for tests and logs
 }
 
 // heapMetric counts live objects and garbage not yet swept; liveMetric
@@ -171,9 +170,7 @@ func watchdog() {
 		}
 		watch.mu.Lock()
 		for g := range watch.guards {
-			if g.expire(int32(StopMemory)) {
-				watch.stops.Add(1)
-			}
+			g.expire(int32(StopMemory))
 		}
 		watch.mu.Unlock()
 	}
@@ -187,7 +184,3 @@ func sample(name string) uint64 {
 	}
 	return s[0].Value.Uint64()
 }
-
-// MemoryStops returns how many evaluations the memory watchdog has stopped
-// in this process.
-func MemoryStops() int64 { return watch.stops.Load() }

@@ -17,8 +17,6 @@ import (
 	"unicode/utf8"
 )
 
-var errEOF = io.EOF
-
 // Library calls whose allocation grows faster than their input — with an
 // int argument (strings.Repeat, rand.Perm, a float's precision,
 // a buffer's Grow), with a product of inputs (Replace with an empty old
@@ -76,8 +74,7 @@ func init() { allocLimit.Store(DefaultMaxAlloc) }
 func checkAlloc(n, size uint64, what string) {
 	limit := uint64(allocLimit.Load())
 	if size != 0 && n > limit/size {
-		panic(&StopError{Reason: StopAlloc, Limit: formatBytes(int64(limit)) + " per allocation",
-			Detail: fmt.Sprintf("%s asked for %s", what, formatBytes2(n, size))})
+		panic(allocStop(int64(limit), fmt.Sprintf("%s asked for %s", what, formatBytes2(n, size))))
 	}
 }
 
@@ -361,33 +358,15 @@ func (b *Buffer) Grow(n int) {
 
 // ReadFrom is bytes.Buffer.ReadFrom reading at most the allocation limit:
 // a buffer reading from itself would grow for ever.
-func (b *Buffer) ReadFrom(r interface{ Read([]byte) (int, error) }) (int64, error) {
-	if r == b || r == &b.Buffer {
+func (b *Buffer) ReadFrom(r io.Reader) (int64, error) {
+	if r == io.Reader(b) || r == io.Reader(&b.Buffer) {
 		panic(errors.New("bytes.Buffer: ReadFrom its own buffer never ends"))
 	}
 	limit := allocLimit.Load()
-	n, err := b.Buffer.ReadFrom(&limitedReader{r: r, left: limit + 1})
+	n, err := b.Buffer.ReadFrom(io.LimitReader(r, limit+1))
 	if n > limit {
 		checkAlloc(uint64(n), 1, "Buffer.ReadFrom")
 	}
-	return n, err
-}
-
-// limitedReader is io.LimitReader, which the sandbox does not import.
-type limitedReader struct {
-	r    interface{ Read([]byte) (int, error) }
-	left int64
-}
-
-func (l *limitedReader) Read(p []byte) (int, error) {
-	if l.left <= 0 {
-		return 0, errEOF
-	}
-	if int64(len(p)) > l.left {
-		p = p[:l.left]
-	}
-	n, err := l.r.Read(p)
-	l.left -= int64(n)
 	return n, err
 }
 
@@ -451,21 +430,21 @@ func (r *Replacer) Replace(s string) string {
 
 // WriteString is strings.Replacer.WriteString, writing at most the
 // allocation limit.
-func (r *Replacer) WriteString(w interface{ Write([]byte) (int, error) }, s string) (int, error) {
+func (r *Replacer) WriteString(w io.Writer, s string) (int, error) {
 	return r.r.WriteString(&limitWriter{w: w, max: int(allocLimit.Load())}, s)
 }
 
 // limitWriter passes writes on to w and fails with a *StopError past max
 // bytes.
 type limitWriter struct {
-	w       interface{ Write([]byte) (int, error) }
+	w       io.Writer
 	written int
 	max     int
 }
 
 func (w *limitWriter) Write(p []byte) (int, error) {
 	if w.written+len(p) > w.max {
-		return 0, &StopError{Reason: StopAlloc, Limit: formatBytes(int64(w.max)) + " per allocation", Detail: "Replace's result is larger"}
+		return 0, allocStop(int64(w.max), "Replace's result is larger")
 	}
 	w.written += len(p)
 	return w.w.Write(p)
@@ -505,9 +484,7 @@ func findLimit(n int, per uint64) (limit int, capped bool) {
 // findLimit): there were more matches than the allocation limit holds.
 func tooMany[T any](out []T, limit int, capped bool, what string) []T {
 	if capped && len(out) >= limit {
-		max := allocLimit.Load()
-		panic(&StopError{Reason: StopAlloc, Limit: formatBytes(max) + " per allocation",
-			Detail: fmt.Sprintf("%s found more than %d matches", what, limit-1)})
+		panic(allocStop(allocLimit.Load(), fmt.Sprintf("%s found more than %d matches", what, limit-1)))
 	}
 	return out
 }

@@ -136,8 +136,10 @@ func (w *walker) walk(v reflect.Value, depth int) bool {
 	if w.mode == walkPrint && v.CanInterface() && v.Type().Implements(errorType) && (v.Kind() != reflect.Pointer || !v.IsNil()) {
 		// fmt calls Error, and the library's wrapping errors recurse
 		// natively through what they wrap.
-		if e, ok := v.Interface().(error); ok && checkErrorChain(e, depth) != nil {
-			return w.fail(fmt.Sprintf("an error chain nested deeper than %d levels, of more than %d errors or %s of text (is it cyclic?)", MaxNesting, MaxWalkNodes, formatBytes(MaxWalkBytes)))
+		if e, ok := v.Interface().(error); ok {
+			if err := checkErrorChain(e, depth); err != nil {
+				return w.fail(err.(*ValueError).Why)
+			}
 		}
 	}
 	if w.mode == walkPrint && depth > 0 && v.CanInterface() {

@@ -177,13 +177,10 @@ func (w *Workspace) Eval(g *Guard, src string) (EvalResult, error) {
 	// way it is compiled before any of it runs, and runs once.
 	call, printer := u.finalCall()
 	valued := call != nil && !printer
-	if lit, ok := unparen(call).(*ast.FuncLit); ok && valued {
+	if lit := calledFuncLit(call); lit != nil && valued {
 		// A function literal called on the spot says itself how many
 		// results it has: no trial compile is needed.
 		valued = lit.Type.Results.NumFields() == 1
-		if !valued {
-			call = nil
-		}
 	}
 	var prog *yaegi.Program
 	if valued {
@@ -203,7 +200,7 @@ func (w *Workspace) Eval(g *Guard, src string) (EvalResult, error) {
 		if prog, err = w.compile(out); err != nil {
 			return EvalResult{}, err
 		}
-		valued = call == nil && u.endsWithExpr() && !isCallOfFuncLit(u) // a call that does not fit Value has no single value
+		valued = call == nil // a call that does not fit Value has no single value
 	}
 	v, err := w.execute(g, prog)
 	if !valued {
@@ -506,28 +503,14 @@ func isCompilePanic(p yaegi.Panic) bool {
 	return strings.Contains(st, "yaegi/interp.(*Interpreter).cfg") || strings.Contains(st, "yaegi/interp.(*Interpreter).gta") || strings.Contains(st, "CompileAST")
 }
 
-// unparen returns the call's function expression without parentheses, or
-// nil for no call.
-func unparen(call *ast.CallExpr) ast.Expr {
+// calledFuncLit returns the function literal call calls on the spot
+// (func() { ... }()), or nil.
+func calledFuncLit(call *ast.CallExpr) *ast.FuncLit {
 	if call == nil {
 		return nil
 	}
-	return ast.Unparen(call.Fun)
-}
-
-// isCallOfFuncLit reports whether the input ends with a call of a
-// function literal.
-func isCallOfFuncLit(u *input) bool {
-	if !u.endsWithExpr() {
-		return false
-	}
-	l := u.main.Body.List
-	call, ok := l[len(l)-1].(*ast.ExprStmt).X.(*ast.CallExpr)
-	if !ok {
-		return false
-	}
-	_, ok = ast.Unparen(call.Fun).(*ast.FuncLit)
-	return ok
+	lit, _ := ast.Unparen(call.Fun).(*ast.FuncLit)
+	return lit
 }
 
 // blockFuncLitCalls puts every top-level statement that calls a function
@@ -544,11 +527,8 @@ func blockFuncLitCalls(r *rewriter, u *input) {
 		if !ok {
 			continue
 		}
-		call, ok := es.X.(*ast.CallExpr)
-		if !ok {
-			continue
-		}
-		if lit, ok := ast.Unparen(call.Fun).(*ast.FuncLit); ok && lit.Type.Results.NumFields() != 1 {
+		call, _ := es.X.(*ast.CallExpr)
+		if lit := calledFuncLit(call); lit != nil && lit.Type.Results.NumFields() != 1 {
 			r.insert(st.Pos(), "{ ")
 			r.insert(st.End(), " }")
 		}
