@@ -1,11 +1,8 @@
 package image
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -16,55 +13,9 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
+
+	"batos/internal/foldertest"
 )
-
-// folderHash maps every entry under dir (recursively, the logs/ folder
-// included) to a hash of its content, so a test can tell that nothing in an
-// image folder changed, byte for byte.
-func folderHash(t testing.TB, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, path)
-		if d.IsDir() {
-			out[rel+"/"] = "dir"
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(b)
-		out[rel] = hex.EncodeToString(sum[:])
-		return nil
-	})
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// sameFolder fails the test if the folder's contents differ from before.
-func sameFolder(t testing.TB, dir string, before map[string]string) {
-	t.Helper()
-	after := folderHash(t, dir)
-	for name, h := range before {
-		if after[name] != h {
-			t.Errorf("%s changed (before %.8s, after %.8s)", name, h, after[name])
-		}
-	}
-	for name := range after {
-		if _, ok := before[name]; !ok {
-			t.Errorf("%s appeared", name)
-		}
-	}
-}
 
 // oneLineErr fails the test unless err is a one-line message containing
 // every want.
@@ -241,7 +192,7 @@ func TestDamagedImageIsRefused(t *testing.T) {
 						file = kind
 					}
 				}
-				before := folderHash(t, dir)
+				before := foldertest.Hash(t, dir)
 				tableBefore := before[filepath.Base(table)]
 				opts := mode.opts
 				s, err := Open(dir, &opts)
@@ -251,7 +202,7 @@ func TestDamagedImageIsRefused(t *testing.T) {
 					if !errors.As(err, &de) {
 						t.Errorf("Open = %T %v, want *DamagedError", err, err)
 					}
-					sameFolder(t, dir, before)
+					foldertest.Same(t, dir, before)
 					return
 				}
 				var ce *CorruptError
@@ -261,7 +212,7 @@ func TestDamagedImageIsRefused(t *testing.T) {
 					if !errors.As(err, &ce) || filepath.Base(ce.File) != file {
 						t.Errorf("Open = %v, want a *CorruptError naming %s", err, file)
 					}
-					sameFolder(t, dir, before)
+					foldertest.Same(t, dir, before)
 					return
 				}
 				_, err = s.Check()
@@ -283,8 +234,8 @@ func TestDamagedImageIsRefused(t *testing.T) {
 				}
 				cerr := s.Close()
 				if opts.ReadOnly {
-					sameFolder(t, dir, before)
-				} else if h := folderHash(t, dir)[filepath.Base(table)]; h != tableBefore {
+					foldertest.Same(t, dir, before)
+				} else if h := foldertest.Hash(t, dir)[filepath.Base(table)]; h != tableBefore {
 					t.Errorf("the damaged table was changed or removed (close: %v)", cerr)
 				}
 			})
@@ -355,7 +306,7 @@ func TestOpenNeverCreatesOverAFolder(t *testing.T) {
 					}
 					tt.prepare(t, dir)
 				}
-				before := folderHash(t, dir)
+				before := foldertest.Hash(t, dir)
 				opts := mode
 				s, err := Open(dir, &opts)
 				if mode.Create && tt.create {
@@ -377,7 +328,7 @@ func TestOpenNeverCreatesOverAFolder(t *testing.T) {
 				if !errors.As(err, tt.as) {
 					t.Errorf("Open = %T %v, want %T", err, err, tt.as)
 				}
-				sameFolder(t, dir, before)
+				foldertest.Same(t, dir, before)
 			})
 		}
 	}
@@ -400,7 +351,7 @@ func TestReadOnlyChangesNothing(t *testing.T) {
 	}
 	s.Close()
 	for _, d := range []string{dir, ckpt} {
-		before := folderHash(t, d)
+		before := foldertest.Hash(t, d)
 		s, err := Open(d, &Options{ReadOnly: true})
 		if err != nil {
 			t.Fatal(err)
@@ -431,7 +382,7 @@ func TestReadOnlyChangesNothing(t *testing.T) {
 		if err := s.Close(); err != nil {
 			t.Error(err)
 		}
-		sameFolder(t, d, before)
+		foldertest.Same(t, d, before)
 	}
 }
 

@@ -3,15 +3,14 @@ package main_test
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"batos/internal/foldertest"
 )
 
 var batosBin string
@@ -168,68 +167,17 @@ func TestSecondProcessIsRefused(t *testing.T) {
 	}
 	// Read-only commands take the same lock: they fail the same way, at
 	// once, and change nothing.
-	before := folderHash(t, img)
+	before := foldertest.Hash(t, img)
 	for _, verb := range []string{"info", "history", "check"} {
 		r := batos(t, "", nil, "image", verb, "--image", img)
 		if r.code != 1 || !strings.Contains(r.err, "in use by another process") || strings.Count(r.err, "\n") != 1 {
 			t.Errorf("image %s while the image is in use: %+v", verb, r)
 		}
 	}
-	sameFolder(t, img, before)
+	foldertest.Same(t, img, before)
 	stdin.Close()
 	if err := holder.Wait(); err != nil {
 		t.Fatalf("holder exit: %v", err)
-	}
-}
-
-// folderHash maps every entry under dir (logs/ included) to a hash of its
-// content; nil when dir does not exist.
-func folderHash(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, path)
-		if d.IsDir() {
-			out[rel+"/"] = "dir"
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(b)
-		out[rel] = hex.EncodeToString(sum[:])
-		return nil
-	})
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// sameFolder fails the test if anything under dir changed, appeared or
-// disappeared since before.
-func sameFolder(t *testing.T, dir string, before map[string]string) {
-	t.Helper()
-	after := folderHash(t, dir)
-	for name, h := range before {
-		if after[name] != h {
-			t.Errorf("%s: %s changed or disappeared", dir, name)
-		}
-	}
-	for name := range after {
-		if _, ok := before[name]; !ok {
-			t.Errorf("%s: %s appeared", dir, name)
-		}
-	}
-	if (before == nil) != (after == nil) {
-		t.Errorf("%s: the folder appeared or disappeared", dir)
 	}
 }
 
@@ -265,13 +213,13 @@ func liveImage(t *testing.T) string {
 // healthy image and compares every file (logs included) before and after.
 func TestReadOnlyImageCommandsChangeNothing(t *testing.T) {
 	img := liveImage(t)
-	before := folderHash(t, img)
+	before := foldertest.Hash(t, img)
 	for _, verb := range []string{"info", "history", "check"} {
 		if r := batos(t, "", nil, "image", verb, "--image", img); r.code != 0 || r.err != "" {
 			t.Errorf("image %s: %+v", verb, r)
 		}
 	}
-	sameFolder(t, img, before)
+	foldertest.Same(t, img, before)
 }
 
 // TestImageCommandsOnDamagedImages damages a real image in the ways folders
@@ -346,7 +294,7 @@ func TestImageCommandsOnDamagedImages(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := tt.damage(t, img)
-			before := folderHash(t, img)
+			before := foldertest.Hash(t, img)
 			for _, verb := range []string{"info", "history", "check"} {
 				r := batos(t, "", nil, "image", verb, "--image", img)
 				if r.code == 0 && tt.mayRead && verb != "check" {
@@ -354,7 +302,7 @@ func TestImageCommandsOnDamagedImages(t *testing.T) {
 				}
 				oneLineError(t, r, want)
 			}
-			sameFolder(t, img, before)
+			foldertest.Same(t, img, before)
 			// Writers refuse too, with one line, and change nothing when
 			// they refuse at open. Damage inside a table is found only when
 			// read (by them or by a compaction), and then the damaged file
@@ -365,13 +313,13 @@ func TestImageCommandsOnDamagedImages(t *testing.T) {
 					if r.code != 0 {
 						oneLineError(t, r, want)
 					}
-					if h := folderHash(t, img)[want]; h != before[want] {
+					if h := foldertest.Hash(t, img)[want]; h != before[want] {
 						t.Errorf("%s: the damaged %s was changed or removed", args[0], want)
 					}
 					continue
 				}
 				oneLineError(t, r, want)
-				sameFolder(t, img, before)
+				foldertest.Same(t, img, before)
 			}
 		})
 	}
@@ -402,22 +350,22 @@ func TestImageCommandsCreateNothing(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			before := folderHash(t, dir)
+			before := foldertest.Hash(t, dir)
 			for _, verb := range []string{"check", "info", "history", "pack"} {
 				oneLineError(t, batos(t, "", nil, "image", verb, "--image", dir), tt.want)
-				sameFolder(t, dir, before)
+				foldertest.Same(t, dir, before)
 			}
 			oneLineError(t, batos(t, "", nil, "image", "undo", "1", "--image", dir), tt.want)
-			sameFolder(t, dir, before)
+			foldertest.Same(t, dir, before)
 		})
 	}
 	// batos itself creates an image in an empty folder, never in an
 	// unrelated one.
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("mine"), 0o644)
-	before := folderHash(t, dir)
+	before := foldertest.Hash(t, dir)
 	oneLineError(t, batos(t, "", nil, "eval", "--image", dir, "1"), "not a batos image", `"notes.txt"`)
-	sameFolder(t, dir, before)
+	foldertest.Same(t, dir, before)
 	empty := t.TempDir()
 	if r := batos(t, "", nil, "eval", "--image", empty, "1"); r.code != 0 || r.out != "1\n" {
 		t.Fatalf("eval in an empty folder: %+v", r)
