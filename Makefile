@@ -39,7 +39,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzCodex -fuzztime 30s ./kernel/
 	$(GO) test -run '^$$' -fuzz FuzzWorkspace -fuzztime 60s ./kernel/
 	$(GO) test -run '^$$' -fuzz FuzzExtract -fuzztime 30s ./kernel/pllm/
-	$(GO) test -run '^$$' -fuzz FuzzSSE -fuzztime 30s ./kernel/pllm/llama/
+	$(GO) test -run '^$$' -fuzz FuzzSSE -fuzztime 30s ./llama/
 
 clean:
 	rm -rf bin

@@ -349,7 +349,7 @@ func compileErr(selector string, err error) error {
 	if m := yaegiPos.FindStringSubmatch(msg); m != nil {
 		var line int
 		fmt.Sscan(m[1], &line)
-		return &SyntaxError{Selector: selector, Line: line, Msg: msg[len(m[0]):]}
+		return &SyntaxError{Selector: selector, Line: line, Msg: msg[len(m[0]):], Compile: true}
 	}
 	return fmt.Errorf("method %s: %s", selector, msg)
 }

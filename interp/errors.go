@@ -90,6 +90,9 @@ type SyntaxError struct {
 	Line     int
 	Col      int
 	Msg      string
+	// Compile is set when the source parsed but the interpreter refused
+	// it (an undefined name, a type mismatch).
+	Compile bool
 }
 
 func (e *SyntaxError) Error() string {

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -95,7 +96,13 @@ func (s *Session) Run(ctx context.Context, note string, fn func(lobby Object) er
 		if s.limits != nil {
 			limits = s.limits(limits).Clamp()
 		}
-		limits.Stdout = s.out
+		// An attempt's output is held until the attempt counts: an
+		// attempt that is run again prints nothing, so a retried input's
+		// output reaches the client once (interp caps it at MaxOutput).
+		var printed bytes.Buffer
+		if s.out != nil {
+			limits.Stdout = &printed
+		}
 		g := interp.NewGuard(ctx, limits)
 		s.tx, s.guard, s.ctx = t, g, ctx
 		err := protect(func() error { return fn(Object{oid: image.RootOID, s: s}) })
@@ -112,6 +119,7 @@ func (s *Session) Run(ctx context.Context, note string, fn func(lobby Object) er
 		}
 		if err != nil {
 			t.abort()
+			s.flush(&printed)
 			return image.TxInfo{}, err
 		}
 		info, err := t.commit(note)
@@ -121,10 +129,19 @@ func (s *Session) Run(ctx context.Context, note string, fn func(lobby Object) er
 			backoff(attempt)
 			continue
 		}
+		s.flush(&printed)
 		if err == nil && info.ID != 0 {
 			s.k.log.Info("commit", "tx", uint64(info.ID), "principal", s.principal, "note", note, "objects", len(info.Changed))
 		}
 		return info, err
+	}
+}
+
+// flush hands the output of the attempt that counted to the session's
+// writer.
+func (s *Session) flush(printed *bytes.Buffer) {
+	if s.out != nil && printed.Len() > 0 {
+		s.out.Write(printed.Bytes())
 	}
 }
 

@@ -9,8 +9,8 @@ import (
 
 	"batos/kernel"
 	"batos/kernel/pllm"
-	"batos/kernel/pllm/llama"
-	"batos/kernel/pllm/llama/llamatest"
+	"batos/llama"
+	"batos/llama/llamatest"
 	"batos/kernel/sandbox"
 )
 

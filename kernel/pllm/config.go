@@ -8,7 +8,7 @@ import (
 
 	"batos/image"
 	"batos/kernel"
-	"batos/kernel/pllm/llama"
+	"batos/llama"
 )
 
 // config is the pLLM's configuration as read from the image at the start

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"batos/kernel/pllm/llama/llamatest"
+	"batos/llama/llamatest"
 )
 
 // TestModelMethodsCannotCrashTheKernel installs, through the real pipeline

@@ -14,7 +14,7 @@ import (
 	"batos/image"
 	"batos/interp"
 	"batos/kernel"
-	"batos/kernel/pllm/llama"
+	"batos/llama"
 	"batos/kernel/sandbox"
 )
 

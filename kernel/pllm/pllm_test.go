@@ -12,7 +12,7 @@ import (
 	"batos/image"
 	"batos/kernel"
 	"batos/kernel/pllm"
-	"batos/kernel/pllm/llama/llamatest"
+	"batos/llama/llamatest"
 	"batos/kernel/sandbox"
 )
 

@@ -10,7 +10,7 @@ import (
 	"batos/image"
 	"batos/kernel"
 	"batos/kernel/pllm"
-	"batos/kernel/pllm/llama/llamatest"
+	"batos/llama/llamatest"
 )
 
 func goFence(src string) string { return "```go\n" + src + "\n```" }

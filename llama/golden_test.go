@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"batos/kernel/pllm/llama/llamatest"
+	"batos/llama/llamatest"
 )
 
 // The files in testdata are real llama-server output (see testdata/README.md).

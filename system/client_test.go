@@ -1,23 +1,36 @@
-package api_test
+package system_test
 
 import (
 	"context"
 	"strings"
 	"testing"
 
-	"batos/kernel"
-	"batos/kernel/api"
+	"batos/api"
+	"batos/system"
 )
 
-func open(t *testing.T) *api.Local {
+// openSystem opens a fresh image with no pLLM (no sandbox child).
+func openSystem(t *testing.T) *system.System {
 	t.Helper()
-	k, err := kernel.Open(t.TempDir(), nil)
+	sys, err := system.Open(t.TempDir(), system.Options{NoPLLM: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := api.NewLocal(k, "user")
-	t.Cleanup(func() { l.Close(); k.Close() })
-	return l
+	t.Cleanup(func() {
+		if err := sys.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return sys
+}
+
+func open(t *testing.T) *system.Client {
+	t.Helper()
+	c, err := openSystem(t).Connect("user")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func TestLocal(t *testing.T) {
@@ -28,27 +41,32 @@ func TestLocal(t *testing.T) {
 	defer cancel()
 
 	res, err := l.Eval(ctx, `p := NewObject(); p.Set("name", "point"); p.Set("x", 3); Lobby.Set("point", p); fmt.Println("made"); p`)
-	if err != nil || res.Object == nil || res.Text != "point (object "+strings.TrimPrefix(res.Text, "point (object ") {
+	if err != nil || res.Value.Object == nil || res.Value.Kind != api.ValueObject || res.Value.Text != "point (object "+strings.TrimPrefix(res.Value.Text, "point (object ") {
 		t.Fatalf("eval = %+v, %v", res, err)
 	}
-	oid := res.Object.OID
+	oid := res.Value.Object.OID
 	var sawOutput, sawCommit bool
 	for !(sawOutput && sawCommit) {
 		ev := <-events
-		sawOutput = sawOutput || (ev.Kind == api.EventOutput && ev.Output == "made\n")
-		sawCommit = sawCommit || (ev.Kind == api.EventCommit && ev.Tx.ID == res.Tx)
+		sawOutput = sawOutput || (ev.Type == api.EventOutput && ev.Output == "made\n" && ev.Client == "user")
+		sawCommit = sawCommit || (ev.Type == api.EventCommit && ev.Tx.ID == res.Tx)
 	}
 
 	if _, err := l.Define(ctx, oid, "norm", "func norm(self Object) int { return self.Get(\"x\").(int) * 2 }"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.Define(ctx, oid, "norm", "func norm(self Object) int { return oops }"); err == nil {
-		t.Fatal("a method that does not compile was accepted")
+	_, err = l.Define(ctx, oid, "norm", "func norm(self Object) int {\n\treturn oops\n}")
+	if e, ok := err.(*api.Error); !ok || e.Kind != api.ErrCompile || e.Line != 2 {
+		t.Fatalf("a method that does not compile: %#v, want an *api.Error of kind compile on line 2", err)
 	}
 	if _, err := l.Define(ctx, oid, "norm", "func norm(self Object) int { return 3 }"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.SetLiteral(ctx, oid, "y", `[]any{1, "a"}`); err != nil {
+	lit, err := api.ParseLiteral(`[]any{1, "a"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.SetSlot(ctx, oid, "y", lit); err != nil {
 		t.Fatal(err)
 	}
 	v, err := l.Object(ctx, oid)
@@ -57,7 +75,10 @@ func TestLocal(t *testing.T) {
 	}
 	kinds := map[string]string{}
 	for _, s := range v.Slots {
-		kinds[s.Name] = s.Kind + " " + s.Type + " " + s.Value
+		kinds[s.Name] = s.Kind
+		if s.Value != nil {
+			kinds[s.Name] += " " + s.Value.Type + " " + s.Value.Text
+		}
 		if s.Kind == api.KindMethod && s.Author != "user" {
 			t.Errorf("method %s: author %q, want the session's principal", s.Name, s.Author)
 		}
@@ -67,7 +88,7 @@ func TestLocal(t *testing.T) {
 			t.Errorf("the codex's isNil: author %q, want awakening", s.Author)
 		}
 	}
-	if kinds["x"] != "data int 3" || kinds["y"] != `data []any []any{1, "a"}` || kinds["norm"] != "method  " || kinds["parent*"] != "parent Object traits (object 2)" {
+	if kinds["x"] != "data int 3" || kinds["y"] != `data []any []any{1, "a"}` || kinds["norm"] != "method" || kinds["parent*"] != "parent Object traits (object 2)" {
 		t.Fatalf("slots = %v", kinds)
 	}
 	inherited := map[string]bool{}
@@ -89,8 +110,9 @@ func TestLocal(t *testing.T) {
 	if err != nil || len(vers) != 2 || !strings.Contains(vers[0].Source, "return 3") || !strings.Contains(vers[1].Source, "* 2") {
 		t.Fatalf("versions = %+v, %v", vers, err)
 	}
-	if _, err := l.Undo(ctx, vers[0].Tx); err == nil {
-		t.Fatal("undo of a tx whose object changed since succeeded") // SetLiteral changed it after
+	_, err = l.Undo(ctx, vers[0].Tx)
+	if e, ok := err.(*api.Error); !ok || e.Kind != api.ErrUndoConflict || e.Object.OID != oid || e.ChangedBy <= vers[0].Tx || e.Tx != vers[0].Tx {
+		t.Fatalf("undo of a tx whose object changed since: %#v, want an undo conflict naming the object and the later tx", err) // SetSlot changed it after
 	}
 	if _, err := l.RenameSlot(ctx, oid, "y", "why"); err != nil {
 		t.Fatal(err)
@@ -111,7 +133,7 @@ func TestLocal(t *testing.T) {
 		t.Fatalf("history = %+v, %v", hist, err)
 	}
 	st, err := l.Status(ctx)
-	if err != nil || st.Objects < 10 || st.LastTx.ID != hist[0].ID || st.PLLMOnline {
+	if err != nil || st.Objects < 10 || st.LastTx.ID != hist[0].ID || st.PLLMOnline || st.Client != "user" || st.Clients != 1 {
 		t.Fatalf("status = %+v, %v", st, err)
 	}
 }
@@ -136,7 +158,7 @@ func containsChild(kids []api.Child, slot string, oid uint64) bool {
 
 // TestInputsRecordedInTheirTransaction: an input that succeeds joins the
 // history in its own transaction (no second commit); a failing one does
-// not; tool edits through SetLiteral are not the user's input.
+// not; tool edits through SetSlot are not the user's input.
 func TestInputsRecordedInTheirTransaction(t *testing.T) {
 	l := open(t)
 	ctx := context.Background()
@@ -144,18 +166,22 @@ func TestInputsRecordedInTheirTransaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	last := l.Kernel().Store().LastTx()
-	if uint64(last) != res.Tx {
+	st, err := l.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := st.LastTx.ID
+	if last != res.Tx {
 		t.Fatalf("recording the input took another transaction: last %d, input %d", last, res.Tx)
 	}
 	if _, err := l.Eval(ctx, `Lobby.Send("nope")`); err == nil {
 		t.Fatal("nope succeeded")
 	}
-	if _, err := l.SetLiteral(ctx, api.LobbyOID, "b", "2"); err != nil {
+	if _, err := l.SetSlot(ctx, api.LobbyOID, "b", api.Int(2)); err != nil {
 		t.Fatal(err)
 	}
 	got, err := l.Eval(ctx, `Lobby.Get("workspace").(Object).Get("history")`)
-	if err != nil || got.Text != `[]any{"Lobby.Set(\"a\", 1)"}` {
-		t.Fatalf("history = %s, %v", got.Text, err)
+	if err != nil || len(got.Value.Items) != 1 || got.Value.Items[0].String != `Lobby.Set("a", 1)` {
+		t.Fatalf("history = %+v, %v", got.Value, err)
 	}
 }

@@ -1,9 +1,17 @@
-// Package api is the interface every client of an image talks through:
-// the TUI in this process, and the WebSocket client of a remote kernel.
-// Its values are plain data (JSON-friendly), never handles into the
-// image, so that a remote implementation can carry them over a socket.
+// Package api is the contract between a live image and its clients: the
+// TUI, the REPL and `batos eval` in the image's own process, and the same
+// programs attached to a served image over WebSocket (docs/PROTOCOL.md).
 //
-// Local implements Image over a *kernel.Kernel in this process.
+// Everything that crosses it is data: values are tagged (kind, Go type,
+// contents, object reference — see Value), errors are typed (*Error, with
+// a kind and the line, transaction, object and slot they concern), events
+// carry a sequence number, the client and the request they belong to.
+// No client parses a printed value or an error message; the printed forms
+// (Value.Text, Error.Message) are for people.
+//
+// The package depends on nothing of the kernel. The kernel's side lives in
+// package system (System.Client implements Image in process); package
+// remote implements Image over the wire.
 package api
 
 import (
@@ -12,14 +20,21 @@ import (
 )
 
 // Image is a live image as a client sees it. Every method that changes the
-// image is one transaction; every read sees one consistent snapshot.
-// Implementations are safe for concurrent use.
+// image is one transaction; every read sees one consistent snapshot, and
+// reads never wait behind an evaluation or another read. Implementations
+// are safe for concurrent use. Errors are *Error (test with errors.As) or
+// the context's error.
 type Image interface {
 	// Eval evaluates workspace input (Go statements, expressions or
-	// declarations) as one transaction; variables persist between calls.
-	// An input that succeeds is appended to the history slot of the
-	// object in Lobby's InputsObject slot, in the same transaction.
+	// declarations) as one transaction; variables persist between calls
+	// of the same client. An input that succeeds is appended to the
+	// history slot of the object in Lobby's InputsObject slot, in the same
+	// transaction. Output the input prints is published as EventOutput
+	// events of this client and request (see WithRequest), once, from the
+	// attempt that counted (see docs/decisions.md, "Retried inputs").
 	Eval(ctx context.Context, src string) (Result, error)
+	// Send sends selector to an object with args as one transaction.
+	Send(ctx context.Context, oid uint64, selector string, args ...Value) (Result, error)
 	// Object returns an object's slots, own and inherited.
 	Object(ctx context.Context, oid uint64) (ObjectView, error)
 	// Children lists the objects an object's data and parent slots refer
@@ -29,10 +44,12 @@ type Image interface {
 	// inherited, each once: completion.
 	Selectors(ctx context.Context, oid uint64) ([]string, error)
 	// Define compiles and installs a method; a source that does not parse
-	// or compile is an error (with its line) and installs nothing.
+	// or compile is an *Error of kind syntax or compile with its line, and
+	// installs nothing.
 	Define(ctx context.Context, oid uint64, selector, source string) (Tx, error)
-	// SetLiteral sets a data slot to the value of a Go expression.
-	SetLiteral(ctx context.Context, oid uint64, slot, literal string) (Tx, error)
+	// SetSlot sets a data slot to a value. The value is data: nothing of
+	// it is evaluated (see ParseLiteral for turning typed text into one).
+	SetSlot(ctx context.Context, oid uint64, slot string, v Value) (Tx, error)
 	// RemoveSlot and RenameSlot change an object's own slots.
 	RemoveSlot(ctx context.Context, oid uint64, slot string) (Tx, error)
 	RenameSlot(ctx context.Context, oid uint64, from, to string) (Tx, error)
@@ -42,13 +59,17 @@ type Image interface {
 	History(ctx context.Context, before uint64, limit int) ([]Tx, error)
 	// Versions lists a method's versions on an object, newest first.
 	Versions(ctx context.Context, oid uint64, selector string) ([]Version, error)
-	// Undo undoes a transaction as a new one (ZODB semantics).
+	// Undo undoes a transaction as a new one (ZODB semantics). When an
+	// object it changed was changed again since, the error is an *Error of
+	// kind undo-conflict naming the object and the later transaction.
 	Undo(ctx context.Context, tx uint64) (Tx, error)
 	// Search finds objects and selectors whose names fuzzily match query.
 	Search(ctx context.Context, query string, limit int) ([]Hit, error)
-	// Status describes the image and the pLLM.
+	// Status describes the image, the pLLM and this client.
 	Status(ctx context.Context) (Status, error)
-	// Subscribe delivers events until cancel is called.
+	// Subscribe delivers every client's events from now on until cancel
+	// is called. A subscriber that falls buffer events behind is dropped:
+	// its channel is closed after an EventMissed event saying so.
 	Subscribe(buffer int) (events <-chan Event, cancel func())
 }
 
@@ -65,6 +86,22 @@ const (
 	InputsSlot   = "history"
 	InputsCap    = 200
 )
+
+type requestKey struct{}
+
+// WithRequest names the request ctx belongs to, so that the events it
+// causes (output, busy and idle) carry that name. The server names each
+// remote request by its JSON-RPC id; an in-process client may name its
+// own.
+func WithRequest(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestKey{}, id)
+}
+
+// RequestOf returns the request name WithRequest gave ctx, or "".
+func RequestOf(ctx context.Context) string {
+	id, _ := ctx.Value(requestKey{}).(string)
+	return id
+}
 
 // Ref names an object.
 type Ref struct {
@@ -84,12 +121,18 @@ const (
 type SlotView struct {
 	Name   string `json:"name"`
 	Kind   string `json:"kind"`
-	Type   string `json:"type,omitempty"`   // a data slot's Go type
-	Value  string `json:"value,omitempty"`  // a data slot's value printed as Go
+	Value  *Value `json:"value,omitempty"`  // a data or parent slot's value
 	Source string `json:"source,omitempty"` // a method's source; a primitive's name
 	Author string `json:"author,omitempty"` // a method's author principal ("user", "pLLM/BRICK"); empty when not recorded
-	Target *Ref   `json:"target,omitempty"` // what a reference or parent slot points to
 	Holder Ref    `json:"holder"`           // the object the slot is on
+}
+
+// Target returns what a reference or parent slot points to, or nil.
+func (s SlotView) Target() *Ref {
+	if s.Value == nil {
+		return nil
+	}
+	return s.Value.Object
 }
 
 // ObjectView is an object with its own slots and the slots it inherits
@@ -106,12 +149,11 @@ type Child struct {
 	Ref
 }
 
-// Result is the outcome of Eval.
+// Result is the outcome of Eval and Send.
 type Result struct {
-	Text     string `json:"text"`             // the value printed, when HasValue
-	HasValue bool   `json:"hasValue"`         // false for statements and declarations
-	Object   *Ref   `json:"object,omitempty"` // the value, when it is an object (for inspect it)
-	Tx       uint64 `json:"tx,omitempty"`     // the transaction committed, 0 when nothing changed
+	HasValue bool   `json:"hasValue"` // false for statements and declarations
+	Value    Value  `json:"value"`    // the value of the last expression, when HasValue
+	Tx       uint64 `json:"tx,omitempty"`
 }
 
 // Tx is a transaction record.
@@ -145,46 +187,11 @@ type Status struct {
 	LastTx     Tx     `json:"lastTx"`
 	PLLM       string `json:"pllm"` // "online (MODEL)", "loading", "offline (URL)"
 	PLLMOnline bool   `json:"pllmOnline"`
-}
-
-// Event kinds.
-const (
-	EventCommit = "commit" // Tx and Changes
-	EventToken  = "token"  // Token: model output while the pLLM writes
-	EventOutput = "output" // Output: fmt.Print output of this client's evaluations
-)
-
-// Event is something that happened in the image, live.
-type Event struct {
-	Kind    string   `json:"kind"`
-	Tx      *Tx      `json:"tx,omitempty"`
-	Changes []Change `json:"changes,omitempty"`
-	Token   *Token   `json:"token,omitempty"`
-	Output  string   `json:"output,omitempty"`
-}
-
-// Change is what one transaction did to one object.
-type Change struct {
-	Object  Ref          `json:"object"`
-	Created bool         `json:"created,omitempty"`
-	Deleted bool         `json:"deleted,omitempty"`
-	Slots   []SlotChange `json:"slots"`
-}
-
-// SlotChange is one slot's change; Before and After are method sources or
-// printed values.
-type SlotChange struct {
-	Name   string `json:"name"`
-	Kind   string `json:"kind"`
-	Op     string `json:"op"` // added, removed, changed
-	Before string `json:"before,omitempty"`
-	After  string `json:"after,omitempty"`
-}
-
-// Token is a piece of model output.
-type Token struct {
-	Principal string `json:"principal"`
-	Persona   string `json:"persona"`
-	Selector  string `json:"selector"`
-	Text      string `json:"text"`
+	// Client is the name this client's transactions and events carry
+	// ("user", "remote:alice"); Remote is the server's address when the
+	// image is reached over the wire, else "".
+	Client string `json:"client"`
+	Remote string `json:"remote,omitempty"`
+	// Clients counts the clients attached to the image, this one included.
+	Clients int `json:"clients"`
 }

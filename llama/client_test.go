@@ -14,7 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"batos/kernel/pllm/llama/llamatest"
+	"batos/llama/llamatest"
 )
 
 func testCtx(t *testing.T) context.Context {

@@ -1,0 +1,118 @@
+package system
+
+import (
+	"sync"
+
+	"batos/api"
+)
+
+// hub numbers every event of the image in one sequence, keeps the newest
+// in a ring for replay, and fans them out to subscribers without ever
+// blocking the publisher.
+//
+// Invariants (under mu): seq is the Seq of the newest event published;
+// ring holds the newest len(ring) events in order, ring[n-1].Seq == seq;
+// each subscriber's channel has room for its buffer plus one, and that one
+// is kept for the EventMissed that ends a subscriber which fell behind.
+type hub struct {
+	mu     sync.Mutex
+	seq    uint64
+	ring   []api.Event
+	max    int
+	subs   map[*subscriber]struct{}
+	closed bool
+}
+
+type subscriber struct {
+	c      chan api.Event
+	buffer int
+}
+
+func newHub(replay int) *hub {
+	return &hub{max: replay, subs: map[*subscriber]struct{}{}}
+}
+
+// publish gives ev the next sequence number and delivers it. A subscriber
+// whose buffer is full gets an EventMissed and is dropped (its channel
+// closed): a slow reader never slows the image or other readers.
+func (h *hub) publish(ev api.Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	h.seq++
+	ev.Seq = h.seq
+	if len(h.ring) == h.max {
+		copy(h.ring, h.ring[1:])
+		h.ring = h.ring[:h.max-1]
+	}
+	h.ring = append(h.ring, ev)
+	for s := range h.subs {
+		if len(s.c) >= s.buffer {
+			s.c <- api.Event{Seq: ev.Seq, Type: api.EventMissed, Missed: 1}
+			close(s.c)
+			delete(h.subs, s)
+			continue
+		}
+		s.c <- ev
+	}
+}
+
+// subscribe delivers the events after seq since (0: from now on), then
+// live ones. When the ring no longer holds the event after since, the
+// first event is an EventMissed counting those lost, then live ones.
+func (h *hub) subscribe(since uint64, buffer int) (<-chan api.Event, func()) {
+	if buffer < 1 {
+		buffer = 1
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var replay []api.Event
+	if since > 0 && since < h.seq {
+		oldest := h.seq + 1
+		if len(h.ring) > 0 {
+			oldest = h.ring[0].Seq
+		}
+		if since+1 < oldest {
+			replay = []api.Event{{Seq: h.seq, Type: api.EventMissed, Missed: oldest - since - 1}}
+		} else {
+			replay = h.ring[len(h.ring)-int(h.seq-since):]
+		}
+	}
+	s := &subscriber{c: make(chan api.Event, buffer+len(replay)+1), buffer: buffer + len(replay)}
+	for _, ev := range replay {
+		s.c <- ev
+	}
+	if h.closed {
+		close(s.c)
+		return s.c, func() {}
+	}
+	h.subs[s] = struct{}{}
+	return s.c, func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if _, ok := h.subs[s]; ok {
+			delete(h.subs, s)
+			close(s.c)
+		}
+	}
+}
+
+// seqNow returns the newest sequence number.
+func (h *hub) seqNow() uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.seq
+}
+
+// close ends every subscription.
+func (h *hub) close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for s := range h.subs {
+		close(s.c)
+		delete(h.subs, s)
+	}
+}

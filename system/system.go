@@ -1,0 +1,201 @@
+// Package system is a running image: the one owner of the kernel, the
+// pLLM with its sandbox runner, the event hub and, when served, the
+// WebSocket server. Open starts them all; Close stops them all, and no
+// goroutine or child process it started outlives Close.
+//
+// Clients reach the image through api.Image: Connect returns one for a
+// principal, in this process; the server hands one to each remote
+// connection. Every event — commits, model tokens, each request's output
+// and busy/idle status — passes through the hub, which numbers them in one
+// sequence and keeps the newest in a ring for clients that reconnect.
+package system
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+
+	"batos/api"
+	"batos/kernel"
+	"batos/kernel/pllm"
+	"batos/kernel/sandbox"
+)
+
+// Options configures Open. The zero value opens (or creates) the image
+// with the pLLM installed, its trial runs re-executing this binary as
+// `batos sandbox`.
+type Options struct {
+	// Kernel is passed to kernel.Open.
+	Kernel *kernel.Options
+	// Sandbox is the command a trial run executes (it must behave like
+	// `batos sandbox`); nil: this executable with argument "sandbox".
+	// Empty (non-nil): no pLLM trial runner (tests that need no model).
+	Sandbox []string
+	// NoPLLM leaves the pLLM uninstalled: doesNotUnderstand fails at
+	// once (tests of the kernel alone).
+	NoPLLM bool
+	// Replay is how many events the hub keeps for reconnecting clients
+	// (default 4096).
+	Replay int
+}
+
+// System is a running image. It is safe for concurrent use.
+type System struct {
+	k      *kernel.Kernel
+	runner *sandbox.Runner
+	hub    *hub
+	log    *slog.Logger
+
+	stopForward func()
+
+	mu      sync.Mutex
+	closed  bool
+	clients map[*Client]struct{}
+	calls   sync.WaitGroup // requests in flight, of every client
+}
+
+// Open opens the image in dir, creating it when dir is missing or empty.
+func Open(dir string, opts Options) (*System, error) {
+	k, err := kernel.Open(dir, opts.Kernel)
+	if err != nil {
+		return nil, err
+	}
+	sys := &System{k: k, log: k.Logger(), clients: map[*Client]struct{}{}}
+	if !opts.NoPLLM {
+		argv := opts.Sandbox
+		if argv == nil {
+			exe, err := os.Executable()
+			if err != nil {
+				k.Close()
+				return nil, fmt.Errorf("open image %s: locate the batos binary for sandbox runs: %w", dir, err)
+			}
+			argv = []string{exe, "sandbox"}
+		}
+		var po pllm.Options
+		if len(argv) > 0 {
+			sys.runner = &sandbox.Runner{Command: argv, Warm: true}
+			po.Sandbox = sys.runner
+		}
+		pllm.Install(k, po)
+	}
+	replay := opts.Replay
+	if replay <= 0 {
+		replay = 4096
+	}
+	sys.hub = newHub(replay)
+	sys.stopForward = sys.forward()
+	return sys, nil
+}
+
+// Kernel returns the kernel the system runs; tools that work below the
+// contract (the sandbox, image maintenance) use it.
+func (sys *System) Kernel() *kernel.Kernel { return sys.k }
+
+// Dir returns the image folder.
+func (sys *System) Dir() string {
+	info, err := sys.k.Store().Info()
+	if err != nil {
+		return ""
+	}
+	return info.Dir
+}
+
+// ErrClosed is returned by Connect after Close.
+var ErrClosed = &api.Error{Kind: api.ErrClosed, Message: "the image is closed"}
+
+// Connect returns a client whose transactions and events carry principal.
+// Close it when done: that cancels whatever it still has running.
+func (sys *System) Connect(principal string) (*Client, error) {
+	sys.mu.Lock()
+	defer sys.mu.Unlock()
+	if sys.closed {
+		return nil, ErrClosed
+	}
+	c := newClient(sys, principal)
+	sys.clients[c] = struct{}{}
+	return c, nil
+}
+
+// Subscribe delivers the events after seq since (0: from now on), then
+// live ones; see hub.subscribe for the overflow and replay rules.
+func (sys *System) Subscribe(since uint64, buffer int) (<-chan api.Event, func()) {
+	return sys.hub.subscribe(since, buffer)
+}
+
+// clientCount is how many clients are connected.
+func (sys *System) clientCount() int {
+	sys.mu.Lock()
+	defer sys.mu.Unlock()
+	return len(sys.clients)
+}
+
+func (sys *System) forget(c *Client) {
+	sys.mu.Lock()
+	delete(sys.clients, c)
+	sys.mu.Unlock()
+}
+
+// begin counts a request in flight; it fails once Close has begun, so that
+// Close's wait covers every request that started.
+func (sys *System) begin() error {
+	sys.mu.Lock()
+	defer sys.mu.Unlock()
+	if sys.closed {
+		return ErrClosed
+	}
+	sys.calls.Add(1)
+	return nil
+}
+
+// Close closes every client (cancelling what they run), waits for their
+// requests to return, then stops the event forwarding, the sandbox's warm
+// child and the kernel. Every commit acknowledged before Close is durable.
+func (sys *System) Close() error {
+	sys.mu.Lock()
+	if sys.closed {
+		sys.mu.Unlock()
+		return nil
+	}
+	sys.closed = true
+	clients := make([]*Client, 0, len(sys.clients))
+	for c := range sys.clients {
+		clients = append(clients, c)
+	}
+	sys.mu.Unlock()
+	for _, c := range clients {
+		c.Close()
+	}
+	sys.calls.Wait()
+	sys.stopForward()
+	sys.hub.close()
+	if sys.runner != nil {
+		sys.runner.Close()
+	}
+	return sys.k.Close()
+}
+
+// forward moves the kernel's events onto the hub until the returned stop
+// is called.
+func (sys *System) forward() (stop func()) {
+	sub := sys.k.Bus().Subscribe(4096)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range sub.C {
+			sys.hub.publish(convertEvent(ev))
+		}
+	}()
+	return func() { sub.Close(); <-done }
+}
+
+// bind derives a request context that also ends when the client closes.
+func bind(ctx, client context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(client, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+var errNotObject = errors.New("not an object")

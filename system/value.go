@@ -1,0 +1,196 @@
+package system
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"sort"
+	"strconv"
+
+	"batos/api"
+	"batos/image"
+	"batos/kernel"
+)
+
+// maxString bounds a string value carried whole; a longer one is cut and
+// marked Truncated (its Text is bounded by the kernel's printer).
+const maxString = 1 << 20
+
+// valueBuilder turns script and stored values into api.Values within one
+// budget of api.MaxValueNodes elements and 100 levels, so that a hostile
+// value (a []any holding itself, a map of a million keys) costs a bounded
+// walk. Objects are named afterwards, in one read (see nameRefs).
+type valueBuilder struct {
+	s     *kernel.Session
+	nodes int
+	refs  []*api.Ref
+}
+
+func (b *valueBuilder) top(v any) api.Value {
+	out := b.value(v, 0)
+	if out.Kind != api.ValueObject {
+		out.Text = b.s.Format(b.s.Bind(v))
+	}
+	return out
+}
+
+func (b *valueBuilder) ref(oid uint64) api.Value {
+	r := &api.Ref{OID: oid, Name: fmt.Sprintf("object %d", oid)}
+	b.refs = append(b.refs, r)
+	return api.Value{Kind: api.ValueObject, Type: "Object", Object: r, Text: r.Name}
+}
+
+func (b *valueBuilder) value(v any, depth int) api.Value {
+	b.nodes++
+	switch v := v.(type) {
+	case nil:
+		return api.Nil()
+	case kernel.Object:
+		return b.ref(v.ID())
+	case image.Ref:
+		return b.ref(uint64(v.OID))
+	case bool:
+		return api.Bool(v)
+	case string:
+		if len(v) > maxString {
+			out := api.String(v[:maxString])
+			out.Truncated = true
+			out.Text = ""
+			return out
+		}
+		return api.String(v)
+	case float64:
+		return api.Float(v)
+	case float32:
+		out := api.Float(float64(v))
+		out.Type = "float32"
+		return out
+	case []any:
+		out := api.List()
+		if depth > 0 {
+			out.Text = fmt.Sprintf("[]any (%d items)", len(v))
+		}
+		for _, e := range v {
+			if b.nodes >= api.MaxValueNodes || depth >= 100 {
+				out.Truncated = true
+				break
+			}
+			out.Items = append(out.Items, b.value(e, depth+1))
+		}
+		return out
+	case map[string]any:
+		out := api.Map()
+		if depth > 0 {
+			out.Text = fmt.Sprintf("map[string]any (%d keys)", len(v))
+		}
+		if len(v) > api.MaxValueNodes-b.nodes {
+			out.Truncated = true
+			return out
+		}
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if b.nodes >= api.MaxValueNodes || depth >= 100 {
+				out.Truncated = true
+				break
+			}
+			out.Entries = append(out.Entries, api.Entry{Key: k, Value: b.value(v[k], depth+1)})
+		}
+		return out
+	case error:
+		return api.Value{Kind: api.ValueError, Type: fmt.Sprintf("%T", v), Text: b.s.Format(v)}
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		out := api.Int(rv.Int())
+		out.Type = fmt.Sprintf("%T", v)
+		out.Text = b.s.Format(v) // a time.Duration prints as 1.5s
+		return out
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		if u := rv.Uint(); u <= math.MaxInt64 {
+			out := api.Int(int64(u))
+			out.Type = fmt.Sprintf("%T", v)
+			out.Text = b.s.Format(v)
+			return out
+		}
+	}
+	return api.Value{Kind: api.ValueGo, Type: fmt.Sprintf("%T", v), Text: b.s.Format(v)}
+}
+
+// nameRefs names the objects the built values refer to, as they are now.
+func (b *valueBuilder) nameRefs(s *kernel.Session) {
+	for _, r := range b.refs {
+		r.Name = s.Describe(image.OID(r.OID))
+	}
+}
+
+// fromValue turns a client's Value into the image's model, as a script
+// would hold it: objects become handles bound to s, after checking that
+// they exist. Kinds a slot cannot hold are refused.
+func fromValue(s *kernel.Session, v api.Value, depth int) (any, error) {
+	if depth > 100 {
+		return nil, api.Errorf(api.ErrInvalid, "value nested more than 100 levels")
+	}
+	switch v.Kind {
+	case api.ValueNil:
+		return nil, nil
+	case api.ValueBool:
+		return v.Bool, nil
+	case api.ValueInt:
+		return int(v.Int), nil
+	case api.ValueFloat:
+		f, err := strconv.ParseFloat(v.Float, 64)
+		if err != nil {
+			return nil, api.Errorf(api.ErrInvalid, "float %q: %v", v.Float, err)
+		}
+		return f, nil
+	case api.ValueString:
+		return v.String, nil
+	case api.ValueObject:
+		if v.Object == nil || v.Object.OID == 0 {
+			return nil, api.Errorf(api.ErrInvalid, "object value without an object id")
+		}
+		if _, err := s.SlotsOf(image.OID(v.Object.OID)); err != nil {
+			return nil, &api.Error{Kind: api.ErrNotFound, Message: fmt.Sprintf("object %d: %v", v.Object.OID, err), Object: v.Object}
+		}
+		return s.Object(image.OID(v.Object.OID)), nil
+	case api.ValueList:
+		if v.Truncated {
+			return nil, api.Errorf(api.ErrInvalid, "a truncated list cannot be stored")
+		}
+		out := make([]any, len(v.Items))
+		for i, it := range v.Items {
+			e, err := fromValue(s, it, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = e
+		}
+		return out, nil
+	case api.ValueMap:
+		if v.Truncated {
+			return nil, api.Errorf(api.ErrInvalid, "a truncated map cannot be stored")
+		}
+		out := make(map[string]any, len(v.Entries))
+		for _, en := range v.Entries {
+			e, err := fromValue(s, en.Value, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[en.Key] = e
+		}
+		return out, nil
+	}
+	return nil, api.Errorf(api.ErrInvalid, "a %s value cannot be sent or stored (only nil, bool, int, float, string, list, map and object)", orUnknown(string(v.Kind)))
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "kindless"
+	}
+	return s
+}
