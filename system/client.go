@@ -213,7 +213,9 @@ func (c *Client) tx(info image.TxInfo) api.Tx {
 	return t
 }
 
-func ref(s *kernel.Session, oid image.OID) api.Ref { return api.Ref{OID: uint64(oid), Name: s.Describe(oid)} }
+func ref(s *kernel.Session, oid image.OID) api.Ref {
+	return api.Ref{OID: uint64(oid), Name: s.Describe(oid)}
+}
 
 func (c *Client) Object(ctx context.Context, oid uint64) (api.ObjectView, error) {
 	var v api.ObjectView

@@ -9,9 +9,9 @@ import (
 
 	"batos/kernel"
 	"batos/kernel/pllm"
+	"batos/kernel/sandbox"
 	"batos/llama"
 	"batos/llama/llamatest"
-	"batos/kernel/sandbox"
 )
 
 // BenchmarkPipeline measures one whole doesNotUnderstand — context,

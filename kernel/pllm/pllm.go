@@ -14,8 +14,8 @@ import (
 	"batos/image"
 	"batos/interp"
 	"batos/kernel"
-	"batos/llama"
 	"batos/kernel/sandbox"
+	"batos/llama"
 )
 
 // Options configures Install.

@@ -12,8 +12,8 @@ import (
 	"batos/image"
 	"batos/kernel"
 	"batos/kernel/pllm"
-	"batos/llama/llamatest"
 	"batos/kernel/sandbox"
+	"batos/llama/llamatest"
 )
 
 // TestMain doubles as the sandbox child: trial runs re-execute this test
