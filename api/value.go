@@ -27,8 +27,10 @@ const (
 // Type is its Go type ("int", "[]any", "Object", "time.Duration"); Text
 // is the value printed as Go for people (bounded; never parse it).
 //
-// A value too large to carry whole (see MaxValueNodes) has Truncated set
-// and only its first elements in Items or Entries; Text still prints it.
+// A value too large to carry whole (more than MaxValueNodes elements, or
+// nested deeper than an implementation carries) has Truncated set, on it
+// and on every container above the elements left out; Text still prints
+// it, within its own bound.
 type Value struct {
 	Kind ValueKind `json:"kind"`
 	Type string    `json:"type,omitempty"`

@@ -53,7 +53,7 @@ func (t *txn) load(oid image.OID) (*objState, error) {
 		return nil, err
 	}
 	if !found {
-		return nil, fmt.Errorf("object %d does not exist", oid)
+		return nil, fmt.Errorf("object %d does not exist: %w", oid, image.ErrNotFound)
 	}
 	st := &objState{orig: rec, slots: rec.Slots}
 	t.objs[oid] = st

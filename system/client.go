@@ -77,7 +77,7 @@ func (c *Client) call(ctx context.Context, fn func(ctx context.Context) error) e
 
 // evaluate runs fn with the eval session, publishing busy and idle, and
 // the output fn's evaluation prints, as this client's request.
-func (c *Client) evaluate(ctx context.Context, fn func(s *kernel.Session) error) error {
+func (c *Client) evaluate(ctx context.Context, fn func(ctx context.Context, s *kernel.Session) (image.TxID, error)) error {
 	return c.call(ctx, func(ctx context.Context) error {
 		var s *kernel.Session
 		select {
@@ -89,7 +89,13 @@ func (c *Client) evaluate(ctx context.Context, fn func(s *kernel.Session) error)
 		c.publish(request, api.Event{Type: api.EventStatus, State: api.StateBusy})
 		defer c.publish(request, api.Event{Type: api.EventStatus, State: api.StateIdle})
 		s.SetOutput(outputWriter{c, request})
-		err := fn(s)
+		tx, err := fn(ctx, s)
+		if tx != 0 {
+			// Its commit event comes through the kernel's bus; publish
+			// idle after it, so that every client sees a request's
+			// output, then its commit, then its idle.
+			c.sys.hub.awaitCommit(uint64(tx))
+		}
 		if errors.Is(err, kernel.ErrSessionClosed) || errors.Is(err, interp.ErrAbandoned) {
 			// The session is closed for good: go on in a fresh one.
 			s = c.newEvalSession()
@@ -121,20 +127,20 @@ func (c *Client) Subscribe(buffer int) (<-chan api.Event, func()) {
 
 func (c *Client) Eval(ctx context.Context, src string) (api.Result, error) {
 	var res api.Result
-	err := c.evaluate(ctx, func(s *kernel.Session) error {
+	err := c.evaluate(ctx, func(ctx context.Context, s *kernel.Session) (image.TxID, error) {
 		r, err := s.Eval(ctx, src)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		res = c.result(ctx, r.Value, r.HasValue, r.Text, r.Tx)
-		return nil
+		return r.Tx.ID, nil
 	})
 	return res, err
 }
 
 func (c *Client) Send(ctx context.Context, oid uint64, selector string, args ...api.Value) (api.Result, error) {
 	var res api.Result
-	err := c.evaluate(ctx, func(s *kernel.Session) error {
+	err := c.evaluate(ctx, func(ctx context.Context, s *kernel.Session) (image.TxID, error) {
 		var v any
 		info, err := s.Run(ctx, "send "+selector, func(lobby kernel.Object) error {
 			goArgs := make([]any, len(args))
@@ -149,10 +155,10 @@ func (c *Client) Send(ctx context.Context, oid uint64, selector string, args ...
 			return nil
 		})
 		if err != nil {
-			return err
+			return 0, err
 		}
 		res = c.result(ctx, v, true, "", info)
-		return nil
+		return info.ID, nil
 	})
 	return res, err
 }
@@ -166,7 +172,7 @@ func (c *Client) result(ctx context.Context, v any, has bool, text string, info 
 	}
 	_ = c.view(ctx, func(s *kernel.Session) error {
 		b := valueBuilder{s: s}
-		res.Value = b.top(v)
+		res.Value = b.top(v, false)
 		b.nameRefs(s)
 		if res.Value.Object != nil {
 			res.Value.Text = res.Value.Object.Name
@@ -258,7 +264,7 @@ func slotView(s *kernel.Session, holder image.OID, sl image.Slot) api.SlotView {
 		sv.Source = v.Name
 	default:
 		b := valueBuilder{s: s}
-		val := b.top(v)
+		val := b.top(v, true)
 		b.nameRefs(s)
 		if val.Object != nil {
 			val.Text = val.Object.Name

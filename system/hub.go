@@ -2,6 +2,7 @@ package system
 
 import (
 	"sync"
+	"time"
 
 	"batos/api"
 )
@@ -15,7 +16,10 @@ import (
 // each subscriber's channel has room for its buffer plus one, and that one
 // is kept for the EventMissed that ends a subscriber which fell behind.
 type hub struct {
-	mu     sync.Mutex
+	mu sync.Mutex
+	// published is closed and replaced by each publish: awaitCommit's
+	// wake-up.
+	published chan struct{}
 	seq    uint64
 	ring   []api.Event
 	max    int
@@ -29,7 +33,7 @@ type subscriber struct {
 }
 
 func newHub(replay int) *hub {
-	return &hub{max: replay, subs: map[*subscriber]struct{}{}}
+	return &hub{max: replay, subs: map[*subscriber]struct{}{}, published: make(chan struct{})}
 }
 
 // publish gives ev the next sequence number and delivers it. A subscriber
@@ -57,6 +61,46 @@ func (h *hub) publish(ev api.Event) {
 		}
 		s.c <- ev
 	}
+	close(h.published)
+	h.published = make(chan struct{})
+}
+
+// commitWait bounds how long awaitCommit waits: the kernel's bus drops
+// events for a subscriber that falls 4096 behind, and a request must not
+// hang on an event that will never come.
+const commitWait = 2 * time.Second
+
+// awaitCommit waits until the commit event of transaction tx has been
+// published (or commitWait passed).
+func (h *hub) awaitCommit(tx uint64) {
+	timeout := time.NewTimer(commitWait)
+	defer timeout.Stop()
+	for {
+		h.mu.Lock()
+		if h.closed || h.hasCommit(tx) {
+			h.mu.Unlock()
+			return
+		}
+		wake := h.published
+		h.mu.Unlock()
+		select {
+		case <-wake:
+		case <-timeout.C:
+			return
+		}
+	}
+}
+
+// hasCommit reports whether the ring holds tx's commit. Concurrent
+// commits may be published out of transaction order, so the whole ring
+// is searched, newest first.
+func (h *hub) hasCommit(tx uint64) bool {
+	for i := len(h.ring) - 1; i >= 0; i-- {
+		if ev := h.ring[i]; ev.Type == api.EventCommit && ev.Tx != nil && ev.Tx.ID == tx {
+			return true
+		}
+	}
+	return false
 }
 
 // subscribe delivers the events after seq since (0: from now on), then

@@ -16,6 +16,10 @@ import (
 // marked Truncated (its Text is bounded by the kernel's printer).
 const maxString = 1 << 20
 
+// maxDepth bounds how deep a Value nests; deeper elements are left out
+// and the containers above them marked Truncated.
+const maxDepth = 32
+
 // valueBuilder turns script and stored values into api.Values within one
 // budget of api.MaxValueNodes elements and 100 levels, so that a hostile
 // value (a []any holding itself, a map of a million keys) costs a bounded
@@ -26,11 +30,19 @@ type valueBuilder struct {
 	refs  []*api.Ref
 }
 
-func (b *valueBuilder) top(v any) api.Value {
+// top converts a whole value. A script value (a result) is printed as it
+// is; a stored one (a slot's) is bound first, so that its references
+// print as the objects they name. Stored values are never cyclic; script
+// values may be, and Format bounds them.
+func (b *valueBuilder) top(v any, stored bool) api.Value {
 	out := b.value(v, 0)
-	if out.Kind != api.ValueObject {
-		out.Text = b.s.Format(b.s.Bind(v))
+	if out.Kind == api.ValueObject {
+		return out
 	}
+	if stored {
+		v = b.s.Bind(v)
+	}
+	out.Text = b.s.Format(v)
 	return out
 }
 
@@ -71,11 +83,13 @@ func (b *valueBuilder) value(v any, depth int) api.Value {
 			out.Text = fmt.Sprintf("[]any (%d items)", len(v))
 		}
 		for _, e := range v {
-			if b.nodes >= api.MaxValueNodes || depth >= 100 {
+			if b.nodes >= api.MaxValueNodes || depth >= maxDepth {
 				out.Truncated = true
 				break
 			}
-			out.Items = append(out.Items, b.value(e, depth+1))
+			item := b.value(e, depth+1)
+			out.Truncated = out.Truncated || item.Truncated
+			out.Items = append(out.Items, item)
 		}
 		return out
 	case map[string]any:
@@ -93,11 +107,13 @@ func (b *valueBuilder) value(v any, depth int) api.Value {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			if b.nodes >= api.MaxValueNodes || depth >= 100 {
+			if b.nodes >= api.MaxValueNodes || depth >= maxDepth {
 				out.Truncated = true
 				break
 			}
-			out.Entries = append(out.Entries, api.Entry{Key: k, Value: b.value(v[k], depth+1)})
+			item := b.value(v[k], depth+1)
+			out.Truncated = out.Truncated || item.Truncated
+			out.Entries = append(out.Entries, api.Entry{Key: k, Value: item})
 		}
 		return out
 	case error:

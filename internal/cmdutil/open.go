@@ -1,28 +1,55 @@
-// Package cmdutil holds what several commands share: opening an image with
-// everything a client of it expects installed.
+// Package cmdutil holds what several commands share: reaching an image,
+// in this process or over the wire, through the clients' contract.
 package cmdutil
 
 import (
-	"fmt"
-	"os"
-
-	"batos/kernel"
-	"batos/kernel/pllm"
-	"batos/kernel/sandbox"
+	"batos/api"
+	"batos/system"
 )
 
-// OpenImage opens the image in dir with the pLLM installed; its trial runs
-// re-execute this binary as `batos sandbox`.
-func OpenImage(dir string) (*kernel.Kernel, error) {
-	k, err := kernel.Open(dir, nil)
+// Target says which image a command works on and how to reach it.
+type Target struct {
+	// Image is the image folder.
+	Image string
+	// Connect is a served image's address (ws://HOST:PORT/); empty: the
+	// image in Image, attached to when a server on this machine serves
+	// it, else opened in this process.
+	Connect string
+	// Token authenticates to Connect; empty: read from the image folder's
+	// server file when it names the same address.
+	Token string
+	// Name is the client's name: its principal in process ("user"), and
+	// remote:Name over the wire.
+	Name string
+}
+
+// Conn is an image reached for one command.
+type Conn struct {
+	api.Image
+	close func() error
+}
+
+// Close ends the connection, or closes the image this process opened;
+// every acknowledged commit is durable either way.
+func (c *Conn) Close() error { return c.close() }
+
+// Open reaches the target's image.
+func Open(t Target) (*Conn, error) {
+	if c, ok, err := attach(t); ok || err != nil {
+		return c, err
+	}
+	name := t.Name
+	if name == "" {
+		name = "user"
+	}
+	sys, err := system.Open(t.Image, system.Options{})
 	if err != nil {
 		return nil, err
 	}
-	exe, err := os.Executable()
+	client, err := sys.Connect(name)
 	if err != nil {
-		k.Close()
-		return nil, fmt.Errorf("open image %s: locate the batos binary for sandbox runs: %w", dir, err)
+		sys.Close()
+		return nil, err
 	}
-	pllm.Install(k, pllm.Options{Sandbox: &sandbox.Runner{Command: []string{exe, "sandbox"}, Warm: true}})
-	return k, nil
+	return &Conn{Image: client, close: sys.Close}, nil
 }

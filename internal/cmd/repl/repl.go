@@ -1,4 +1,5 @@
-// Package repl implements `batos repl`: a line REPL over one session. Each
+// Package repl implements `batos repl`: a line REPL over one client of an
+// image, in this process or attached to a served one. Each
 // complete entry — Go statements, expressions or declarations, possibly
 // spanning lines — is one transaction. Expression values are printed;
 // failures print "error: ..." and the REPL goes on.
@@ -7,71 +8,78 @@ package repl
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"batos/api"
 	"batos/internal/cmdutil"
 	"batos/internal/iostreams"
 	"batos/interp"
-	"batos/kernel"
 )
 
 // Options configures a REPL run.
 type Options struct {
-	IO    *iostreams.IOStreams
-	Image string
-	// Principal names the REPL's commits (default "user").
-	Principal string
+	IO     *iostreams.IOStreams
+	Target cmdutil.Target
 	// HandleInterrupt makes ctrl+c cancel the running entry instead of
 	// killing the process.
 	HandleInterrupt bool
 }
 
 // NewCmd returns the `repl` command.
-func NewCmd(ios *iostreams.IOStreams, image func() string) *cobra.Command {
-	return &cobra.Command{
+func NewCmd(ios *iostreams.IOStreams, target func() cmdutil.Target) *cobra.Command {
+	var connect string
+	cmd := &cobra.Command{
 		Use:   "repl",
 		Short: "Evaluate Go statements and expressions against the image, one transaction per entry",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return Run(&Options{IO: ios, Image: image(), HandleInterrupt: true})
+			t := target()
+			if connect != "" {
+				t.Connect = connect
+			}
+			return Run(&Options{IO: ios, Target: t, HandleInterrupt: true})
 		},
 	}
+	cmd.Flags().StringVar(&connect, "connect", "", "a served image's address (ws://HOST:PORT/)")
+	return cmd
 }
 
-// Run opens the image and reads entries until end of input.
+// Run reaches the image and reads entries until end of input.
 func Run(opts *Options) error {
-	k, err := cmdutil.OpenImage(opts.Image)
+	conn, err := cmdutil.Open(opts.Target)
 	if err != nil {
 		return err
 	}
-	defer k.Close()
-	principal := opts.Principal
-	if principal == "" {
-		principal = "user"
-	}
-	return Loop(opts, k.NewSession(principal))
+	defer conn.Close()
+	return Loop(opts, conn)
 }
 
-// Loop runs the read-eval-print loop on an open session.
-func Loop(opts *Options, s *kernel.Session) error {
+// Loop runs the read-eval-print loop on an image.
+func Loop(opts *Options, img api.Image) error {
 	ios := opts.IO
+	p, err := NewPrinter(ios, img)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
 	in := bufio.NewScanner(ios.In)
 	in.Buffer(make([]byte, 64*1024), 16*1024*1024)
-	s.SetOutput(ios.Out)
-	stopWatching := watchModel(s, ios.ErrOut)
-	defer stopWatching()
 	cancels := newInterrupts(opts.HandleInterrupt)
 	defer cancels.stop()
 	if ios.Interactive {
-		fmt.Fprintf(ios.Out, "batos — image %s. Go statements and expressions; Lobby is the root. ctrl+d quits.\n", s.Kernel().Store().Dir())
+		where := "image " + p.status.Image
+		if p.status.Remote != "" {
+			where += " at " + p.status.Remote
+		}
+		fmt.Fprintf(ios.Out, "batos — %s. Go statements and expressions; Lobby is the root. ctrl+d quits.\n", where)
 	}
 	var entry strings.Builder
 	prompt := func() {
@@ -98,16 +106,10 @@ func Loop(opts *Options, s *kernel.Session) error {
 			continue
 		}
 		entry.Reset()
-		if evalEntry(ios, s, cancels, src) {
-			// The entry was abandoned in a native call and its session
-			// closed: go on in a fresh one.
-			s = s.Kernel().NewSession(s.Principal())
-			s.SetOutput(ios.Out)
-			fmt.Fprintln(ios.Out, "note: the workspace was reset; its variables are gone")
-		}
+		p.entry(cancels, src)
 	}
 	if entry.Len() > 0 {
-		evalEntry(ios, s, cancels, entry.String())
+		p.entry(cancels, entry.String())
 	}
 	if ios.Interactive {
 		fmt.Fprintln(ios.Out)
@@ -115,22 +117,69 @@ func Loop(opts *Options, s *kernel.Session) error {
 	return in.Err()
 }
 
-// evalEntry evaluates one entry and prints its value or error; it reports
-// whether the session was closed under it.
-func evalEntry(ios *iostreams.IOStreams, s *kernel.Session, cancels *interrupts, src string) (closed bool) {
+// entry evaluates one entry and prints its output, then its value or
+// error.
+func (p *Printer) entry(cancels *interrupts, src string) {
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	cancels.set(cancel)
-	res, err := s.Eval(ctx, src)
+	res, err := p.Eval(ctx, src)
 	cancels.set(nil)
-	cancel()
 	if err != nil {
-		fmt.Fprintln(ios.Out, "error:", oneLine(err.Error()))
-		return errors.Is(err, interp.ErrAbandoned)
+		fmt.Fprintln(p.ios.Out, "error:", oneLine(err.Error()))
+		return
 	}
 	if res.HasValue {
-		fmt.Fprintln(ios.Out, res.Text)
+		fmt.Fprintln(p.ios.Out, res.Value.Text)
 	}
-	return false
+}
+
+// Printer evaluates entries on an image and prints, as they come, the
+// output they print (on Out) and the pLLM's tokens while it writes a
+// method for them (on ErrOut).
+type Printer struct {
+	ios    *iostreams.IOStreams
+	img    api.Image
+	status api.Status
+	w      *watcher
+}
+
+// NewPrinter subscribes to img's events; Close it when done.
+func NewPrinter(ios *iostreams.IOStreams, img api.Image) (*Printer, error) {
+	st, err := img.Status(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	w := &watcher{subscribe: func() (<-chan api.Event, func()) { return img.Subscribe(4096) },
+		client: st.Client, out: ios.Out, model: ios.ErrOut, following: map[string]string{}}
+	w.events, w.cancel = w.subscribe()
+	return &Printer{ios: ios, img: img, status: st, w: w}, nil
+}
+
+// Close ends the subscription.
+func (p *Printer) Close() { p.w.cancel() }
+
+// Eval evaluates src, printing what it prints; the value is the caller's
+// to print.
+func (p *Printer) Eval(ctx context.Context, src string) (api.Result, error) {
+	stop := make(chan struct{})
+	drained := make(chan struct{})
+	go func() { defer close(drained); p.w.drain(stop) }()
+	res, err := p.img.Eval(ctx, src)
+	switch api.KindOf(err) {
+	case api.ErrClosed, api.ErrInvalid, api.ErrOverloaded:
+		close(stop) // it never ran: no idle will come
+	default:
+		// Its output and idle are published before the result in this
+		// process; over the wire they may trail it a little.
+		select {
+		case <-drained:
+		case <-time.After(idleWait):
+			close(stop)
+		}
+	}
+	<-drained
+	return res, err
 }
 
 // oneLine keeps an error to one line: the REPL's transcript reads as
@@ -178,38 +227,69 @@ func (it *interrupts) stop() {
 	}
 }
 
-// watchModel prints, on w, the tokens the pLLM streams while it writes a
-// method for this session, so that the user watches it being written.
-// Personas write concurrently; interleaving their tokens would be
-// unreadable, so it follows the first persona that starts writing each
-// selector; the commit says whose method won. Standard output stays the entries.
+// watcher prints the events of this client's entries: their output on
+// out, and on model the tokens the pLLM streams while it writes a method
+// for this client, so that the user watches it being written. Personas
+// write concurrently; interleaving their tokens would be unreadable, so it
+// follows the first persona that starts writing each selector; the commit
+// says whose method won. Standard output stays the entries' output and
 // values alone.
-func watchModel(s *kernel.Session, w io.Writer) (stop func()) {
-	sub := s.Kernel().Bus().Subscribe(4096)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		following := map[string]string{} // selector → the persona followed
-		for ev := range sub.C {
-			switch {
-			case ev.Kind == kernel.EventCommit && strings.HasPrefix(ev.Tx.Principal, "pLLM") && len(following) > 0:
-				fmt.Fprintf(w, "\n[%s committed transaction %d: %s]\n", ev.Tx.Principal, ev.Tx.ID, ev.Tx.Note)
-				clear(following)
-			case ev.Kind == kernel.EventToken && ev.Token.Principal == s.Principal():
-				t := ev.Token
-				switch persona, ok := following[t.Selector]; {
-				case !ok:
-					following[t.Selector] = t.Persona
-					fmt.Fprintf(w, "\n[pLLM/%s is writing %s]\n", t.Persona, t.Selector)
-				case persona != t.Persona:
-					continue
-				}
-				io.WriteString(w, t.Text)
-			}
+type watcher struct {
+	subscribe func() (<-chan api.Event, func())
+	events    <-chan api.Event
+	cancel    func()
+	client    string
+	out       io.Writer
+	model     io.Writer
+	following map[string]string // selector → the persona followed
+}
+
+// idleWait bounds how long the REPL waits, after a result, for the events
+// that the entry caused and that have not arrived yet.
+const idleWait = 5 * time.Second
+
+// drain prints events as they come until this client's entry went idle
+// (its output is published before that) or stop is closed.
+func (w *watcher) drain(stop <-chan struct{}) {
+	busy := false // this client's entry has begun
+	for {
+		var ev api.Event
+		var ok bool
+		select {
+		case ev, ok = <-w.events:
+		case <-stop:
+			return
 		}
-	}()
-	return func() {
-		sub.Close()
-		<-done
+		if !ok {
+			// Dropped for falling behind (while no entry ran, other
+			// clients' events filled the buffer): follow live again.
+			w.events, w.cancel = w.subscribe()
+			continue
+		}
+		switch {
+		case ev.Type == api.EventMissed && ev.Client == "":
+			if busy {
+				fmt.Fprintln(w.model, "\n[fell behind the image's events: some output may be missing]")
+			}
+		case ev.Type == api.EventStatus && ev.Client == w.client && ev.State == api.StateBusy:
+			busy = true
+		case ev.Type == api.EventStatus && ev.Client == w.client && ev.State == api.StateIdle:
+			return
+		case ev.Type == api.EventOutput && ev.Client == w.client:
+			io.WriteString(w.out, ev.Output)
+		case ev.Type == api.EventCommit && strings.HasPrefix(ev.Tx.Principal, "pLLM") && len(w.following) > 0:
+			fmt.Fprintf(w.model, "\n[%s committed transaction %d: %s]\n", ev.Tx.Principal, ev.Tx.ID, ev.Tx.Note)
+			clear(w.following)
+		case ev.Type == api.EventToken && ev.Token.Principal == w.client:
+			t := ev.Token
+			switch persona, ok := w.following[t.Selector]; {
+			case !ok:
+				w.following[t.Selector] = t.Persona
+				fmt.Fprintf(w.model, "\n[pLLM/%s is writing %s]\n", t.Persona, t.Selector)
+			case persona != t.Persona:
+				continue
+			}
+			io.WriteString(w.model, t.Text)
+		}
 	}
 }

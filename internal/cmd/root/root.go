@@ -9,10 +9,12 @@ import (
 	"github.com/spf13/cobra"
 
 	evalcmd "batos/internal/cmd/eval"
+	servecmd "batos/internal/cmd/serve"
 	imagecmd "batos/internal/cmd/image"
 	replcmd "batos/internal/cmd/repl"
 	sandboxcmd "batos/internal/cmd/sandbox"
 	tuicmd "batos/internal/cmd/tui"
+	"batos/internal/cmdutil"
 	"batos/internal/iostreams"
 )
 
@@ -33,6 +35,9 @@ func NewCmd(ios *iostreams.IOStreams) *cobra.Command {
 	}
 	var flagImage string
 	cmd.PersistentFlags().StringVar(&flagImage, "image", "", "image directory (default $BATOS_IMAGE or "+DefaultImage+")")
+	var flagToken, flagName string
+	cmd.PersistentFlags().StringVar(&flagToken, "token", "", "the served image's token (default $BATOS_TOKEN, or read from the image folder)")
+	cmd.PersistentFlags().StringVar(&flagName, "name", "", "this client's name on a served image (default $USER)")
 	imagePath := func() string {
 		if flagImage != "" {
 			return flagImage
@@ -42,15 +47,23 @@ func NewCmd(ios *iostreams.IOStreams) *cobra.Command {
 		}
 		return DefaultImage
 	}
-	repl := replcmd.NewCmd(ios, imagePath)
-	tui := tuicmd.NewCmd(ios, imagePath)
+	target := func() cmdutil.Target {
+		t := cmdutil.Target{Image: imagePath(), Token: flagToken, Name: flagName}
+		if t.Token == "" {
+			t.Token = os.Getenv("BATOS_TOKEN")
+		}
+		return t
+	}
+	repl := replcmd.NewCmd(ios, target)
+	tui := tuicmd.NewCmd(ios, target)
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		if ios.Interactive && tuicmd.Terminal() {
 			return tui.RunE(c, args)
 		}
 		return repl.RunE(c, args)
 	}
-	cmd.AddCommand(repl, tui, evalcmd.NewCmd(ios, imagePath), imagecmd.NewCmd(ios, imagePath), sandboxcmd.NewCmd())
+	cmd.AddCommand(repl, tui, tuicmd.NewAttachCmd(ios, target), evalcmd.NewCmd(ios, target), servecmd.NewCmd(ios, imagePath),
+		imagecmd.NewCmd(ios, imagePath), sandboxcmd.NewCmd())
 	cmd.SetOut(ios.Out)
 	cmd.SetErr(ios.ErrOut)
 	return cmd

@@ -10,38 +10,59 @@ import (
 
 	"batos/internal/cmdutil"
 	"batos/internal/iostreams"
-	"batos/kernel/api"
 	batostui "batos/tui"
 )
 
 // Options configures a TUI run.
 type Options struct {
-	IO    *iostreams.IOStreams
-	Image string
+	IO     *iostreams.IOStreams
+	Target cmdutil.Target
 }
 
 // NewCmd returns the `tui` command.
-func NewCmd(ios *iostreams.IOStreams, image func() string) *cobra.Command {
-	return &cobra.Command{
+func NewCmd(ios *iostreams.IOStreams, target func() cmdutil.Target) *cobra.Command {
+	var connect string
+	cmd := &cobra.Command{
 		Use:   "tui",
 		Short: "Open the terminal IDE: browser, inspector, workspace, transcript, history",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return Run(&Options{IO: ios, Image: image()})
+			t := target()
+			if connect != "" {
+				t.Connect = connect
+			}
+			return Run(&Options{IO: ios, Target: t})
+		},
+	}
+	cmd.Flags().StringVar(&connect, "connect", "", "a served image's address (ws://HOST:PORT/)")
+	return cmd
+}
+
+// NewAttachCmd returns the `attach` command: the TUI on a served image.
+func NewAttachCmd(ios *iostreams.IOStreams, target func() cmdutil.Target) *cobra.Command {
+	return &cobra.Command{
+		Use:   "attach [URL]",
+		Short: "Open the terminal IDE on a served image (default: the one serving --image)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t := target()
+			t.Connect = cmdutil.Served
+			if len(args) == 1 {
+				t.Connect = args[0]
+			}
+			return Run(&Options{IO: ios, Target: t})
 		},
 	}
 }
 
-// Run opens the image with the pLLM installed and runs the TUI on it.
+// Run reaches the image and runs the TUI on it.
 func Run(opts *Options) error {
-	k, err := cmdutil.OpenImage(opts.Image)
+	conn, err := cmdutil.Open(opts.Target)
 	if err != nil {
 		return err
 	}
-	defer k.Close()
-	img := api.NewLocal(k, "user")
-	defer img.Close()
-	return batostui.Run(img, batostui.Options{})
+	defer conn.Close()
+	return batostui.Run(conn, batostui.Options{})
 }
 
 // Terminal reports whether standard input and output are both terminals:
