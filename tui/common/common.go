@@ -16,7 +16,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
-	"batos/kernel/api"
+	"batos/api"
 )
 
 // Pane is one pane of the TUI.
@@ -77,9 +77,10 @@ type (
 	}
 	// InspectMsg asks the app to inspect an object and focus the inspector.
 	InspectMsg struct{ OID uint64 }
-	// InspectValueMsg asks the app to show a printed value that is not an
-	// object in the inspector.
-	InspectValueMsg struct{ Text string }
+	// InspectValueMsg asks the app to show a value that is not an object
+	// in the inspector (a statement's missing value is a Value with only
+	// Text set).
+	InspectValueMsg struct{ Value api.Value }
 	// EventMsg carries a live event from the image to every pane.
 	EventMsg struct{ Event api.Event }
 	// ErrMsg reports an error to show in the status line.
@@ -88,6 +89,9 @@ type (
 	InfoMsg struct{ Text string }
 	// FocusMsg asks the app to focus the pane with this title.
 	FocusMsg struct{ Title string }
+	// RefreshMsg tells every pane that the live feed lost events (the app
+	// has resubscribed): reload whatever the lost commits may have changed.
+	RefreshMsg struct{}
 )
 
 // Err returns a command that reports err.

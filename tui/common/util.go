@@ -6,7 +6,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
-	"batos/kernel/api"
+	"batos/api"
 )
 
 // Now returns the time from c.Clock, or the wall clock when none is set.
@@ -116,15 +116,41 @@ func sanitizeSlots(in []api.SlotView) []api.SlotView {
 	}
 	out := make([]api.SlotView, len(in))
 	for i, s := range in {
-		s.Name, s.Type, s.Value, s.Source = Sanitize(s.Name), Sanitize(s.Type), Sanitize(s.Value), SanitizeSource(s.Source)
-		if s.Target != nil {
-			t := SanitizeRef(*s.Target)
-			s.Target = &t
+		s.Name, s.Source = Sanitize(s.Name), SanitizeSource(s.Source)
+		if s.Value != nil {
+			v := SanitizeValue(*s.Value)
+			s.Value = &v
 		}
 		s.Holder = SanitizeRef(s.Holder)
 		out[i] = s
 	}
 	return out
+}
+
+// SanitizeValue returns v with its printed parts sanitized, its items' and
+// entries' too: Text, Type and an object's name. The data (String, map
+// keys) is left as it is: a view that draws it sanitizes it then.
+func SanitizeValue(v api.Value) api.Value {
+	v.Text, v.Type = Sanitize(v.Text), Sanitize(v.Type)
+	if v.Object != nil {
+		r := SanitizeRef(*v.Object)
+		v.Object = &r
+	}
+	if v.Items != nil {
+		items := make([]api.Value, len(v.Items))
+		for i, it := range v.Items {
+			items[i] = SanitizeValue(it)
+		}
+		v.Items = items
+	}
+	if v.Entries != nil {
+		entries := make([]api.Entry, len(v.Entries))
+		for i, e := range v.Entries {
+			entries[i] = api.Entry{Key: e.Key, Value: SanitizeValue(e.Value)}
+		}
+		v.Entries = entries
+	}
+	return v
 }
 
 // SanitizeTx returns t with its principal, note and names sanitized.

@@ -1,9 +1,8 @@
 package history
 
 import (
+	"errors"
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -13,7 +12,7 @@ import (
 	"github.com/aymanbagabas/go-udiff"
 	"github.com/charmbracelet/x/ansi"
 
-	"batos/kernel/api"
+	"batos/api"
 	"batos/tui/common"
 	"batos/tui/internal/pane"
 )
@@ -233,7 +232,7 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 		return m, nil
 	case common.EventMsg:
 		ev := msg.Event
-		if ev.Kind == api.EventCommit && ev.Tx != nil {
+		if ev.Type == api.EventCommit && ev.Tx != nil {
 			m.keepChanges(ev.Tx.ID, sanitizeChanges(ev.Changes))
 			m.merge([]api.Tx{common.SanitizeTx(*ev.Tx)})
 			if m.mode == modeVersions && touches(ev, m.method.oid) {
@@ -244,6 +243,15 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 	case common.BrowseMsg:
 		m.context = msg
 		return m, nil
+	case common.RefreshMsg:
+		// Commits were missed: the newest page again, and the versions
+		// shown (their changes stay unknown: events only carry those).
+		cmds := []tea.Cmd{m.load(0)}
+		if m.mode == modeVersions {
+			cmds = append(cmds, m.loadVersions(m.method))
+		}
+		m.loading = true
+		return m, tea.Batch(cmds...)
 	case choicesMsg:
 		if msg.err != nil {
 			m.status = msg.err.Error()
@@ -320,23 +328,36 @@ func touches(ev api.Event, oid uint64) bool {
 	return false
 }
 
-var sinceRE = regexp.MustCompile(`transaction (\d+)\s*$`)
-
 // explain turns a failed revert into lines for the detail column: the
-// error (which names the object and the transaction that changed it since)
-// and what that later transaction was.
+// error, and for an undo conflict the object and the later transaction
+// that changed it since (from the list when it holds that transaction),
+// with what to do about it.
 func (m *Model) explain(tx uint64, err error) []string {
-	lines := []string{fmt.Sprintf("cannot revert tx %d:", tx), err.Error()}
-	if sm := sinceRE.FindStringSubmatch(err.Error()); sm != nil {
-		id, _ := strconv.ParseUint(sm[1], 10, 64)
-		for _, t := range m.txs {
-			if t.ID == id {
-				lines = append(lines, fmt.Sprintf("tx %d by %s: %s", t.ID, t.Principal, pane.FirstLine(t.Note)))
-			}
-		}
-		lines = append(lines, fmt.Sprintf("revert the transactions after tx %d first, newest first, or change it by hand", tx))
+	lines := []string{fmt.Sprintf("cannot revert tx %d:", tx), common.Sanitize(err.Error())}
+	var e *api.Error
+	if !errors.As(err, &e) || e.Kind != api.ErrUndoConflict || e.ChangedBy == 0 {
+		return lines
 	}
-	return lines
+	what := "an object it changed"
+	if e.Object != nil {
+		what = refName(common.SanitizeRef(*e.Object))
+	}
+	later := fmt.Sprintf("tx %d", e.ChangedBy)
+	for _, t := range m.txs {
+		if t.ID == e.ChangedBy {
+			later = fmt.Sprintf("tx %d by %s: %s", t.ID, t.Principal, pane.FirstLine(t.Note))
+		}
+	}
+	return append(lines,
+		fmt.Sprintf("%s was changed since by %s", what, later),
+		fmt.Sprintf("revert the transactions after tx %d first, newest first, or change it by hand", tx))
+}
+
+func refName(r api.Ref) string {
+	if r.Name != "" {
+		return r.Name
+	}
+	return fmt.Sprintf("object %d", r.OID)
 }
 
 // more loads the next page when the list's end is near.
@@ -606,11 +627,7 @@ func (m *Model) detailView(w, h int) []string {
 		byObject[c.Object.OID] = c.Slots
 	}
 	for _, r := range t.Changed {
-		name := r.Name
-		if name == "" {
-			name = fmt.Sprintf("object %d", r.OID)
-		}
-		out = append(out, "  "+name)
+		out = append(out, "  "+refName(r))
 		for _, s := range byObject[r.OID] {
 			out = append(out, st.Dim.Render(fmt.Sprintf("    %s %s %s", s.Op, s.Kind, s.Name)))
 		}

@@ -9,14 +9,14 @@ import (
 
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
-	"batos/kernel/api"
+	"batos/api"
 	"batos/tui/common"
 	"batos/tui/common/commontest"
 	"batos/tui/internal/panetest"
 )
 
 type fixture struct {
-	img   *api.Local
+	img   panetest.Image
 	d     *panetest.Driver
 	m     *Model
 	point uint64
@@ -38,7 +38,7 @@ func setup(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{img: img, point: res.Object.OID}
+	f := &fixture{img: img, point: res.Value.Object.OID}
 	for n := 1; n <= 3; n++ {
 		tx, err := img.Define(ctx, f.point, "norm", method(n))
 		if err != nil {
@@ -46,7 +46,7 @@ func setup(t *testing.T) *fixture {
 		}
 		f.defs = append(f.defs, tx.ID)
 	}
-	tx, err := img.SetLiteral(ctx, f.point, "x", "4")
+	tx, err := img.SetSlot(ctx, f.point, "x", api.Int(4))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,11 +87,11 @@ func TestListNewestFirstAndLive(t *testing.T) {
 	}
 	// A commit arrives as an event: it goes on top, with its slot changes;
 	// the cursor stays on its transaction.
-	tx, err := f.img.SetLiteral(context.Background(), f.point, "y", "true")
+	tx, err := f.img.SetSlot(context.Background(), f.point, "y", api.Bool(true))
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.d.Send(common.EventMsg{Event: api.Event{Kind: api.EventCommit, Tx: &api.Tx{ID: tx.ID, Principal: "pLLM/BRICK", Note: "set y", Changed: []api.Ref{{OID: f.point, Name: "object 12"}}},
+	f.d.Send(common.EventMsg{Event: api.Event{Type: api.EventCommit, Tx: &api.Tx{ID: tx.ID, Principal: "pLLM/BRICK", Note: "set y", Changed: []api.Ref{{OID: f.point, Name: "object 12"}}},
 		Changes: []api.Change{{Object: api.Ref{OID: f.point}, Slots: []api.SlotChange{{Name: "y", Kind: "data", Op: "added"}}}}}})
 	if f.m.txs[0].ID != tx.ID {
 		t.Fatalf("new commit not on top: %v", f.m.txs[0])
@@ -175,12 +175,12 @@ func TestRevertAndConflict(t *testing.T) {
 		t.Fatal("u did not ask")
 	}
 	f.d.Send(panetest.Key("n"))
-	if res, _ := f.img.Eval(ctx, `Lobby.Get("point").(Object).Get("x")`); res.Text != "4" {
-		t.Fatalf("n reverted: x = %s", res.Text)
+	if res, _ := f.img.Eval(ctx, `Lobby.Get("point").(Object).Get("x")`); res.Value.Text != "4" {
+		t.Fatalf("n reverted: x = %s", res.Value.Text)
 	}
 	f.d.Send(panetest.Key("u"), panetest.Key("y"))
-	if res, _ := f.img.Eval(ctx, `Lobby.Get("point").(Object).Get("x")`); res.Text != "3" {
-		t.Fatalf("x = %s after revert (%s)", res.Text, f.m.status)
+	if res, _ := f.img.Eval(ctx, `Lobby.Get("point").(Object).Get("x")`); res.Value.Text != "3" {
+		t.Fatalf("x = %s after revert (%s)", res.Value.Text, f.m.status)
 	}
 	if !strings.Contains(f.m.status, fmt.Sprintf("reverted tx %d", f.set)) || f.m.txs[0].ID <= f.set {
 		t.Fatalf("status %q, top %d", f.m.status, f.m.txs[0].ID)
@@ -191,8 +191,7 @@ func TestRevertAndConflict(t *testing.T) {
 	// The error names the last transaction that changed point: the revert.
 	text := strings.Join(f.m.conflict, "\n")
 	last := f.m.txs[0].ID
-	if !strings.Contains(text, fmt.Sprintf("object %d was changed since by transaction %d", f.point, last)) ||
-		!strings.Contains(text, fmt.Sprintf("tx %d by user: undo %d", last, f.set)) {
+	if !strings.Contains(text, fmt.Sprintf("object %d was changed since by tx %d by user: undo %d", f.point, last, f.set)) {
 		t.Fatalf("conflict = %q", text)
 	}
 	if !panetest.Contains(f.m.View(), "cannot revert tx") {
@@ -227,4 +226,56 @@ func TestTeatest(t *testing.T) {
 	screen.WaitFor(t, 5*time.Second, "3 versions")
 	tm.Send(panetest.Key("ctrl+c"))
 	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+}
+
+// TestConflictNamesTheLaterTransaction: a failed revert is explained from
+// the *api.Error's fields, not its message: the object, and the later
+// transaction as the list shows it. The message here names neither.
+func TestConflictNamesTheLaterTransaction(t *testing.T) {
+	img := commontest.New()
+	at := time.Date(2026, 11, 25, 18, 40, 0, 0, time.UTC)
+	img.Txs = []api.Tx{
+		{ID: 31, Time: at, Principal: "pLLM/ROBIN", Note: "define area", Changed: []api.Ref{{OID: 12, Name: "point (object 12)"}}},
+		{ID: 30, Time: at, Principal: "user", Note: "set x", Changed: []api.Ref{{OID: 12, Name: "point (object 12)"}}},
+	}
+	img.UndoErr = &api.Error{Kind: api.ErrUndoConflict, Message: "cannot undo: changed since",
+		Tx: 30, ChangedBy: 31, Object: &api.Ref{OID: 12, Name: "point (object 12)"}}
+	m := New(panetest.Common(img))
+	m.formatTime = func(time.Time) string { return "12:00:00" }
+	m.SetSize(100, 24)
+	m.Focus()
+	d := &panetest.Driver{TB: t, Pane: m}
+	d.Init()
+	d.Send(panetest.Keys("j", "u", "y")...)
+	text := strings.Join(m.conflict, "\n")
+	if !strings.Contains(text, "point (object 12) was changed since by tx 31 by pLLM/ROBIN: define area") ||
+		!strings.Contains(text, "revert the transactions after tx 30 first") {
+		t.Fatalf("conflict = %q", text)
+	}
+	if !panetest.Contains(m.View(), "cannot revert tx 30", "was changed since by tx 31") {
+		t.Fatalf("view:\n%s", panetest.Plain(m.View()))
+	}
+
+	// Another kind of error is shown as it is, with no advice.
+	img.UndoErr = &api.Error{Kind: api.ErrNotFound, Message: "no transaction 30 (it named transaction 31)"}
+	d.Send(panetest.Keys("u", "y")...)
+	if text := strings.Join(m.conflict, "\n"); strings.Contains(text, "changed since by") || !strings.Contains(text, "no transaction 30") {
+		t.Fatalf("not-found explained as a conflict: %q", text)
+	}
+}
+
+// TestRefreshReloads: after the live feed lost events, the pane reloads
+// its list, so that commits it never heard of appear.
+func TestRefreshReloads(t *testing.T) {
+	img := commontest.New()
+	img.Txs = []api.Tx{{ID: 2, Principal: "user", Note: "first"}}
+	m := New(panetest.Common(img))
+	m.SetSize(100, 24)
+	d := &panetest.Driver{TB: t, Pane: m}
+	d.Init()
+	img.Txs = append([]api.Tx{{ID: 5, Principal: "remote:alice", Note: "missed"}}, img.Txs...)
+	d.Send(common.RefreshMsg{})
+	if len(m.txs) != 2 || m.txs[0].ID != 5 {
+		t.Fatalf("after refresh: %+v", m.txs)
+	}
 }

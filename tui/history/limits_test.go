@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"batos/kernel/api"
+	"batos/api"
 	"batos/tui/common"
 	"batos/tui/common/commontest"
 	"batos/tui/internal/panetest"
@@ -15,7 +15,7 @@ func TestChangesCapped(t *testing.T) {
 	m := New(panetest.Common(commontest.New()))
 	m.SetSize(80, 24)
 	for id := uint64(1); id <= 3*MaxChanges; id++ {
-		m.Update(common.EventMsg{Event: api.Event{Kind: api.EventCommit, Tx: &api.Tx{ID: id, Principal: "user"},
+		m.Update(common.EventMsg{Event: api.Event{Type: api.EventCommit, Tx: &api.Tx{ID: id, Principal: "user"},
 			Changes: []api.Change{{Object: api.Ref{OID: 1, Name: "Lobby"}}}}})
 	}
 	if n := len(m.changes); n > MaxChanges+MaxChanges/10 {
@@ -31,7 +31,7 @@ func TestNotesSanitized(t *testing.T) {
 	m := New(panetest.Common(commontest.New()))
 	m.SetSize(100, 20)
 	m.Focus()
-	m.Update(common.EventMsg{Event: api.Event{Kind: api.EventCommit, Tx: &api.Tx{ID: 9, Principal: "user", Note: "evil\x1b[2J\x07\r note"},
+	m.Update(common.EventMsg{Event: api.Event{Type: api.EventCommit, Tx: &api.Tx{ID: 9, Principal: "user", Note: "evil\x1b[2J\x07\r note"},
 		Changes: []api.Change{{Object: api.Ref{OID: 1, Name: "Lobby"}, Slots: []api.SlotChange{{Name: "f", Kind: api.KindMethod, Op: "added", After: "func f() {\x1b]0;x\x07}"}}}}}})
 	v := m.View()
 	for _, bad := range []string{"\x1b[2J", "\x1b]0", "\x07", "\r"} {

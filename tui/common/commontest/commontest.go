@@ -1,6 +1,11 @@
 // Package commontest provides an in-memory api.Image for pane tests: fixed
 // status, scripted evaluations and events the test sends, so that golden
 // views do not depend on a real image's paths, times or object counts.
+//
+// It keeps the contract's data shapes: values are api.Values (see Text,
+// Ref), errors are whatever the test scripts (an *api.Error where a pane
+// branches on its kind), and a subscriber that Overflow drops gets an
+// EventMissed and then a closed channel, as the image's hub does.
 package commontest
 
 import (
@@ -10,8 +15,38 @@ import (
 	"sync"
 	"time"
 
-	"batos/kernel/api"
+	"batos/api"
 )
+
+// Text returns a value of kind go whose printed form is text: what the
+// fake answers for a source it has no scripted result for.
+func Text(text string) api.Value {
+	return api.Value{Kind: api.ValueGo, Type: "string", Text: text}
+}
+
+// Ref returns a reference value to r, printed as its name.
+func Ref(r api.Ref) *api.Value {
+	v := api.ObjectRef(r)
+	return &v
+}
+
+// Data returns a slot value: v printed as its Literal form when it has one
+// (how the image prints slot values), else as it is.
+func Data(v api.Value) *api.Value {
+	if v.Text == "" {
+		if lit, ok := v.Literal(); ok {
+			v.Text = lit
+		}
+	}
+	return &v
+}
+
+// SetCall is one SetSlot the fake received.
+type SetCall struct {
+	OID   uint64
+	Slot  string
+	Value api.Value
+}
 
 // Image is a scripted api.Image. The zero value is not usable; call New.
 type Image struct {
@@ -28,6 +63,14 @@ type Image struct {
 	Fixed api.Status
 	// Evals records every Eval source, in order.
 	Evals []string
+	// Sets records every SetSlot, in order.
+	Sets []SetCall
+	// Txs, when set, is what History answers from, newest first.
+	Txs []api.Tx
+	// UndoErr, when set, is what Undo fails with.
+	UndoErr error
+	// DefineErr, when set, is what Define fails with.
+	DefineErr error
 	// searches counts Search calls.
 	searches int
 	subs     []chan api.Event
@@ -45,7 +88,7 @@ func New() *Image {
 		Errors:  map[string]error{},
 		Objects: map[uint64]api.ObjectView{
 			Lobby: {Ref: api.Ref{OID: Lobby, Name: "Lobby"}, Slots: []api.SlotView{
-				{Name: "traits", Kind: api.KindData, Type: "Object", Value: "traits (object 2)", Target: &api.Ref{OID: 2, Name: "traits (object 2)"}},
+				{Name: "traits", Kind: api.KindData, Value: Ref(api.Ref{OID: 2, Name: "traits (object 2)"})},
 				{Name: "printString", Kind: api.KindMethod, Source: "func printString(self Object) string { return \"Lobby\" }"},
 				{Name: "printOn", Kind: api.KindMethod, Source: "func printOn(self Object, s string) string { return s }"},
 			}},
@@ -57,6 +100,7 @@ func New() *Image {
 			Image: "/images/demo", Objects: 42,
 			LastTx: api.Tx{ID: 7, Time: time.Date(2026, 11, 25, 18, 40, 1, 0, time.UTC), Principal: "user"},
 			PLLM:   "offline (http://127.0.0.1:8080)",
+			Client: "user", Clients: 1,
 		},
 	}
 }
@@ -68,6 +112,32 @@ func (f *Image) Emit(ev api.Event) {
 	for _, c := range f.subs {
 		c <- ev
 	}
+}
+
+// Overflow drops every subscriber as the image drops one that fell
+// behind: an EventMissed counting missed events, then its channel closes.
+func (f *Image) Overflow(missed uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.subs {
+		c <- api.Event{Type: api.EventMissed, Missed: missed}
+		close(c)
+	}
+	f.subs = nil
+}
+
+// Subscribers returns how many subscriptions are open.
+func (f *Image) Subscribers() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.subs)
+}
+
+// SetLog returns the SetSlot calls so far.
+func (f *Image) SetLog() []SetCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]SetCall(nil), f.Sets...)
 }
 
 // Searches returns how many times Search was called.
@@ -103,12 +173,18 @@ func (f *Image) Eval(ctx context.Context, src string) (api.Result, error) {
 		return api.Result{}, err
 	}
 	if key == "Lobby" {
-		return api.Result{Text: "Lobby", HasValue: true, Object: &api.Ref{OID: Lobby, Name: "Lobby"}}, nil
+		return api.Result{HasValue: true, Value: api.ObjectRef(api.Ref{OID: Lobby, Name: "Lobby"})}, nil
 	}
 	if ok {
 		return res, nil
 	}
-	return api.Result{Text: key, HasValue: true}, nil
+	return api.Result{HasValue: true, Value: Text(key)}, nil
+}
+
+// Send answers as Eval would for the source `ObjectAt(oid).Send("selector")`
+// (its scripted result or error), else with the selector's name as text.
+func (f *Image) Send(ctx context.Context, oid uint64, selector string, args ...api.Value) (api.Result, error) {
+	return f.Eval(ctx, fmt.Sprintf("ObjectAt(%d).Send(%q)", oid, selector))
 }
 
 func (f *Image) Object(ctx context.Context, oid uint64) (api.ObjectView, error) {
@@ -116,7 +192,7 @@ func (f *Image) Object(ctx context.Context, oid uint64) (api.ObjectView, error) 
 	defer f.mu.Unlock()
 	v, ok := f.Objects[oid]
 	if !ok {
-		return api.ObjectView{}, fmt.Errorf("object %d: not found", oid)
+		return api.ObjectView{}, api.Errorf(api.ErrNotFound, "object %d: not found", oid)
 	}
 	return v, nil
 }
@@ -125,8 +201,8 @@ func (f *Image) Children(ctx context.Context, oid uint64) ([]api.Child, error) {
 	v, err := f.Object(ctx, oid)
 	var out []api.Child
 	for _, s := range v.Slots {
-		if s.Target != nil {
-			out = append(out, api.Child{Slot: s.Name, Ref: *s.Target})
+		if t := s.Target(); t != nil {
+			out = append(out, api.Child{Slot: s.Name, Ref: *t})
 		}
 	}
 	return out, err
@@ -144,10 +220,34 @@ func (f *Image) Selectors(ctx context.Context, oid uint64) ([]string, error) {
 }
 
 func (f *Image) Define(ctx context.Context, oid uint64, selector, source string) (api.Tx, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.DefineErr != nil {
+		return api.Tx{}, f.DefineErr
+	}
 	return api.Tx{ID: 8, Principal: "user"}, nil
 }
 
-func (f *Image) SetLiteral(ctx context.Context, oid uint64, slot, literal string) (api.Tx, error) {
+// SetSlot records the call and stores v in the object's own slot.
+func (f *Image) SetSlot(ctx context.Context, oid uint64, slot string, v api.Value) (api.Tx, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.Sets = append(f.Sets, SetCall{OID: oid, Slot: slot, Value: v})
+	if view, ok := f.Objects[oid]; ok {
+		slots := append([]api.SlotView(nil), view.Slots...)
+		sv := api.SlotView{Name: slot, Kind: api.KindData, Value: Data(v), Holder: view.Ref}
+		found := false
+		for i := range slots {
+			if slots[i].Name == slot {
+				slots[i], found = sv, true
+			}
+		}
+		if !found {
+			slots = append(slots, sv)
+		}
+		view.Slots = slots
+		f.Objects[oid] = view
+	}
 	return api.Tx{ID: 8, Principal: "user"}, nil
 }
 
@@ -163,8 +263,21 @@ func (f *Image) Clone(ctx context.Context, oid, holder uint64, slot string) (api
 	return api.Ref{OID: 99, Name: "object 99"}, nil
 }
 
+// History answers from Txs (newest first) when set, else the status's
+// last transaction.
 func (f *Image) History(ctx context.Context, before uint64, limit int) ([]api.Tx, error) {
-	return []api.Tx{f.Fixed.LastTx}, nil
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.Txs == nil {
+		return []api.Tx{f.Fixed.LastTx}, nil
+	}
+	var out []api.Tx
+	for _, t := range f.Txs {
+		if (before == 0 || t.ID < before) && (limit <= 0 || len(out) < limit) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }
 
 func (f *Image) Versions(ctx context.Context, oid uint64, selector string) ([]api.Version, error) {
@@ -172,6 +285,11 @@ func (f *Image) Versions(ctx context.Context, oid uint64, selector string) ([]ap
 }
 
 func (f *Image) Undo(ctx context.Context, tx uint64) (api.Tx, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.UndoErr != nil {
+		return api.Tx{}, f.UndoErr
+	}
 	return api.Tx{ID: 9, Principal: "user"}, nil
 }
 

@@ -1,7 +1,8 @@
 // Package pane holds the small layout and plumbing helpers the browser,
 // inspector and history panes share: fitting styled text into cells,
-// keeping a cursor in view, running image calls with a deadline, and
-// reading the line number out of a compile error.
+// keeping a cursor in view, running image calls with a deadline, the
+// position an *api.Error names, and the literal prompts' round trip
+// between a slot's value and the text a person types.
 //
 // A pane renders itself as a slice of rows, each exactly as wide as its
 // column (Fit), and joins columns row by row (Join); that keeps a frame's
@@ -10,14 +11,16 @@ package pane
 
 import (
 	"context"
-	"regexp"
-	"strconv"
+	"errors"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"batos/api"
 )
 
 // Timeout bounds one image call made from a pane's command.
@@ -122,20 +125,38 @@ func Navigate(msg tea.KeyPressMsg, k ListKeys, cursor, n int) (int, bool) {
 	return cursor, false
 }
 
-var lineRE = regexp.MustCompile(`\bline (\d+)`)
+// ErrPos returns the 1-based line and column an *api.Error names in the
+// source its request carried (0 for what it does not name, and for an
+// error that is not an *api.Error).
+func ErrPos(err error) (line, col int) {
+	var e *api.Error
+	if errors.As(err, &e) {
+		return e.Line, e.Col
+	}
+	return 0, 0
+}
 
-// ErrLine returns the source line an error names ("method m: line 3: ..."
-// or "line 3:2: ..."), or 0 when it names none.
-func ErrLine(err error) int {
-	if err == nil {
-		return 0
+// LiteralOf is the text a literal prompt starts with for a slot's value:
+// the Go literal api.ParseLiteral reads back (an object as ObjectAt(id)).
+// ok is false for a value no literal writes (a func, a struct, a
+// truncated container): the prompt then starts empty.
+func LiteralOf(v *api.Value) (string, bool) {
+	if v == nil {
+		return "", false
 	}
-	m := lineRE.FindStringSubmatch(err.Error())
-	if m == nil {
-		return 0
+	return v.Literal()
+}
+
+// CursorAt returns the rune offset in text of the column err names on
+// text's first line (api.ParseLiteral's refusals carry one), for a
+// one-line input's cursor; ok is false when err names no column there.
+func CursorAt(text string, err error) (pos int, ok bool) {
+	line, col := ErrPos(err)
+	if col <= 0 || line > 1 {
+		return 0, false
 	}
-	n, _ := strconv.Atoi(m[1])
-	return n
+	b := min(col-1, len(text))
+	return utf8.RuneCountInString(text[:b]), true
 }
 
 // FirstLine returns s up to its first newline.

@@ -16,8 +16,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"batos/kernel"
-	"batos/kernel/api"
+	"batos/api"
+	"batos/system"
 	"batos/tui/common"
 )
 
@@ -29,18 +29,36 @@ func updating() bool {
 	return f != nil && f.Value.String() == "true"
 }
 
-// Open opens a fresh image in a temporary directory and an api.Image over
-// it, closed when the test ends.
-func Open(tb testing.TB) *api.Local {
+// Image is a client of a real image, in process, and the system it runs
+// in (for the tests that reach below the contract, as a model's commit).
+type Image struct {
+	*system.Client
+	System *system.System
+}
+
+var _ api.Image = Image{}
+
+// Open opens a fresh image in a temporary directory, without the pLLM,
+// and connects a client as "user"; both close when the test ends.
+func Open(tb testing.TB) Image {
 	tb.Helper()
 	tb.Setenv("BATOS_LLM_URL", "http://127.0.0.1:1") // never a model server
-	k, err := kernel.Open(tb.TempDir(), nil)
+	sys, err := system.Open(tb.TempDir(), system.Options{NoPLLM: true})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	l := api.NewLocal(k, "user")
-	tb.Cleanup(func() { l.Close(); k.Close() })
-	return l
+	c, err := sys.Connect("user")
+	if err != nil {
+		sys.Close()
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		c.Close()
+		if err := sys.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
+	return Image{Client: c, System: sys}
 }
 
 // Common returns the shared context for panes over img.
