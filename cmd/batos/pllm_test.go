@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"batos/kernel/pllm/llama/llamatest"
+	"batos/llama/llamatest"
 )
 
 // TestFibonacciWrittenByThePLLM is the pLLM's "done when", end to end with
