@@ -20,11 +20,11 @@ type hub struct {
 	// published is closed and replaced by each publish: awaitCommit's
 	// wake-up.
 	published chan struct{}
-	seq    uint64
-	ring   []api.Event
-	max    int
-	subs   map[*subscriber]struct{}
-	closed bool
+	seq       uint64
+	ring      []api.Event
+	max       int
+	subs      map[*subscriber]struct{}
+	closed    bool
 }
 
 type subscriber struct {

@@ -89,9 +89,9 @@ func TestValuesAsData(t *testing.T) {
 	c := open(t)
 	ctx := context.Background()
 	for _, tc := range []struct {
-		src  string
-		kind api.ValueKind
-		typ  string
+		src   string
+		kind  api.ValueKind
+		typ   string
 		check func(v api.Value) bool
 	}{
 		{"any(nil)", api.ValueNil, "nil", func(v api.Value) bool { return v.Text != "" }},
