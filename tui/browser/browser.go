@@ -10,7 +10,7 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
-	"batos/kernel/api"
+	"batos/api"
 	"batos/tui/common"
 	"batos/tui/internal/pane"
 )
@@ -145,6 +145,7 @@ type Model struct {
 	input      textinput.Model
 	prompt     promptKind
 	promptOrig string // the prompt's text when it opened
+	promptErr  error  // why the literal typed was refused; shown over the prompt
 	addName    string
 	confirm    confirmKind
 	status     string
@@ -588,6 +589,9 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 	case common.BrowseMsg:
 		return m, m.browse(msg.OID, msg.Selector)
 
+	case common.RefreshMsg:
+		return m, m.refresh()
+
 	case tea.PasteMsg:
 		switch {
 		case m.editing:
@@ -636,8 +640,18 @@ func (m *Model) browse(oid uint64, selector string) tea.Cmd {
 	return m.findPath(oid, selector)
 }
 
+// refresh reloads every loaded object's children and the selected
+// object: commits were missed, any of them may have changed.
+func (m *Model) refresh() tea.Cmd {
+	cmds := []tea.Cmd{m.loadObject(m.objOID)}
+	for oid := range m.kids {
+		cmds = append(cmds, m.loadKids(oid, ""))
+	}
+	return tea.Batch(cmds...)
+}
+
 func (m *Model) event(ev api.Event) tea.Cmd {
-	if ev.Kind != api.EventCommit || ev.Tx == nil {
+	if ev.Type != api.EventCommit || ev.Tx == nil {
 		return nil
 	}
 	changed := map[uint64]bool{}
@@ -670,7 +684,8 @@ func (m *Model) done(msg doneMsg) tea.Cmd {
 	}
 	if msg.err != nil {
 		if msg.define && m.editing {
-			m.editErr, m.editErrLine = msg.err, pane.ErrLine(msg.err)
+			m.editErr = msg.err
+			m.editErrLine, _ = pane.ErrPos(msg.err)
 			m.setStatus("not accepted: "+msg.err.Error(), true)
 			return nil
 		}
@@ -724,8 +739,8 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case key.Matches(msg, k.Inspect):
 		oid := m.objOID
-		if e, ok := m.selectedSlot(); ok && m.col != colTree && e.slot.Target != nil {
-			oid = e.slot.Target.OID
+		if e, ok := m.selectedSlot(); ok && m.col != colTree && e.slot.Target() != nil {
+			oid = e.slot.Target().OID
 		}
 		return func() tea.Msg { return common.InspectMsg{OID: oid} }
 	case key.Matches(msg, k.Add):
@@ -821,8 +836,8 @@ func (m *Model) slotsKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.col = colTree
 	case msg.String() == "enter":
 		e, ok := m.selectedSlot()
-		if ok && e.slot.Target != nil && e.slot.Kind != api.KindMethod {
-			return m.browse(e.slot.Target.OID, "")
+		if ok && e.slot.Target() != nil && e.slot.Kind != api.KindMethod {
+			return m.browse(e.slot.Target().OID, "")
 		}
 		return m.editSelected()
 	case key.Matches(msg, k.Expand):
@@ -853,7 +868,9 @@ func (m *Model) sourceKey(msg tea.KeyPressMsg) tea.Cmd {
 }
 
 // editSelected edits the selected slot: a method in the editor (on the
-// object that holds it), a data slot through a literal prompt.
+// object that holds it), a data slot through a literal prompt that starts
+// with the value written as a literal (a reference as ObjectAt(id)), or
+// empty when no literal writes it.
 func (m *Model) editSelected() tea.Cmd {
 	e, ok := m.selectedSlot()
 	if !ok {
@@ -867,11 +884,11 @@ func (m *Model) editSelected() tea.Cmd {
 			m.setStatus(fmt.Sprintf("%s is inherited from %s: change it there", e.slot.Name, e.slot.Holder.Name), true)
 			return nil
 		}
-		if e.slot.Target != nil {
-			m.setStatus("a reference: enter browses it, i inspects it", false)
-			return nil
+		lit, ok := pane.LiteralOf(e.slot.Value)
+		if !ok {
+			return m.ask(promptLiteral, "", "a Go literal (the value is not one)")
 		}
-		return m.ask(promptLiteral, e.slot.Value, "")
+		return m.ask(promptLiteral, lit, "")
 	case api.KindPrimitive:
 		m.setStatus(e.slot.Name+" is a primitive, Go-native: it has no source to edit", false)
 	}
@@ -934,7 +951,7 @@ func (m *Model) stopEdit() {
 
 // ask opens the prompt.
 func (m *Model) ask(kind promptKind, value, placeholder string) tea.Cmd {
-	m.prompt = kind
+	m.prompt, m.promptErr = kind, nil
 	m.input.SetValue(value)
 	m.promptOrig = m.input.Value()
 	m.input.Placeholder = placeholder
@@ -962,7 +979,7 @@ func (m *Model) promptLabel() string {
 func (m *Model) promptKey(msg tea.KeyPressMsg) tea.Cmd {
 	switch msg.String() {
 	case "esc":
-		m.prompt = promptNone
+		m.prompt, m.promptErr = promptNone, nil
 		m.input.Blur()
 		return nil
 	case "enter":
@@ -973,6 +990,9 @@ func (m *Model) promptKey(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	val := strings.TrimSpace(m.input.Value())
 	kind := m.prompt
+	if kind == promptLiteral || kind == promptAddValue && val != "" && !strings.HasPrefix(val, "func") {
+		return m.literalEntered(kind)
+	}
 	m.prompt = promptNone
 	m.input.Blur()
 	oid := m.objOID
@@ -985,23 +1005,15 @@ func (m *Model) promptKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.ask(promptAddValue, "", "")
 	case promptAddValue:
 		name := m.addName
-		switch {
-		case val == "":
+		if val == "" {
 			return m.startEdit(oid, m.obj.Name, name, fmt.Sprintf("func %s(self Object) any {\n\treturn nil\n}", name))
-		case strings.HasPrefix(val, "func"):
-			return m.change("defined "+name, oid, name, false, func(img api.Image) (api.Tx, error) {
-				ctx, cancel := pane.Ctx()
-				defer cancel()
-				return img.Define(ctx, oid, name, val)
-			})
 		}
-		return m.setLiteral(oid, name, val, "added "+name)
-	case promptLiteral:
-		e, ok := m.selectedSlot()
-		if !ok {
-			return nil
-		}
-		return m.setLiteral(oid, e.slot.Name, val, "set "+e.slot.Name)
+		// func source: a literal went to literalEntered.
+		return m.change("defined "+name, oid, name, false, func(img api.Image) (api.Tx, error) {
+			ctx, cancel := pane.Ctx()
+			defer cancel()
+			return img.Define(ctx, oid, name, val)
+		})
 	case promptRename:
 		e, ok := m.selectedSlot()
 		if !ok || val == "" || val == e.slot.Name {
@@ -1027,11 +1039,37 @@ func (m *Model) promptKey(msg tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-func (m *Model) setLiteral(oid uint64, slot, literal, what string) tea.Cmd {
+// literalEntered sets a slot to the literal the prompt holds, read with
+// api.ParseLiteral: nothing typed is evaluated. A refusal keeps the prompt
+// open with its text, the cursor on the column it names, and the error
+// over it; nothing is set.
+func (m *Model) literalEntered(kind promptKind) tea.Cmd {
+	text := m.input.Value()
+	v, err := api.ParseLiteral(text)
+	if err != nil {
+		m.promptErr = err
+		if pos, ok := pane.CursorAt(text, err); ok {
+			m.input.SetCursor(pos)
+		}
+		return nil
+	}
+	slot, what := m.addName, "added "+m.addName
+	if kind == promptLiteral {
+		e, ok := m.selectedSlot()
+		if !ok {
+			m.prompt, m.promptErr = promptNone, nil
+			m.input.Blur()
+			return nil
+		}
+		slot, what = e.slot.Name, "set "+e.slot.Name
+	}
+	m.prompt, m.promptErr = promptNone, nil
+	m.input.Blur()
+	oid := m.objOID
 	return m.change(what, oid, slot, false, func(img api.Image) (api.Tx, error) {
 		ctx, cancel := pane.Ctx()
 		defer cancel()
-		return img.SetLiteral(ctx, oid, slot, literal)
+		return img.SetSlot(ctx, oid, slot, v)
 	})
 }
 

@@ -10,9 +10,9 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
+	"batos/api"
 	"batos/image"
 	"batos/kernel"
-	"batos/kernel/api"
 	"batos/tui/common"
 	"batos/tui/common/commontest"
 	"batos/tui/internal/panetest"
@@ -21,7 +21,7 @@ import (
 const normSrc = "func norm(self Object) int {\n\treturn self.Get(\"x\").(int) * 2\n}"
 
 type fixture struct {
-	img   *api.Local
+	img   panetest.Image
 	d     *panetest.Driver
 	m     *Model
 	point uint64
@@ -37,7 +37,7 @@ func setup(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := img.Define(ctx, res.Object.OID, "norm", normSrc); err != nil {
+	if _, err := img.Define(ctx, res.Value.Object.OID, "norm", normSrc); err != nil {
 		t.Fatal(err)
 	}
 	m := New(panetest.Common(img))
@@ -45,7 +45,7 @@ func setup(t *testing.T) *fixture {
 	m.Focus()
 	d := &panetest.Driver{TB: t, Pane: m}
 	d.Init()
-	return &fixture{img: img, d: d, m: m, point: res.Object.OID}
+	return &fixture{img: img, d: d, m: m, point: res.Value.Object.OID}
 }
 
 func (f *fixture) object(t *testing.T, oid uint64) map[string]api.SlotView {
@@ -175,7 +175,7 @@ func TestEditAndAccept(t *testing.T) {
 		t.Fatalf("norm = %q, want %q", got, want)
 	}
 	res, err := f.img.Eval(context.Background(), "Lobby.Get(\"point\").(Object).Send(\"norm\")")
-	if err != nil || res.Text != "7" {
+	if err != nil || res.Value.Text != "7" {
 		t.Fatalf("point norm = %+v, %v", res, err)
 	}
 	if !strings.Contains(panetest.Plain(f.m.View()), "*2 + 1") {
@@ -235,7 +235,7 @@ func TestAddRenameRemoveClone(t *testing.T) {
 		t.Fatal("a did not prompt")
 	}
 	f.d.Send(panetest.Type("y\n[]any{1, 2}\n")...)
-	if s := f.object(t, f.point)["y"]; s.Kind != api.KindData || s.Type != "[]any" {
+	if s := f.object(t, f.point)["y"]; s.Kind != api.KindData || s.Value.Type != "[]any" {
 		t.Fatalf("y = %+v (status %q)", s, f.m.status)
 	}
 	// a: a method from func source.
@@ -249,7 +249,7 @@ func TestAddRenameRemoveClone(t *testing.T) {
 	f.d.Send(panetest.Key("r"), panetest.Key("backspace"))
 	f.d.Send(panetest.Type("z\n")...)
 	slots := f.object(t, f.point)
-	if _, ok := slots["y"]; ok || slots["z"].Type != "[]any" {
+	if _, ok := slots["y"]; ok || slots["z"].Value.Type != "[]any" {
 		t.Fatalf("rename: %v (status %q)", slots, f.m.status)
 	}
 	// d: remove z after a confirm; n first keeps it.
@@ -277,10 +277,10 @@ func TestAddRenameRemoveClone(t *testing.T) {
 	f.d.Send(panetest.Type("point2\n")...)
 	lobby := f.object(t, 1)
 	p2 := lobby["point2"]
-	if p2.Target == nil || p2.Target.OID == f.point {
+	if p2.Target() == nil || p2.Target().OID == f.point {
 		t.Fatalf("point2 = %+v (status %q)", p2, f.m.status)
 	}
-	if clone := f.object(t, p2.Target.OID); clone["x"].Value != "3" || clone["twice"].Kind != api.KindMethod {
+	if clone := f.object(t, p2.Target().OID); clone["x"].Value.Text != "3" || clone["twice"].Kind != api.KindMethod {
 		t.Fatalf("clone = %v", clone)
 	}
 	if got := f.paths(); got[len(got)-1] != "Lobby/point2" {
@@ -314,16 +314,16 @@ func TestInspectBrowseAndEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.d.Send(common.BrowseMsg{OID: res.Object.OID})
+	f.d.Send(common.BrowseMsg{OID: res.Value.Object.OID})
 	if f.m.rows[f.m.cursor].path != "Lobby/point/inner" {
 		t.Fatalf("browse by path: %v", f.paths())
 	}
 	// A commit elsewhere reloads what it touched.
-	tx, err := f.img.SetLiteral(context.Background(), res.Object.OID, "w", "99")
+	tx, err := f.img.SetSlot(context.Background(), res.Value.Object.OID, "w", api.Int(99))
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.d.Send(common.EventMsg{Event: api.Event{Kind: api.EventCommit, Tx: &api.Tx{ID: tx.ID, Changed: []api.Ref{{OID: res.Object.OID}}}}})
+	f.d.Send(common.EventMsg{Event: api.Event{Type: api.EventCommit, Tx: &api.Tx{ID: tx.ID, Changed: []api.Ref{{OID: res.Value.Object.OID}}}}})
 	if !strings.Contains(panetest.Plain(f.m.View()), "w = 99") {
 		t.Fatalf("the commit did not reload the object:\n%s", panetest.Plain(f.m.View()))
 	}
@@ -344,7 +344,7 @@ func TestGolden(t *testing.T) {
 // method, the user or the model.
 func TestSourceShowsTheAuthor(t *testing.T) {
 	f := setup(t)
-	s := f.img.Kernel().NewSession("pLLM/BRICK")
+	s := f.img.System.Kernel().NewSession("pLLM/BRICK")
 	if _, err := s.Run(context.Background(), "define grow", func(kernel.Object) error {
 		s.Object(image.OID(f.point)).Define("grow", "func grow(self Object) int { return 1 }")
 		return nil

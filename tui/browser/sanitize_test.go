@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"batos/kernel/api"
+	"batos/api"
 	"batos/tui/common"
 	"batos/tui/common/commontest"
 	"batos/tui/internal/panetest"
@@ -16,7 +16,7 @@ import (
 func TestValuesSanitizedAndOneLine(t *testing.T) {
 	img := commontest.New()
 	img.Objects[1] = api.ObjectView{Ref: api.Ref{OID: 1, Name: "Lobby"}, Slots: []api.SlotView{
-		{Name: "doc", Kind: api.KindData, Type: "string", Value: "first\x1b[31m red\x07\r\nsecond line"},
+		{Name: "doc", Kind: api.KindData, Value: &api.Value{Kind: api.ValueString, Type: "string", Text: "first\x1b[31m red\x07\r\nsecond line"}},
 		{Name: "run", Kind: api.KindMethod, Source: "func run(self Object) {\x1b]0;pwned\x07\n}"},
 	}}
 	m := New(panetest.Common(img))

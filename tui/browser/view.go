@@ -8,7 +8,8 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"batos/kernel/api"
+	"batos/api"
+	"batos/tui/common"
 	"batos/tui/internal/pane"
 )
 
@@ -58,6 +59,10 @@ func (m *Model) View() string {
 		rows = pane.Join(sep, tree, slots, src)
 	} else {
 		rows = append(pane.Join(sep, tree, slots), src...)
+	}
+	if m.prompt != promptNone && m.promptErr != nil && len(rows) > 0 {
+		// The refusal goes over the prompt, which keeps the last row.
+		rows[len(rows)-1] = m.c.Styles.Error.Render(pane.Fit("✗ "+common.Sanitize(m.promptErr.Error()), m.width))
 	}
 	rows = append(rows, pane.Fit(m.footer(), m.width))
 	return strings.Join(rows, "\n")
@@ -163,12 +168,12 @@ func (m *Model) slotRow(e entry) string {
 	case api.KindPrimitive:
 		text = s.Name + " ⚙"
 	case api.KindParent:
-		text = s.Name + " → " + shortName(refName(s.Target))
+		text = s.Name + " → " + shortName(refName(s.Target()))
 	default:
-		if s.Target != nil {
-			text = s.Name + " → " + shortName(s.Target.Name)
+		if t := s.Target(); t != nil {
+			text = s.Name + " → " + shortName(t.Name)
 		} else {
-			text = s.Name + " = " + pane.OneLine(s.Value) // rows are one line
+			text = s.Name + " = " + pane.OneLine(valueText(s.Value)) // rows are one line
 		}
 	}
 	if e.inherited {
@@ -186,6 +191,22 @@ func refName(r *api.Ref) string {
 		return ""
 	}
 	return r.Name
+}
+
+// valueText is a slot value printed for people.
+func valueText(v *api.Value) string {
+	if v == nil {
+		return ""
+	}
+	return v.Text
+}
+
+// valueType is a slot value's Go type.
+func valueType(v *api.Value) string {
+	if v == nil {
+		return ""
+	}
+	return v.Type
 }
 
 func (m *Model) sourceView(r rect) []string {
@@ -223,13 +244,16 @@ func (m *Model) sourceView(r rect) []string {
 	case api.KindPrimitive:
 		body = []string{" primitive " + s.Source, "", st.Dim.Render(" a Go-native behaviour, persisted by name")}
 	default:
-		body = []string{fmt.Sprintf(" %s %s", s.Name, st.Dim.Render(s.Type))}
-		for _, l := range strings.Split(s.Value, "\n") {
+		body = []string{fmt.Sprintf(" %s %s", s.Name, st.Dim.Render(valueType(s.Value)))}
+		for _, l := range strings.Split(valueText(s.Value), "\n") {
 			body = append(body, " = "+l)
 		}
-		if s.Target != nil {
+		switch {
+		case s.Target() != nil && !e.inherited:
+			body = append(body, "", st.Dim.Render(" enter browses it · i inspects it · e sets it to a Go literal"))
+		case s.Target() != nil:
 			body = append(body, "", st.Dim.Render(" enter browses it · i inspects it"))
-		} else if !e.inherited {
+		case !e.inherited:
 			body = append(body, "", st.Dim.Render(" e sets it to a Go literal"))
 		}
 	}
@@ -247,7 +271,7 @@ func (m *Model) editorView(r rect) []string {
 	if m.editErr == nil {
 		return lines
 	}
-	msg := m.c.Styles.Error.Render(pane.Fit("  ✗ "+m.editErr.Error(), r.w))
+	msg := m.c.Styles.Error.Render(pane.Fit("  ✗ "+common.Sanitize(m.editErr.Error()), r.w))
 	at := len(lines)
 	if m.editErrLine > 0 {
 		want := strconv.Itoa(m.editErrLine)
