@@ -16,8 +16,12 @@
 // reported by common.EventMsg reloads the children and the object view it
 // touched. Editing a method uses a textarea; ctrl+s defines it through
 // api.Image.Define, and a compile error is shown under the line it names
-// while the edit is kept. Slots are added (a), renamed (r), removed (d,
-// confirmed) and objects cloned into Lobby (c) through one-line prompts.
+// (the *api.Error's Line) while the edit is kept. Slots are added (a),
+// renamed (r), removed (d, confirmed) and objects cloned into Lobby (c)
+// through one-line prompts. A data slot's value is typed as a Go literal
+// and read by api.ParseLiteral, which evaluates nothing: a call is refused
+// with its column, and nothing is set. common.RefreshMsg (the live feed
+// missed events) reloads everything loaded.
 //
 // Mouse coordinates are taken relative to the pane's content (0,0 is the
 // top-left cell View draws); the app translates them.

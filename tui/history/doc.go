@@ -11,6 +11,9 @@
 // browser's last selection, from common.BrowseMsg); and a method's
 // versions (api.Image.Versions) beside the diff between the marked version
 // and the one under the cursor (go-udiff). u reverts the selected
-// transaction through api.Image.Undo after a y/n question. Every image call
-// runs in a tea.Cmd.
+// transaction through api.Image.Undo after a y/n question; an undo
+// conflict (an *api.Error of kind undo-conflict) is explained from its
+// fields: the object, and the later transaction that changed it. Every
+// image call runs in a tea.Cmd; common.RefreshMsg (the live feed missed
+// events) reloads the newest page.
 package history

@@ -10,7 +10,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"batos/kernel/api"
+	"batos/api"
 	"batos/tui/common"
 	"batos/tui/internal/pane"
 )
@@ -59,10 +59,13 @@ type item struct {
 	inherited bool
 }
 
-// frame is one value on the stack.
+// frame is one value on the stack: an object (its slots, loaded from the
+// image), or a value that is not one (a list's items and a map's entries
+// as rows, anything else as its printed text).
 type frame struct {
-	oid    uint64 // 0: a printed value, in text
-	text   string
+	oid    uint64    // 0: a value, in value
+	value  api.Value // sanitized
+	name   string    // a value's place in the frame below ("[2]", a key); "" at the bottom
 	view   api.ObjectView
 	loaded bool
 	items  []item
@@ -71,13 +74,34 @@ type frame struct {
 }
 
 func (f *frame) title() string {
-	if f.oid == 0 {
+	switch {
+	case f.oid == 0 && f.name != "":
+		return f.name
+	case f.oid == 0:
 		return "value"
-	}
-	if f.loaded {
+	case f.loaded:
 		return f.view.Name
 	}
 	return fmt.Sprintf("object %d", f.oid)
+}
+
+// valueFrame returns the frame of a value: a list's items and a map's
+// entries become rows, each a slot-like item holding its value.
+func valueFrame(v api.Value, name string) *frame {
+	f := &frame{value: common.SanitizeValue(v), name: name, loaded: true}
+	for i := range f.value.Items {
+		f.items = append(f.items, item{slot: api.SlotView{Name: fmt.Sprintf("[%d]", i), Kind: api.KindData, Value: &f.value.Items[i]}})
+	}
+	for i := range f.value.Entries {
+		e := &f.value.Entries[i]
+		f.items = append(f.items, item{slot: api.SlotView{Name: common.Sanitize(e.Key), Kind: api.KindData, Value: &e.Value}})
+	}
+	return f
+}
+
+// container reports whether v has rows of its own to drill into.
+func container(v *api.Value) bool {
+	return v != nil && (v.Kind == api.ValueList || v.Kind == api.ValueMap)
 }
 
 // Model is the inspector pane.
@@ -159,6 +183,20 @@ func (m *Model) load(oid uint64) tea.Cmd {
 	}
 }
 
+// reload reloads each object on the stack that changed says changed,
+// once.
+func (m *Model) reload(changed func(*frame) bool) tea.Cmd {
+	var cmds []tea.Cmd
+	done := map[uint64]bool{}
+	for _, f := range m.stack {
+		if f.oid != 0 && !done[f.oid] && changed(f) {
+			done[f.oid] = true
+			cmds = append(cmds, m.load(f.oid))
+		}
+	}
+	return tea.Batch(cmds...)
+}
+
 func (m *Model) push(f *frame) tea.Cmd {
 	m.stack = append(m.stack, f)
 	m.editing, m.editErr, m.status = false, nil, ""
@@ -195,7 +233,12 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 		if m.Dirty() {
 			return m, m.refuse()
 		}
-		return m, m.push(&frame{text: common.Sanitize(msg.Text)})
+		if r := msg.Value.Object; r != nil {
+			return m, m.push(&frame{oid: r.OID})
+		}
+		return m, m.push(valueFrame(msg.Value, ""))
+	case common.RefreshMsg:
+		return m, m.reload(func(*frame) bool { return true })
 	case objectMsg:
 		for _, f := range m.stack {
 			if f.oid != msg.oid {
@@ -237,26 +280,20 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 		text := m.status
 		return m, tea.Batch(m.load(msg.oid), func() tea.Msg { return common.InfoMsg{Text: text} })
 	case common.EventMsg:
-		if msg.Event.Kind != api.EventCommit || msg.Event.Tx == nil {
+		if msg.Event.Type != api.EventCommit || msg.Event.Tx == nil {
 			return m, nil
 		}
 		changed := map[uint64]bool{}
 		for _, r := range msg.Event.Tx.Changed {
 			changed[r.OID] = true
 		}
-		var cmds []tea.Cmd
-		done := map[uint64]bool{}
-		for _, f := range m.stack {
+		return m, m.reload(func(f *frame) bool {
 			touched := changed[f.oid]
 			for _, it := range f.items {
 				touched = touched || (it.inherited && changed[it.slot.Holder.OID])
 			}
-			if f.oid != 0 && touched && !done[f.oid] {
-				done[f.oid] = true
-				cmds = append(cmds, m.load(f.oid))
-			}
-		}
-		return m, tea.Batch(cmds...)
+			return touched
+		})
 	case tea.PasteMsg:
 		if m.editing {
 			var cmd tea.Cmd
@@ -297,12 +334,23 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			m.input.Blur()
 			return nil
 		case key.Matches(msg, k.Commit):
-			oid, slot, lit := f.oid, m.editSlot, m.input.Value()
+			// What was typed is data, read without evaluating it: a
+			// refusal stays here, the cursor on the column it names.
+			text := m.input.Value()
+			v, err := api.ParseLiteral(text)
+			if err != nil {
+				m.editErr = err
+				if pos, ok := pane.CursorAt(text, err); ok {
+					m.input.SetCursor(pos)
+				}
+				return nil
+			}
+			oid, slot := f.oid, m.editSlot
 			img := m.c.Image
 			return func() tea.Msg {
 				ctx, cancel := pane.Ctx()
 				defer cancel()
-				tx, err := img.SetLiteral(ctx, oid, slot, lit)
+				tx, err := img.SetSlot(ctx, oid, slot, v)
 				return setMsg{oid: oid, slot: slot, tx: tx.ID, err: err}
 			}
 		}
@@ -318,33 +366,43 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Back):
 		m.pop()
 	case key.Matches(msg, k.Open):
-		if it, ok := m.selected(); ok && it.slot.Target != nil {
-			return m.push(&frame{oid: it.slot.Target.OID})
+		it, ok := m.selected()
+		switch {
+		case ok && it.slot.Target() != nil:
+			return m.push(&frame{oid: it.slot.Target().OID})
+		case ok && container(it.slot.Value):
+			return m.push(valueFrame(*it.slot.Value, it.slot.Name))
 		}
-		m.status = "not a reference: nothing to drill into"
+		m.status = "not a reference or a container: nothing to drill into"
 	case key.Matches(msg, k.Browse):
-		if it, ok := m.selected(); ok && (it.slot.Kind == api.KindMethod || it.slot.Kind == api.KindPrimitive) {
+		it, ok := m.selected()
+		switch {
+		case ok && (it.slot.Kind == api.KindMethod || it.slot.Kind == api.KindPrimitive):
 			b := common.BrowseMsg{OID: it.slot.Holder.OID, Selector: it.slot.Name}
 			return func() tea.Msg { return b }
-		}
-		if f.oid != 0 {
+		case f.oid != 0:
 			oid := f.oid
+			return func() tea.Msg { return common.BrowseMsg{OID: oid} }
+		case ok && it.slot.Target() != nil:
+			oid := it.slot.Target().OID
 			return func() tea.Msg { return common.BrowseMsg{OID: oid} }
 		}
 	case key.Matches(msg, k.Edit):
 		it, ok := m.selected()
 		switch {
 		case !ok:
+		case f.oid == 0:
+			m.status = "a value is not stored anywhere: set the slot that holds it"
 		case it.inherited:
 			m.status = fmt.Sprintf("%s is inherited from %s: inspect that object to change it", it.slot.Name, it.slot.Holder.Name)
 		case it.slot.Kind != api.KindData:
 			m.status = "only data slots take a literal; methods are edited in the browser (b)"
 		default:
+			// The value as the literal that reads back to it (a
+			// reference as ObjectAt(id)); empty when none writes it.
 			m.editing, m.editSlot, m.editErr = true, it.slot.Name, nil
-			m.input.SetValue(it.slot.Value)
-			if it.slot.Target != nil {
-				m.input.SetValue("")
-			}
+			lit, _ := pane.LiteralOf(it.slot.Value)
+			m.input.SetValue(lit)
 			m.input.CursorEnd()
 			m.editOrig = m.input.Value()
 			return m.input.Focus()
@@ -382,9 +440,13 @@ func (m *Model) View() string {
 		crumbs = append(crumbs, fr.title())
 	}
 	lines := []string{st.Title.Render(pane.Fit(" "+strings.Join(crumbs, " › "), m.width))}
-	if f.oid == 0 {
-		lines = append(lines, st.Dim.Render(" a printed value"))
-		for _, l := range strings.Split(f.text, "\n") {
+	if f.oid == 0 && !container(&f.value) {
+		about := " a value"
+		if f.value.Type != "" {
+			about += " of type " + f.value.Type
+		}
+		lines = append(lines, st.Dim.Render(about))
+		for _, l := range strings.Split(f.value.Text, "\n") {
 			lines = append(lines, " "+l)
 		}
 		out := pane.Block(lines, m.width, m.height-1)
@@ -394,14 +456,24 @@ func (m *Model) View() string {
 	for _, it := range f.items {
 		nameW = max(nameW, min(ansi.StringWidth(it.slot.Name)+2, 28))
 	}
-	lines = append(lines, st.Dim.Render(pane.Fit(" "+pane.Fit("slot", nameW)+pane.Fit("type", typeW)+"value", m.width)))
+	first := "slot"
+	switch f.value.Kind {
+	case api.ValueList:
+		first = "index"
+	case api.ValueMap:
+		first = "key"
+	}
+	lines = append(lines, st.Dim.Render(pane.Fit(" "+pane.Fit(first, nameW)+pane.Fit("type", typeW)+"value", m.width)))
 	if !f.loaded {
 		lines = append(lines, st.Dim.Render(" loading…"))
 	}
 	end := min(f.off+m.listHeight(), len(f.items))
 	for i := f.off; i < end; i++ {
 		it := f.items[i]
-		typ, val := it.slot.Type, it.slot.Value
+		var typ, val string
+		if v := it.slot.Value; v != nil {
+			typ, val = v.Type, v.Text
+		}
 		switch it.slot.Kind {
 		case api.KindMethod:
 			typ, val = "method", pane.FirstLine(it.slot.Source)
@@ -410,8 +482,8 @@ func (m *Model) View() string {
 		case api.KindParent:
 			typ = "parent"
 		}
-		if it.slot.Target != nil {
-			val = "→ " + it.slot.Target.Name
+		if t := it.slot.Target(); t != nil {
+			val = "→ " + t.Name
 		}
 		// Rows are one line: a multi-line value shows its first line.
 		val = pane.OneLine(val)
@@ -432,13 +504,16 @@ func (m *Model) View() string {
 			}
 			lines = append(lines, row)
 			if m.editing && m.editErr != nil {
-				lines = append(lines, st.Error.Render(pane.Fit("   ✗ "+m.editErr.Error(), m.width)))
+				lines = append(lines, st.Error.Render(pane.Fit("   ✗ "+common.Sanitize(m.editErr.Error()), m.width)))
 			}
 		case it.inherited:
 			lines = append(lines, st.Dim.Render(pane.Fit(" "+text+"  ("+it.slot.Holder.Name+")", m.width)))
 		default:
 			lines = append(lines, pane.Fit(" "+text, m.width))
 		}
+	}
+	if f.oid == 0 && f.value.Truncated && end == len(f.items) {
+		lines = append(lines, st.Dim.Render(" … more than the image sends whole"))
 	}
 	out := pane.Block(lines, m.width, m.height-1)
 	return strings.Join(append(out, pane.Fit(m.footer(), m.width)), "\n")

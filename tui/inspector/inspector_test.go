@@ -9,14 +9,14 @@ import (
 
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
-	"batos/kernel/api"
+	"batos/api"
 	"batos/tui/common"
 	"batos/tui/common/commontest"
 	"batos/tui/internal/panetest"
 )
 
 type fixture struct {
-	img          *api.Local
+	img          panetest.Image
 	d            *panetest.Driver
 	m            *Model
 	point, inner uint64
@@ -36,12 +36,12 @@ func setup(t *testing.T) *fixture {
 	m.Focus()
 	d := &panetest.Driver{TB: t, Pane: m}
 	d.Init()
-	d.Send(common.InspectMsg{OID: res.Object.OID})
+	d.Send(common.InspectMsg{OID: res.Value.Object.OID})
 	inner, err := img.Eval(context.Background(), `Lobby.Get("point").(Object).Get("inner")`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{img: img, d: d, m: m, point: res.Object.OID, inner: inner.Object.OID}
+	return &fixture{img: img, d: d, m: m, point: res.Value.Object.OID, inner: inner.Value.Object.OID}
 }
 
 func (f *fixture) to(t *testing.T, slot string) {
@@ -118,7 +118,7 @@ func TestEditSlotByLiteral(t *testing.T) {
 	}
 	v, _ := f.img.Object(context.Background(), f.point)
 	for _, s := range v.Slots {
-		if s.Name == "x" && (s.Type != "[]any" || s.Value != `[]any{1, "two"}`) {
+		if s.Name == "x" && (s.Value.Type != "[]any" || s.Value.Text != `[]any{1, "two"}`) {
 			t.Fatalf("x = %+v", s)
 		}
 	}
@@ -126,14 +126,18 @@ func TestEditSlotByLiteral(t *testing.T) {
 		t.Fatalf("view not reloaded:\n%s", panetest.Plain(f.m.View()))
 	}
 	// A bad literal: the error under the slot, the literal kept, nothing set.
+	before, _ := f.img.History(context.Background(), 0, 1)
 	f.d.Send(panetest.Key("e"), panetest.Key("ctrl+u"))
 	f.d.Send(panetest.Type("3 +")...)
 	f.d.Send(panetest.Key("enter"))
-	if !f.m.Editing() || f.m.editErr == nil || f.m.input.Value() != "3 +" {
+	if !f.m.Editing() || api.KindOf(f.m.editErr) != api.ErrSyntax || f.m.input.Value() != "3 +" {
 		t.Fatalf("bad literal: editing %v err %v value %q", f.m.Editing(), f.m.editErr, f.m.input.Value())
 	}
-	if !panetest.Contains(f.m.View(), "✗ line 1") {
+	if !panetest.Contains(f.m.View(), "✗ 1:4:") {
 		t.Fatalf("no inline error:\n%s", panetest.Plain(f.m.View()))
+	}
+	if after, _ := f.img.History(context.Background(), 0, 1); after[0].ID != before[0].ID {
+		t.Fatalf("a refused literal committed tx %d", after[0].ID)
 	}
 	f.d.Send(panetest.Key("esc"))
 	if f.m.Editing() {
@@ -149,16 +153,16 @@ func TestEditSlotByLiteral(t *testing.T) {
 
 func TestValueAndEvents(t *testing.T) {
 	f := setup(t)
-	f.d.Send(common.InspectValueMsg{Text: "42"})
-	if f.m.Depth() != 2 || !panetest.Contains(f.m.View(), "a printed value", " 42") {
+	f.d.Send(common.InspectValueMsg{Value: api.Int(42)})
+	if f.m.Depth() != 2 || !panetest.Contains(f.m.View(), "a value of type int", " 42") {
 		t.Fatalf("value frame:\n%s", panetest.Plain(f.m.View()))
 	}
 	f.d.Send(panetest.Key("backspace"))
-	tx, err := f.img.SetLiteral(context.Background(), f.point, "x", "99")
+	tx, err := f.img.SetSlot(context.Background(), f.point, "x", api.Int(99))
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.d.Send(common.EventMsg{Event: api.Event{Kind: api.EventCommit, Tx: &api.Tx{ID: tx.ID, Changed: []api.Ref{{OID: f.point}}}}})
+	f.d.Send(common.EventMsg{Event: api.Event{Type: api.EventCommit, Tx: &api.Tx{ID: tx.ID, Changed: []api.Ref{{OID: f.point}}}}})
 	if !panetest.Contains(f.m.View(), "99") {
 		t.Fatalf("event did not reload:\n%s", panetest.Plain(f.m.View()))
 	}

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"batos/kernel/api"
+	"batos/api"
 	"batos/tui/common"
 	"batos/tui/common/commontest"
 	"batos/tui/internal/panetest"
@@ -14,7 +14,7 @@ import (
 // span lines.
 func hostile(img *commontest.Image) uint64 {
 	img.Objects[3] = api.ObjectView{Ref: api.Ref{OID: 3, Name: "evil"}, Slots: []api.SlotView{
-		{Name: "doc", Kind: api.KindData, Type: "string", Value: "first\x1b[31m red\x07\r\nsecond line"},
+		{Name: "doc", Kind: api.KindData, Value: &api.Value{Kind: api.ValueString, Type: "string", Text: "first\x1b[31m red\x07\r\nsecond line"}},
 		{Name: "run", Kind: api.KindMethod, Source: "func run(self Object) {\x1b]0;pwned\x07\n}"},
 	}}
 	return 3
@@ -58,7 +58,7 @@ func TestInspectWhileTypingRefuses(t *testing.T) {
 	if f.m.Depth() != 1 || !f.m.Dirty() || !strings.Contains(f.m.status, "first") {
 		t.Fatalf("depth %d, dirty %v, status %q", f.m.Depth(), f.m.Dirty(), f.m.status)
 	}
-	f.d.Send(common.InspectValueMsg{Text: "42"})
+	f.d.Send(common.InspectValueMsg{Value: api.Int(42)})
 	if f.m.Depth() != 1 || !f.m.Dirty() {
 		t.Fatalf("value: depth %d, dirty %v", f.m.Depth(), f.m.Dirty())
 	}
