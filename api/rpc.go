@@ -149,6 +149,8 @@ type RPCError struct {
 	Data    *Error `json:"data,omitempty"`
 }
 
+func (e *RPCError) Error() string { return e.Message }
+
 // RPCNotification is a server notification: Method is MethodEvent and
 // Params an Event.
 type RPCNotification struct {
