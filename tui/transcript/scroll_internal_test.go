@@ -7,7 +7,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"batos/kernel/api"
+	"batos/api"
 	"batos/tui/common"
 	"batos/tui/common/commontest"
 )
@@ -20,7 +20,7 @@ func TestScrollIsOutsideView(t *testing.T) {
 	m.SetSize(80, 11)
 	m.Focus()
 	for i := 0; i < MaxEntries; i++ {
-		m.event(api.Event{Kind: api.EventOutput, Output: "line\n"})
+		m.event(api.Event{Type: api.EventOutput, Output: "line\n"})
 	}
 	m.Update(tea.KeyPressMsg{Code: 'k', Text: "k"})
 	if m.follow {
@@ -48,9 +48,9 @@ func TestSanitized(t *testing.T) {
 	c := &common.Common{Image: commontest.New(), Styles: common.DefaultStyles(), Clock: func() time.Time { return time.Unix(0, 0) }}
 	m := New(c)
 	m.SetSize(80, 10)
-	m.event(api.Event{Kind: api.EventOutput, Output: "red \x1b[31mtext\x1b[0m\rbell\x07\n"})
-	m.event(api.Event{Kind: api.EventToken, Token: &api.Token{Persona: "BRICK", Selector: "f", Text: "tok\x1b]0;title\x07en\tx"}})
-	m.event(api.Event{Kind: api.EventCommit, Tx: &api.Tx{ID: 3, Principal: "user", Note: "no\x1b[2Jte"}})
+	m.event(api.Event{Type: api.EventOutput, Output: "red \x1b[31mtext\x1b[0m\rbell\x07\n"})
+	m.event(api.Event{Type: api.EventToken, Token: &api.Token{Persona: "BRICK", Selector: "f", Text: "tok\x1b]0;title\x07en\tx"}})
+	m.event(api.Event{Type: api.EventCommit, Tx: &api.Tx{ID: 3, Principal: "user", Note: "no\x1b[2Jte"}})
 	v := m.View()
 	for _, bad := range []string{"\x1b[31m", "\x1b[2J", "\x1b]0", "\r", "\x07"} {
 		if strings.Contains(v, bad) {

@@ -1,7 +1,9 @@
 // Package transcript is the TUI's live feed: every commit as it happens
 // (time, principal coloured by kind, the objects and slots changed), a
 // unified diff of each changed method on demand, the pLLM's tokens
-// streaming while it writes a method, and script output.
+// streaming while it writes a method, and script output of every client,
+// each line attributed to the client that printed it (api.Event.Client).
+// Where the feed lost events (api.EventMissed), a line says so.
 //
 // The feed keeps at most MaxEntries entries (the oldest go first) and is
 // virtualised: only the entries that reach the screen are rendered, each
@@ -21,7 +23,7 @@ import (
 	"github.com/aymanbagabas/go-udiff"
 	"github.com/charmbracelet/x/ansi"
 
-	"batos/kernel/api"
+	"batos/api"
 	"batos/tui/common"
 )
 
@@ -38,6 +40,7 @@ const (
 	commitEntry entryKind = iota
 	outputEntry
 	streamEntry
+	missedEntry // the feed lost events here
 )
 
 type entry struct {
@@ -217,7 +220,7 @@ func (m *Model) entryHeight(i int) int {
 // event adds what ev reports.
 func (m *Model) event(ev api.Event) {
 	now := m.c.Now()
-	switch ev.Kind {
+	switch ev.Type {
 	case api.EventCommit:
 		if ev.Tx == nil {
 			return
@@ -260,13 +263,17 @@ func (m *Model) event(ev api.Event) {
 		}
 		m.add(&entry{kind: streamEntry, time: now, principal: principal, persona: tok.Persona, selector: tok.Selector, text: tok.Text, open: true})
 	case api.EventOutput:
+		// Each client's lines are its own: another client's output in
+		// between does not join them.
+		who := ev.Client
+		if who == "" {
+			who = "image"
+		}
 		text := ev.Output
 		for text != "" {
 			line, rest, nl := strings.Cut(text, "\n")
 			text = rest
-			n := len(m.entries)
-			if n > 0 && m.entries[n-1].kind == outputEntry && m.entries[n-1].open {
-				e := m.entries[n-1]
+			if e := m.openOutput(who); e != nil {
 				// A line printed a byte at a time must not cost time
 				// quadratic in its length, nor hold more than a screen
 				// could ever show.
@@ -277,9 +284,22 @@ func (m *Model) event(ev api.Event) {
 				continue
 			}
 			line = line[:min(len(line), maxOutputLine)]
-			m.add(&entry{kind: outputEntry, time: now, principal: "user", text: line, open: !nl})
+			m.add(&entry{kind: outputEntry, time: now, principal: who, text: line, open: !nl})
+		}
+	case api.EventMissed:
+		m.add(&entry{kind: missedEntry, time: now, text: fmt.Sprintf("missed %d events: the feed fell behind and was resumed", ev.Missed)})
+	}
+}
+
+// openOutput returns principal's unfinished output line among the newest
+// entries, or nil.
+func (m *Model) openOutput(principal string) *entry {
+	for i := len(m.entries) - 1; i >= 0 && i >= len(m.entries)-20; i-- {
+		if e := m.entries[i]; e.kind == outputEntry && e.open && e.principal == principal {
+			return e
 		}
 	}
+	return nil
 }
 
 func (m *Model) add(e *entry) {
@@ -312,7 +332,7 @@ func kindOf(principal string) string {
 
 func (m *Model) passes(e *entry) bool {
 	f := filters[m.filter]
-	return f == "all" || kindOf(e.principal) == f
+	return f == "all" || e.kind == missedEntry || kindOf(e.principal) == f
 }
 
 func (m *Model) refilter() {
@@ -401,7 +421,9 @@ func (m *Model) lines(e *entry) []string {
 	who := st.Principal(e.principal).Render(fmt.Sprintf("%-10s", common.Sanitize(e.principal)))
 	switch e.kind {
 	case outputEntry:
-		return []string{stamp + " " + st.Dim.Render("output    ") + " " + common.Sanitize(e.text)}
+		return []string{stamp + " " + who + " " + st.Dim.Render("output") + " " + common.Sanitize(e.text)}
+	case missedEntry:
+		return []string{stamp + " " + st.Error.Render(e.text)}
 	case streamEntry:
 		verb := "is writing"
 		if !e.open {

@@ -9,7 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
-	"batos/kernel/api"
+	"batos/api"
 	"batos/tui/common"
 	"batos/tui/common/commontest"
 	"batos/tui/transcript"
@@ -40,7 +40,7 @@ func quit(t *testing.T, tm *teatest.TestModel) {
 }
 
 func commit(id uint64, principal string, changes ...api.Change) common.EventMsg {
-	return common.EventMsg{Event: api.Event{Kind: api.EventCommit,
+	return common.EventMsg{Event: api.Event{Type: api.EventCommit,
 		Tx:      &api.Tx{ID: id, Time: clock.Add(time.Duration(id) * time.Second), Principal: principal},
 		Changes: changes}}
 }
@@ -64,7 +64,7 @@ func TestCommitRendersPrincipalAndSlots(t *testing.T) {
 func TestTokensStream(t *testing.T) {
 	tm, tr := start(t)
 	tok := func(text string) common.EventMsg {
-		return common.EventMsg{Event: api.Event{Kind: api.EventToken, Token: &api.Token{Principal: "pLLM/BRICK", Persona: "BRICK", Selector: "fibonacci", Text: text}}}
+		return common.EventMsg{Event: api.Event{Type: api.EventToken, Token: &api.Token{Principal: "pLLM/BRICK", Persona: "BRICK", Selector: "fibonacci", Text: text}}}
 	}
 	tm.Send(tok("func fibonacci(self Object, n int) int {\n"))
 	waitFor(t, tm, "pLLM/BRICK", "is writing", "fibonacci", "func fibonacci(self Object, n int) int {")
@@ -97,8 +97,8 @@ func TestFilterAndOutput(t *testing.T) {
 	tm.Send(commit(1, "user"))
 	tm.Send(commit(2, "pLLM/ROBIN"))
 	tm.Send(commit(3, "forge"))
-	tm.Send(common.EventMsg{Event: api.Event{Kind: api.EventOutput, Output: "hello "}})
-	tm.Send(common.EventMsg{Event: api.Event{Kind: api.EventOutput, Output: "world\nsecond\n"}})
+	tm.Send(common.EventMsg{Event: api.Event{Type: api.EventOutput, Client: "user", Output: "hello "}})
+	tm.Send(common.EventMsg{Event: api.Event{Type: api.EventOutput, Client: "user", Output: "world\nsecond\n"}})
 	waitFor(t, tm, "hello world", "second", "5 entries")
 	tm.Send(tea.KeyPressMsg{Code: 'f', Text: "f"}) // user
 	waitFor(t, tm, "filter: user")
@@ -138,5 +138,28 @@ func BenchmarkView(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		tr.Update(commit(uint64(i), "user", areaChange))
 		_ = tr.View()
+	}
+}
+
+// TestOutputOfEachClient: output is attributed to the client that printed
+// it, and one client's unfinished line is not joined by another's.
+func TestOutputOfEachClient(t *testing.T) {
+	tm, tr := start(t)
+	out := func(client, text string) common.EventMsg {
+		return common.EventMsg{Event: api.Event{Type: api.EventOutput, Client: client, Request: "7", Output: text}}
+	}
+	tm.Send(out("user", "mine "))
+	tm.Send(out("remote:alice", "hers "))
+	tm.Send(out("user", "too\n"))
+	tm.Send(out("remote:alice", "also\n"))
+	waitFor(t, tm, "user       output mine too", "remote:alice output hers also", "2 entries")
+	tm.Send(common.EventMsg{Event: api.Event{Type: api.EventMissed, Missed: 3}})
+	waitFor(t, tm, "missed 3 events")
+	tm.Send(tea.KeyPressMsg{Code: 'f', Text: "f"}) // user
+	waitFor(t, tm, "filter: user")
+	quit(t, tm)
+	v := ansi.Strip(tr.View())
+	if strings.Contains(v, "hers") || !strings.Contains(v, "mine too") || !strings.Contains(v, "missed 3 events") {
+		t.Fatalf("user filter shows:\n%s", v)
 	}
 }
