@@ -8,13 +8,20 @@
 // other value as common.InspectValueMsg. Evaluation runs in a tea.Cmd with
 // a context, off the UI loop, behind a spinner; esc cancels it.
 //
+// What an evaluation prints arrives as api.EventOutput events of every
+// client (common.EventMsg); the pane shows, above the result, only those
+// whose Client is its own (api.Status.Client, asked once in Init), the
+// newest lines when they do not all fit. Other clients' output is the
+// transcript's.
+//
 // Typing mode: the pane takes every key while it is focused (Editing is
 // true), so that q, ?, : and / are typed. esc leaves typing mode, after
 // which tab, ?, :, / and q reach the app; enter or i go back to typing.
 //
 // Input history lives in the image, not in a file: each evaluated input is
 // appended to the data slot Lobby.workspace.history ([]any of strings,
-// newest last, at most 200), read back when the pane starts. up on the
+// newest last, at most 200), read back as data (the list value's string
+// items) when the pane starts. up on the
 // first line and down on the last line (or alt+up / alt+down anywhere)
 // walk it.
 //

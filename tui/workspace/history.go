@@ -2,14 +2,10 @@ package workspace
 
 import (
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"strconv"
 
 	tea "charm.land/bubbletea/v2"
 
-	"batos/kernel/api"
+	"batos/api"
 	"batos/tui/internal/pane"
 )
 
@@ -23,8 +19,9 @@ type historyLoadedMsg struct {
 	err     error
 }
 
-// loadHistoryCmd reads Lobby's input history (kernel-kept: every input
-// that succeeds is appended in its own transaction).
+// loadHistoryCmd reads the input history the image keeps (every input
+// that succeeds is appended in its own transaction): the strings of the
+// list in Lobby.workspace.history, as data.
 func loadHistoryCmd(img api.Image) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := pane.Ctx()
@@ -35,8 +32,8 @@ func loadHistoryCmd(img api.Image) tea.Cmd {
 		}
 		var holder *api.Ref
 		for _, s := range lobby.Slots {
-			if s.Name == api.InputsObject && s.Target != nil {
-				holder = s.Target
+			if s.Name == api.InputsObject && s.Target() != nil {
+				holder = s.Target()
 			}
 		}
 		if holder == nil {
@@ -48,7 +45,7 @@ func loadHistoryCmd(img api.Image) tea.Cmd {
 		}
 		for _, s := range view.Slots {
 			if s.Name == api.InputsSlot && s.Kind == api.KindData {
-				entries, err := parseHistory(s.Value)
+				entries, err := historyEntries(s.Value)
 				return historyLoadedMsg{lobby: api.LobbyOID, entries: entries, err: err}
 			}
 		}
@@ -56,24 +53,25 @@ func loadHistoryCmd(img api.Image) tea.Cmd {
 	}
 }
 
-// parseHistory reads a printed []any of strings back; elements that are
-// not strings are skipped.
-func parseHistory(printed string) ([]string, error) {
-	expr, err := parser.ParseExpr(printed)
-	if err != nil {
-		return nil, fmt.Errorf("workspace history: %s is not a Go literal: %w", api.InputsSlot, err)
-	}
-	lit, ok := expr.(*ast.CompositeLit)
-	if !ok {
-		return nil, fmt.Errorf("workspace history: %s is not a []any", api.InputsSlot)
+// historyEntries returns the strings of the history slot's list, oldest
+// first; items that are not strings are skipped. A value that is not a
+// list is an error: the slot holds something the workspace did not write.
+func historyEntries(v *api.Value) ([]string, error) {
+	if v == nil || v.Kind != api.ValueList {
+		kind := "nothing"
+		if v != nil {
+			kind = "a " + string(v.Kind)
+		}
+		return nil, fmt.Errorf("workspace history: %s holds %s, not a list", api.InputsSlot, kind)
 	}
 	var out []string
-	for _, e := range lit.Elts {
-		if bl, ok := e.(*ast.BasicLit); ok && bl.Kind == token.STRING {
-			if s, err := strconv.Unquote(bl.Value); err == nil {
-				out = append(out, s)
-			}
+	for _, it := range v.Items {
+		if it.Kind == api.ValueString {
+			out = append(out, it.String)
 		}
+	}
+	if len(out) > HistoryCap {
+		out = out[len(out)-HistoryCap:]
 	}
 	return out, nil
 }

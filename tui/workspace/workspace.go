@@ -11,8 +11,9 @@ import (
 	"charm.land/bubbles/v2/textarea"
 	tea "charm.land/bubbletea/v2"
 
-	"batos/kernel/api"
+	"batos/api"
 	"batos/tui/common"
+	"batos/tui/internal/pane"
 )
 
 // action is what an evaluation was asked for.
@@ -51,6 +52,15 @@ type Model struct {
 	output    []string // what the last action showed under the input
 	outputErr bool
 
+	// client is the name this client's events carry (api.Status.Client);
+	// printed is the output of this client's evaluations since the last
+	// one began, sanitized, printedOpen set while its last line has no
+	// newline yet, and cut the lines dropped from its front.
+	client      string
+	printed     []string
+	printedOpen bool
+	cut         int
+
 	lobby   uint64
 	history []string
 	histPos int    // index into history while walking it; len(history) when not
@@ -83,8 +93,28 @@ func New(c *common.Common) *Model {
 	return m
 }
 
-// Init loads the input history from the image.
-func (m *Model) Init() tea.Cmd { return loadHistoryCmd(m.c.Image) }
+// maxPrinted bounds the output lines the pane keeps.
+const maxPrinted = 1000
+
+// clientMsg names this client, as its events do.
+type clientMsg struct {
+	name string
+	err  error
+}
+
+// clientCmd asks the image which client this is.
+func clientCmd(img api.Image) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := pane.Ctx()
+		defer cancel()
+		st, err := img.Status(ctx)
+		return clientMsg{name: st.Client, err: err}
+	}
+}
+
+// Init loads the input history from the image and learns which client
+// this is, to show only its own output.
+func (m *Model) Init() tea.Cmd { return tea.Batch(loadHistoryCmd(m.c.Image), clientCmd(m.c.Image)) }
 
 // Title implements common.Pane.
 func (m *Model) Title() string { return "Workspace" }
@@ -141,9 +171,21 @@ func (m *Model) SetSize(width, height int) {
 	m.layout()
 }
 
+// resultHeight is the number of lines the result (or the spinner) takes
+// under the printed output.
+func (m *Model) resultHeight() int {
+	if m.running {
+		return 1
+	}
+	return len(m.output)
+}
+
 // outputHeight is the number of lines under the input.
 func (m *Model) outputHeight() int {
-	n := len(m.output)
+	n := len(m.printed) + m.resultHeight()
+	if m.cut > 0 {
+		n++
+	}
 	if n < 1 {
 		n = 1
 	}
@@ -181,6 +223,17 @@ func (m *Model) show(err bool, lines ...string) {
 // Update implements common.Pane.
 func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 	switch msg := msg.(type) {
+	case clientMsg:
+		if msg.err != nil {
+			return m, common.Err(fmt.Errorf("workspace: which client this is: %w", msg.err))
+		}
+		m.client = msg.name
+		return m, nil
+	case common.EventMsg:
+		if ev := msg.Event; ev.Type == api.EventOutput && m.client != "" && ev.Client == m.client {
+			m.print(ev.Output)
+		}
+		return m, nil
 	case historyLoadedMsg:
 		m.lobby = msg.lobby
 		m.history = msg.entries
@@ -311,6 +364,7 @@ func (m *Model) eval(act action) tea.Cmd {
 	id := m.runID
 	ctx, cancel := context.WithCancel(context.Background())
 	m.running, m.cancel = true, cancel
+	m.printed, m.printedOpen, m.cut = nil, false, 0
 	m.show(false)
 	img := m.c.Image
 	run := func() tea.Msg {
@@ -324,7 +378,7 @@ func (m *Model) finish(msg evalDoneMsg) tea.Cmd {
 	m.running = false
 	m.cancel()
 	if msg.err != nil {
-		if errors.Is(msg.err, context.Canceled) {
+		if api.KindOf(msg.err) == api.ErrCanceled || errors.Is(msg.err, context.Canceled) {
 			m.show(true, "cancelled")
 			return nil
 		}
@@ -340,23 +394,51 @@ func (m *Model) finish(msg evalDoneMsg) tea.Cmd {
 			m.show(false, "(no value)"+txNote(res.Tx))
 			return nil
 		}
-		m.show(false, strings.Split("⇒ "+res.Text, "\n")...)
+		m.show(false, strings.Split("⇒ "+res.Value.Text, "\n")...)
 	case inspectIt:
-		m.show(false, "inspecting "+firstLine(res.Text))
-		if res.Object != nil {
-			oid := res.Object.OID
+		if !res.HasValue {
+			m.show(false, "inspecting (no value)")
+			return func() tea.Msg { return common.InspectValueMsg{Value: api.Value{Text: "(no value)"}} }
+		}
+		m.show(false, "inspecting "+firstLine(res.Value.Text))
+		if r := res.Value.Object; r != nil {
+			oid := r.OID
 			return func() tea.Msg { return common.InspectMsg{OID: oid} }
 		}
-		text := res.Text
-		if !res.HasValue {
-			text = "(no value)"
-		}
-		return func() tea.Msg { return common.InspectValueMsg{Text: text} }
+		v := res.Value
+		return func() tea.Msg { return common.InspectValueMsg{Value: v} }
 	default:
 		m.show(false, "✓ done"+txNote(res.Tx))
 	}
 	return nil
 }
+
+// print adds output this client printed, a line at a time; an unfinished
+// line is continued by the next output.
+func (m *Model) print(text string) {
+	for text != "" {
+		line, rest, nl := strings.Cut(text, "\n")
+		text = rest
+		line = common.Sanitize(line)
+		if m.printedOpen && len(m.printed) > 0 {
+			last := &m.printed[len(m.printed)-1]
+			if len(*last) < maxOutputLine {
+				*last += line[:min(len(line), maxOutputLine-len(*last))]
+			}
+		} else {
+			m.printed = append(m.printed, line[:min(len(line), maxOutputLine)])
+		}
+		m.printedOpen = !nl
+	}
+	if n := len(m.printed) - maxPrinted; n > 0 {
+		m.printed = append([]string(nil), m.printed[n:]...)
+		m.cut += n
+	}
+	m.layout()
+}
+
+// maxOutputLine bounds one printed line as the pane keeps it.
+const maxOutputLine = 16 << 10
 
 func txNote(tx uint64) string {
 	if tx == 0 {
@@ -406,16 +488,14 @@ func (m *Model) rewriteToSend(prefix, selector string) {
 
 // View implements common.Pane.
 func (m *Model) View() string {
-	var out []string
 	h := m.outputHeight()
 	st := m.c.Styles
+	var result []string
 	switch {
 	case m.running:
-		out = []string{m.spin.View() + " evaluating… esc cancels"}
-	case len(m.output) == 0 && m.focused && !m.typing:
-		out = []string{st.Dim.Render("not typing: enter or i to type, tab to the next pane")}
-	case len(m.output) == 0:
-		out = []string{""}
+		result = []string{m.spin.View() + " evaluating… esc cancels"}
+	case len(m.output) == 0 && len(m.printed) == 0 && m.focused && !m.typing:
+		result = []string{st.Dim.Render("not typing: enter or i to type, tab to the next pane")}
 	default:
 		lines := m.output
 		if len(lines) > h {
@@ -423,11 +503,26 @@ func (m *Model) View() string {
 		}
 		for _, l := range lines {
 			if m.outputErr {
-				out = append(out, st.Error.Render(l))
+				result = append(result, st.Error.Render(l))
 			} else {
-				out = append(out, st.Info.Render(l))
+				result = append(result, st.Info.Render(l))
 			}
 		}
+	}
+	// What the evaluation printed goes above its result, its newest lines
+	// kept when they do not all fit.
+	var out []string
+	if room := h - len(result); room > 0 && (len(m.printed) > 0 || m.cut > 0) {
+		show := m.printed
+		if total := m.cut + len(m.printed); total > room {
+			show = m.printed[len(m.printed)-min(room-1, len(m.printed)):] // a row says how many are not shown
+			out = append(out, st.Dim.Render(fmt.Sprintf("… %d earlier lines", total-len(show))))
+		}
+		out = append(out, show...)
+	}
+	out = append(out, result...)
+	if len(out) == 0 {
+		out = []string{""}
 	}
 	body := m.input.View()
 	return common.Fit(body, m.width, m.height-h) + "\n" + common.Fit(strings.Join(out, "\n"), m.width, h)

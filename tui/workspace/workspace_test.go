@@ -1,7 +1,6 @@
 package workspace_test
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -9,23 +8,33 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
-	"batos/kernel"
-	"batos/kernel/api"
+	"batos/api"
+	"batos/system"
 	"batos/tui/common"
 	"batos/tui/common/commontest"
 	"batos/tui/workspace"
 )
 
-// openImage opens a real image in dir.
-func openImage(t *testing.T, dir string) (*api.Local, func()) {
+// openImage opens a real image in dir (without the pLLM) and connects a
+// client as "user".
+func openImage(t *testing.T, dir string) (*system.Client, func()) {
 	t.Helper()
 	t.Setenv("BATOS_LLM_URL", "http://127.0.0.1:1")
-	k, err := kernel.Open(dir, nil)
+	sys, err := system.Open(dir, system.Options{NoPLLM: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := api.NewLocal(k, "user")
-	return l, func() { l.Close(); k.Close() }
+	c, err := sys.Connect("user")
+	if err != nil {
+		sys.Close()
+		t.Fatal(err)
+	}
+	return c, func() {
+		c.Close()
+		if err := sys.Close(); err != nil {
+			t.Error(err)
+		}
+	}
 }
 
 var screen *commontest.Recorder
@@ -39,9 +48,9 @@ func start(t *testing.T, img api.Image) (*teatest.TestModel, *commontest.Model, 
 	return tm, m, ws
 }
 
-func waitFor(t *testing.T, _ *teatest.TestModel, text string) {
+func waitFor(t *testing.T, _ *teatest.TestModel, texts ...string) {
 	t.Helper()
-	screen.WaitFor(t, 10*time.Second, text)
+	screen.WaitFor(t, 10*time.Second, texts...)
 }
 
 func key(s string) tea.KeyPressMsg {
@@ -101,7 +110,7 @@ func TestDoItOfBadInputShowsError(t *testing.T) {
 
 func TestInspectIt(t *testing.T) {
 	img := commontest.New()
-	img.Results["p"] = api.Result{Text: "point (object 12)", HasValue: true, Object: &api.Ref{OID: 12}}
+	img.Results["p"] = api.Result{HasValue: true, Value: api.ObjectRef(api.Ref{OID: 12, Name: "point (object 12)"})}
 	tm, m, _ := start(t, img)
 	tm.Type("p")
 	tm.Send(key("ctrl+o"))
@@ -176,9 +185,17 @@ func TestHistoryPersistsAcrossReopen(t *testing.T) {
 	}
 }
 
-func historySaved(t *testing.T, img *api.Local, entry string) bool {
+func historySaved(t *testing.T, img api.Image, entry string) bool {
 	res, err := img.Eval(t.Context(), `Lobby.Get("`+api.InputsObject+`").(Object).Get("`+api.InputsSlot+`")`)
-	return err == nil && strings.Contains(res.Text, entry)
+	if err != nil {
+		return false
+	}
+	for _, it := range res.Value.Items {
+		if it.Kind == api.ValueString && it.String == entry {
+			return true
+		}
+	}
+	return false
 }
 
 func TestCompletion(t *testing.T) {
@@ -200,7 +217,7 @@ func TestCompletion(t *testing.T) {
 // saved, so quitting must still ask; one that succeeds is.
 func TestFailedInputStaysDirty(t *testing.T) {
 	img := commontest.New()
-	img.Errors["bad"] = errors.New("undefined: bad")
+	img.Errors["bad"] = &api.Error{Kind: api.ErrCompile, Message: "line 1:1: undefined: bad", Line: 1, Col: 1}
 	tm, _, ws := start(t, img)
 	tm.Type("bad")
 	tm.Send(key("ctrl+d"))
@@ -218,4 +235,40 @@ func TestFailedInputStaysDirty(t *testing.T) {
 	if ws.Dirty() {
 		t.Fatal("an input that succeeded counts as unsaved")
 	}
+}
+
+// TestCancelOfARealEvaluation: esc cancels an evaluation the image runs;
+// the image reports it as an *api.Error of kind canceled.
+func TestCancelOfARealEvaluation(t *testing.T) {
+	img, closeImg := openImage(t, t.TempDir())
+	defer closeImg()
+	tm, _, ws := start(t, img)
+	tm.Type("for {}")
+	tm.Send(key("ctrl+p"))
+	waitFor(t, tm, "esc cancels")
+	tm.Send(key("esc"))
+	waitFor(t, tm, "cancelled")
+	quit(t, tm)
+	if ws.Busy() {
+		t.Fatal("busy after cancel")
+	}
+}
+
+// TestOwnOutputShown: what an evaluation prints reaches the workspace as
+// this client's output events, above the value.
+func TestOwnOutputShown(t *testing.T) {
+	img, closeImg := openImage(t, t.TempDir())
+	defer closeImg()
+	events, cancel := img.Subscribe(64)
+	defer cancel()
+	tm, _, _ := start(t, img)
+	go func() {
+		for ev := range events {
+			tm.Send(common.EventMsg{Event: ev})
+		}
+	}()
+	tm.Type(`fmt.Println("hello from", 6*7); 1`)
+	tm.Send(key("ctrl+p"))
+	waitFor(t, tm, "hello from 42", "⇒ 1")
+	quit(t, tm)
 }
