@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/colorprofile"
 
-	"batos/kernel/api"
+	"batos/api"
 	"batos/tui/common"
 )
 
@@ -98,7 +99,8 @@ type Model struct {
 	inspectSeq    int
 	// quitQuestion is what the quit overlay asks.
 	quitQuestion string
-	// feedLost is set when the live event feed closed.
+	// feedLost is set when the live event feed closed for good (not
+	// after an EventMissed, which the app answers by resubscribing).
 	feedLost bool
 
 	events      <-chan api.Event
@@ -132,10 +134,14 @@ func New(c *common.Common, opts Options) *Model {
 	return m
 }
 
+// eventBuffer is how many events the subscription holds before the image
+// drops it (see resubscribe).
+const eventBuffer = 1024
+
 // Init subscribes to the image's events, starts the status poll and the
 // panes.
 func (m *Model) Init() tea.Cmd {
-	m.events, m.unsubscribe = m.c.Image.Subscribe(1024)
+	m.events, m.unsubscribe = m.c.Image.Subscribe(eventBuffer)
 	cmds := []tea.Cmd{waitEvent(m.events), statusCmd(m.c.Image), lobbySlotsCmd(m.c.Image)}
 	for _, p := range m.panes {
 		cmds = append(cmds, p.Init())
@@ -251,8 +257,11 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 		}
 		return m.broadcast(msg)
 	case common.EventMsg:
-		if msg.Event.Kind == api.EventCommit && msg.Event.Tx != nil {
-			m.status.LastTx = *msg.Event.Tx
+		switch ev := msg.Event; {
+		case ev.Type == api.EventCommit && ev.Tx != nil:
+			m.status.LastTx = common.SanitizeTx(*ev.Tx)
+		case ev.Type == api.EventMissed:
+			return m.resubscribe(msg)
 		}
 		return tea.Batch(m.broadcast(msg), waitEvent(m.events))
 	case eventsClosedMsg:
@@ -262,7 +271,7 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 		if msg.err != nil {
 			m.statusErr = msg.err
 		} else {
-			m.status, m.statusErr = msg.st, nil
+			m.status, m.statusErr = sanitizeStatus(msg.st), nil
 		}
 		return statusTick(m.opts.StatusEvery)
 	case statusTickMsg:
@@ -326,6 +335,19 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 		return nil
 	}
 	return m.broadcast(msg)
+}
+
+// resubscribe answers an EventMissed: the image dropped the subscription
+// (it fell behind; its channel closes after this event), so the app
+// subscribes again, tells the panes (the transcript marks the gap) and has
+// them reload what the missed commits may have changed, and says so.
+func (m *Model) resubscribe(missed common.EventMsg) tea.Cmd {
+	if m.unsubscribe != nil {
+		m.unsubscribe()
+	}
+	m.events, m.unsubscribe = m.c.Image.Subscribe(eventBuffer)
+	m.info, m.infoErr = fmt.Sprintf("the live feed fell behind and missed %d events: resubscribed, views refreshed", missed.Event.Missed), false
+	return tea.Batch(m.broadcast(missed), m.broadcast(common.RefreshMsg{}), statusCmd(m.c.Image), waitEvent(m.events))
 }
 
 // quit quits, or asks first when a pane holds an unsaved edit or runs

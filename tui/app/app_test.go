@@ -10,7 +10,7 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
-	"batos/kernel/api"
+	"batos/api"
 	"batos/tui/app"
 	"batos/tui/common"
 	"batos/tui/common/commontest"
@@ -31,7 +31,7 @@ type fakePane struct {
 func (p *fakePane) Init() tea.Cmd { return nil }
 func (p *fakePane) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 	switch msg.(type) {
-	case common.BrowseMsg, common.InspectMsg, common.InspectValueMsg:
+	case common.BrowseMsg, common.InspectMsg, common.InspectValueMsg, common.RefreshMsg:
 		p.got = append(p.got, msg)
 	}
 	return p, nil
@@ -61,7 +61,9 @@ func fmtMsg(m tea.Msg) string {
 	case common.InspectMsg:
 		return "inspect " + itoa(m.OID)
 	case common.InspectValueMsg:
-		return "inspect value " + m.Text
+		return "inspect value " + m.Value.Text
+	case common.RefreshMsg:
+		return "refresh"
 	}
 	return ""
 }
@@ -187,6 +189,12 @@ func TestCommandLine(t *testing.T) {
 	h.keys(enter)
 	h.wait(t, "got inspect value 1+2", "[Inspector]")
 	h.keys(char(':'))
+	for _, r := range "inspect Lobby" {
+		h.keys(char(r))
+	}
+	h.keys(enter)
+	h.wait(t, "got inspect 1") // an object result is inspected as the object
+	h.keys(char(':'))
 	for _, r := range "transcript" {
 		h.keys(char(r))
 	}
@@ -230,7 +238,7 @@ func TestQuitWithDirtyPaneAsks(t *testing.T) {
 
 func TestEventsReachTranscriptAndStatus(t *testing.T) {
 	h := start(t, 120, 30)
-	h.img.Emit(api.Event{Kind: api.EventCommit, Tx: &api.Tx{ID: 8, Time: clock, Principal: "pLLM/BRICK"},
+	h.img.Emit(api.Event{Type: api.EventCommit, Tx: &api.Tx{ID: 8, Time: clock, Principal: "pLLM/BRICK"},
 		Changes: []api.Change{{Object: api.Ref{OID: 1, Name: "Lobby"}, Slots: []api.SlotChange{{Name: "fib", Kind: api.KindMethod, Op: "added"}}}}})
 	h.wait(t, "Lobby: +fib", "tx 8 pLLM/BRICK")
 	h.keys(char('q'))
@@ -243,7 +251,7 @@ func TestGolden(t *testing.T) {
 	for _, size := range [][2]int{{80, 24}, {160, 48}} {
 		t.Run(itoa(uint64(size[0]))+"x"+itoa(uint64(size[1])), func(t *testing.T) {
 			h := start(t, size[0], size[1])
-			h.img.Emit(api.Event{Kind: api.EventCommit, Tx: &api.Tx{ID: 8, Time: clock, Principal: "user"},
+			h.img.Emit(api.Event{Type: api.EventCommit, Tx: &api.Tx{ID: 8, Time: clock, Principal: "user"},
 				Changes: []api.Change{{Object: api.Ref{OID: 1, Name: "Lobby"}, Slots: []api.SlotChange{{Name: "area", Kind: api.KindMethod, Op: "added"}}}}})
 			h.wait(t, "tx 8")
 			h.keys(char('q'))
@@ -269,4 +277,48 @@ func BenchmarkFirstFrame(b *testing.B) {
 		tm.WaitFinished(b, teatest.WithFinalTimeout(5*time.Second))
 		m.Close()
 	}
+}
+
+// TestMissedEventsResubscribe: when the image drops the subscription (an
+// EventMissed, then a closed channel), the app subscribes again, has the
+// panes refresh, says so, and later events arrive.
+func TestMissedEventsResubscribe(t *testing.T) {
+	h := start(t, 160, 30)
+	h.img.Overflow(17)
+	h.wait(t, "missed 17 events: resubscribed, views refreshed", "got refresh", "missed 17 events: the feed")
+	if n := h.img.Subscribers(); n != 1 {
+		t.Fatalf("%d subscriptions after the drop, want 1", n)
+	}
+	h.img.Emit(api.Event{Type: api.EventCommit, Tx: &api.Tx{ID: 9, Time: clock, Principal: "user"},
+		Changes: []api.Change{{Object: api.Ref{OID: 1, Name: "Lobby"}, Slots: []api.SlotChange{{Name: "after", Kind: api.KindData, Op: "added"}}}}})
+	h.wait(t, "Lobby: +after", "tx 9 user")
+	if strings.Contains(h.screen.Screen(), "live feed disconnected") {
+		t.Fatal("a resubscribed feed is reported lost")
+	}
+	h.keys(char('q'))
+	h.finish(t)
+}
+
+// TestFeedClosedIsReported: a feed that closes without EventMissed (the
+// image went away) is reported, not resubscribed.
+func TestFeedClosedIsReported(t *testing.T) {
+	h := start(t, 200, 30)
+	h.app.Close()
+	h.wait(t, "live feed disconnected")
+	h.keys(char('q'))
+	h.finish(t)
+}
+
+// TestStatusShowsRemoteAndClients: attached remotely, the status bar says
+// where and as whom, and how many clients share the image.
+func TestStatusShowsRemoteAndClients(t *testing.T) {
+	img := commontest.New()
+	img.Fixed.Remote, img.Fixed.Client, img.Fixed.Clients = "ws://10.0.0.2:7070", "remote:alice", 3
+	c := &common.Common{Image: img, Styles: common.DefaultStyles(), Clock: func() time.Time { return clock }}
+	m := app.New(c, app.Options{StatusEvery: -1})
+	screen := commontest.Record(m)
+	tm := teatest.NewTestModel(t, screen, teatest.WithInitialTermSize(220, 30))
+	screen.WaitFor(t, 5*time.Second, "remote ws://10.0.0.2:7070 as remote:alice", "3 clients")
+	tm.Send(ctrlC)
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
 }

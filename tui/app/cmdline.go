@@ -9,7 +9,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"batos/kernel/api"
+	"batos/api"
 	"batos/tui/common"
 	"batos/tui/internal/pane"
 )
@@ -108,16 +108,16 @@ func (m *Model) inspect(expr string) tea.Cmd {
 		res, err := img.Eval(ctx, expr)
 		var out tea.Msg
 		switch {
-		case errors.Is(err, context.Canceled):
+		case api.KindOf(err) == api.ErrCanceled || errors.Is(err, context.Canceled):
 			out = common.InfoMsg{Text: ":inspect cancelled"}
 		case err != nil:
 			out = common.ErrMsg{Err: fmt.Errorf(":inspect %s: %w", expr, err)}
-		case res.Object != nil:
-			out = common.InspectMsg{OID: res.Object.OID}
 		case !res.HasValue:
-			out = common.InspectValueMsg{Text: "(no value)"}
+			out = common.InspectValueMsg{Value: api.Value{Text: "(no value)"}}
+		case res.Value.Object != nil:
+			out = common.InspectMsg{OID: res.Value.Object.OID}
 		default:
-			out = common.InspectValueMsg{Text: res.Text}
+			out = common.InspectValueMsg{Value: res.Value}
 		}
 		return inspectDoneMsg{seq: seq, msg: out}
 	}

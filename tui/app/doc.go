@@ -15,7 +15,17 @@
 //
 // Work that may take time (image calls, the status poll, search) runs in
 // tea.Cmds, off the UI loop. The status bar polls api.Image.Status every
-// few seconds. Colours are downsampled by Bubble Tea's renderer to the
+// few seconds (the server and client name when attached remotely, and how
+// many clients share the image).
+//
+// The live feed is one subscription. When the image drops it for falling
+// behind (an api.EventMissed, after which the channel closes), the app
+// subscribes again, passes the EventMissed on (the transcript marks the
+// gap), broadcasts common.RefreshMsg so that panes reload what the missed
+// commits may have changed, and says so on the information line. A feed
+// that closes without one is reported as disconnected in the status bar.
+//
+// Colours are downsampled by Bubble Tea's renderer to the
 // profile it detects (or tea.WithColorProfile forces); every distinction
 // colour makes is also made by text (border weight, markers), so NO_COLOR
 // terminals stay readable.

@@ -8,7 +8,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"batos/kernel/api"
+	"batos/api"
 	"batos/tui/common"
 	"batos/tui/internal/pane"
 )

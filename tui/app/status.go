@@ -7,7 +7,8 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"batos/kernel/api"
+	"batos/api"
+	"batos/tui/common"
 )
 
 type (
@@ -28,6 +29,14 @@ func statusCmd(img api.Image) tea.Cmd {
 	}
 }
 
+// sanitizeStatus returns st with every text the image sent sanitized.
+func sanitizeStatus(st api.Status) api.Status {
+	st.Image, st.PLLM = common.Sanitize(st.Image), common.Sanitize(st.PLLM)
+	st.Client, st.Remote = common.Sanitize(st.Client), common.Sanitize(st.Remote)
+	st.LastTx = common.SanitizeTx(st.LastTx)
+	return st
+}
+
 // statusTick schedules the next poll.
 func statusTick(every time.Duration) tea.Cmd {
 	if every <= 0 {
@@ -43,6 +52,13 @@ func (m *Model) statusLine() string {
 	if st.Image != "" {
 		s += " │ " + st.Image
 	}
+	if st.Remote != "" {
+		// Attached over the wire: where, and as whom.
+		s += " │ remote " + st.Remote
+		if st.Client != "" {
+			s += " as " + st.Client
+		}
+	}
 	s += fmt.Sprintf(" │ %d objects", st.Objects)
 	if st.LastTx.ID != 0 {
 		s += fmt.Sprintf(" │ tx %d %s %s", st.LastTx.ID, st.LastTx.Principal, st.LastTx.Time.Format("15:04:05"))
@@ -52,7 +68,12 @@ func (m *Model) statusLine() string {
 		pllm = "…"
 	}
 	s += " │ pLLM " + pllm
-	s += " │ forge 0"
+	switch {
+	case st.Clients == 1:
+		s += " │ 1 client"
+	case st.Clients > 1:
+		s += fmt.Sprintf(" │ %d clients", st.Clients)
+	}
 	if m.feedLost {
 		s += " │ live feed disconnected"
 	}
