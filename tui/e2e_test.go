@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"batos/kernel/pllm/llama/llamatest"
+	"batos/llama/llamatest"
 )
 
 // binary is the batos binary TestMain builds for the end-to-end test.
