@@ -296,11 +296,11 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 		return func() tea.Msg { return msg.msg }
 	case common.ErrMsg:
 		if msg.Err != nil {
-			m.info, m.infoErr = msg.Err.Error(), true
+			m.info, m.infoErr = common.Sanitize(msg.Err.Error()), true
 		}
 		return nil
 	case common.InfoMsg:
-		m.info, m.infoErr = msg.Text, false
+		m.info, m.infoErr = common.Sanitize(msg.Text), false
 		return nil
 	case common.BrowseMsg:
 		return tea.Batch(m.update(browserPane, msg), m.setFocus(browserPane))
@@ -622,7 +622,7 @@ func (m *Model) infoLine() string {
 	case m.info != "":
 		return common.FitLine(st.Info.Render("• "+m.info), m.width)
 	case m.statusErr != nil:
-		return common.FitLine(st.Error.Render("✗ status: "+m.statusErr.Error()), m.width)
+		return common.FitLine(st.Error.Render("✗ status: "+common.Sanitize(m.statusErr.Error())), m.width)
 	}
 	p := m.panes[m.focus]
 	global := m.keys.ShortHelp()

@@ -322,3 +322,20 @@ func TestStatusShowsRemoteAndClients(t *testing.T) {
 	tm.Send(ctrlC)
 	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
 }
+
+// TestErrorTextSanitized: an error's message comes from the image (a
+// script's panic can say anything); the info line cannot be made to drive
+// the terminal by it.
+func TestErrorTextSanitized(t *testing.T) {
+	h := start(t, 160, 30)
+	h.img.Errors["boom()"] = &api.Error{Kind: api.ErrPanic, Message: "panic: bad\x1b[2J\x07thing", Selector: "boom"}
+	h.keys(char(':'))
+	typeText(h, "inspect boom()")
+	h.keys(enter)
+	h.wait(t, "panic: badthing")
+	h.keys(char('q')) // q leaves the info line as it is
+	h.finish(t)
+	if r := h.app.Render(); !strings.Contains(r, "badthing") || strings.Contains(r, "\x1b[2J") || strings.Contains(r, "\x07") {
+		t.Fatalf("the info line holds the message's escapes:\n%q", r)
+	}
+}

@@ -87,7 +87,7 @@ func (m *Model) searchView(width, height int) string {
 	b.WriteString("\n")
 	switch {
 	case m.searchErr != nil:
-		b.WriteString(m.c.Styles.Error.Render("error: " + m.searchErr.Error()))
+		b.WriteString(m.c.Styles.Error.Render("error: " + common.Sanitize(m.searchErr.Error())))
 	case len(m.hits) == 0 && m.searchIn.Value() != "":
 		b.WriteString(m.c.Styles.Dim.Render("no match"))
 	}

@@ -512,7 +512,9 @@ func (m *Model) selectedSlot() (entry, bool) {
 
 // --- update -----------------------------------------------------------------
 
-func (m *Model) setStatus(text string, isErr bool) { m.status, m.statusErr = text, isErr }
+// setStatus shows text (which may quote the image: it is sanitized) on
+// the last line.
+func (m *Model) setStatus(text string, isErr bool) { m.status, m.statusErr = common.Sanitize(text), isErr }
 
 func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 	switch msg := msg.(type) {

@@ -135,7 +135,7 @@ func TestSlotsGroupedWithInheritedApart(t *testing.T) {
 		case !e.isSlot():
 			got = append(got, "["+e.header+"]")
 		case e.inherited:
-			got = append(got, e.slot.Name+"@"+shortName(e.slot.Holder.Name))
+			got = append(got, e.slot.Name+"@"+shortName(e.slot.Holder))
 		default:
 			got = append(got, e.slot.Name)
 		}

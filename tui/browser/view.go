@@ -116,19 +116,22 @@ func (m *Model) treeRow(r row) string {
 	if r.depth == 0 {
 		label = r.name
 	}
-	if name := shortName(r.name); name != label && name != "" && !strings.HasPrefix(name, "object ") {
+	ref := api.Ref{OID: r.oid, Name: r.name}
+	if name := shortName(ref); !anonymous(ref) && name != label && name != "" {
 		label += " " + name
 	}
 	return strings.Repeat("  ", r.depth) + marker + " " + label + " " + m.c.Styles.Dim.Render("#"+strconv.FormatUint(r.oid, 10))
 }
 
-// shortName drops the " (object N)" a Ref's name ends in.
-func shortName(name string) string {
-	if i := strings.LastIndex(name, " (object "); i >= 0 {
-		return name[:i]
-	}
-	return name
+// shortName is how a row names an object: its Ref's name without the
+// " (object N)" the image adds to a name it found in a slot. (N is the
+// Ref's OID: the name is not parsed.)
+func shortName(r api.Ref) string {
+	return strings.TrimSuffix(r.Name, " (object "+strconv.FormatUint(r.OID, 10)+")")
 }
+
+// anonymous reports whether r's name is only its number.
+func anonymous(r api.Ref) bool { return r.Name == "object "+strconv.FormatUint(r.OID, 10) }
 
 func (m *Model) slotsView(r rect) []string {
 	st := m.c.Styles
@@ -168,16 +171,16 @@ func (m *Model) slotRow(e entry) string {
 	case api.KindPrimitive:
 		text = s.Name + " ⚙"
 	case api.KindParent:
-		text = s.Name + " → " + shortName(refName(s.Target()))
+		text = s.Name + " → " + refName(s.Target())
 	default:
 		if t := s.Target(); t != nil {
-			text = s.Name + " → " + shortName(t.Name)
+			text = s.Name + " → " + shortName(*t)
 		} else {
 			text = s.Name + " = " + pane.OneLine(valueText(s.Value)) // rows are one line
 		}
 	}
 	if e.inherited {
-		return "  " + st.Dim.Render(text+" ("+shortName(s.Holder.Name)+")")
+		return "  " + st.Dim.Render(text+" ("+shortName(s.Holder)+")")
 	}
 	ks, ok := st.Kind[s.Kind]
 	if !ok {
@@ -186,11 +189,12 @@ func (m *Model) slotRow(e entry) string {
 	return "  " + ks.Render(text)
 }
 
+// refName is the short name of what r refers to, "" for nothing.
 func refName(r *api.Ref) string {
 	if r == nil {
 		return ""
 	}
-	return r.Name
+	return shortName(*r)
 }
 
 // valueText is a slot value printed for people.
@@ -212,7 +216,7 @@ func valueType(v *api.Value) string {
 func (m *Model) sourceView(r rect) []string {
 	st := m.c.Styles
 	if m.editing {
-		title := fmt.Sprintf("Editing %s › %s", shortName(m.editHolder), m.editSel)
+		title := fmt.Sprintf("Editing %s › %s", shortName(api.Ref{OID: m.editOID, Name: m.editHolder}), m.editSel)
 		if m.Dirty() {
 			title += " *"
 		}
@@ -229,7 +233,7 @@ func (m *Model) sourceView(r rect) []string {
 		return pane.Block(out, r.w, r.h)
 	}
 	s := e.slot
-	title := fmt.Sprintf("%s › %s", shortName(s.Holder.Name), s.Name)
+	title := fmt.Sprintf("%s › %s", shortName(s.Holder), s.Name)
 	var body []string
 	switch s.Kind {
 	case api.KindMethod:

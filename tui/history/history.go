@@ -219,7 +219,7 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 	case historyMsg:
 		m.loading = false
 		if msg.err != nil {
-			m.status = msg.err.Error()
+			m.status = common.Sanitize(msg.err.Error())
 			return m, nil
 		}
 		if msg.before != 0 && len(msg.txs) < pageSize {
@@ -254,7 +254,7 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 		return m, tea.Batch(cmds...)
 	case choicesMsg:
 		if msg.err != nil {
-			m.status = msg.err.Error()
+			m.status = common.Sanitize(msg.err.Error())
 			return m, nil
 		}
 		switch len(msg.choices) {
@@ -268,7 +268,7 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 		return m, nil
 	case versionsMsg:
 		if msg.err != nil {
-			m.status = msg.err.Error()
+			m.status = common.Sanitize(msg.err.Error())
 			return m, nil
 		}
 		if m.mode != modeVersions || m.method != msg.c {

@@ -245,7 +245,7 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 				continue
 			}
 			if msg.err != nil {
-				m.status = msg.err.Error()
+				m.status = common.Sanitize(msg.err.Error())
 				continue
 			}
 			sel := ""
