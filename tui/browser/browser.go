@@ -514,7 +514,9 @@ func (m *Model) selectedSlot() (entry, bool) {
 
 // setStatus shows text (which may quote the image: it is sanitized) on
 // the last line.
-func (m *Model) setStatus(text string, isErr bool) { m.status, m.statusErr = common.Sanitize(text), isErr }
+func (m *Model) setStatus(text string, isErr bool) {
+	m.status, m.statusErr = common.Sanitize(text), isErr
+}
 
 func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 	switch msg := msg.(type) {
