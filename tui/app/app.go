@@ -142,7 +142,7 @@ const eventBuffer = 1024
 // panes.
 func (m *Model) Init() tea.Cmd {
 	m.events, m.unsubscribe = m.c.Image.Subscribe(eventBuffer)
-	cmds := []tea.Cmd{waitEvent(m.events), statusCmd(m.c.Image), lobbySlotsCmd(m.c.Image)}
+	cmds := []tea.Cmd{waitEvent(m.events), statusCmd(m.c.Image, true), lobbySlotsCmd(m.c.Image)}
 	for _, p := range m.panes {
 		cmds = append(cmds, p.Init())
 	}
@@ -273,9 +273,12 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 		} else {
 			m.status, m.statusErr = sanitizeStatus(msg.st), nil
 		}
+		if !msg.poll {
+			return nil
+		}
 		return statusTick(m.opts.StatusEvery)
 	case statusTickMsg:
-		return statusCmd(m.c.Image)
+		return statusCmd(m.c.Image, true)
 	case lobbySlotsMsg:
 		m.lobbyKids = msg.names
 		m.cmdIn.SetSuggestions(suggestions(msg.names))
@@ -347,7 +350,7 @@ func (m *Model) resubscribe(missed common.EventMsg) tea.Cmd {
 	}
 	m.events, m.unsubscribe = m.c.Image.Subscribe(eventBuffer)
 	m.info, m.infoErr = fmt.Sprintf("the live feed fell behind and missed %d events: resubscribed, views refreshed", missed.Event.Missed), false
-	return tea.Batch(m.broadcast(missed), m.broadcast(common.RefreshMsg{}), statusCmd(m.c.Image), waitEvent(m.events))
+	return tea.Batch(m.broadcast(missed), m.broadcast(common.RefreshMsg{}), statusCmd(m.c.Image, false), waitEvent(m.events))
 }
 
 // quit quits, or asks first when a pane holds an unsaved edit or runs

@@ -15,17 +15,21 @@ type (
 	statusMsg struct {
 		st  api.Status
 		err error
+		// poll is set for the poll's own answers, which schedule the
+		// next; an extra refresh does not start a second poll.
+		poll bool
 	}
 	statusTickMsg struct{}
 )
 
-// statusCmd asks the image for its status, off the UI loop.
-func statusCmd(img api.Image) tea.Cmd {
+// statusCmd asks the image for its status, off the UI loop; poll says
+// whether the answer schedules the next poll.
+func statusCmd(img api.Image, poll bool) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		st, err := img.Status(ctx)
-		return statusMsg{st: st, err: err}
+		return statusMsg{st: st, err: err, poll: poll}
 	}
 }
 
