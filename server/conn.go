@@ -118,6 +118,7 @@ func (c *conn) shutdown(ctx context.Context) {
 		<-idle
 	}
 	c.byeOnce.Do(func() { close(c.goodbye) })
+	<-c.writerDone // responses flushed and close frame sent, each write bounded by WriteTimeout
 	select {
 	case <-c.ended:
 	case <-ctx.Done():
@@ -252,13 +253,13 @@ func (c *conn) handle(data []byte) {
 		c.mu.Unlock()
 		c.respond(req.id, nil, &api.Error{Kind: api.ErrClosed, Message: "server shutting down"})
 		return
-	case len(c.mu.running) >= c.srv.opts.MaxInFlight:
-		c.mu.Unlock()
-		c.respond(req.id, nil, overloaded("more than %d requests running", c.srv.opts.MaxInFlight))
-		return
 	case c.mu.running[req.idString] != nil:
 		c.mu.Unlock()
 		c.respond(req.id, nil, protocolError(api.CodeInvalidRequest, "request id %s is already running", req.id))
+		return
+	case len(c.mu.running) >= c.srv.opts.MaxInFlight:
+		c.mu.Unlock()
+		c.respond(req.id, nil, overloaded("more than %d requests running", c.srv.opts.MaxInFlight))
 		return
 	}
 	ctx, cancel := context.WithCancel(api.WithRequest(c.ctx, req.idString))
