@@ -3,7 +3,6 @@ package server_test
 import (
 	"encoding/json"
 	"net/http"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -14,27 +13,7 @@ import (
 	"batos/server/servertest"
 )
 
-// noLeaks fails the test when, after every later cleanup (the server's
-// Shutdown among them), more goroutines run than before it: nothing the
-// server started may outlive it. It awaits the count for a while, since
-// a goroutine that has done its last work may not have exited yet.
-func noLeaks(t testing.TB) {
-	t.Helper()
-	base := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(10 * time.Second)
-		for runtime.NumGoroutine() > base {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				n := runtime.Stack(buf, true)
-				t.Errorf("%d goroutines outlive the test (%d before):\n%s", runtime.NumGoroutine(), base, buf[:n])
-				return
-			}
-			runtime.Gosched()
-			time.Sleep(time.Millisecond)
-		}
-	})
-}
+func noLeaks(t testing.TB) { servertest.NoLeaks(t) }
 
 // wsClient is a raw protocol client: a gorilla connection and the frames
 // it read that the test has not consumed yet.

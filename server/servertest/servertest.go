@@ -23,6 +23,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -441,6 +442,29 @@ func (c *Client) Status(ctx context.Context) (api.Status, error) {
 // Subscribe subscribes from now on.
 func (c *Client) Subscribe(buffer int) (<-chan api.Event, func()) {
 	return c.b.Subscribe(0, buffer)
+}
+
+// NoLeaks fails the test when, after every cleanup registered after it
+// (a server's Shutdown among them), more goroutines run than before it:
+// nothing a server or a client started may outlive it. It awaits the
+// count for a while, since a goroutine that has done its last work may
+// not have exited yet.
+func NoLeaks(t testing.TB) {
+	t.Helper()
+	base := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for runtime.NumGoroutine() > base {
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				n := runtime.Stack(buf, true)
+				t.Errorf("%d goroutines outlive the test (%d before):\n%s", runtime.NumGoroutine(), base, buf[:n])
+				return
+			}
+			runtime.Gosched()
+			time.Sleep(time.Millisecond)
+		}
+	})
 }
 
 // Served is a backend served on a loopback port.
