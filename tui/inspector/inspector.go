@@ -183,8 +183,8 @@ func (m *Model) load(oid uint64) tea.Cmd {
 	}
 }
 
-// reload reloads each object on the stack that changed says changed,
-// once.
+// reload loads again each object on the stack whose frame changed
+// reports true for, once each.
 func (m *Model) reload(changed func(*frame) bool) tea.Cmd {
 	var cmds []tea.Cmd
 	done := map[uint64]bool{}
