@@ -183,9 +183,11 @@ func (c *wsClient) event() api.Event {
 }
 
 // closeCode reads until the connection ends and returns the close code
-// and reason the server sent (0 when it sent none).
+// and reason the server sent (0 when it sent none), then closes the
+// client's socket.
 func (c *wsClient) closeCode() (int, string) {
 	c.t.Helper()
+	defer c.ws.Close()
 	for {
 		_, err := c.tryRead()
 		if err == nil {
