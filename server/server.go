@@ -276,13 +276,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := newConn(s, ws, client, name)
 	s.mu.Lock()
 	s.mu.conns[c] = struct{}{}
-	closing := s.mu.closing
-	s.mu.Unlock()
-	if closing {
-		// Shutdown began between the admission and now and did not see
-		// this connection: it ends it itself, promptly.
-		go c.shutdown(context.Background())
+	if s.mu.closing {
+		// Shutdown began since the admission and did not see this
+		// connection: it says goodbye at once, running nothing.
+		c.mu.draining = true
+		c.byeOnce.Do(func() { close(c.goodbye) })
 	}
+	s.mu.Unlock()
 	c.run(since)
 	s.mu.Lock()
 	delete(s.mu.conns, c)
