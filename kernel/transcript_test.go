@@ -10,7 +10,7 @@ import (
 
 	"batos/internal/cmd/repl"
 	"batos/internal/iostreams"
-	"batos/kernel"
+	"batos/system"
 )
 
 // TestTranscripts replays the REPL transcripts in testdata/*.txt through the
@@ -82,7 +82,11 @@ func parseTranscript(t *testing.T, file string) [][]transcriptPart {
 func runTranscript(t *testing.T, file string) {
 	dir := t.TempDir()
 	for _, parts := range parseTranscript(t, file) {
-		k, err := kernel.Open(dir, nil)
+		sys, err := system.Open(dir, system.Options{NoPLLM: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		client, err := sys.Connect("user")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,10 +98,10 @@ func runTranscript(t *testing.T, file string) {
 			}
 			want = append(want, p.expected...)
 		}
-		if err := repl.Loop(&repl.Options{IO: ios}, k.NewSession("user")); err != nil {
+		if err := repl.Loop(&repl.Options{IO: ios}, client); err != nil {
 			t.Fatalf("repl: %v", err)
 		}
-		if err := k.Close(); err != nil {
+		if err := sys.Close(); err != nil {
 			t.Fatal(err)
 		}
 		got := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")

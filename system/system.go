@@ -22,6 +22,7 @@ import (
 	"batos/kernel"
 	"batos/kernel/pllm"
 	"batos/kernel/sandbox"
+	"batos/server"
 )
 
 // Options configures Open. The zero value opens (or creates) the image
@@ -54,6 +55,8 @@ type System struct {
 	mu      sync.Mutex
 	closed  bool
 	clients map[*Client]struct{}
+	server  *server.Server // set by Serve
+	served  chan struct{}  // closed when the server's Serve returned
 	calls   sync.WaitGroup // requests in flight, of every client
 }
 
@@ -150,9 +153,11 @@ func (sys *System) begin() error {
 	return nil
 }
 
-// Close closes every client (cancelling what they run), waits for their
-// requests to return, then stops the event forwarding, the sandbox's warm
-// child and the kernel. Every commit acknowledged before Close is durable.
+// Close stops the server (remote clients are told why and their running
+// requests get a grace period), closes every client (cancelling what they
+// run), waits for their requests to return, then stops the event
+// forwarding, the sandbox's warm child and the kernel. Every commit
+// acknowledged before Close is durable.
 func (sys *System) Close() error {
 	sys.mu.Lock()
 	if sys.closed {
@@ -160,6 +165,9 @@ func (sys *System) Close() error {
 		return nil
 	}
 	sys.closed = true
+	sys.mu.Unlock()
+	sys.stopServing()
+	sys.mu.Lock()
 	clients := make([]*Client, 0, len(sys.clients))
 	for c := range sys.clients {
 		clients = append(clients, c)

@@ -9,10 +9,10 @@ import (
 	"github.com/spf13/cobra"
 
 	evalcmd "batos/internal/cmd/eval"
-	servecmd "batos/internal/cmd/serve"
 	imagecmd "batos/internal/cmd/image"
 	replcmd "batos/internal/cmd/repl"
 	sandboxcmd "batos/internal/cmd/sandbox"
+	servecmd "batos/internal/cmd/serve"
 	tuicmd "batos/internal/cmd/tui"
 	"batos/internal/cmdutil"
 	"batos/internal/iostreams"
