@@ -27,9 +27,10 @@ import (
 type Image interface {
 	// Eval evaluates workspace input (Go statements, expressions or
 	// declarations) as one transaction; variables persist between calls
-	// of the same client. An input that succeeds is appended to the
-	// history slot of the object in Lobby's InputsObject slot, in the same
-	// transaction. Output the input prints is published as EventOutput
+	// of the same client. For a client that records its inputs (the
+	// TUI's workspace in the image's own process), an input that succeeds
+	// is appended to the history slot of the object in Lobby's
+	// InputsObject slot, in the same transaction. Output the input prints is published as EventOutput
 	// events of this client and request (see WithRequest), once, from the
 	// attempt that counted (see docs/decisions.md, "Retried inputs").
 	Eval(ctx context.Context, src string) (Result, error)

@@ -33,6 +33,7 @@ type Client struct {
 	// evalSlot holds the eval session while an evaluation uses it; a
 	// request waiting for it gives up when its context ends.
 	evalSlot chan *kernel.Session
+	record   bool // guarded by holding the eval session
 }
 
 var _ api.Image = (*Client)(nil)
@@ -45,9 +46,20 @@ func newClient(sys *System, principal string) *Client {
 }
 
 func (c *Client) newEvalSession() *kernel.Session {
-	s := c.sys.k.NewSession(c.principal)
+	return c.sys.k.NewSession(c.principal)
+}
+
+// RecordInputs makes every later Eval that succeeds append its input to
+// the workspace history in the image (see api.InputsObject), in the
+// input's own transaction: the TUI's workspace does, so its history
+// survives a restart. Clients that do not — scripts, the REPL, remote
+// clients — leave the shared history object alone, so their inputs never
+// conflict on it.
+func (c *Client) RecordInputs() {
+	s := <-c.evalSlot
 	s.RecordInputs(api.InputsObject, api.InputsCap)
-	return s
+	c.record = true
+	c.evalSlot <- s
 }
 
 // Close cancels the client's running requests and forgets it; its
@@ -99,6 +111,9 @@ func (c *Client) evaluate(ctx context.Context, fn func(ctx context.Context, s *k
 		if errors.Is(err, kernel.ErrSessionClosed) || errors.Is(err, interp.ErrAbandoned) {
 			// The session is closed for good: go on in a fresh one.
 			s = c.newEvalSession()
+			if c.record {
+				s.RecordInputs(api.InputsObject, api.InputsCap)
+			}
 		}
 		c.evalSlot <- s
 		return err

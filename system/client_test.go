@@ -160,8 +160,15 @@ func containsChild(kids []api.Child, slot string, oid uint64) bool {
 // history in its own transaction (no second commit); a failing one does
 // not; tool edits through SetSlot are not the user's input.
 func TestInputsRecordedInTheirTransaction(t *testing.T) {
-	l := open(t)
+	sys := openSystem(t)
+	l := connect(t, sys, "user")
+	l.RecordInputs()
 	ctx := context.Background()
+	// A client that does not record leaves the history alone.
+	other := connect(t, sys, "script")
+	if _, err := other.Eval(ctx, `Lobby.Set("z", 0)`); err != nil {
+		t.Fatal(err)
+	}
 	res, err := l.Eval(ctx, `Lobby.Set("a", 1)`)
 	if err != nil {
 		t.Fatal(err)

@@ -173,7 +173,7 @@ func TestEventsAttributed(t *testing.T) {
 	events, cancel := sys.Subscribe(0, 64)
 	defer cancel()
 	ctx := api.WithRequest(context.Background(), "req-7")
-	if _, err := a.Eval(ctx, `fmt.Println("from alice")`); err != nil {
+	if _, err := a.Eval(ctx, `fmt.Println("from alice"); Lobby.Set("by", "alice")`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.Eval(context.Background(), `Lobby.Set("by", "bob")`); err != nil {
@@ -194,7 +194,7 @@ func TestEventsAttributed(t *testing.T) {
 	want := []string{
 		"status alice/req-7 busy",
 		"output alice/req-7 from alice\n",
-		"commit alice/ ", // the input's history line
+		"commit alice/ ",
 		"status alice/req-7 idle",
 		"status bob/ busy",
 		"commit bob/ ",

@@ -35,7 +35,12 @@ func TestServeAndAttach(t *testing.T) {
 	// The hammer: 40 separate processes, each attaching through the image
 	// folder's server file and incrementing one counter.
 	const hits = 40
-	x.shell("hammer", fmt.Sprintf(`for i in $(seq %d); do %s eval --image %s 'n, _ := Lobby.Get("hits").(int); Lobby.Set("hits", n+1)' || exit 1; done`, hits, binary, image))
+	x.shell("hammer", fmt.Sprintf(`%[2]s eval --image %[3]s 'Lobby.Set("hits", 0)' && for i in $(seq %[1]d); do %[2]s eval --image %[3]s 'Lobby.Set("hits", Lobby.Get("hits").(int)+1)' || break; done`, hits, binary, image))
+
+	// Both TUIs watch the hammer's commits arrive live.
+	x.waitFor("a", "Lobby: ~hits")
+	x.waitFor("b", "Lobby: ~hits")
+	x.waitFor("hammer", "BATOS-EXIT-0")
 
 	x.keys("a", "Tab", "Tab", "Tab")
 	x.waitFor("a", "[Workspace]")
@@ -44,16 +49,11 @@ func TestServeAndAttach(t *testing.T) {
 	x.waitFor("a", "✓ done")
 	// bob's transcript shows ann's method arrive, with its principal.
 	x.waitFor("b", "remote:ann", "Lobby: +shout")
-
-	x.waitFor("hammer", "BATOS-EXIT-0")
 	x.keys("b", "Tab", "Tab", "Tab")
 	x.waitFor("b", "[Workspace]")
-	x.text("b", `Lobby.Get("hits")`)
+	x.text("b", `fmt.Sprint(Lobby.Get("hits"), " ", Lobby.Send("shout"))`)
 	x.keys("b", "C-p")
-	x.waitFor("b", fmt.Sprintf("⇒ %d", hits))
-	x.text("b", `Lobby.Send("shout")`)
-	x.keys("b", "C-p")
-	x.waitFor("b", `⇒ "HI"`)
+	x.waitFor("b", fmt.Sprintf(`⇒ "%d HI"`, hits))
 
 	// SIGINT: the server stops with everything durable and tells clients.
 	x.keys("server", "C-c")

@@ -21,6 +21,9 @@ type Target struct {
 	// Name is the client's name: its principal in process ("user"), and
 	// remote:Name over the wire.
 	Name string
+	// RecordInputs keeps the client's successful inputs in the image's
+	// workspace history (in process only; see system.Client.RecordInputs).
+	RecordInputs bool
 }
 
 // Conn is an image reached for one command.
@@ -50,6 +53,9 @@ func Open(t Target) (*Conn, error) {
 	if err != nil {
 		sys.Close()
 		return nil, err
+	}
+	if t.RecordInputs {
+		client.RecordInputs()
 	}
 	return &Conn{Image: client, close: sys.Close}, nil
 }

@@ -29,6 +29,7 @@ func openImage(t *testing.T, dir string) (*system.Client, func()) {
 		sys.Close()
 		t.Fatal(err)
 	}
+	c.RecordInputs() // as `batos tui` does
 	return c, func() {
 		c.Close()
 		if err := sys.Close(); err != nil {

@@ -52,6 +52,7 @@ func Open(tb testing.TB) Image {
 		sys.Close()
 		tb.Fatal(err)
 	}
+	c.RecordInputs() // as `batos tui` does
 	tb.Cleanup(func() {
 		c.Close()
 		if err := sys.Close(); err != nil {
