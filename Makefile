@@ -32,6 +32,7 @@ lint: vet
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./image/ ./interp/ ./kernel/
 	$(GO) test -run '^$$' -bench . -benchtime 20x -count 1 ./kernel/sandbox/ ./kernel/pllm/ ./tui/...
+	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./server/
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeRecord -fuzztime 30s ./image/
@@ -41,6 +42,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzExtract -fuzztime 30s ./kernel/pllm/
 	$(GO) test -run '^$$' -fuzz FuzzSSE -fuzztime 30s ./llama/
 	$(GO) test -run '^$$' -fuzz FuzzParseLiteral -fuzztime 30s ./api/
+	$(GO) test -run '^$$' -fuzz FuzzParseRequest -fuzztime 30s ./server/
 
 clean:
 	rm -rf bin
