@@ -312,10 +312,10 @@ func TestReplayEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	a := dialImage(t, s, "a")
 	events, cancel := a.Subscribe(64)
-	if _, err := a.Eval(ctx, `fmt.Println("one")`); err != nil {
+	if _, err := a.Eval(ctx, `fmt.Println("one"); Lobby.Set("one", 1)`); err != nil {
 		t.Fatal(err)
 	}
-	// The commit reaches the hub from the kernel's bus, maybe after idle.
+	// Idle follows the commit (system waits for its event).
 	for idle, commit := false, false; !idle || !commit; {
 		ev := <-events
 		idle = idle || ev.State == api.StateIdle
@@ -326,7 +326,7 @@ func TestReplayEndToEnd(t *testing.T) {
 	a.Close()
 
 	b := dialImage(t, s, "b")
-	if _, err := b.Eval(ctx, `fmt.Println("two")`); err != nil {
+	if _, err := b.Eval(ctx, `fmt.Println("two"); Lobby.Set("two", 2)`); err != nil {
 		t.Fatal(err)
 	}
 	again, err := remote.Dial(ctx, s.URL, remote.Options{Token: s.Token, Client: "a", Since: last})
@@ -354,7 +354,7 @@ func TestReplayEndToEnd(t *testing.T) {
 	_ = small
 	c := dialImage(t, s2, "c")
 	for range 3 {
-		if _, err := c.Eval(ctx, `fmt.Println("x")`); err != nil {
+		if _, err := c.Eval(ctx, `fmt.Println("x"); Lobby.Set("x", 1)`); err != nil {
 			t.Fatal(err)
 		}
 	}
