@@ -79,16 +79,12 @@ func dialImage(t testing.TB, s *servertest.Served, name string) *remote.Image {
 }
 
 // TestCountersEndToEnd: 50 clients increment shared counters through
-// eval; the evaluations conflict (on the counters and, every one of them,
-// on the shared workspace history), are retried by the kernel, and by the
-// client when the kernel gives up; every increment that succeeded is
-// counted exactly once.
+// eval; the evaluations conflict on the counters, are retried by the
+// kernel, and by the client when the kernel gives up; every increment
+// that succeeded is counted exactly once.
 //
-// Its size: every eval writes Lobby.workspace.history, so 50 concurrent
-// clients commit one at a time, with conflict retries in between — about
-// 20 ms an increment here without -race, 250 ms or more with it. The
-// brief's 50×1000 runs with BATOS_LONG=1; by default 50×4, with -short
-// 50×1.
+// Its size: the brief's 50×1000 runs with BATOS_LONG=1 (minutes on two
+// cores); by default 50×4, with -short 50×1.
 func TestCountersEndToEnd(t *testing.T) {
 	const clients, counters = 50, 5
 	perClient := 4
