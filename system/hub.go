@@ -143,13 +143,6 @@ func (h *hub) subscribe(since uint64, buffer int) (<-chan api.Event, func()) {
 	}
 }
 
-// seqNow returns the newest sequence number.
-func (h *hub) seqNow() uint64 {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.seq
-}
-
 // close ends every subscription.
 func (h *hub) close() {
 	h.mu.Lock()

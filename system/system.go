@@ -12,7 +12,6 @@ package system
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -205,5 +204,3 @@ func bind(ctx, client context.Context) (context.Context, context.CancelFunc) {
 	stop := context.AfterFunc(client, cancel)
 	return ctx, func() { stop(); cancel() }
 }
-
-var errNotObject = errors.New("not an object")
