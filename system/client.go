@@ -106,7 +106,7 @@ func (c *Client) evaluate(ctx context.Context, fn func(ctx context.Context, s *k
 			// Its commit event comes through the kernel's bus; publish
 			// idle after it, so that every client sees a request's
 			// output, then its commit, then its idle.
-			c.sys.hub.awaitCommit(uint64(tx))
+			c.sys.hub.AwaitCommit(uint64(tx))
 		}
 		if errors.Is(err, kernel.ErrSessionClosed) || errors.Is(err, interp.ErrAbandoned) {
 			// The session is closed for good: go on in a fresh one.
@@ -122,7 +122,7 @@ func (c *Client) evaluate(ctx context.Context, fn func(ctx context.Context, s *k
 
 func (c *Client) publish(request string, ev api.Event) {
 	ev.Client, ev.Request = c.principal, request
-	c.sys.hub.publish(ev)
+	c.sys.hub.Publish(ev)
 }
 
 type outputWriter struct {
@@ -137,7 +137,7 @@ func (w outputWriter) Write(p []byte) (int, error) {
 
 // Subscribe delivers every event of the image from now on.
 func (c *Client) Subscribe(buffer int) (<-chan api.Event, func()) {
-	return c.sys.hub.subscribe(0, buffer)
+	return c.sys.hub.Subscribe(0, buffer)
 }
 
 func (c *Client) Eval(ctx context.Context, src string) (api.Result, error) {

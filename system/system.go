@@ -18,6 +18,7 @@ import (
 	"sync"
 
 	"batos/api"
+	"batos/eventhub"
 	"batos/kernel"
 	"batos/kernel/pllm"
 	"batos/kernel/sandbox"
@@ -46,7 +47,7 @@ type Options struct {
 type System struct {
 	k      *kernel.Kernel
 	runner *sandbox.Runner
-	hub    *hub
+	hub    *eventhub.Hub
 	log    *slog.Logger
 
 	stopForward func()
@@ -87,7 +88,7 @@ func Open(dir string, opts Options) (*System, error) {
 	if replay <= 0 {
 		replay = 4096
 	}
-	sys.hub = newHub(replay)
+	sys.hub = eventhub.New(replay)
 	sys.stopForward = sys.forward()
 	return sys, nil
 }
@@ -122,9 +123,9 @@ func (sys *System) Connect(principal string) (*Client, error) {
 }
 
 // Subscribe delivers the events after seq since (0: from now on), then
-// live ones; see hub.subscribe for the overflow and replay rules.
+// live ones; see eventhub.Hub.Subscribe for the overflow and replay rules.
 func (sys *System) Subscribe(since uint64, buffer int) (<-chan api.Event, func()) {
-	return sys.hub.subscribe(since, buffer)
+	return sys.hub.Subscribe(since, buffer)
 }
 
 // clientCount is how many clients are connected.
@@ -177,7 +178,7 @@ func (sys *System) Close() error {
 	}
 	sys.calls.Wait()
 	sys.stopForward()
-	sys.hub.close()
+	sys.hub.Close()
 	if sys.runner != nil {
 		sys.runner.Close()
 	}
@@ -192,7 +193,7 @@ func (sys *System) forward() (stop func()) {
 	go func() {
 		defer close(done)
 		for ev := range sub.C {
-			sys.hub.publish(convertEvent(ev))
+			sys.hub.Publish(convertEvent(ev))
 		}
 	}()
 	return func() { sub.Close(); <-done }

@@ -31,17 +31,15 @@ import (
 	"time"
 
 	"batos/api"
+	"batos/eventhub"
 	"batos/server"
 )
 
 // Backend is an in-memory server.Backend. It is safe for concurrent use.
 type Backend struct {
-	replay int
+	hub *eventhub.Hub
 
 	mu       sync.Mutex
-	seq      uint64
-	ring     []api.Event
-	subs     map[*subscriber]struct{}
 	clients  map[*Client]struct{}
 	counters map[string]int64
 	gates    map[string]chan struct{}
@@ -52,16 +50,10 @@ type Backend struct {
 
 var _ server.Backend = (*Backend)(nil)
 
-type subscriber struct {
-	c      chan api.Event
-	buffer int
-}
-
 // NewBackend returns a Backend whose hub keeps the newest replay events.
 func NewBackend(replay int) *Backend {
 	return &Backend{
-		replay:   replay,
-		subs:     map[*subscriber]struct{}{},
+		hub:      eventhub.New(replay),
 		clients:  map[*Client]struct{}{},
 		counters: map[string]int64{},
 		gates:    map[string]chan struct{}{},
@@ -132,11 +124,7 @@ func (b *Backend) Counter(name string) int64 {
 }
 
 // Seq returns the newest event's sequence number.
-func (b *Backend) Seq() uint64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.seq
-}
+func (b *Backend) Seq() uint64 { return b.hub.Seq() }
 
 // Release lets the requests waiting on name ("wait NAME") return.
 func (b *Backend) Release(name string) {
@@ -156,76 +144,15 @@ func (b *Backend) gate(name string) chan struct{} {
 
 // Publish numbers ev and delivers it to every subscriber; a subscriber
 // without room gets an EventMissed and is dropped. It returns ev's seq.
-func (b *Backend) Publish(ev api.Event) uint64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		return 0
-	}
-	b.seq++
-	ev.Seq = b.seq
-	if len(b.ring) == b.replay && b.replay > 0 {
-		b.ring = append(b.ring[:0], b.ring[1:]...)
-	}
-	if b.replay > 0 {
-		b.ring = append(b.ring, ev)
-	}
-	for s := range b.subs {
-		if len(s.c) >= s.buffer {
-			s.c <- api.Event{Seq: ev.Seq, Type: api.EventMissed, Missed: 1}
-			close(s.c)
-			delete(b.subs, s)
-			continue
-		}
-		s.c <- ev
-	}
-	return ev.Seq
-}
+func (b *Backend) Publish(ev api.Event) uint64 { return b.hub.Publish(ev) }
 
 // Subscribe follows server.Backend's contract.
 func (b *Backend) Subscribe(since uint64, buffer int) (<-chan api.Event, func()) {
-	if buffer < 1 {
-		buffer = 1
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var replay []api.Event
-	if since > 0 && since < b.seq {
-		oldest := b.seq + 1
-		if len(b.ring) > 0 {
-			oldest = b.ring[0].Seq
-		}
-		if since+1 < oldest {
-			replay = []api.Event{{Seq: b.seq, Type: api.EventMissed, Missed: oldest - since - 1}}
-		} else {
-			replay = b.ring[len(b.ring)-int(b.seq-since):]
-		}
-	}
-	s := &subscriber{c: make(chan api.Event, buffer+len(replay)+1), buffer: buffer + len(replay)}
-	for _, ev := range replay {
-		s.c <- ev
-	}
-	if b.closed {
-		close(s.c)
-		return s.c, func() {}
-	}
-	b.subs[s] = struct{}{}
-	return s.c, func() {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		if _, ok := b.subs[s]; ok {
-			delete(b.subs, s)
-			close(s.c)
-		}
-	}
+	return b.hub.Subscribe(since, buffer)
 }
 
 // Subscribers counts the live subscriptions.
-func (b *Backend) Subscribers() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.subs)
-}
+func (b *Backend) Subscribers() int { return b.hub.Subscribers() }
 
 // Close closes every client and subscription.
 func (b *Backend) Close() {
@@ -239,12 +166,9 @@ func (b *Backend) Close() {
 		c.Close()
 	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	b.closed = true
-	for s := range b.subs {
-		close(s.c)
-		delete(b.subs, s)
-	}
+	b.mu.Unlock()
+	b.hub.Close()
 }
 
 // Client is a Backend's client.

@@ -1,4 +1,9 @@
-package system
+// Package eventhub numbers the events of one image in one sequence, keeps
+// the newest in a ring for clients that reconnect, and fans them out to
+// subscribers without ever blocking the publisher: the broadcast half of
+// the contract server.Backend states, shared by system and the server's
+// in-memory test backend.
+package eventhub
 
 import (
 	"sync"
@@ -7,7 +12,7 @@ import (
 	"batos/api"
 )
 
-// hub numbers every event of the image in one sequence, keeps the newest
+// Hub numbers every event of the image in one sequence, keeps the newest
 // in a ring for replay, and fans them out to subscribers without ever
 // blocking the publisher.
 //
@@ -15,9 +20,9 @@ import (
 // ring holds the newest len(ring) events in order, ring[n-1].Seq == seq;
 // each subscriber's channel has room for its buffer plus one, and that one
 // is kept for the EventMissed that ends a subscriber which fell behind.
-type hub struct {
+type Hub struct {
 	mu sync.Mutex
-	// published is closed and replaced by each publish: awaitCommit's
+	// published is closed and replaced by each publish: AwaitCommit's
 	// wake-up.
 	published chan struct{}
 	seq       uint64
@@ -32,18 +37,21 @@ type subscriber struct {
 	buffer int
 }
 
-func newHub(replay int) *hub {
-	return &hub{max: replay, subs: map[*subscriber]struct{}{}, published: make(chan struct{})}
+// New returns a hub that keeps the newest replay events (at least one).
+func New(replay int) *Hub {
+	replay = max(replay, 1)
+	return &Hub{max: replay, subs: map[*subscriber]struct{}{}, published: make(chan struct{})}
 }
 
-// publish gives ev the next sequence number and delivers it. A subscriber
+// Publish gives ev the next sequence number, delivers it, and returns
+// the number (0 once closed). A subscriber
 // whose buffer is full gets an EventMissed and is dropped (its channel
 // closed): a slow reader never slows the image or other readers.
-func (h *hub) publish(ev api.Event) {
+func (h *Hub) Publish(ev api.Event) uint64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return
+		return 0
 	}
 	h.seq++
 	ev.Seq = h.seq
@@ -63,16 +71,17 @@ func (h *hub) publish(ev api.Event) {
 	}
 	close(h.published)
 	h.published = make(chan struct{})
+	return ev.Seq
 }
 
-// commitWait bounds how long awaitCommit waits: the kernel's bus drops
+// commitWait bounds how long AwaitCommit waits: the kernel's bus drops
 // events for a subscriber that falls 4096 behind, and a request must not
 // hang on an event that will never come.
 const commitWait = 2 * time.Second
 
-// awaitCommit waits until the commit event of transaction tx has been
+// AwaitCommit waits until the commit event of transaction tx has been
 // published (or commitWait passed).
-func (h *hub) awaitCommit(tx uint64) {
+func (h *Hub) AwaitCommit(tx uint64) {
 	timeout := time.NewTimer(commitWait)
 	defer timeout.Stop()
 	for {
@@ -94,7 +103,7 @@ func (h *hub) awaitCommit(tx uint64) {
 // hasCommit reports whether the ring holds tx's commit. Concurrent
 // commits may be published out of transaction order, so the whole ring
 // is searched, newest first.
-func (h *hub) hasCommit(tx uint64) bool {
+func (h *Hub) hasCommit(tx uint64) bool {
 	for i := len(h.ring) - 1; i >= 0; i-- {
 		if ev := h.ring[i]; ev.Type == api.EventCommit && ev.Tx != nil && ev.Tx.ID == tx {
 			return true
@@ -103,10 +112,10 @@ func (h *hub) hasCommit(tx uint64) bool {
 	return false
 }
 
-// subscribe delivers the events after seq since (0: from now on), then
+// Subscribe delivers the events after seq since (0: from now on), then
 // live ones. When the ring no longer holds the event after since, the
 // first event is an EventMissed counting those lost, then live ones.
-func (h *hub) subscribe(since uint64, buffer int) (<-chan api.Event, func()) {
+func (h *Hub) Subscribe(since uint64, buffer int) (<-chan api.Event, func()) {
 	if buffer < 1 {
 		buffer = 1
 	}
@@ -143,8 +152,8 @@ func (h *hub) subscribe(since uint64, buffer int) (<-chan api.Event, func()) {
 	}
 }
 
-// close ends every subscription.
-func (h *hub) close() {
+// Close ends every subscription.
+func (h *Hub) Close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.closed = true
@@ -152,4 +161,18 @@ func (h *hub) close() {
 		close(s.c)
 		delete(h.subs, s)
 	}
+}
+
+// Seq returns the newest event's sequence number.
+func (h *Hub) Seq() uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.seq
+}
+
+// Subscribers counts the live subscriptions.
+func (h *Hub) Subscribers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs)
 }

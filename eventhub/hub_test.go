@@ -1,4 +1,4 @@
-package system
+package eventhub
 
 import (
 	"testing"
@@ -23,30 +23,30 @@ func recv(t *testing.T, c <-chan api.Event) api.Event {
 }
 
 func TestHubReplay(t *testing.T) {
-	h := newHub(4)
+	h := New(4)
 	for _, s := range []string{"a", "b", "c", "d", "e", "f"} {
-		h.publish(output(s))
+		h.Publish(output(s))
 	}
 	// The ring holds seq 3..6. since=4: exactly 5 and 6, then live.
-	c, cancel := h.subscribe(4, 8)
+	c, cancel := h.Subscribe(4, 8)
 	defer cancel()
 	for _, want := range []uint64{5, 6} {
 		if ev := recv(t, c); ev.Seq != want || ev.Type != api.EventOutput {
 			t.Fatalf("replayed %+v, want seq %d", ev, want)
 		}
 	}
-	h.publish(output("g"))
+	h.Publish(output("g"))
 	if ev := recv(t, c); ev.Seq != 7 || ev.Output != "g" {
 		t.Fatalf("live %+v", ev)
 	}
 	// since=1: 2 is gone; the subscriber is told how many it missed.
-	old, cancel2 := h.subscribe(1, 8)
+	old, cancel2 := h.Subscribe(1, 8)
 	defer cancel2()
 	if ev := recv(t, old); ev.Type != api.EventMissed || ev.Missed != 2 {
 		t.Fatalf("too old: %+v, want missed 2 (seq 2 and 3)", ev)
 	}
 	// since = now: nothing to replay.
-	now, cancel3 := h.subscribe(7, 8)
+	now, cancel3 := h.Subscribe(7, 8)
 	defer cancel3()
 	select {
 	case ev := <-now:
@@ -58,12 +58,12 @@ func TestHubReplay(t *testing.T) {
 // TestHubSlowSubscriber: a subscriber that falls behind is dropped with an
 // EventMissed last; the publisher and other subscribers go on.
 func TestHubSlowSubscriber(t *testing.T) {
-	h := newHub(16)
-	slow, cancelSlow := h.subscribe(0, 2)
-	fast, cancelFast := h.subscribe(0, 100)
+	h := New(16)
+	slow, cancelSlow := h.Subscribe(0, 2)
+	fast, cancelFast := h.Subscribe(0, 100)
 	defer cancelFast()
 	for i := range 10 {
-		h.publish(output(string(rune('a' + i))))
+		h.Publish(output(string(rune('a' + i))))
 		recv(t, fast)
 	}
 	got := []api.Event{}
@@ -75,7 +75,7 @@ func TestHubSlowSubscriber(t *testing.T) {
 	}
 	cancelSlow() // a no-op once dropped
 	// Resubscribing from the last seq it saw replays the rest.
-	again, cancel := h.subscribe(2, 100)
+	again, cancel := h.Subscribe(2, 100)
 	defer cancel()
 	if ev := recv(t, again); ev.Seq != 3 {
 		t.Fatalf("resubscribed at %+v, want seq 3", ev)
@@ -83,15 +83,15 @@ func TestHubSlowSubscriber(t *testing.T) {
 }
 
 func TestHubClose(t *testing.T) {
-	h := newHub(4)
-	c, cancel := h.subscribe(0, 4)
-	h.close()
+	h := New(4)
+	c, cancel := h.Subscribe(0, 4)
+	h.Close()
 	if _, ok := <-c; ok {
 		t.Fatal("subscription open after close")
 	}
 	cancel()
-	h.publish(output("late")) // must not panic or block
-	late, _ := h.subscribe(0, 4)
+	h.Publish(output("late")) // must not panic or block
+	late, _ := h.Subscribe(0, 4)
 	if _, ok := <-late; ok {
 		t.Fatal("subscription after close is open")
 	}
