@@ -6,6 +6,7 @@
 package eventhub
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -17,20 +18,32 @@ import (
 // blocking the publisher.
 //
 // Invariants (under mu): seq is the Seq of the newest event published;
-// ring holds the newest len(ring) events in order, ring[n-1].Seq == seq;
-// each subscriber's channel has room for its buffer plus one, and that one
-// is kept for the EventMissed that ends a subscriber which fell behind.
+// the ring holds the newest n events, the i-th oldest at
+// ring[(head+i)%len(ring)], and the newest has Seq seq; commits holds the
+// transaction IDs of the newest len(commits) commit events, whatever the
+// ring's size; each subscriber's channel has room for its buffer plus one,
+// and that one is kept for the EventMissed that ends a subscriber which
+// fell behind.
 type Hub struct {
 	mu sync.Mutex
 	// published is closed and replaced by each publish: AwaitCommit's
 	// wake-up.
 	published chan struct{}
 	seq       uint64
-	ring      []api.Event
-	max       int
-	subs      map[*subscriber]struct{}
-	closed    bool
+	ring      []api.Event // circular: a publish moves no event
+	head, n   int
+	// commits is circular too, next its next slot: AwaitCommit must find
+	// a commit that many other events have followed before it looked,
+	// even when the ring keeps only one.
+	commits []uint64
+	next    int
+	subs    map[*subscriber]struct{}
+	closed  bool
 }
+
+// recentCommits is how many commits AwaitCommit can look back on: far
+// more than can be published between a commit and its request's check.
+const recentCommits = 1024
 
 type subscriber struct {
 	c      chan api.Event
@@ -39,8 +52,12 @@ type subscriber struct {
 
 // New returns a hub that keeps the newest replay events (at least one).
 func New(replay int) *Hub {
-	replay = max(replay, 1)
-	return &Hub{max: replay, subs: map[*subscriber]struct{}{}, published: make(chan struct{})}
+	return &Hub{
+		ring:      make([]api.Event, max(replay, 1)),
+		commits:   make([]uint64, recentCommits),
+		subs:      map[*subscriber]struct{}{},
+		published: make(chan struct{}),
+	}
 }
 
 // Publish gives ev the next sequence number, delivers it, and returns
@@ -55,11 +72,17 @@ func (h *Hub) Publish(ev api.Event) uint64 {
 	}
 	h.seq++
 	ev.Seq = h.seq
-	if len(h.ring) == h.max {
-		copy(h.ring, h.ring[1:])
-		h.ring = h.ring[:h.max-1]
+	if h.n == len(h.ring) {
+		h.ring[h.head] = ev
+		h.head = (h.head + 1) % len(h.ring)
+	} else {
+		h.ring[(h.head+h.n)%len(h.ring)] = ev
+		h.n++
 	}
-	h.ring = append(h.ring, ev)
+	if ev.Type == api.EventCommit && ev.Tx != nil && ev.Tx.ID != 0 {
+		h.commits[h.next] = ev.Tx.ID
+		h.next = (h.next + 1) % len(h.commits)
+	}
 	for s := range h.subs {
 		if len(s.c) >= s.buffer {
 			s.c <- api.Event{Seq: ev.Seq, Type: api.EventMissed, Missed: 1}
@@ -80,37 +103,36 @@ func (h *Hub) Publish(ev api.Event) uint64 {
 const commitWait = 2 * time.Second
 
 // AwaitCommit waits until the commit event of transaction tx has been
-// published (or commitWait passed).
-func (h *Hub) AwaitCommit(tx uint64) {
+// published, and reports whether it was; false when commitWait passed or
+// the hub closed first.
+func (h *Hub) AwaitCommit(tx uint64) bool {
 	timeout := time.NewTimer(commitWait)
 	defer timeout.Stop()
 	for {
 		h.mu.Lock()
-		if h.closed || h.hasCommit(tx) {
-			h.mu.Unlock()
-			return
-		}
+		found, closed := h.hasCommit(tx), h.closed
 		wake := h.published
 		h.mu.Unlock()
+		if found || closed {
+			return found
+		}
 		select {
 		case <-wake:
 		case <-timeout.C:
-			return
+			return false
 		}
 	}
 }
 
-// hasCommit reports whether the ring holds tx's commit. Concurrent
-// commits may be published out of transaction order, so the whole ring
-// is searched, newest first.
+// hasCommit reports whether tx's commit is among the recent ones.
+// Concurrent commits may be published out of transaction order, so all
+// are searched.
 func (h *Hub) hasCommit(tx uint64) bool {
-	for i := len(h.ring) - 1; i >= 0; i-- {
-		if ev := h.ring[i]; ev.Type == api.EventCommit && ev.Tx != nil && ev.Tx.ID == tx {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(h.commits, tx)
 }
+
+// at returns the i-th oldest event of the ring.
+func (h *Hub) at(i int) api.Event { return h.ring[(h.head+i)%len(h.ring)] }
 
 // Subscribe delivers the events after seq since (0: from now on), then
 // live ones. When the ring no longer holds the event after since, the
@@ -124,13 +146,15 @@ func (h *Hub) Subscribe(since uint64, buffer int) (<-chan api.Event, func()) {
 	var replay []api.Event
 	if since > 0 && since < h.seq {
 		oldest := h.seq + 1
-		if len(h.ring) > 0 {
-			oldest = h.ring[0].Seq
+		if h.n > 0 {
+			oldest = h.at(0).Seq
 		}
 		if since+1 < oldest {
 			replay = []api.Event{{Seq: h.seq, Type: api.EventMissed, Missed: oldest - since - 1}}
 		} else {
-			replay = h.ring[len(h.ring)-int(h.seq-since):]
+			for i := h.n - int(h.seq-since); i < h.n; i++ {
+				replay = append(replay, h.at(i))
+			}
 		}
 	}
 	s := &subscriber{c: make(chan api.Event, buffer+len(replay)+1), buffer: buffer + len(replay)}

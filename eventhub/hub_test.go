@@ -96,3 +96,28 @@ func TestHubClose(t *testing.T) {
 		t.Fatal("subscription after close is open")
 	}
 }
+
+// TestHubAwaitCommitBeyondRing: a commit that later events pushed out of
+// a one-event ring before its request looked is still found, at once
+// (before this, the request waited the full commitWait).
+func TestHubAwaitCommitBeyondRing(t *testing.T) {
+	h := New(1)
+	h.Publish(api.Event{Type: api.EventCommit, Tx: &api.Tx{ID: 7}})
+	for range 100 {
+		h.Publish(output("later"))
+	}
+	if !h.AwaitCommit(7) {
+		t.Fatal("commit 7 not found once later events filled the ring")
+	}
+	done := make(chan bool)
+	go func() { done <- h.AwaitCommit(8) }()
+	h.Publish(output("not it"))
+	h.Publish(api.Event{Type: api.EventCommit, Tx: &api.Tx{ID: 8}})
+	if !<-done {
+		t.Fatal("commit 8, published while awaited, not found")
+	}
+	h.Close()
+	if h.AwaitCommit(9) {
+		t.Fatal("a closed hub reported a commit never published")
+	}
+}
