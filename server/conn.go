@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -428,15 +427,11 @@ func (c *conn) onEvent(f *feed, ev api.Event, ok bool) error {
 		f.overflown, f.resume = true, ev.Seq-1
 		return nil
 	}
-	params, err := json.Marshal(ev)
+	pm, err := c.srv.frames.of(ev)
 	if err != nil {
 		c.log.Warn("event not sent", "seq", ev.Seq, "err", err)
 		return nil
 	}
-	var b bytes.Buffer
-	b.Grow(len(params) + 48)
-	b.WriteString(`{"jsonrpc":"2.0","method":"` + api.MethodEvent + `","params":`)
-	b.Write(params)
-	b.WriteByte('}')
-	return c.write(websocket.TextMessage, b.Bytes())
+	c.ws.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
+	return c.ws.WritePreparedMessage(pm)
 }

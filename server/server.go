@@ -112,6 +112,7 @@ type Server struct {
 	log       *slog.Logger
 	http      *http.Server
 	upgrader  websocket.Upgrader
+	frames    *frames
 
 	mu struct {
 		sync.Mutex
@@ -130,7 +131,7 @@ func New(backend Backend, opts Options) (*Server, error) {
 		return nil, errors.New("server: a token is required")
 	}
 	opts.setDefaults()
-	s := &Server{backend: backend, opts: opts, tokenHash: sha256.Sum256([]byte(opts.Token)), log: opts.Logger}
+	s := &Server{backend: backend, opts: opts, tokenHash: sha256.Sum256([]byte(opts.Token)), log: opts.Logger, frames: newFrames()}
 	s.mu.conns = map[*conn]struct{}{}
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
