@@ -109,3 +109,38 @@ func BenchmarkCompile(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/compile")
 }
+
+// BenchmarkWorkspaceEntry measures an entry in a workspace that has
+// already run `before` of them, with and without recycling (recycleAfter):
+// without it, each entry costs more than the one before (yaegi #1678).
+func BenchmarkWorkspaceEntry(b *testing.B) {
+	const src = `o := M; F(o["a"].(int)+1)`
+	for _, recycle := range []bool{true, false} {
+		for _, before := range []int{0, 4000} {
+			b.Run(fmt.Sprintf("recycle=%v/before=%d", recycle, before), func(b *testing.B) {
+				if !recycle {
+					defer func(n int) { recycleAfter = n }(recycleAfter)
+					recycleAfter = 1 << 62
+				}
+				w, err := sharedCompiler(b).NewWorkspace(map[string]any{"F": func(int) {}, "M": map[string]any{"a": 1}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				eval := func() {
+					g := NewGuard(b.Context(), Limits{Deadline: time.Minute})
+					defer g.Release()
+					if _, err := w.Eval(g, src); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for range before {
+					eval()
+				}
+				b.ResetTimer()
+				for b.Loop() {
+					eval()
+				}
+			})
+		}
+	}
+}

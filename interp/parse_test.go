@@ -147,3 +147,28 @@ func TestConstantBounds(t *testing.T) {
 		})
 	}
 }
+
+// TestEntryCutOff: an entry cut off at its end is reported where it
+// ends, on its own lines, not in the statement wrapper around it.
+func TestEntryCutOff(t *testing.T) {
+	tests := []struct {
+		src       string
+		line, col int
+		msg       string
+	}{
+		{"1 +", 1, 4, "expected operand, found end of entry"},
+		{"1 +\n\n", 1, 4, "expected operand, found end of entry"},
+		{"f(1,\n2,", 2, 3, "expected operand, found end of entry"},
+		{"if x {", 1, 7, "expected '}', found end of entry"},
+		{"a.", 1, 3, "expected selector or type assertion, found end of entry"},
+		{"x := (1", 1, 8, "expected ')', found newline"},
+		{"x := 1\ny := )", 2, 6, "expected operand, found ')'"},
+	}
+	for _, tt := range tests {
+		_, err := parseInput(tt.src)
+		var se *SyntaxError
+		if !errors.As(err, &se) || se.Line != tt.line || se.Col != tt.col || se.Msg != tt.msg {
+			t.Errorf("%q: %#v, want line %d:%d %q", tt.src, err, tt.line, tt.col, tt.msg)
+		}
+	}
+}

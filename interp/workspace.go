@@ -9,6 +9,7 @@ import (
 	"go/scanner"
 	"go/token"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -34,6 +35,11 @@ type Workspace struct {
 	// sizes holds the types and constants earlier entries declared (see
 	// checkBody).
 	sizes *sizeEnv
+	// evals counts the entries in's interpreter compiled; pinned is set
+	// once an entry declares what cannot be carried to another
+	// interpreter (a func, type or const). See recycle.
+	evals  int
+	pinned bool
 }
 
 // EvalResult is the outcome of Workspace.Eval.
@@ -95,17 +101,41 @@ type guardCell struct{ g atomic.Pointer[Guard] }
 
 func (c *guardCell) get() *Guard { return c.g.Load() }
 
+// reset replaces the interpreter with a fresh one, without variables.
 func (w *Workspace) reset() error {
-	cell := &guardCell{}
-	w.bindings[wsPath+"/ws"]["G"] = reflect.ValueOf(cell.get)
-	in, err := w.c.newInterpreter(w.bindings, wsPkg+` "`+wsPath+`"`, `. "`+bindPath+`"`)
+	in, cell, err := w.newInterpreter(nil)
 	if err != nil {
 		return err
 	}
 	w.in, w.cur = in, cell
 	w.declared = map[string]bool{}
 	w.sizes = newSizeEnv()
+	w.evals, w.pinned = 0, false
 	return nil
+}
+
+// newInterpreter returns an interpreter for the workspace and its guard
+// cell; carried, when not nil, is the package of variables recycle moves.
+func (w *Workspace) newInterpreter(carried map[string]reflect.Value) (*yaegi.Interpreter, *guardCell, error) {
+	cell := &guardCell{}
+	exports := make(yaegi.Exports, len(w.bindings)+1)
+	for k, v := range w.bindings {
+		exports[k] = v
+	}
+	ws := map[string]reflect.Value{"G": reflect.ValueOf(cell.get)}
+	for k, v := range w.bindings[wsPath+"/ws"] {
+		if k != "G" {
+			ws[k] = v
+		}
+	}
+	exports[wsPath+"/ws"] = ws
+	imports := []string{wsPkg + ` "` + wsPath + `"`, `. "` + bindPath + `"`}
+	if carried != nil {
+		exports[carryPath+"/carry"] = carried
+		imports = append(imports, carryPkg+` "`+carryPath+`"`)
+	}
+	in, err := w.c.newInterpreter(exports, imports...)
+	return in, cell, err
 }
 
 // ErrWorkspaceReset is returned (wrapped) when an evaluation had to be
@@ -130,6 +160,9 @@ func (w *Workspace) Eval(g *Guard, src string) (EvalResult, error) {
 		if err := w.reset(); err != nil {
 			return EvalResult{}, err
 		}
+	}
+	if w.evals >= recycleAfter && !w.pinned {
+		w.recycle()
 	}
 	u, err := parseInput(src)
 	if err != nil {
@@ -165,11 +198,12 @@ func (w *Workspace) Eval(g *Guard, src string) (EvalResult, error) {
 	if err != nil {
 		return EvalResult{}, err
 	}
-	out = strings.TrimSuffix(strings.TrimPrefix(out, u.prefix), u.suffix)
+	out = u.unwrap(out)
 	w.aliases = aliases
 	if strings.TrimSpace(out) == "" {
 		return EvalResult{}, nil
 	}
+	w.evals++
 	// yaegi answers a call without results with a stale value (the last
 	// function it called), so a final call is first compiled wrapped in
 	// Value(...), which the type checker rejects for a call without
@@ -190,7 +224,7 @@ func (w *Workspace) Eval(g *Guard, src string) (EvalResult, error) {
 		if err != nil {
 			return EvalResult{}, err
 		}
-		wrapped = strings.TrimSuffix(strings.TrimPrefix(wrapped, u.prefix), u.suffix)
+		wrapped = u.unwrap(wrapped)
 		prog, err = w.compile(wrapped)
 		if w.in == nil {
 			return EvalResult{}, err
@@ -218,6 +252,7 @@ func (w *Workspace) result(u *input, v reflect.Value, err error) (EvalResult, er
 	for _, name := range u.declares() {
 		w.declared[name] = true
 	}
+	w.pinned = w.pinned || u.declaresCode()
 	if !u.endsWithExpr() || !v.IsValid() {
 		return EvalResult{}, nil
 	}
@@ -318,6 +353,22 @@ type input struct {
 	main           *ast.FuncDecl // the wrapper, in statement mode
 }
 
+// unwrap returns the rewritten input without the wrapper parseInput put
+// around it, as yaegi is to compile it. yaegi, too, tells declarations
+// from statements by the first token: statements that begin with a
+// declaration (`var x any; n := 1`) start with an empty statement, which
+// moves no line (yaegi's compile errors carry no column).
+func (u *input) unwrap(text string) string {
+	text = strings.TrimSuffix(strings.TrimPrefix(text, u.prefix), u.suffix)
+	if u.main != nil {
+		switch firstToken(text) {
+		case token.CONST, token.IMPORT, token.TYPE, token.VAR:
+			text = ";" + text
+		}
+	}
+	return text
+}
+
 func (u *input) col(p token.Position) int {
 	if p.Line == 1 {
 		return p.Column - len(u.prefix)
@@ -332,8 +383,10 @@ const (
 )
 
 // parseInput parses src the way yaegi does: a first token of const, func,
-// import, type or var means declarations (a func that fails to parse as a
-// declaration is retried as a statement), anything else statements.
+// import, type or var means declarations, anything else statements. Input
+// that fails to parse as declarations is retried as statements, which
+// may begin with a declaration (`var x any; n, _ := x.(int)`); when it
+// fails both ways, the declarations' error is reported.
 func parseInput(src string) (*input, error) {
 	tok := firstToken(src)
 	var firstErr error
@@ -344,21 +397,40 @@ func parseInput(src string) (*input, error) {
 			u.file = f
 			return u, nil
 		}
-		if tok != token.FUNC {
-			return nil, syntaxErr("", err, len(filePrefix))
-		}
 		firstErr = syntaxErr("", err, len(filePrefix))
 	}
 	u := &input{fset: token.NewFileSet(), text: stmtPrefix + src + stmtSuffix, prefix: stmtPrefix, suffix: stmtSuffix}
 	f, err := parser.ParseFile(u.fset, "", u.text, 0)
 	if err != nil {
 		if firstErr != nil {
-			return nil, firstErr
+			return nil, atEntryEnd(firstErr, src)
 		}
-		return nil, syntaxErr("", err, len(stmtPrefix))
+		return nil, atEntryEnd(syntaxErr("", err, len(stmtPrefix)), src)
 	}
 	u.file, u.main = f, f.Decls[0].(*ast.FuncDecl)
 	return u, nil
+}
+
+// atEntryEnd moves a syntax error the parser found in the statement
+// wrapper's closing brace (an entry cut off: `1 +`) to the end of the
+// entry's last non-blank line, and names what it found as such: the user
+// never wrote the brace.
+func atEntryEnd(err error, src string) error {
+	se, ok := err.(*SyntaxError)
+	if !ok {
+		return err
+	}
+	lines := strings.Split(strings.TrimRight(src, " \t\r\n"), "\n")
+	if se.Line < len(lines) || se.Line == len(lines) && se.Col <= len(lines[len(lines)-1]) {
+		return err
+	}
+	se.Line, se.Col = len(lines), len(lines[len(lines)-1])+1
+	for _, found := range []string{"found '}'", "found 'EOF'"} {
+		if m, ok := strings.CutSuffix(se.Msg, found); ok {
+			se.Msg = m + "found end of entry"
+		}
+	}
+	return se
 }
 
 func firstToken(src string) token.Token {
@@ -447,6 +519,28 @@ func (u *input) declares() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// declaresCode reports whether the input declares a func, type or const:
+// code and types that live in the interpreter that compiled them (see
+// recycle).
+func (u *input) declaresCode() bool {
+	code := func(d ast.Decl) bool {
+		switch d := d.(type) {
+		case *ast.FuncDecl:
+			return true
+		case *ast.GenDecl:
+			return d.Tok == token.TYPE || d.Tok == token.CONST
+		}
+		return false
+	}
+	if u.main == nil {
+		return slices.ContainsFunc(u.file.Decls, code)
+	}
+	return slices.ContainsFunc(u.main.Body.List, func(s ast.Stmt) bool {
+		d, ok := s.(*ast.DeclStmt)
+		return ok && code(d.Decl)
+	})
 }
 
 // Complete reports whether src is a complete input: false when it is an

@@ -50,6 +50,9 @@ o.Get("k")`, want: "V"},
 		{src: "y := ", wantErr: "expected operand"},
 		{src: "undefinedName + 1", wantErr: "undefined"},
 		{src: "x", want: "3"},
+		{src: "var v any; v = x + 2; v", want: "5"},
+		{src: "type P struct{ A int }; p := P{x}; p.A", want: "3"},
+		{src: "var w = ", wantErr: "line 1:8: expected operand, found end of entry"},
 	}
 	for i, st := range steps {
 		g := newGuard(t, st.limits)
