@@ -125,3 +125,32 @@ func TestServeSIGTERMUnderLoad(t *testing.T) {
 	}
 	t.Logf("%d increments acknowledged before SIGTERM, %d durable", acked, total)
 }
+
+// TestImageCommandsOnServedImage: history, info and undo reach a served
+// image through its server; pack and check, which need the image to
+// themselves, say who has it.
+func TestImageCommandsOnServedImage(t *testing.T) {
+	image := filepath.Join(t.TempDir(), "img")
+	_, addr := startServer(t, image)
+	if r := batos(t, "", nil, "eval", "--image", image, `Lobby.Set("answer", 42)`); r.code != 0 {
+		t.Fatalf("eval through the server: %+v", r)
+	}
+	r := batos(t, "", nil, "image", "history", "--image", image, "-n", "1")
+	fields := strings.Fields(r.out)
+	if r.code != 0 || len(fields) < 4 || !strings.HasPrefix(fields[3], "remote:") {
+		t.Fatalf("history of a served image: %+v", r)
+	}
+	id := fields[0]
+	if r := batos(t, "", nil, "image", "info", "--image", image); r.code != 0 || !strings.Contains(r.out, "served at:    "+addr) {
+		t.Fatalf("info of a served image: %+v", r)
+	}
+	if r := batos(t, "", nil, "image", "undo", id, "--image", image); r.code != 0 || !strings.Contains(r.out, "undid transaction "+id) {
+		t.Fatalf("undo on a served image: %+v", r)
+	}
+	if r := batos(t, "", nil, "eval", "--image", image, `fmt.Sprint(Lobby.Slots())`); r.code != 0 || strings.Contains(r.out, "answer") {
+		t.Fatalf("after the undo: %+v", r)
+	}
+	for _, verb := range []string{"pack", "check"} {
+		oneLineError(t, batos(t, "", nil, "image", verb, "--image", image), "is served at "+addr, "stop the server first")
+	}
+}

@@ -78,3 +78,13 @@ func validName(s string) bool {
 	}
 	return true
 }
+
+// Attach reaches t's image through a server: t.Connect, or by default
+// the server the image folder's server file names.
+func Attach(t Target) (*Conn, error) {
+	if t.Connect == "" {
+		t.Connect = Served
+	}
+	c, _, err := attach(t)
+	return c, err
+}

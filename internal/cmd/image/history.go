@@ -1,9 +1,11 @@
 package image
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
+	"batos/api"
 	"batos/image"
 	"batos/internal/iostreams"
 )
@@ -19,11 +21,24 @@ type HistoryOptions struct {
 const historyPage = 256
 
 func runHistory(opts *HistoryOptions) error {
-	st, err := openExisting(opts.Image, true)
+	st, conn, err := openOrAttach(opts.Image, true)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	history := func(before image.TxID, n int) ([]image.TxInfo, error) { return st.History(before, n) }
+	if conn != nil {
+		defer conn.Close()
+		history = func(before image.TxID, n int) ([]image.TxInfo, error) {
+			txs, err := conn.History(context.Background(), uint64(before), n)
+			infos := make([]image.TxInfo, len(txs))
+			for i, tx := range txs {
+				infos[i] = txInfo(tx)
+			}
+			return infos, err
+		}
+	} else {
+		defer st.Close()
+	}
 	var before image.TxID
 	printed := 0
 	for {
@@ -34,7 +49,7 @@ func runHistory(opts *HistoryOptions) error {
 		if page == 0 {
 			return nil
 		}
-		txs, err := st.History(before, page)
+		txs, err := history(before, page)
 		if err != nil {
 			return err
 		}
@@ -47,6 +62,15 @@ func runHistory(opts *HistoryOptions) error {
 		}
 		before = txs[len(txs)-1].ID
 	}
+}
+
+// txInfo is a served image's transaction record as the store gives it.
+func txInfo(tx api.Tx) image.TxInfo {
+	info := image.TxInfo{ID: image.TxID(tx.ID), Time: tx.Time, Principal: tx.Principal, Note: tx.Note}
+	for _, ref := range tx.Changed {
+		info.Changed = append(info.Changed, image.OID(ref.OID))
+	}
+	return info
 }
 
 // formatTx prints a transaction record on one line: id, time, principal,

@@ -5,13 +5,16 @@
 package image
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"batos/image"
+	"batos/internal/cmdutil"
 	"batos/internal/iostreams"
+	"batos/server"
 )
 
 // NewCmd returns the `image` command and its verbs.
@@ -78,5 +81,40 @@ func NewCmd(ios *iostreams.IOStreams, dir func() string) *cobra.Command {
 // openExisting opens an image that must already exist (image.Open without
 // Create says so in one line otherwise), read-only when readOnly.
 func openExisting(dir string, readOnly bool) (*image.Store, error) {
-	return image.Open(dir, &image.Options{ReadOnly: readOnly})
+	st, err := image.Open(dir, &image.Options{ReadOnly: readOnly})
+	if served, ok := servedBy(dir, err); ok {
+		return nil, fmt.Errorf("image %s is served at %s by `batos serve`: stop the server first", dir, served)
+	}
+	return st, err
+}
+
+// servedBy reports the address of the server on this machine that holds
+// the image, when err says that the image is locked and the image folder
+// names a server.
+func servedBy(dir string, err error) (string, bool) {
+	var locked *image.LockedError
+	if !errors.As(err, &locked) {
+		return "", false
+	}
+	f, ferr := server.ReadToken(dir)
+	if ferr != nil {
+		return "", false
+	}
+	return f.Addr, true
+}
+
+// openOrAttach opens an existing image, or reaches it through the server
+// on this machine that serves it: st or conn is set. The verbs that
+// history, undo and info need are in the clients' contract; pack and
+// check need the image to themselves.
+func openOrAttach(dir string, readOnly bool) (st *image.Store, conn *cmdutil.Conn, err error) {
+	st, err = image.Open(dir, &image.Options{ReadOnly: readOnly})
+	if _, ok := servedBy(dir, err); !ok {
+		return st, nil, err
+	}
+	conn, aerr := cmdutil.Attach(cmdutil.Target{Image: dir})
+	if aerr != nil {
+		return nil, nil, fmt.Errorf("%w; its server does not answer: %v", err, aerr)
+	}
+	return nil, conn, nil
 }

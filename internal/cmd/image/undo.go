@@ -1,6 +1,7 @@
 package image
 
 import (
+	"context"
 	"fmt"
 
 	"batos/image"
@@ -16,9 +17,20 @@ type UndoOptions struct {
 }
 
 func runUndo(opts *UndoOptions) error {
-	st, err := openExisting(opts.Image, false)
+	st, conn, err := openOrAttach(opts.Image, false)
 	if err != nil {
 		return err
+	}
+	if conn != nil {
+		// The server's principal for this client (remote:NAME) is the
+		// undo's.
+		defer conn.Close()
+		tx, err := conn.Undo(context.Background(), uint64(opts.Tx))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(opts.IO.Out, "undid transaction %d as transaction %d (%d objects restored)\n", opts.Tx, tx.ID, len(tx.Changed))
+		return nil
 	}
 	defer st.Close()
 	principal := opts.Principal
