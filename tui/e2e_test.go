@@ -85,14 +85,20 @@ func (x *tmux) startWith(session, image, llmURL string, height int) {
 	x.run("set-option", "-s", "escape-time", "0")
 }
 
+// pane names the one pane of session exactly. A bare name is resolved by
+// tmux as a pane, a window or a session in turn, with prefix and pattern
+// matches: "-t a" reached the pane of session "hammer" once its command
+// had ended.
+func pane(session string) string { return "=" + session + ":" }
+
 func (x *tmux) keys(session string, keys ...string) {
 	x.t.Helper()
-	x.run(append([]string{"send-keys", "-t", session}, keys...)...)
+	x.run(append([]string{"send-keys", "-t", pane(session)}, keys...)...)
 }
 
 func (x *tmux) text(session, s string) {
 	x.t.Helper()
-	x.run("send-keys", "-t", session, "-l", s)
+	x.run("send-keys", "-t", pane(session), "-l", s)
 }
 
 // waitDeadline bounds every wait for the screen: generous, for a loaded
@@ -102,7 +108,7 @@ const waitDeadline = 30 * time.Second
 // screen returns what session shows now, as plain text.
 func (x *tmux) screen(session string) string {
 	x.t.Helper()
-	return x.run("capture-pane", "-p", "-t", session)
+	return x.run("capture-pane", "-p", "-t", pane(session))
 }
 
 // waitFor polls capture-pane until every text is on screen.
