@@ -15,6 +15,9 @@ const (
 	EventCommit EventKind = iota
 	// EventToken: a piece of model output while the pLLM writes; Token is set.
 	EventToken
+	// EventForge: a Forge job's progress between its transitions (which
+	// are commits); Forge is set.
+	EventForge
 )
 
 // Event is published after each commit becomes durable, and for each
@@ -24,7 +27,26 @@ type Event struct {
 	Tx      image.TxInfo
 	Changes []ObjectChange
 	Token   *Token
+	Forge   *ForgeProgress
 }
+
+// ForgeProgress is a Forge job's live state: its last committed
+// transition's state, and the trainer's latest progress line. It is not
+// committed: a job's progress is a stream, its transitions are history.
+type ForgeProgress struct {
+	Job     int
+	Persona string
+	State   string
+	Step    int
+	Steps   int
+	Loss    float64
+	LR      float64
+	ETA     int    // seconds
+	Line    string // the job's newest log line, for a live tail
+}
+
+// PublishForge publishes a Forge job's progress.
+func (b *Bus) PublishForge(p ForgeProgress) { b.publish(Event{Kind: EventForge, Forge: &p}) }
 
 // Token is a piece of model output streamed while the pLLM works.
 type Token struct {

@@ -83,6 +83,23 @@ func (o Object) Set(name string, v any) {
 	}
 }
 
+// SetPrimitive makes slot name of o a method slot bound to the registered
+// primitive prim: how Go code that installs a native behaviour (the Forge)
+// puts it into an image that was awakened before it existed. Scripts
+// cannot call it (it is not in the script API).
+func (o Object) SetPrimitive(name, prim string) {
+	s := o.session()
+	if _, ok := s.k.primitive(prim); !ok {
+		panic(&SlotError{Object: s.describe(o.oid), Slot: name, Msg: fmt.Sprintf("unknown primitive %q", prim)})
+	}
+	if err := validSlotName(name); err != nil || strings.HasSuffix(name, "*") {
+		panic(&SlotError{Object: s.describe(o.oid), Slot: name, Msg: "not a method name"})
+	}
+	if err := s.tx.setSlot(o.oid, image.Slot{Name: name, Kind: image.SlotPrimitive, Value: image.Primitive{Name: prim}}); err != nil {
+		panic(err)
+	}
+}
+
 // Define compiles src as the method for selector sel and installs it on o.
 // A source that does not parse or compile panics with the compiler's error
 // and installs nothing. The method records its author: the session's

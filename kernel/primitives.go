@@ -3,6 +3,8 @@ package kernel
 import (
 	"context"
 	"fmt"
+
+	"batos/image"
 )
 
 // Primitive is a native behaviour. Slots name primitives; the kernel binds
@@ -20,6 +22,14 @@ type PrimitiveCall struct {
 	Context context.Context
 }
 
+// AfterCommit registers fn to run once the call's transaction is settled:
+// committed true after it is durable, false after it aborted (and so after
+// each abandoned attempt of an input that is retried). It runs outside
+// every store lock and may start transactions.
+func (c *PrimitiveCall) AfterCommit(fn func(committed bool)) {
+	c.Session.tx.it.AfterCommit(func(_ image.TxInfo, committed bool) { fn(committed) })
+}
+
 // Suspend stops the evaluation's deadline clock until resume is called, for
 // a primitive that waits on the outside world under its own timeout.
 func (c *PrimitiveCall) Suspend() (resume func()) { return c.Session.guard.Suspend() }
@@ -30,7 +40,15 @@ func defaultPrimitives() map[string]Primitive {
 		"printString":       primPrintString,
 		"respondsTo":        primRespondsTo,
 		"infer":             primInfer,
+		"fineTune":          primNoForge,
+		"cancelJob":         primNoForge,
 	}
+}
+
+// primNoForge is the Forge's primitives in a process that runs no Forge
+// (package forge rebinds them).
+func primNoForge(c *PrimitiveCall) (any, error) {
+	return nil, fmt.Errorf("%s: the Forge does not run in this process (batos eval); use the TUI, batos serve or batos forge", c.Selector)
 }
 
 // primDoesNotUnderstand is the default doesNotUnderstand: it fails the

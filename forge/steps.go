@@ -1,0 +1,477 @@
+package forge
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"batos/kernel"
+)
+
+// curate writes the job's dataset: the persona's accepted generations as
+// chat-format JSON lines (system prompt, the mandate's prompt, the
+// installed method), and the trainer's config file. Too few examples fail
+// the step with how many are missing.
+func (f *Forge) curate(j job, cfg config) error {
+	var lines [][]byte
+	err := f.read(func(lobby kernel.Object) {
+		p := slotObject(lobby, "pLLM")
+		persona := slotObject(slotObject(p, "personas"), j.persona)
+		system := stringSlot(persona, "systemPrompt", "")
+		gens, _ := slot(p, "generations").([]any)
+		for _, g := range gens {
+			o, ok := g.(kernel.Object)
+			if !ok || stringSlot(o, "accepted", "") != j.persona {
+				continue
+			}
+			cands, _ := slot(o, "candidates").([]any)
+			for _, c := range cands {
+				m, _ := c.(map[string]any)
+				if m["persona"] != j.persona || m["outcome"] != "accepted" {
+					continue
+				}
+				src, _ := m["source"].(string)
+				b, err := json.Marshal(map[string]any{"messages": []map[string]string{
+					{"role": "system", "content": system},
+					{"role": "user", "content": stringSlot(o, "prompt", "")},
+					{"role": "assistant", "content": src},
+				}})
+				if err == nil {
+					lines = append(lines, b)
+				}
+			}
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("curate: %w", err)
+	}
+	if len(lines) < cfg.minExamples {
+		return fmt.Errorf("curate: %d accepted generations for %s, %d short of Forge.minExamples (%d)", len(lines), j.persona, cfg.minExamples-len(lines), cfg.minExamples)
+	}
+	dir := f.jobDir(j)
+	var data []byte
+	for _, l := range lines {
+		data = append(append(data, l...), '\n')
+	}
+	if err := writeFile(filepath.Join(dir, "dataset.jsonl"), data); err != nil {
+		return fmt.Errorf("curate: %w", err)
+	}
+	if err := writeJSON(filepath.Join(dir, "config.json"), cfg.trainingConfig(j.persona)); err != nil {
+		return fmt.Errorf("curate: %w", err)
+	}
+	return nil
+}
+
+// train submits the job to its backend, unless it was submitted before
+// (the kernel restarted: it re-attaches by the recorded handle), and
+// follows it until it ends, publishing its progress and stopping it when
+// it is cancelled or runs past the timeout.
+func (f *Forge) train(j job, cfg config) error {
+	b, err := f.backend(j.backend, cfg)
+	if err != nil {
+		return f.fail(j, "train: "+err.Error(), false)
+	}
+	spec := f.spec(j, cfg)
+	if j.handle == "" {
+		if err := os.MkdirAll(filepath.Dir(spec.Log), 0o755); err != nil {
+			return f.fail(j, "train: "+err.Error(), false)
+		}
+		_ = os.RemoveAll(filepath.Join(spec.Dir, "out"))
+		if err := os.MkdirAll(filepath.Join(spec.Dir, "out"), 0o755); err != nil {
+			return f.fail(j, "train: "+err.Error(), false)
+		}
+		handle, err := b.Submit(f.ctx, spec)
+		if err != nil {
+			return f.fail(j, "train: "+err.Error(), false)
+		}
+		now := time.Now().UTC()
+		err = f.update(j, "submitted to "+b.Name()+" as "+handle, func(o kernel.Object, _ kernel.Object) error {
+			o.Set("handle", handle)
+			o.Set("submitted", now.Format(time.RFC3339Nano))
+			return nil
+		})
+		if err != nil {
+			// Not recorded: stop what was started, so nothing runs twice.
+			_ = b.Cancel(context.Background(), handle, spec)
+			return err
+		}
+		j.handle, j.submitted = handle, now
+	}
+	tail := &progressReader{path: spec.Log}
+	for {
+		p, line := tail.read()
+		if p != nil || line != "" {
+			ev := kernel.ForgeProgress{Job: j.id, Persona: j.persona, State: Training, Line: line}
+			if p != nil {
+				ev.Step, ev.Steps, ev.Loss, ev.LR, ev.ETA = p.Step, p.Steps, p.Loss, p.LR, p.ETA
+			}
+			f.k.Bus().PublishForge(ev)
+		}
+		if f.opts.CrashAt != "" && tail.last != nil && f.opts.CrashAt == fmt.Sprintf("training:%d", tail.last.Step) {
+			crash()
+		}
+		st, err := b.Status(f.ctx, j.handle, spec)
+		if err != nil {
+			return err
+		}
+		if st.State.Ended() {
+			// Read what the trainer printed last, an unended last line
+			// too, before judging.
+			tail.read()
+			tail.flush()
+			set := map[string]any{}
+			if tail.last != nil {
+				set["progress"] = tail.last.asMap()
+			}
+			if st.State != StateSucceeded {
+				reason := "train: " + st.State.String()
+				if st.Reason != "" && st.Reason != st.State.String() {
+					reason += ": " + st.Reason
+				}
+				set["reason"], set["cancelled"], set["failedIn"] = reason, false, Training
+				return f.move(j, Compensating, set)
+			}
+			return f.complete(j, set)
+		}
+		cur, _, err := f.load(j.oid)
+		if err != nil {
+			return err
+		}
+		if cur.cancel {
+			if err := b.Cancel(f.ctx, j.handle, spec); err != nil {
+				return err
+			}
+			return f.fail(j, "", true)
+		}
+		if cfg.timeout > 0 && !j.submitted.IsZero() && time.Since(j.submitted) > cfg.timeout {
+			if err := b.Cancel(f.ctx, j.handle, spec); err != nil {
+				return err
+			}
+			return f.move(j, Compensating, map[string]any{"reason": fmt.Sprintf("train: timed out after %s", cfg.timeout), "failedIn": Training})
+		}
+		select {
+		case <-f.ctx.Done():
+			return nil
+		case <-time.After(f.opts.Poll):
+		}
+	}
+}
+
+// progress is one line of the trainer's progress.
+type progress struct {
+	Step  int     `json:"step"`
+	Steps int     `json:"steps"`
+	Loss  float64 `json:"loss"`
+	LR    float64 `json:"lr"`
+	ETA   int     `json:"eta_s"`
+}
+
+func (p *progress) asMap() map[string]any {
+	return map[string]any{"step": p.Step, "steps": p.Steps, "loss": p.Loss, "lr": p.LR, "eta_s": p.ETA}
+}
+
+// parseProgress reads a progress line: a JSON object with a step. Anything
+// else (the trainer's other output, garbage) is not progress.
+func parseProgress(line string) (*progress, bool) {
+	line = strings.TrimSpace(line)
+	if !strings.HasPrefix(line, "{") {
+		return nil, false
+	}
+	var raw map[string]json.RawMessage
+	if json.Unmarshal([]byte(line), &raw) != nil {
+		return nil, false
+	}
+	if _, ok := raw["step"]; !ok {
+		return nil, false
+	}
+	var p progress
+	if json.Unmarshal([]byte(line), &p) != nil || p.Step < 0 || p.Steps < 0 {
+		return nil, false
+	}
+	return &p, true
+}
+
+// progressReader follows a log file: each read returns the newest
+// progress line and the newest line of any kind written since the last
+// read. A line not yet ended with a newline waits for the next read.
+type progressReader struct {
+	path string
+	off  int64
+	part string
+	last *progress
+}
+
+// flush takes the unended last line as a line: the trainer has ended.
+func (r *progressReader) flush() {
+	if q, ok := parseProgress(r.part); ok {
+		r.last = q
+	}
+	r.part = ""
+}
+
+// maxTailRead bounds what one read takes from the log.
+const maxTailRead = 1 << 20
+
+func (r *progressReader) read() (p *progress, line string) {
+	fh, err := os.Open(r.path)
+	if err != nil {
+		return nil, ""
+	}
+	defer fh.Close()
+	if _, err := fh.Seek(r.off, io.SeekStart); err != nil {
+		return nil, ""
+	}
+	b, _ := io.ReadAll(io.LimitReader(fh, maxTailRead))
+	r.off += int64(len(b))
+	text := r.part + string(b)
+	end := strings.LastIndexByte(text, '\n')
+	if end < 0 {
+		r.part = text
+		return nil, ""
+	}
+	r.part = text[end+1:]
+	sc := bufio.NewScanner(strings.NewReader(text[:end]))
+	sc.Buffer(nil, maxTailRead)
+	for sc.Scan() {
+		l := sc.Text()
+		if q, ok := parseProgress(l); ok {
+			p, r.last = q, q
+		}
+		if strings.TrimSpace(l) != "" {
+			line = l
+		}
+	}
+	if len(line) > 200 {
+		line = line[:200]
+	}
+	return p, line
+}
+
+// adapterFiles are what a PEFT adapter folder must hold.
+var adapterFiles = []string{"adapter_config.json", "adapter_model.safetensors"}
+
+// convert checks the trainer's output and stages it as the persona's next
+// adapter version, ADAPTERS/PERSONA/vN, whole (copied beside it, then
+// renamed into place): the version folder exists only complete. It
+// returns N.
+func (f *Forge) convert(j job, cfg config) (int, error) {
+	out := filepath.Join(f.jobDir(j), "out")
+	for _, name := range adapterFiles {
+		fi, err := os.Stat(filepath.Join(out, name))
+		if err != nil || fi.Size() == 0 {
+			return 0, fmt.Errorf("convert: the trainer left no %s in %s", name, out)
+		}
+	}
+	var ac map[string]any
+	if b, err := os.ReadFile(filepath.Join(out, "adapter_config.json")); err != nil || json.Unmarshal(b, &ac) != nil {
+		return 0, fmt.Errorf("convert: %s/adapter_config.json is not JSON", out)
+	}
+	version := j.version
+	if version == 0 {
+		// The next free version; a job resumed after a crash reuses the
+		// one it had staged (recorded only with the next transition, so
+		// it is recomputed: its folder, if complete, is its own).
+		version = 1
+		for {
+			dir := filepath.Join(cfg.adapterDir, j.persona, fmt.Sprintf("v%d", version))
+			owner, err := os.ReadFile(filepath.Join(dir, ".job"))
+			if errors.Is(err, os.ErrNotExist) {
+				if _, serr := os.Stat(dir); errors.Is(serr, os.ErrNotExist) {
+					break
+				}
+			} else if err == nil && strings.TrimSpace(string(owner)) == fmt.Sprint(j.id) {
+				return version, nil
+			}
+			version++
+		}
+	}
+	dst := filepath.Join(cfg.adapterDir, j.persona, fmt.Sprintf("v%d", version))
+	tmp := dst + ".staging"
+	_ = os.RemoveAll(tmp)
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return 0, fmt.Errorf("convert: %w", err)
+	}
+	for _, name := range adapterFiles {
+		if err := copyFile(filepath.Join(out, name), filepath.Join(tmp, name)); err != nil {
+			return 0, fmt.Errorf("convert: %w", err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(tmp, ".job"), []byte(fmt.Sprintln(j.id)), 0o644); err != nil {
+		return 0, fmt.Errorf("convert: %w", err)
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		return 0, fmt.Errorf("convert: %w", err)
+	}
+	return version, nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// removeStaged removes the adapter versions of j's persona that job j
+// staged.
+func removeStaged(cfg config, j job) error {
+	entries, err := os.ReadDir(filepath.Join(cfg.adapterDir, j.persona))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		dir := filepath.Join(cfg.adapterDir, j.persona, e.Name())
+		owner, err := os.ReadFile(filepath.Join(dir, ".job"))
+		if err == nil && strings.TrimSpace(string(owner)) == fmt.Sprint(j.id) {
+			if err := os.RemoveAll(dir); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// adapterPath is version's folder.
+func adapterPath(cfg config, persona string, version int) string {
+	return filepath.Join(cfg.adapterDir, persona, fmt.Sprintf("v%d", version))
+}
+
+// evaluate runs Forge.evaluator (placeholders {adapter}, {persona},
+// {base}) on the staged adapter; exit 0 passes it. Without an evaluator
+// the step passes and says so in the job's log.
+func (f *Forge) evaluate(j job, cfg config) error {
+	logPath := LogPath(f.dir, j.id)
+	if len(cfg.evaluator) == 0 {
+		appendLog(logPath, "forge: no Forge.evaluator: the adapter is registered unevaluated\n")
+		return nil
+	}
+	argv := fill(cfg.evaluator, map[string]string{"adapter": adapterPath(cfg, j.persona, j.version), "persona": j.persona, "base": cfg.baseModel})
+	ctx, cancel := context.WithTimeout(f.ctx, cfg.timeout)
+	defer cancel()
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("evaluate: %w", err)
+	}
+	defer logf.Close()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir = f.jobDir(j)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Run(); err != nil {
+		if f.ctx.Err() != nil {
+			return f.ctx.Err()
+		}
+		return fmt.Errorf("evaluate: %s: %w", argv[0], err)
+	}
+	return nil
+}
+
+func appendLog(path, text string) {
+	_ = os.MkdirAll(filepath.Dir(path), 0o755)
+	if fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644); err == nil {
+		fh.WriteString(text)
+		fh.Close()
+	}
+}
+
+// register points the persona's adapter slot at the new version and ends
+// the job, in one transaction: the mapping never names a version that is
+// not staged whole, and a crash leaves either the old mapping and a job
+// still registering, or both changed.
+func (f *Forge) register(j job, cfg config) error {
+	path := adapterPath(cfg, j.persona, j.version)
+	if _, err := os.Stat(path); err != nil || j.version == 0 {
+		return f.fail(j, fmt.Sprintf("register: adapter version %d is not staged at %s", j.version, path), false)
+	}
+	err := f.update(j, Registering+" → "+Succeeded, func(o kernel.Object, lobby kernel.Object) error {
+		persona := slotObject(slotObject(slotObject(lobby, "pLLM"), "personas"), j.persona)
+		if persona == (kernel.Object{}) {
+			return fmt.Errorf("register: no persona %q", j.persona)
+		}
+		o.Set("previous", slot(persona, "adapter"))
+		persona.Set("adapter", map[string]any{"version": j.version, "path": path, "job": j.id})
+		o.Set("state", Succeeded)
+		o.Set("done", anyList(append(j.done, Registering)))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	f.k.Bus().PublishForge(kernel.ForgeProgress{Job: j.id, Persona: j.persona, State: Succeeded})
+	f.log.Info("job moved", "job", j.id, "persona", j.persona, "from", Registering, "to", Succeeded)
+	if f.opts.CrashAt == Succeeded {
+		crash()
+	}
+	return nil
+}
+
+// compensate undoes the job's completed steps, newest first, and ends it
+// failed or cancelled. Each undo is idempotent: a compensation cut short
+// by a crash is run again whole.
+func (f *Forge) compensate(j job, cfg config) error {
+	dir := f.jobDir(j)
+	for i := len(j.done) - 1; i >= 0; i-- {
+		switch j.done[i] {
+		case Registering:
+			// Never reached with done holding it (register ends the job),
+			// kept for a saga that gains steps after it.
+		case Evaluating:
+		case Training:
+			if err := os.RemoveAll(filepath.Join(dir, "out")); err != nil {
+				return err
+			}
+		case Curating:
+			for _, name := range []string{"dataset.jsonl", "config.json"} {
+				if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return err
+				}
+			}
+		}
+	}
+	// A training step that failed or was cancelled leaves a backend job
+	// that may still run (a crash between its cancel and this) and output.
+	if j.handle != "" {
+		if b, err := f.backend(j.backend, cfg); err == nil {
+			if err := b.Cancel(f.ctx, j.handle, f.spec(j, cfg)); err != nil {
+				return err
+			}
+		}
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "out")); err != nil {
+		return err
+	}
+	// Every version this job staged, whole or not, recorded or not (a
+	// convert cut short by a crash records nothing).
+	if err := removeStaged(cfg, j); err != nil {
+		return err
+	}
+	end := Failed
+	if j.cancelled {
+		end = Cancelled
+	}
+	return f.move(j, end, map[string]any{"done": []any{}})
+}
