@@ -63,14 +63,17 @@ type Forge struct {
 	wg     sync.WaitGroup
 	wake   chan struct{}
 
+	startOnce sync.Once
+
 	mu      sync.Mutex
 	driving map[image.OID]string // job → its backend, while a driver runs it
 }
 
-// Install binds the Forge's primitives in k (fineTune and cancelJob),
-// gives an image awakened before they existed their slots, and starts the
-// worker. Close stops the worker; backend jobs go on, and the next Forge
-// on the image picks them up.
+// Install binds the Forge's primitives in k (fineTune and cancelJob) and
+// gives an image awakened before they existed their slots: every process
+// that opens an image can queue and cancel jobs. Start starts the worker
+// that runs them, in the processes that live long enough (the TUI, batos
+// serve, batos forge); a job queued where none runs waits for the next.
 func Install(k *kernel.Kernel, imageDir string, opts Options) (*Forge, error) {
 	if opts.Poll <= 0 {
 		opts.Poll = time.Second
@@ -83,13 +86,20 @@ func Install(k *kernel.Kernel, imageDir string, opts Options) (*Forge, error) {
 	if err := f.migrate(); err != nil {
 		return nil, err
 	}
-	f.wg.Add(1)
-	go f.loop()
 	return f, nil
 }
 
+// Start starts the worker (once).
+func (f *Forge) Start() {
+	f.startOnce.Do(func() {
+		f.wg.Add(1)
+		go f.loop()
+	})
+}
+
 // Close stops the worker and waits for its goroutines; it cancels no
-// backend job.
+// backend job: Close and a crash leave the same state, which the next
+// worker resumes.
 func (f *Forge) Close() {
 	f.cancel()
 	f.wg.Wait()

@@ -71,6 +71,7 @@ func newEnv(t *testing.T, opts forge.Options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.Start()
 	e := &env{t: t, dir: dir, k: k, f: f, s: k.NewSession("user"), train: filepath.Join(t.TempDir(), "trainer.sh")}
 	t.Cleanup(func() {
 		f.Close()
