@@ -195,4 +195,10 @@ type Status struct {
 	Remote string `json:"remote,omitempty"`
 	// Clients counts the clients attached to the image, this one included.
 	Clients int `json:"clients"`
+	// ForgeRunning and ForgeQueued count the Forge's jobs past queued and
+	// still queued; ForgeWorker says whether a Forge worker runs them in
+	// the image's process.
+	ForgeRunning int  `json:"forgeRunning"`
+	ForgeQueued  int  `json:"forgeQueued"`
+	ForgeWorker  bool `json:"forgeWorker"`
 }

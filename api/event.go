@@ -12,6 +12,7 @@ const (
 	EventOutput = "output" // Output: what a request printed
 	EventStatus = "status" // State: a request became busy or idle
 	EventMissed = "missed" // Missed: the subscriber fell behind and is dropped
+	EventForge  = "forge"  // Forge: a Forge job's live progress (its transitions are commits)
 )
 
 // Request states of EventStatus.
@@ -37,6 +38,21 @@ type Event struct {
 	Output  string   // output
 	State   string   // status: StateBusy or StateIdle
 	Missed  uint64   // missed: events lost since the last one delivered
+	Forge   *ForgeProgress
+}
+
+// ForgeProgress is a Forge job's state and the trainer's latest progress:
+// a stream between the job's transitions, which are commits.
+type ForgeProgress struct {
+	Job     int     `json:"job"`
+	Persona string  `json:"persona"`
+	State   string  `json:"state"`
+	Step    int     `json:"step,omitempty"`
+	Steps   int     `json:"steps,omitempty"`
+	Loss    float64 `json:"loss,omitempty"`
+	LR      float64 `json:"lr,omitempty"`
+	ETA     int     `json:"eta_s,omitempty"`
+	Line    string  `json:"line,omitempty"` // the job's newest log line
 }
 
 // Change is what one transaction did to one object.
@@ -107,6 +123,8 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		content = statusContent{e.State}
 	case EventMissed:
 		content = missedContent{e.Missed}
+	case EventForge:
+		content = e.Forge
 	default:
 		return nil, fmt.Errorf("event %d: unknown type %q", e.Seq, e.Type)
 	}
@@ -150,6 +168,9 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		var c missedContent
 		err = json.Unmarshal(w.Content, &c)
 		e.Missed = c.Missed
+	case EventForge:
+		e.Forge = new(ForgeProgress)
+		err = json.Unmarshal(w.Content, e.Forge)
 	}
 	if err != nil {
 		return fmt.Errorf("event %d (%s): %w", w.Seq, w.Type, err)

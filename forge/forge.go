@@ -502,3 +502,17 @@ func writeFile(path string, b []byte) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// Counts returns how many of the image's jobs are past queued and not
+// ended, and how many are queued: the status bar's forge segment.
+func Counts(lobby kernel.Object) (running, queued int) {
+	for _, o := range jobList(slotObject(lobby, "Forge")) {
+		switch state := stringSlot(o, "state", ""); {
+		case state == Queued:
+			queued++
+		case !Ended(state):
+			running++
+		}
+	}
+	return running, queued
+}

@@ -13,39 +13,15 @@ import (
 	"batos/kernel"
 )
 
-// trainer is a scripted trainer: sh TRAINER MODE DATASET OUT. Its modes
-// cover the trainer contract's every path.
-const trainer = `#!/bin/sh
-mode=$1 dataset=$2 out=$3
-test -f "$dataset" || { echo "no dataset $dataset"; exit 9; }
-artifacts() { echo '{"r": 16, "lora_alpha": 32}' > "$out/adapter_config.json"; printf 'weights' > "$out/adapter_model.safetensors"; }
-case $mode in
-success)
-	for i in 1 2 3; do echo "{\"step\":$i,\"steps\":3,\"loss\":1.$i,\"lr\":0.0002,\"eta_s\":$((3-i))}"; done
-	artifacts ;;
-garbage)
-	echo 'loading model...'
-	echo '{"step": 1, "steps"'
-	echo 'not json {'
-	printf '{"step":2,"steps":3,"loss":0.9}\n{"unrelated":true}\n'
-	printf '{"step":3,"steps":3,"loss":0.5,"lr":0.0001,"eta_s":0}'
-	artifacts ;;
-fail)
-	echo '{"step":1,"steps":3,"loss":2.0}'; echo 'CUDA out of memory' >&2; exit 3 ;;
-crash)
-	echo '{"step":1,"steps":3,"loss":2.0}'; kill -9 $$ ;;
-noartifacts)
-	echo '{"step":3,"steps":3,"loss":0.1}' ;;
-hang)
-	echo '{"step":1,"steps":100,"loss":2.0}'; exec sleep 600 ;;
-wait)
-	# Step 1, then wait for the test to release it (a file beside out).
-	echo '{"step":1,"steps":2,"loss":1.5}'
-	while [ ! -f "$out/../release" ]; do sleep 0.02; done
-	echo '{"step":2,"steps":2,"loss":0.5}'
-	artifacts ;;
-esac
-`
+// trainer is a scripted trainer, testdata/trainer.sh: sh trainer.sh MODE
+// DATASET OUT. Its modes cover the trainer contract's every path.
+var trainer = func() string {
+	b, err := os.ReadFile("testdata/trainer.sh")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
 
 type env struct {
 	t     *testing.T

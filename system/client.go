@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"batos/api"
+	"batos/forge"
 	"batos/image"
 	"batos/interp"
 	"batos/kernel"
@@ -545,8 +546,10 @@ func (c *Client) Status(ctx context.Context) (api.Status, error) {
 	var endpoint string
 	_ = c.read(ctx, func(s *kernel.Session) error {
 		endpoint = pllm.Endpoint(s)
+		st.ForgeRunning, st.ForgeQueued = forge.Counts(s.Object(image.RootOID))
 		return nil
 	})
+	st.ForgeWorker = c.sys.worker
 	st.PLLM = "offline (no endpoint)"
 	if endpoint != "" {
 		hctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
@@ -580,6 +583,10 @@ func convertEvent(ev kernel.Event) api.Event {
 	case kernel.EventToken:
 		t := ev.Token
 		return api.Event{Type: api.EventToken, Token: &api.Token{Principal: t.Principal, Persona: t.Persona, Selector: t.Selector, Text: t.Text}}
+	case kernel.EventForge:
+		p := ev.Forge
+		return api.Event{Type: api.EventForge, Client: forge.Principal, Forge: &api.ForgeProgress{
+			Job: p.Job, Persona: p.Persona, State: p.State, Step: p.Step, Steps: p.Steps, Loss: p.Loss, LR: p.LR, ETA: p.ETA, Line: p.Line}}
 	}
 	tx := api.Tx{ID: uint64(ev.Tx.ID), Time: ev.Tx.Time, Principal: ev.Tx.Principal, Note: ev.Tx.Note}
 	out := api.Event{Type: api.EventCommit, Client: ev.Tx.Principal, Tx: &tx}

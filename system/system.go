@@ -22,6 +22,7 @@ import (
 	"batos/kernel"
 	"batos/kernel/pllm"
 	"batos/kernel/sandbox"
+	"batos/forge"
 	"batos/server"
 )
 
@@ -41,11 +42,19 @@ type Options struct {
 	// Replay is how many events the hub keeps for reconnecting clients
 	// (default 4096).
 	Replay int
+	// Forge runs the Forge's worker in this process (the TUI, batos serve,
+	// batos repl, batos forge). Every process can queue and cancel jobs;
+	// only one with a worker runs them.
+	Forge bool
+	// ForgeOptions configures the Forge (its worker's poll, backends).
+	ForgeOptions forge.Options
 }
 
 // System is a running image. It is safe for concurrent use.
 type System struct {
 	k      *kernel.Kernel
+	forge  *forge.Forge
+	worker bool // the Forge's worker runs here
 	runner *sandbox.Runner
 	hub    *eventhub.Hub
 	log    *slog.Logger
@@ -90,6 +99,16 @@ func Open(dir string, opts Options) (*System, error) {
 	}
 	sys.hub = eventhub.New(replay)
 	sys.stopForward = sys.forward()
+	f, err := forge.Install(k, dir, opts.ForgeOptions)
+	if err != nil {
+		sys.Close()
+		return nil, err
+	}
+	sys.forge = f
+	if opts.Forge {
+		f.Start()
+		sys.worker = true
+	}
 	return sys, nil
 }
 
@@ -177,6 +196,10 @@ func (sys *System) Close() error {
 		c.Close()
 	}
 	sys.calls.Wait()
+	if sys.forge != nil {
+		// Running backend jobs go on; the next worker picks them up.
+		sys.forge.Close()
+	}
 	sys.stopForward()
 	sys.hub.Close()
 	if sys.runner != nil {

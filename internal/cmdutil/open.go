@@ -4,6 +4,7 @@ package cmdutil
 
 import (
 	"batos/api"
+	"batos/forge"
 	"batos/system"
 )
 
@@ -24,6 +25,10 @@ type Target struct {
 	// RecordInputs keeps the client's successful inputs in the image's
 	// workspace history (in process only; see system.Client.RecordInputs).
 	RecordInputs bool
+	// Forge runs the Forge's worker when the image is opened in this
+	// process: commands that live long (the TUI, the REPL) run the jobs
+	// the image holds.
+	Forge bool
 }
 
 // Conn is an image reached for one command.
@@ -36,6 +41,12 @@ type Conn struct {
 // every acknowledged commit is durable either way.
 func (c *Conn) Close() error { return c.close() }
 
+// ForgeOptions are the Forge's options in every command that opens an
+// image.
+func ForgeOptions() forge.Options {
+	return forge.Options{}
+}
+
 // Open reaches the target's image.
 func Open(t Target) (*Conn, error) {
 	if c, ok, err := attach(t); ok || err != nil {
@@ -45,7 +56,7 @@ func Open(t Target) (*Conn, error) {
 	if name == "" {
 		name = "user"
 	}
-	sys, err := system.Open(t.Image, system.Options{})
+	sys, err := system.Open(t.Image, system.Options{Forge: t.Forge, ForgeOptions: ForgeOptions()})
 	if err != nil {
 		return nil, err
 	}

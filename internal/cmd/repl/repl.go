@@ -54,7 +54,9 @@ func NewCmd(ios *iostreams.IOStreams, target func() cmdutil.Target) *cobra.Comma
 
 // Run reaches the image and reads entries until end of input.
 func Run(opts *Options) error {
-	conn, err := cmdutil.Open(opts.Target)
+	t := opts.Target
+	t.Forge = true
+	conn, err := cmdutil.Open(t)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	evalcmd "batos/internal/cmd/eval"
+	forgecmd "batos/internal/cmd/forge"
 	imagecmd "batos/internal/cmd/image"
 	replcmd "batos/internal/cmd/repl"
 	sandboxcmd "batos/internal/cmd/sandbox"
@@ -62,7 +63,7 @@ func NewCmd(ios *iostreams.IOStreams) *cobra.Command {
 		}
 		return repl.RunE(c, args)
 	}
-	cmd.AddCommand(repl, tui, tuicmd.NewAttachCmd(ios, target), evalcmd.NewCmd(ios, target), servecmd.NewCmd(ios, imagePath),
+	cmd.AddCommand(repl, tui, tuicmd.NewAttachCmd(ios, target), evalcmd.NewCmd(ios, target), servecmd.NewCmd(ios, imagePath), forgecmd.NewCmd(ios, target),
 		imagecmd.NewCmd(ios, imagePath), sandboxcmd.NewCmd())
 	cmd.SetOut(ios.Out)
 	cmd.SetErr(ios.ErrOut)

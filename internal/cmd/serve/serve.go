@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"batos/internal/iostreams"
+	"batos/internal/cmdutil"
 	"batos/server"
 	"batos/system"
 )
@@ -66,7 +67,7 @@ func Run(opts *Options) error {
 	if opts.Public {
 		fmt.Fprintf(opts.IO.ErrOut, "warning: serving %s beyond this machine without TLS: the token and every value cross the network in the clear; put a TLS proxy in front\n", l.Addr())
 	}
-	sys, err := system.Open(opts.Image, system.Options{})
+	sys, err := system.Open(opts.Image, system.Options{Forge: true, ForgeOptions: cmdutil.ForgeOptions()})
 	if err != nil {
 		l.Close()
 		return err

@@ -58,7 +58,9 @@ func NewAttachCmd(ios *iostreams.IOStreams, target func() cmdutil.Target) *cobra
 // Run reaches the image and runs the TUI on it.
 func Run(opts *Options) error {
 	opts.Target.RecordInputs = true
-	conn, err := cmdutil.Open(opts.Target)
+	t := opts.Target
+	t.Forge = true
+	conn, err := cmdutil.Open(t)
 	if err != nil {
 		return err
 	}
