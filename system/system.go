@@ -19,10 +19,10 @@ import (
 
 	"batos/api"
 	"batos/eventhub"
+	"batos/forge"
 	"batos/kernel"
 	"batos/kernel/pllm"
 	"batos/kernel/sandbox"
-	"batos/forge"
 	"batos/server"
 )
 

@@ -214,7 +214,9 @@ func findJob(ctx context.Context, img api.Image, id int) (job, error) {
 }
 
 // ended reports whether a job state is final.
-func ended(state string) bool { return state == "succeeded" || state == "failed" || state == "cancelled" }
+func ended(state string) bool {
+	return state == "succeeded" || state == "failed" || state == "cancelled"
+}
 
 // outcome is a job's end as a command's result: nil when it succeeded.
 func outcome(j job) error {

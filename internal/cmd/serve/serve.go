@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"batos/internal/iostreams"
 	"batos/internal/cmdutil"
+	"batos/internal/iostreams"
 	"batos/server"
 	"batos/system"
 )
