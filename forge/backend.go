@@ -32,6 +32,14 @@ type Backend interface {
 	Cancel(ctx context.Context, handle string, spec Spec) error
 }
 
+// A Finder is a Backend that can find a job it started by its Spec alone:
+// the worker asks it before submitting, so that a job submitted by a
+// kernel that died before it committed the handle is re-attached, not
+// started twice.
+type Finder interface {
+	Find(ctx context.Context, spec Spec) (handle string, ok bool, err error)
+}
+
 // Spec describes a backend job.
 type Spec struct {
 	// Name identifies the job to the backend and to people

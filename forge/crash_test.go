@@ -102,6 +102,7 @@ func TestCrashInEveryState(t *testing.T) {
 	}{
 		{name: "curating", mode: "success", crashAt: forge.Curating, want: forge.Succeeded},
 		{name: "training before submit", mode: "success", crashAt: forge.Training, want: forge.Succeeded},
+		{name: "submitted, handle not recorded", mode: "wait", crashAt: "submitted", want: forge.Succeeded},
 		{name: "mid-training, reattached", mode: "wait", crashAt: "training:1", want: forge.Succeeded},
 		{name: "mid-training, trainer gone", mode: "wait", crashAt: "training:1", want: forge.Failed, killTrainer: true},
 		{name: "mid-training, then cancelled", mode: "wait", crashAt: "training:1", want: forge.Cancelled, cancel: true},

@@ -38,7 +38,7 @@ type Options struct {
 	// CrashAt makes the process SIGKILL itself right after it commits a
 	// job's move to this state, or, as "training:N", once the trainer
 	// reported step N: the crash tests' failpoint.
-	CrashAt string
+	CrashAt string // also "submitted": after the backend took the job, before its handle is committed
 }
 
 // SlurmSettings are Lobby.Forge.slurm's slots.

@@ -43,6 +43,7 @@ func (Local) Submit(ctx context.Context, spec Spec) (string, error) {
 	defer logf.Close()
 	_ = os.Remove(spec.Status)
 	_ = os.Remove(cancelMarker(spec))
+	_ = os.Remove(handleFile(spec))
 	cmd := exec.Command("/bin/sh", append([]string{"-c", wrapper, "sh"}, spec.Command...)...)
 	cmd.Dir = spec.Dir
 	cmd.Env = append(append(os.Environ(), spec.Env...), "BATOS_FORGE_STATUS="+spec.Status)
@@ -59,7 +60,32 @@ func (Local) Submit(ctx context.Context, spec Spec) (string, error) {
 		// It ended already: its status file tells.
 		start = 0
 	}
-	return fmt.Sprintf("%d:%d", pid, start), nil
+	handle := fmt.Sprintf("%d:%d", pid, start)
+	// Left beside the job for Find: the worker commits the handle next,
+	// and a crash before that must not start the trainer again.
+	if err := os.WriteFile(handleFile(spec), []byte(handle+"\n"), 0o644); err != nil {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		return "", fmt.Errorf("local: %w", err)
+	}
+	return handle, nil
+}
+
+func handleFile(spec Spec) string { return filepath.Join(spec.Dir, spec.Name+".handle") }
+
+// Find returns the handle of the job Submit started for spec, if any.
+func (Local) Find(_ context.Context, spec Spec) (string, bool, error) {
+	b, err := os.ReadFile(handleFile(spec))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("local: %w", err)
+	}
+	h := strings.TrimSpace(string(b))
+	if _, _, err := parseHandle(h); err != nil {
+		return "", false, err
+	}
+	return h, true, nil
 }
 
 // Status reads the status file; without one, the job runs while its

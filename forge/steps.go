@@ -84,13 +84,25 @@ func (f *Forge) train(j job, cfg config) error {
 		if err := os.MkdirAll(filepath.Dir(spec.Log), 0o755); err != nil {
 			return f.fail(j, "train: "+err.Error(), false)
 		}
-		_ = os.RemoveAll(filepath.Join(spec.Dir, "out"))
-		if err := os.MkdirAll(filepath.Join(spec.Dir, "out"), 0o755); err != nil {
-			return f.fail(j, "train: "+err.Error(), false)
+		handle, found := "", false
+		if fb, ok := b.(Finder); ok {
+			// Submitted by a kernel that died before it recorded the
+			// handle: re-attach.
+			if handle, found, err = fb.Find(f.ctx, spec); err != nil {
+				return f.fail(j, "train: "+err.Error(), false)
+			}
 		}
-		handle, err := b.Submit(f.ctx, spec)
-		if err != nil {
-			return f.fail(j, "train: "+err.Error(), false)
+		if !found {
+			_ = os.RemoveAll(filepath.Join(spec.Dir, "out"))
+			if err := os.MkdirAll(filepath.Join(spec.Dir, "out"), 0o755); err != nil {
+				return f.fail(j, "train: "+err.Error(), false)
+			}
+			if handle, err = b.Submit(f.ctx, spec); err != nil {
+				return f.fail(j, "train: "+err.Error(), false)
+			}
+		}
+		if f.opts.CrashAt == "submitted" {
+			crash()
 		}
 		now := time.Now().UTC()
 		err = f.update(j, "submitted to "+b.Name()+" as "+handle, func(o kernel.Object, _ kernel.Object) error {
