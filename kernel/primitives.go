@@ -42,7 +42,15 @@ func defaultPrimitives() map[string]Primitive {
 		"infer":             primInfer,
 		"fineTune":          primNoForge,
 		"cancelJob":         primNoForge,
+		"measureEntropy":    primNoEntropy,
+		"recordEntropy":     primNoEntropy,
 	}
+}
+
+// primNoEntropy is the metric's primitives where package entropy is not
+// installed (it rebinds them).
+func primNoEntropy(c *PrimitiveCall) (any, error) {
+	return nil, fmt.Errorf("%s: the entropy metric is not installed in this process", c.Selector)
 }
 
 // primNoForge is the Forge's primitives in a process that runs no Forge

@@ -21,6 +21,7 @@ import (
 	"batos/eventhub"
 	"batos/forge"
 	"batos/kernel"
+	"batos/kernel/entropy"
 	"batos/kernel/pllm"
 	"batos/kernel/sandbox"
 	"batos/server"
@@ -99,6 +100,10 @@ func Open(dir string, opts Options) (*System, error) {
 	}
 	sys.hub = eventhub.New(replay)
 	sys.stopForward = sys.forward()
+	if err := entropy.Install(k); err != nil {
+		sys.Close()
+		return nil, err
+	}
 	f, err := forge.Install(k, dir, opts.ForgeOptions)
 	if err != nil {
 		sys.Close()

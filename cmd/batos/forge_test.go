@@ -153,3 +153,18 @@ func TestForgeTrainInterrupted(t *testing.T) {
 		t.Fatalf("the trainer ran more than once: %s", r.out)
 	}
 }
+
+// TestEntropyCommand: the reading, recorded into the series on request.
+func TestEntropyCommand(t *testing.T) {
+	image := filepath.Join(t.TempDir(), "img")
+	r := batos(t, "", nil, "entropy", "--image", image)
+	if r.code != 0 || !strings.Contains(r.out, "H_struc ") || !strings.Contains(r.out, "0 readings in the series") {
+		t.Fatalf("entropy: %+v", r)
+	}
+	for range 2 {
+		batos(t, "", nil, "entropy", "--record", "--image", image)
+	}
+	if r := batos(t, "", nil, "entropy", "--image", image); !strings.Contains(r.out, "2 readings in the series") {
+		t.Fatalf("after two records: %+v", r)
+	}
+}
