@@ -49,6 +49,9 @@ type Options struct {
 	Forge bool
 	// ForgeOptions configures the Forge (its worker's poll, backends).
 	ForgeOptions forge.Options
+	// Entropy records the entropy metric's series in this process after
+	// the pLLM's commits (entropy.StartRecorder).
+	Entropy bool
 }
 
 // System is a running image. It is safe for concurrent use.
@@ -60,7 +63,8 @@ type System struct {
 	hub    *eventhub.Hub
 	log    *slog.Logger
 
-	stopForward func()
+	stopForward  func()
+	stopRecorder func() // nil: no entropy recorder
 
 	mu      sync.Mutex
 	closed  bool
@@ -113,6 +117,9 @@ func Open(dir string, opts Options) (*System, error) {
 	if opts.Forge {
 		f.Start()
 		sys.worker = true
+	}
+	if opts.Entropy {
+		sys.stopRecorder = entropy.StartRecorder(k)
 	}
 	return sys, nil
 }
@@ -204,6 +211,9 @@ func (sys *System) Close() error {
 	if sys.forge != nil {
 		// Running backend jobs go on; the next worker picks them up.
 		sys.forge.Close()
+	}
+	if sys.stopRecorder != nil {
+		sys.stopRecorder()
 	}
 	sys.stopForward()
 	sys.hub.Close()

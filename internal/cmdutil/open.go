@@ -25,9 +25,9 @@ type Target struct {
 	// RecordInputs keeps the client's successful inputs in the image's
 	// workspace history (in process only; see system.Client.RecordInputs).
 	RecordInputs bool
-	// Forge runs the Forge's worker when the image is opened in this
-	// process: commands that live long (the TUI, the REPL) run the jobs
-	// the image holds.
+	// Forge runs the image's background work when the image is opened in
+	// this process — the Forge's worker and the entropy recorder: commands
+	// that live long (the TUI, the REPL) run the jobs the image holds.
 	Forge bool
 }
 
@@ -56,7 +56,7 @@ func Open(t Target) (*Conn, error) {
 	if name == "" {
 		name = "user"
 	}
-	sys, err := system.Open(t.Image, system.Options{Forge: t.Forge, ForgeOptions: ForgeOptions()})
+	sys, err := system.Open(t.Image, system.Options{Forge: t.Forge, Entropy: t.Forge, ForgeOptions: ForgeOptions()})
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package entropy_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"path/filepath"
 	"testing"
@@ -72,5 +73,39 @@ p.Set("generations", []any{
 	r = eval(`Lobby.Get("entropy").(Object).Send("measure")`).(map[string]any)
 	if r["cem"] != r["struc"] {
 		t.Fatalf("with all weight on structure: %v", r)
+	}
+}
+
+// TestRecorder: each commit by the pLLM records a reading (interval 0
+// here; the default rate limit is due's).
+func TestRecorder(t *testing.T) {
+	k, err := kernel.Open(filepath.Join(t.TempDir(), "img"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	if err := entropy.Install(k); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.NewSession("user").Eval(context.Background(), `Lobby.Get("entropy").(Object).Set("interval", 0)`); err != nil {
+		t.Fatal(err)
+	}
+	stop := entropy.StartRecorder(k)
+	defer stop()
+	sub := k.Bus().Subscribe(64)
+	defer sub.Close()
+	for i := range 2 {
+		if _, err := k.NewSession("pLLM/BRICK").Eval(context.Background(), fmt.Sprintf(`Lobby.Get("pLLM").(Object).Set("note", %d)`, i)); err != nil {
+			t.Fatal(err)
+		}
+		for ev := range sub.C {
+			if ev.Kind == kernel.EventCommit && ev.Tx.Principal == entropy.Principal {
+				break
+			}
+		}
+	}
+	res, err := k.NewSession("user").Eval(context.Background(), `len(Lobby.Get("entropy").(Object).Get("series").([]any))`)
+	if err != nil || res.Value != 2 {
+		t.Fatalf("series of %v readings (%v), want 2", res.Value, err)
 	}
 }

@@ -3,6 +3,7 @@ package entropy
 import (
 	"math"
 	"testing"
+	"time"
 )
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
@@ -126,5 +127,24 @@ func TestCompute(t *testing.T) {
 	want := 0.5*r.Rel + 0.25*r.Cog + 0.2*r.Sol + 0.05*r.Struc
 	if !near(r.CEM, want) || !near(r.Rel, 2.0/3) || !near(r.Cog, 1) || r.Sol <= 0 || r.Struc <= 0 || r.Generations != 2 {
 		t.Errorf("%+v", r)
+	}
+}
+
+func TestDue(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		last, now time.Time
+		interval  time.Duration
+		want      bool
+	}{
+		{time.Time{}, t0, time.Minute, true},
+		{t0, t0.Add(59 * time.Second), time.Minute, false},
+		{t0, t0.Add(time.Minute), time.Minute, true},
+		{t0, t0, 0, true},
+	}
+	for _, tt := range tests {
+		if got := due(tt.last, tt.now, tt.interval); got != tt.want {
+			t.Errorf("due(%v, %v, %v) = %v", tt.last, tt.now, tt.interval, got)
+		}
 	}
 }
