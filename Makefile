@@ -38,6 +38,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeRecord -fuzztime 30s ./image/
 	$(GO) test -run '^$$' -fuzz FuzzParseMethod -fuzztime 30s ./interp/
 	$(GO) test -run '^$$' -fuzz FuzzCodex -fuzztime 30s ./kernel/
+	$(GO) test -run '^$$' -fuzz FuzzParseJobState -fuzztime 30s ./forge/slurm/
 	$(GO) test -run '^$$' -fuzz FuzzWorkspace -fuzztime 60s ./kernel/
 	$(GO) test -run '^$$' -fuzz FuzzExtract -fuzztime 30s ./kernel/pllm/
 	$(GO) test -run '^$$' -fuzz FuzzSSE -fuzztime 30s ./llama/

@@ -5,6 +5,7 @@ package cmdutil
 import (
 	"batos/api"
 	"batos/forge"
+	"batos/forge/slurm"
 	"batos/system"
 )
 
@@ -44,7 +45,7 @@ func (c *Conn) Close() error { return c.close() }
 // ForgeOptions are the Forge's options in every command that opens an
 // image.
 func ForgeOptions() forge.Options {
-	return forge.Options{}
+	return forge.Options{NewSlurm: func(s forge.SlurmSettings) (forge.Backend, error) { return slurm.FromSettings(s) }}
 }
 
 // Open reaches the target's image.
