@@ -128,8 +128,10 @@ func queued(t *testing.T, c *slurmtest.Cluster, name string) string {
 
 // TestSlurm runs every backend operation against one private cluster.
 // The subtests run in parallel: the time limit's takes a minute or more
-// (see slurmtest), the others a few seconds alongside it.
+// (see slurmtest), the others a few seconds alongside it; and the test
+// alongside TestSagaOnSlurm, whose time limit takes as long.
 func TestSlurm(t *testing.T) {
+	t.Parallel()
 	c := slurmtest.Start(t)
 	cfg := Config{Env: c.Env}
 	ctx := context.Background()
