@@ -1,5 +1,5 @@
 // Package tui is batos's terminal IDE: a Smalltalk-style live-image
-// environment (browser, inspector, workspace, transcript, history) built
+// environment (browser, inspector, workspace, transcript, history, forge) built
 // with Bubble Tea v2. It reaches the image only through api.Image, so that
 // the same TUI can drive a remote kernel.
 //

@@ -18,9 +18,12 @@ import (
 	"batos/tui/common"
 )
 
-// Panes are the five panes the app lays out.
+// Panes are the six panes the app lays out. Forge shares the transcript's
+// place: the one of the two focused last is drawn there.
 type Panes struct {
 	Browser, Inspector, Workspace, Transcript, History common.Pane
+	// Forge is the Forge pane; nil: the default one (tui/forge).
+	Forge common.Pane
 }
 
 // Options configure the app.
@@ -42,6 +45,7 @@ const (
 	historyPane
 	workspacePane
 	transcriptPane
+	forgePane // drawn in the transcript's place while it was focused last
 	paneCount
 )
 
@@ -72,16 +76,31 @@ type Model struct {
 	panes [paneCount]common.Pane
 	rects [paneCount]rect
 	focus int
+	// shown is the pane drawn in the place the transcript and the Forge
+	// share: the one of them focused last.
+	shown int
 
 	width, height int
 	profile       colorprofile.Profile
 
 	status    api.Status
 	statusErr error
-	info      string
-	infoErr   bool
-	spin      spinner.Model
-	spinning  bool
+	// statusSeq numbers the status requests; statusShown is the number
+	// of the answer shown, so that an older answer arriving later is not.
+	statusSeq, statusShown int
+	// refreshing is set while an extra status request (not the poll's)
+	// runs; refreshAgain when another was asked meanwhile.
+	refreshing, refreshAgain bool
+	// forgeOID is Lobby.Forge (0: none known), forgeStates the last state
+	// each Forge job in flight was heard in: a commit to the first, and
+	// a Forge event with a new state, refresh the status's job counts.
+	forgeOID    uint64
+	forgeStates map[int]string
+
+	info     string
+	infoErr  bool
+	spin     spinner.Model
+	spinning bool
 
 	overlay   overlay
 	help      help.Model
@@ -121,8 +140,12 @@ func New(c *common.Common, opts Options) *Model {
 		d := defaultPanes(c)
 		ps = &d
 	}
-	m := &Model{c: c, opts: opts, keys: DefaultKeyMap(), help: help.New()}
-	m.panes = [paneCount]common.Pane{ps.Browser, ps.Inspector, ps.History, ps.Workspace, ps.Transcript}
+	forge := ps.Forge
+	if forge == nil {
+		forge = defaultForge(c)
+	}
+	m := &Model{c: c, opts: opts, keys: DefaultKeyMap(), help: help.New(), shown: transcriptPane, forgeStates: map[int]string{}}
+	m.panes = [paneCount]common.Pane{ps.Browser, ps.Inspector, ps.History, ps.Workspace, ps.Transcript, forge}
 	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
 	m.cmdIn = textinput.New()
 	m.cmdIn.Prompt = ":"
@@ -142,7 +165,7 @@ const eventBuffer = 1024
 // panes.
 func (m *Model) Init() tea.Cmd {
 	m.events, m.unsubscribe = m.c.Image.Subscribe(eventBuffer)
-	cmds := []tea.Cmd{waitEvent(m.events), statusCmd(m.c.Image, true), lobbySlotsCmd(m.c.Image)}
+	cmds := []tea.Cmd{waitEvent(m.events), m.statusCmd(true), lobbySlotsCmd(m.c.Image)}
 	for _, p := range m.panes {
 		cmds = append(cmds, p.Init())
 	}
@@ -181,12 +204,21 @@ func (m *Model) Pane(title string) common.Pane {
 }
 
 func (m *Model) setFocus(i int) tea.Cmd {
+	if i == transcriptPane || i == forgePane {
+		m.shown = i
+	}
 	if i == m.focus {
 		return nil
 	}
 	m.panes[m.focus].Blur()
 	m.focus = i
 	return m.panes[i].Focus()
+}
+
+// hidden reports whether pane i is not drawn: the one of the transcript
+// and the Forge that is not shown in the place they share.
+func (m *Model) hidden(i int) bool {
+	return (i == transcriptPane || i == forgePane) && i != m.shown
 }
 
 func (m *Model) focusTitle(title string) tea.Cmd {
@@ -263,24 +295,34 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 		case ev.Type == api.EventMissed:
 			return m.resubscribe(msg)
 		}
-		return tea.Batch(m.broadcast(msg), waitEvent(m.events))
+		var refresh tea.Cmd
+		if m.forgeChanged(msg.Event) {
+			refresh = m.refreshStatus()
+		}
+		return tea.Batch(m.broadcast(msg), waitEvent(m.events), refresh)
 	case eventsClosedMsg:
 		m.feedLost = true
 		return nil
 	case statusMsg:
-		if msg.err != nil {
-			m.statusErr = msg.err
-		} else {
-			m.status, m.statusErr = sanitizeStatus(msg.st), nil
+		if msg.seq >= m.statusShown {
+			m.statusShown = msg.seq
+			if msg.err != nil {
+				m.statusErr = msg.err
+			} else {
+				m.status, m.statusErr = sanitizeStatus(msg.st), nil
+			}
 		}
 		if !msg.poll {
-			return nil
+			return m.refreshed()
 		}
 		return statusTick(m.opts.StatusEvery)
 	case statusTickMsg:
-		return statusCmd(m.c.Image, true)
+		return m.statusCmd(true)
 	case lobbySlotsMsg:
 		m.lobbyKids = msg.names
+		if msg.forge != 0 {
+			m.forgeOID = msg.forge
+		}
 		m.cmdIn.SetSuggestions(suggestions(msg.names))
 		return nil
 	case searchDueMsg:
@@ -350,7 +392,7 @@ func (m *Model) resubscribe(missed common.EventMsg) tea.Cmd {
 	}
 	m.events, m.unsubscribe = m.c.Image.Subscribe(eventBuffer)
 	m.info, m.infoErr = fmt.Sprintf("the live feed fell behind and missed %d events: resubscribed, views refreshed", missed.Event.Missed), false
-	return tea.Batch(m.broadcast(missed), m.broadcast(common.RefreshMsg{}), statusCmd(m.c.Image, false), waitEvent(m.events))
+	return tea.Batch(m.broadcast(missed), m.broadcast(common.RefreshMsg{}), m.refreshStatus(), waitEvent(m.events))
 }
 
 // quit quits, or asks first when a pane holds an unsaved edit or runs
@@ -511,7 +553,7 @@ func (m *Model) mouse(msg tea.Msg, mo tea.Mouse, click bool) tea.Cmd {
 		return nil
 	}
 	for i, r := range m.rects {
-		if !r.contains(mo.X, mo.Y) {
+		if m.hidden(i) || !r.contains(mo.X, mo.Y) {
 			continue
 		}
 		var cmd tea.Cmd
@@ -546,6 +588,7 @@ func (m *Model) resize(width, height int) {
 	m.rects[historyPane] = rect{bw + iw, 0, hw, topH}
 	m.rects[workspacePane] = rect{0, topH, ww, botH}
 	m.rects[transcriptPane] = rect{ww, topH, tw, botH}
+	m.rects[forgePane] = m.rects[transcriptPane]
 	for i, r := range m.rects {
 		m.panes[i].SetSize(max(r.w-2, 0), max(r.h-2, 0))
 	}
@@ -585,12 +628,14 @@ func (m *Model) Render() string {
 	// Panes are drawn row by row, left to right.
 	boxes := [paneCount][]string{}
 	for i, p := range m.panes {
-		boxes[i] = m.box(p, m.rects[i], i == m.focus)
+		if !m.hidden(i) {
+			boxes[i] = m.box(p, m.rects[i], i == m.focus)
+		}
 	}
 	for y := 0; y < m.height-2; y++ {
 		var line strings.Builder
 		for i, r := range m.rects {
-			if y >= r.y && y < r.y+r.h && r.w > 0 {
+			if !m.hidden(i) && y >= r.y && y < r.y+r.h && r.w > 0 {
 				line.WriteString(boxes[i][y-r.y])
 			}
 		}
@@ -696,7 +741,7 @@ func (m *Model) overlayBox() string {
 		}
 		b.WriteString("\n" + st.Title.Render("Global keys") + "\n")
 		b.WriteString(m.help.FullHelpView(m.keys.FullHelp()) + "\n")
-		b.WriteString("\n" + st.Dim.Render("commands: :workspace :browse NAME :inspect EXPR :history :transcript :undo TXID :quit"))
+		b.WriteString("\n" + st.Dim.Render("commands: :workspace :browse NAME :inspect EXPR :history :transcript :forge :undo TXID :quit"))
 		b.WriteString("\n" + st.Dim.Render("esc or ? closes this help"))
 		return frame.MaxWidth(m.width).Render(b.String())
 	case searchOverlay:

@@ -140,10 +140,17 @@ func TestFocusCycles(t *testing.T) {
 	h.wait(t, "[Workspace]")
 	h.keys(esc, tab) // leave typing, then on
 	h.wait(t, "[Transcript]")
+	// The Forge comes next, in the transcript's place, and stays there
+	// while another pane is focused, until the transcript is again.
 	h.keys(tab)
-	h.wait(t, "[Browser]")
+	h.wait(t, "[Forge]")
+	h.keys(tab)
+	h.wait(t, "[Browser]", " Forge ")
+	h.keys(shiftTab)
+	h.wait(t, "[Forge]")
 	h.keys(shiftTab)
 	h.wait(t, "[Transcript]")
+	h.screen.WaitUntil(t, 5*time.Second, "the Forge hidden", func(s string) bool { return !strings.Contains(s, "Forge") })
 	h.keys(char('q'))
 	h.finish(t)
 }

@@ -15,10 +15,14 @@ import (
 )
 
 // commands are the command line's verbs, as completion offers them.
-var commands = []string{"workspace", "browse ", "inspect ", "history", "transcript", "undo ", "quit"}
+var commands = []string{"workspace", "browse ", "inspect ", "history", "transcript", "forge", "undo ", "quit"}
 
-// lobbySlotsMsg carries Lobby's children, for :browse completion.
-type lobbySlotsMsg struct{ names []string }
+// lobbySlotsMsg carries Lobby's children, for :browse completion, and
+// Lobby.Forge's OID (0: none), whose commits refresh the status bar.
+type lobbySlotsMsg struct {
+	names []string
+	forge uint64
+}
 
 // lobbySlotsCmd lists Lobby's children for completion.
 func lobbySlotsCmd(img api.Image) tea.Cmd {
@@ -26,11 +30,14 @@ func lobbySlotsCmd(img api.Image) tea.Cmd {
 		ctx, cancel := pane.Ctx()
 		defer cancel()
 		kids, _ := img.Children(ctx, api.LobbyOID)
-		names := []string{"Lobby"}
+		msg := lobbySlotsMsg{names: []string{"Lobby"}}
 		for _, k := range kids {
-			names = append(names, k.Slot)
+			msg.names = append(msg.names, k.Slot)
+			if k.Slot == "Forge" {
+				msg.forge = k.OID
+			}
 		}
-		return lobbySlotsMsg{names: names}
+		return msg
 	}
 }
 
@@ -60,6 +67,8 @@ func (m *Model) runCommand(line string) tea.Cmd {
 		return focusCmd("Transcript")
 	case "history", "h":
 		return focusCmd("History")
+	case "forge", "f":
+		return focusCmd("Forge")
 	case "quit", "q":
 		return func() tea.Msg { return quitMsg{} }
 	case "browse", "b":
@@ -87,7 +96,7 @@ func (m *Model) runCommand(line string) tea.Cmd {
 			return common.InfoMsg{Text: fmt.Sprintf("undid transaction %d as transaction %d", tx, done.ID)}
 		}
 	}
-	return common.Err(fmt.Errorf("unknown command :%s (try :workspace, :browse NAME, :inspect EXPR, :history, :transcript, :undo TXID, :quit)", verb))
+	return common.Err(fmt.Errorf("unknown command :%s (try :workspace, :browse NAME, :inspect EXPR, :history, :transcript, :forge, :undo TXID, :quit)", verb))
 }
 
 // inspectDoneMsg ends :inspect number seq with msg, what to route.

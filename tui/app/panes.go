@@ -3,13 +3,14 @@ package app
 import (
 	"batos/tui/browser"
 	"batos/tui/common"
+	"batos/tui/forge"
 	"batos/tui/history"
 	"batos/tui/inspector"
 	"batos/tui/transcript"
 	"batos/tui/workspace"
 )
 
-// defaultPanes builds the five panes.
+// defaultPanes builds the six panes.
 func defaultPanes(c *common.Common) Panes {
 	return Panes{
 		Browser:    browser.New(c),
@@ -17,5 +18,9 @@ func defaultPanes(c *common.Common) Panes {
 		Workspace:  workspace.New(c),
 		Transcript: transcript.New(c),
 		History:    history.New(c),
+		Forge:      defaultForge(c),
 	}
 }
+
+// defaultForge builds the Forge pane.
+func defaultForge(c *common.Common) common.Pane { return forge.New(c) }

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -18,19 +19,102 @@ type (
 		// poll is set for the poll's own answers, which schedule the
 		// next; an extra refresh does not start a second poll.
 		poll bool
+		// seq is the request's number (Model.statusSeq).
+		seq int
 	}
 	statusTickMsg struct{}
 )
 
 // statusCmd asks the image for its status, off the UI loop; poll says
 // whether the answer schedules the next poll.
-func statusCmd(img api.Image, poll bool) tea.Cmd {
+func (m *Model) statusCmd(poll bool) tea.Cmd {
+	m.statusSeq++
+	img, seq := m.c.Image, m.statusSeq
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		st, err := img.Status(ctx)
-		return statusMsg{st: st, err: err, poll: poll}
+		return statusMsg{st: st, err: err, poll: poll, seq: seq}
 	}
+}
+
+// refreshStatus asks for the status now, besides the poll: one request at
+// a time, and one more after it however many were asked meanwhile, so that
+// a burst of Forge events costs two requests.
+func (m *Model) refreshStatus() tea.Cmd {
+	if m.refreshing {
+		m.refreshAgain = true
+		return nil
+	}
+	m.refreshing = true
+	return m.statusCmd(false)
+}
+
+// refreshed ends an extra request, starting the one asked meanwhile.
+func (m *Model) refreshed() tea.Cmd {
+	m.refreshing = false
+	if !m.refreshAgain {
+		return nil
+	}
+	m.refreshAgain = false
+	return m.refreshStatus()
+}
+
+// forgePrincipal is the principal of the Forge's commits.
+const forgePrincipal = "forge"
+
+// forgeChanged reports whether ev may change the Forge's job counts: a
+// commit by the Forge (a job's transition) or to Lobby.Forge (a job
+// queued), or a Forge event that tells of a job in a new state (its live
+// progress, in the same state, changes nothing the status bar shows).
+func (m *Model) forgeChanged(ev api.Event) bool {
+	switch {
+	case ev.Type == api.EventCommit && ev.Tx != nil:
+		if ev.Tx.Principal == forgePrincipal {
+			return true
+		}
+		for _, r := range ev.Tx.Changed {
+			if m.forgeOID != 0 && r.OID == m.forgeOID {
+				return true
+			}
+		}
+	case ev.Type == api.EventForge && ev.Forge != nil:
+		p := ev.Forge
+		if m.forgeStates[p.Job] == p.State {
+			return false
+		}
+		switch p.State {
+		case "succeeded", "failed", "cancelled":
+			delete(m.forgeStates, p.Job)
+		default:
+			if len(m.forgeStates) >= 1024 {
+				clear(m.forgeStates) // a bound; at worst one refresh too many
+			}
+			m.forgeStates[p.Job] = p.State
+		}
+		return true
+	}
+	return false
+}
+
+// forgeSegment is the status bar's word on the Forge's jobs in flight:
+// nothing when there are none.
+func forgeSegment(st api.Status) string {
+	var parts []string
+	if st.ForgeRunning > 0 {
+		parts = append(parts, fmt.Sprintf("%d running", st.ForgeRunning))
+	}
+	if st.ForgeQueued > 0 {
+		q := fmt.Sprintf("%d queued", st.ForgeQueued)
+		if !st.ForgeWorker {
+			q += " (no worker)"
+		}
+		parts = append(parts, q)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " │ forge " + strings.Join(parts, ", ")
 }
 
 // sanitizeStatus returns st with every text the image sent sanitized.
@@ -52,7 +136,9 @@ func statusTick(every time.Duration) tea.Cmd {
 // statusLine renders the status bar's text.
 func (m *Model) statusLine() string {
 	st := m.status
-	s := " batos"
+	// The Forge's jobs in flight come first: they change, and a narrow
+	// terminal cuts the end of the line.
+	s := " batos" + forgeSegment(st)
 	if st.Image != "" {
 		s += " │ " + st.Image
 	}

@@ -7,11 +7,13 @@ package panetest
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -42,8 +44,16 @@ var _ api.Image = Image{}
 // and connects a client as "user"; both close when the test ends.
 func Open(tb testing.TB) Image {
 	tb.Helper()
+	return OpenWith(tb, system.Options{NoPLLM: true})
+}
+
+// OpenWith is Open with the system's options given (a Forge worker, say):
+// the image is opened in a temporary directory, a client connected as
+// "user", and both close when the test ends.
+func OpenWith(tb testing.TB, opts system.Options) Image {
+	tb.Helper()
 	tb.Setenv("BATOS_LLM_URL", "http://127.0.0.1:1") // never a model server
-	sys, err := system.Open(tb.TempDir(), system.Options{NoPLLM: true})
+	sys, err := system.Open(tb.TempDir(), opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -163,6 +173,46 @@ func (d *Driver) run(cmd tea.Cmd, depth int) {
 		}
 		d.deliver(msg, depth+1)
 	}
+}
+
+// Events subscribes to img's live events for the rest of the test: what
+// the app would deliver to the pane (see Driver.Await).
+func Events(tb testing.TB, img api.Image) <-chan api.Event {
+	tb.Helper()
+	ch, unsubscribe := img.Subscribe(4096)
+	tb.Cleanup(unsubscribe)
+	return ch
+}
+
+// Await delivers the events from ch to the pane, as common.EventMsg, one
+// at a time, until cond holds of its view (styling stripped), and fails
+// the test with the view when it has not after timeout. It does not
+// sleep: it checks after each event.
+func (d *Driver) Await(events <-chan api.Event, timeout time.Duration, what string, cond func(view string) bool) {
+	d.TB.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		view := Plain(d.Pane.View())
+		if cond(view) {
+			return
+		}
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				d.TB.Fatalf("the event feed closed before the view showed %s; it shows:\n%s", what, view)
+			}
+			d.Send(common.EventMsg{Event: ev})
+		case <-deadline.C:
+			d.TB.Fatalf("the view never showed %s after %s; it shows:\n%s", what, timeout, view)
+		}
+	}
+}
+
+// AwaitView is Await until the view contains every text.
+func (d *Driver) AwaitView(events <-chan api.Event, timeout time.Duration, texts ...string) {
+	d.TB.Helper()
+	d.Await(events, timeout, fmt.Sprintf("%q", texts), func(view string) bool { return Contains(view, texts...) })
 }
 
 // Last returns the last message of type T the pane sent the app.
