@@ -101,17 +101,13 @@ func (j job) name() string { return fmt.Sprintf("batos-forge-%d", j.id) }
 
 func (j job) String() string { return fmt.Sprintf("forge job %d (%s)", j.id, j.persona) }
 
-// slot reads a slot, nil when o has none (or the read fails).
-func slot(o kernel.Object, name string) (v any) {
-	defer func() {
-		if r := recover(); r != nil {
-			if _, ok := r.(*kernel.SlotError); !ok {
-				panic(r)
-			}
-			v = nil
-		}
-	}()
-	return o.Get(name)
+// slot reads a slot, nil when o has none.
+func slot(o kernel.Object, name string) any {
+	if o == (kernel.Object{}) {
+		return nil
+	}
+	v, _ := o.Lookup(name)
+	return v
 }
 
 func stringSlot(o kernel.Object, name, def string) string {

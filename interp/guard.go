@@ -109,6 +109,8 @@ type Guard struct {
 	deadlineAt time.Time
 	printed    int // bytes written to Stdout (see outputCap)
 	refused    int // entries EnterOK refused once stopped
+	refusedAt  int // the depth of the last refusal
+	sameDepth  int // refusals in a row at refusedAt
 }
 
 // NewGuard returns a guard for one evaluation under ctx and l. Call Release
@@ -203,8 +205,20 @@ func (g *Guard) EnterOK() bool {
 	g.steps++
 	if g.depth > g.limits.MaxDepth || g.steps > g.limits.MaxSteps || g.expired.Load() != 0 || g.stopped.Load() != nil {
 		g.depth--
-		g.stopQuietly()
-		if g.refused++; g.refused > maxQuietRefusals {
+		if g.stopped.Load() == nil {
+			// Recorded once: a native loop refusing entries in the
+			// thousands must not pay a recovered panic for each.
+			g.stopQuietly()
+		}
+		// The same depth, again and again: a native loop, not a
+		// recursion unwinding (whose every frame returns after a call or
+		// two, one level up).
+		if g.depth == g.refusedAt {
+			g.sameDepth++
+		} else {
+			g.refusedAt, g.sameDepth = g.depth, 0
+		}
+		if g.refused++; g.refused > maxQuietRefusals || g.sameDepth > maxRefusalsAtDepth {
 			g.check()
 		}
 		return false
@@ -212,8 +226,15 @@ func (g *Guard) EnterOK() bool {
 	return true
 }
 
-// maxQuietRefusals bounds the entries EnterOK refuses without panicking.
-const maxQuietRefusals = 100_000
+// maxQuietRefusals bounds the entries EnterOK refuses without panicking
+// (a stopped recursion MaxDepthCeiling deep refuses up to about twice
+// that), and maxRefusalsAtDepth those it refuses at one depth: a native
+// loop is stopped after a thousand calls, not a hundred thousand, each of
+// which costs a trip through the interpreter.
+const (
+	maxQuietRefusals   = 100_000
+	maxRefusalsAtDepth = 1000
+)
 
 // stopQuietly records the stop a check would panic with.
 func (g *Guard) stopQuietly() {

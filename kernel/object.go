@@ -40,21 +40,32 @@ func (o Object) Send(sel string, args ...any) any {
 // data slot's value, a parent's Object, a method's source or a primitive's
 // name. A missing slot panics with *SlotError.
 func (o Object) Get(name string) any {
+	v, found := o.Lookup(name)
+	if !found {
+		panic(&SlotError{Object: o.session().describe(o.oid), Slot: name, Msg: "no such slot"})
+	}
+	return v
+}
+
+// Lookup is Get for Go code that reads optional slots (configuration an
+// older image may lack): found is false for a missing slot, and only an
+// image error panics. Scripts use Get (Lookup is not in the script API).
+func (o Object) Lookup(name string) (v any, found bool) {
 	s := o.session()
 	b, found, err := s.tx.resolve(o.oid, name)
 	if err != nil {
 		panic(err)
 	}
 	if !found {
-		panic(&SlotError{Object: s.describe(o.oid), Slot: name, Msg: "no such slot"})
+		return nil, false
 	}
 	switch v := b.slot.Value.(type) {
 	case image.Method:
-		return v.Source
+		return v.Source, true
 	case image.Primitive:
-		return v.Name
+		return v.Name, true
 	}
-	return toScript(b.slot.Value, s)
+	return toScript(b.slot.Value, s), true
 }
 
 // Set writes a slot on o itself (never on a parent), creating it when new.

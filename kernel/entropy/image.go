@@ -209,16 +209,9 @@ func structure(s *kernel.Session) (Structure, error) {
 }
 
 // get reads a slot, nil when missing.
-func get(o kernel.Object, name string) (v any) {
-	defer func() {
-		if r := recover(); r != nil {
-			if _, ok := r.(*kernel.SlotError); !ok {
-				panic(r)
-			}
-			v = nil
-		}
-	}()
-	return o.Get(name)
+func get(o kernel.Object, name string) any {
+	v, _ := o.Lookup(name)
+	return v
 }
 
 func object(o kernel.Object, name string) *kernel.Object {
