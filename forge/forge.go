@@ -124,7 +124,9 @@ func (f *Forge) migrate() error {
 		}
 		for name, prim := range map[string]string{"fineTune": "fineTune", "cancel": "cancelJob"} {
 			if slot(fo, name) == nil {
-				fo.SetPrimitive(name, prim)
+				if err := s.SetPrimitive(fo.OID(), name, prim); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

@@ -1,6 +1,11 @@
 package kernel
 
-import "batos/image"
+import (
+	"fmt"
+	"strings"
+
+	"batos/image"
+)
 
 // SlotsOf returns a copy of the slots of oid as the session's evaluation
 // in progress sees them: a mirror for tools (the pLLM's context builder,
@@ -56,4 +61,22 @@ func (s *Session) Chain(oid image.OID) ([]image.OID, error) {
 		return nil
 	}
 	return chain, visit(oid)
+}
+
+// SetPrimitive makes slot name of object oid a method slot bound to the
+// registered primitive prim: how Go code that installs a native behaviour
+// (the Forge, the entropy metric) puts it into an image awakened before it
+// existed. It is a Session's, not an Object's, so that scripts, which see
+// Objects only, cannot bind primitives.
+func (s *Session) SetPrimitive(oid image.OID, name, prim string) error {
+	if s.tx == nil {
+		return ErrNoTransaction
+	}
+	if _, ok := s.k.primitive(prim); !ok {
+		return &SlotError{Object: s.describe(oid), Slot: name, Msg: fmt.Sprintf("unknown primitive %q", prim)}
+	}
+	if err := validSlotName(name); err != nil || strings.HasSuffix(name, "*") {
+		return &SlotError{Object: s.describe(oid), Slot: name, Msg: "not a method name"}
+	}
+	return s.tx.setSlot(oid, image.Slot{Name: name, Kind: image.SlotPrimitive, Value: image.Primitive{Name: prim}})
 }

@@ -47,9 +47,8 @@ func (o Object) Get(name string) any {
 	return v
 }
 
-// Lookup is Get for Go code that reads optional slots (configuration an
-// older image may lack): found is false for a missing slot, and only an
-// image error panics. Scripts use Get (Lookup is not in the script API).
+// Lookup is Get for a slot that may be missing (configuration an older
+// image may lack): found is false then, and only an image error panics.
 func (o Object) Lookup(name string) (v any, found bool) {
 	s := o.session()
 	b, found, err := s.tx.resolve(o.oid, name)
@@ -90,23 +89,6 @@ func (o Object) Set(name string, v any) {
 		s.checkWrite("set", o.oid, name, "", o.ownMethod(name))
 	}
 	if err := s.tx.setSlot(o.oid, image.Slot{Name: name, Kind: kind, Value: stored}); err != nil {
-		panic(err)
-	}
-}
-
-// SetPrimitive makes slot name of o a method slot bound to the registered
-// primitive prim: how Go code that installs a native behaviour (the Forge)
-// puts it into an image that was awakened before it existed. Scripts
-// cannot call it (it is not in the script API).
-func (o Object) SetPrimitive(name, prim string) {
-	s := o.session()
-	if _, ok := s.k.primitive(prim); !ok {
-		panic(&SlotError{Object: s.describe(o.oid), Slot: name, Msg: fmt.Sprintf("unknown primitive %q", prim)})
-	}
-	if err := validSlotName(name); err != nil || strings.HasSuffix(name, "*") {
-		panic(&SlotError{Object: s.describe(o.oid), Slot: name, Msg: "not a method name"})
-	}
-	if err := s.tx.setSlot(o.oid, image.Slot{Name: name, Kind: image.SlotPrimitive, Value: image.Primitive{Name: prim}}); err != nil {
 		panic(err)
 	}
 }

@@ -41,7 +41,9 @@ func Install(k *kernel.Kernel) error {
 		}
 		for name, prim := range map[string]string{"measure": "measureEntropy", "record": "recordEntropy"} {
 			if get(*e, name) == nil {
-				e.SetPrimitive(name, prim)
+				if err := s.SetPrimitive(e.OID(), name, prim); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
