@@ -201,4 +201,9 @@ type Status struct {
 	ForgeRunning int  `json:"forgeRunning"`
 	ForgeQueued  int  `json:"forgeQueued"`
 	ForgeWorker  bool `json:"forgeWorker"`
+	// CEM is the newest reading recorded in Lobby.entropy.series, when
+	// there is one (CEMKnown): the status reads it, it does not measure
+	// (a measure walks the whole image).
+	CEM      float64 `json:"cem,omitempty"`
+	CEMKnown bool    `json:"cemKnown,omitempty"`
 }

@@ -13,6 +13,7 @@ import (
 	"batos/image"
 	"batos/interp"
 	"batos/kernel"
+	"batos/kernel/entropy"
 	"batos/kernel/pllm"
 	"batos/llama"
 )
@@ -546,7 +547,9 @@ func (c *Client) Status(ctx context.Context) (api.Status, error) {
 	var endpoint string
 	_ = c.read(ctx, func(s *kernel.Session) error {
 		endpoint = pllm.Endpoint(s)
-		st.ForgeRunning, st.ForgeQueued = forge.Counts(s.Object(image.RootOID))
+		lobby := s.Object(image.RootOID)
+		st.ForgeRunning, st.ForgeQueued = forge.Counts(lobby)
+		st.CEM, st.CEMKnown = entropy.Latest(lobby)
 		return nil
 	})
 	st.ForgeWorker = c.sys.worker

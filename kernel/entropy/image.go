@@ -230,3 +230,19 @@ func num(v any, def float64) float64 {
 	}
 	return def
 }
+
+// Latest returns the CEM of the newest reading in Lobby.entropy.series,
+// and whether there is one: what a status bar shows without measuring.
+func Latest(lobby kernel.Object) (float64, bool) {
+	e := object(lobby, "entropy")
+	if e == nil {
+		return 0, false
+	}
+	series, _ := get(*e, "series").([]any)
+	if len(series) == 0 {
+		return 0, false
+	}
+	m, _ := series[len(series)-1].(map[string]any)
+	cem, ok := m["cem"].(float64)
+	return cem, ok
+}

@@ -109,3 +109,34 @@ func TestRecorder(t *testing.T) {
 		t.Fatalf("series of %v readings (%v), want 2", res.Value, err)
 	}
 }
+
+// TestLatest: the status reads the newest recorded reading.
+func TestLatest(t *testing.T) {
+	k, err := kernel.Open(filepath.Join(t.TempDir(), "img"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	s := k.NewSession("user")
+	var cem float64
+	var known bool
+	read := func() {
+		if _, err := s.Run(context.Background(), "", func(lobby kernel.Object) error {
+			cem, known = entropy.Latest(lobby)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read()
+	if known {
+		t.Fatalf("a reading in a fresh image: %v", cem)
+	}
+	if _, err := s.Eval(context.Background(), `Lobby.Get("entropy").(Object).Set("series", []any{map[string]any{"cem": 0.25}, map[string]any{"cem": 0.75}})`); err != nil {
+		t.Fatal(err)
+	}
+	read()
+	if !known || cem != 0.75 {
+		t.Fatalf("latest %v %v, want 0.75", cem, known)
+	}
+}
