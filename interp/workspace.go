@@ -194,6 +194,7 @@ func (w *Workspace) Eval(g *Guard, src string) (EvalResult, error) {
 		topGuard: wsPkg + ".G()", wsFuncs: true, skip: u.main}
 	r.run()
 	blockFuncLitCalls(r, u)
+	declareCommaOK(r, u)
 	out, err := applyEdits(u.text, r.edits)
 	if err != nil {
 		return EvalResult{}, err
@@ -605,6 +606,55 @@ func calledFuncLit(call *ast.CallExpr) *ast.FuncLit {
 	}
 	lit, _ := ast.Unparen(call.Fun).(*ast.FuncLit)
 	return lit
+}
+
+// declareCommaOK rewrites a top-level `v, ok := x.(T)` as `var v T; var
+// ok bool; v, ok = x.(T)`: yaegi's compiler fails on the first form at an
+// entry's top level ("nil type"), where it declares globals. Only types
+// written without a package name are rewritten (the declarations are
+// inserted as written, past the rewriter's renaming of packages).
+func declareCommaOK(r *rewriter, u *input) {
+	if u.main == nil {
+		return
+	}
+	for _, st := range u.main.Body.List {
+		as, ok := st.(*ast.AssignStmt)
+		if !ok || as.Tok != token.DEFINE || len(as.Lhs) != 2 || len(as.Rhs) != 1 {
+			continue
+		}
+		ta, ok := ast.Unparen(as.Rhs[0]).(*ast.TypeAssertExpr)
+		if !ok || ta.Type == nil || mentionsPackage(ta.Type) {
+			continue
+		}
+		v, okv := as.Lhs[0].(*ast.Ident)
+		b, okb := as.Lhs[1].(*ast.Ident)
+		if !okv || !okb {
+			continue
+		}
+		typ := u.text[r.off(ta.Type.Pos()):r.off(ta.Type.End())]
+		var decl string
+		if v.Name != "_" {
+			decl += "var " + v.Name + " " + typ + "; "
+		}
+		if b.Name != "_" {
+			decl += "var " + b.Name + " bool; "
+		}
+		r.insert(as.Pos(), decl)
+		tok := r.off(as.TokPos)
+		r.edits = append(r.edits, edit{tok, tok + len(":="), "="})
+	}
+}
+
+// mentionsPackage reports whether a type expression names a package.
+func mentionsPackage(e ast.Expr) bool {
+	found := false
+	ast.Inspect(e, func(n ast.Node) bool {
+		if _, ok := n.(*ast.SelectorExpr); ok {
+			found = true
+		}
+		return !found
+	})
+	return found
 }
 
 // blockFuncLitCalls puts every top-level statement that calls a function

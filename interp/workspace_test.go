@@ -53,6 +53,9 @@ o.Get("k")`, want: "V"},
 		{src: "var v any; v = x + 2; v", want: "5"},
 		{src: "type P struct{ A int }; p := P{x}; p.A", want: "3"},
 		{src: "var w = ", wantErr: "line 1:8: expected operand, found end of entry"},
+		{src: "var y any = x; n, ok := y.(int); fmt.Sprint(n, ok)", want: "3 true"},
+		{src: `s, _ := y.(string); s == ""`, want: "true"},
+		{src: "n + 1", want: "4"},
 	}
 	for i, st := range steps {
 		g := newGuard(t, st.limits)
