@@ -1,7 +1,7 @@
 // Package tui is batos's terminal IDE: a Smalltalk-style live-image
-// environment (browser, inspector, workspace, transcript, history, forge) built
-// with Bubble Tea v2. It reaches the image only through api.Image, so that
-// the same TUI can drive a remote kernel.
+// environment (browser, inspector, workspace, transcript, history, forge,
+// entropy) built with Bubble Tea v2. It reaches the image only through
+// api.Image, so that the same TUI can drive a remote kernel.
 //
 // Run starts it; tui/app is the root model, tui/common the contract panes
 // implement, and each pane has its own package.

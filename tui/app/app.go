@@ -18,12 +18,14 @@ import (
 	"batos/tui/common"
 )
 
-// Panes are the six panes the app lays out. Forge shares the transcript's
-// place: the one of the two focused last is drawn there.
+// Panes are the seven panes the app lays out. Forge and Entropy share the
+// transcript's place: the one of the three focused last is drawn there.
 type Panes struct {
 	Browser, Inspector, Workspace, Transcript, History common.Pane
 	// Forge is the Forge pane; nil: the default one (tui/forge).
 	Forge common.Pane
+	// Entropy is the Entropy pane; nil: the default one (tui/entropy).
+	Entropy common.Pane
 }
 
 // Options configure the app.
@@ -45,9 +47,16 @@ const (
 	historyPane
 	workspacePane
 	transcriptPane
-	forgePane // drawn in the transcript's place while it was focused last
+	forgePane   // drawn in the transcript's place while it was focused last
+	entropyPane // likewise
 	paneCount
 )
+
+// sharesPlace reports whether pane i is one of those drawn in the
+// transcript's place: the transcript, the Forge and the Entropy pane.
+func sharesPlace(i int) bool {
+	return i == transcriptPane || i == forgePane || i == entropyPane
+}
 
 // overlay is what covers the panes, if anything.
 type overlay int
@@ -76,8 +85,8 @@ type Model struct {
 	panes [paneCount]common.Pane
 	rects [paneCount]rect
 	focus int
-	// shown is the pane drawn in the place the transcript and the Forge
-	// share: the one of them focused last.
+	// shown is the pane drawn in the place the transcript, the Forge
+	// and the Entropy pane share: the one of them focused last.
 	shown int
 
 	width, height int
@@ -96,6 +105,9 @@ type Model struct {
 	// a Forge event with a new state, refresh the status's job counts.
 	forgeOID    uint64
 	forgeStates map[int]string
+	// entropyOID is Lobby.entropy (0: none known): a commit to it, or
+	// one by the entropy recorder, refreshes the status's CEM.
+	entropyOID uint64
 
 	info     string
 	infoErr  bool
@@ -144,8 +156,12 @@ func New(c *common.Common, opts Options) *Model {
 	if forge == nil {
 		forge = defaultForge(c)
 	}
+	entropy := ps.Entropy
+	if entropy == nil {
+		entropy = defaultEntropy(c)
+	}
 	m := &Model{c: c, opts: opts, keys: DefaultKeyMap(), help: help.New(), shown: transcriptPane, forgeStates: map[int]string{}}
-	m.panes = [paneCount]common.Pane{ps.Browser, ps.Inspector, ps.History, ps.Workspace, ps.Transcript, forge}
+	m.panes = [paneCount]common.Pane{ps.Browser, ps.Inspector, ps.History, ps.Workspace, ps.Transcript, forge, entropy}
 	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
 	m.cmdIn = textinput.New()
 	m.cmdIn.Prompt = ":"
@@ -204,7 +220,7 @@ func (m *Model) Pane(title string) common.Pane {
 }
 
 func (m *Model) setFocus(i int) tea.Cmd {
-	if i == transcriptPane || i == forgePane {
+	if sharesPlace(i) {
 		m.shown = i
 	}
 	if i == m.focus {
@@ -215,10 +231,11 @@ func (m *Model) setFocus(i int) tea.Cmd {
 	return m.panes[i].Focus()
 }
 
-// hidden reports whether pane i is not drawn: the one of the transcript
-// and the Forge that is not shown in the place they share.
+// hidden reports whether pane i is not drawn: those of the transcript,
+// the Forge and the Entropy pane that are not shown in the place they
+// share.
 func (m *Model) hidden(i int) bool {
-	return (i == transcriptPane || i == forgePane) && i != m.shown
+	return sharesPlace(i) && i != m.shown
 }
 
 func (m *Model) focusTitle(title string) tea.Cmd {
@@ -296,7 +313,9 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 			return m.resubscribe(msg)
 		}
 		var refresh tea.Cmd
-		if m.forgeChanged(msg.Event) {
+		// forgeChanged first: it keeps the jobs' states, so it must see
+		// every event.
+		if m.forgeChanged(msg.Event) || m.entropyChanged(msg.Event) {
 			refresh = m.refreshStatus()
 		}
 		return tea.Batch(m.broadcast(msg), waitEvent(m.events), refresh)
@@ -322,6 +341,9 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 		m.lobbyKids = msg.names
 		if msg.forge != 0 {
 			m.forgeOID = msg.forge
+		}
+		if msg.entropy != 0 {
+			m.entropyOID = msg.entropy
 		}
 		m.cmdIn.SetSuggestions(suggestions(msg.names))
 		return nil
@@ -589,6 +611,7 @@ func (m *Model) resize(width, height int) {
 	m.rects[workspacePane] = rect{0, topH, ww, botH}
 	m.rects[transcriptPane] = rect{ww, topH, tw, botH}
 	m.rects[forgePane] = m.rects[transcriptPane]
+	m.rects[entropyPane] = m.rects[transcriptPane]
 	for i, r := range m.rects {
 		m.panes[i].SetSize(max(r.w-2, 0), max(r.h-2, 0))
 	}
@@ -741,7 +764,7 @@ func (m *Model) overlayBox() string {
 		}
 		b.WriteString("\n" + st.Title.Render("Global keys") + "\n")
 		b.WriteString(m.help.FullHelpView(m.keys.FullHelp()) + "\n")
-		b.WriteString("\n" + st.Dim.Render("commands: :workspace :browse NAME :inspect EXPR :history :transcript :forge :undo TXID :quit"))
+		b.WriteString("\n" + st.Dim.Render("commands: :workspace :browse NAME :inspect EXPR :history :transcript :forge :entropy :undo TXID :quit"))
 		b.WriteString("\n" + st.Dim.Render("esc or ? closes this help"))
 		return frame.MaxWidth(m.width).Render(b.String())
 	case searchOverlay:

@@ -140,17 +140,26 @@ func TestFocusCycles(t *testing.T) {
 	h.wait(t, "[Workspace]")
 	h.keys(esc, tab) // leave typing, then on
 	h.wait(t, "[Transcript]")
-	// The Forge comes next, in the transcript's place, and stays there
-	// while another pane is focused, until the transcript is again.
+	// The Forge and the Entropy pane come next, in the transcript's
+	// place; the one focused last stays there while another pane is
+	// focused, until the transcript is again.
 	h.keys(tab)
 	h.wait(t, "[Forge]")
+	h.screen.WaitUntil(t, 5*time.Second, "the transcript hidden", func(s string) bool { return !strings.Contains(s, "Transcript") })
 	h.keys(tab)
-	h.wait(t, "[Browser]", " Forge ")
+	h.wait(t, "[Entropy]")
+	h.screen.WaitUntil(t, 5*time.Second, "the Forge hidden", func(s string) bool { return !strings.Contains(s, "Forge") })
+	h.keys(tab)
+	h.wait(t, "[Browser]", " Entropy ")
+	h.keys(shiftTab)
+	h.wait(t, "[Entropy]")
 	h.keys(shiftTab)
 	h.wait(t, "[Forge]")
 	h.keys(shiftTab)
 	h.wait(t, "[Transcript]")
-	h.screen.WaitUntil(t, 5*time.Second, "the Forge hidden", func(s string) bool { return !strings.Contains(s, "Forge") })
+	h.screen.WaitUntil(t, 5*time.Second, "the Forge and Entropy hidden", func(s string) bool {
+		return !strings.Contains(s, "Forge") && !strings.Contains(s, "Entropy")
+	})
 	h.keys(char('q'))
 	h.finish(t)
 }

@@ -15,13 +15,14 @@ import (
 )
 
 // commands are the command line's verbs, as completion offers them.
-var commands = []string{"workspace", "browse ", "inspect ", "history", "transcript", "forge", "undo ", "quit"}
+var commands = []string{"workspace", "browse ", "inspect ", "history", "transcript", "forge", "entropy", "undo ", "quit"}
 
-// lobbySlotsMsg carries Lobby's children, for :browse completion, and
-// Lobby.Forge's OID (0: none), whose commits refresh the status bar.
+// lobbySlotsMsg carries Lobby's children, for :browse completion,
+// Lobby.Forge's OID (0: none), whose commits refresh the status bar, and
+// Lobby.entropy's (0: none), whose commits refresh the status's CEM.
 type lobbySlotsMsg struct {
-	names []string
-	forge uint64
+	names          []string
+	forge, entropy uint64
 }
 
 // lobbySlotsCmd lists Lobby's children for completion.
@@ -33,8 +34,11 @@ func lobbySlotsCmd(img api.Image) tea.Cmd {
 		msg := lobbySlotsMsg{names: []string{"Lobby"}}
 		for _, k := range kids {
 			msg.names = append(msg.names, k.Slot)
-			if k.Slot == "Forge" {
+			switch k.Slot {
+			case "Forge":
 				msg.forge = k.OID
+			case "entropy":
+				msg.entropy = k.OID
 			}
 		}
 		return msg
@@ -69,6 +73,8 @@ func (m *Model) runCommand(line string) tea.Cmd {
 		return focusCmd("History")
 	case "forge", "f":
 		return focusCmd("Forge")
+	case "entropy", "e":
+		return focusCmd("Entropy")
 	case "quit", "q":
 		return func() tea.Msg { return quitMsg{} }
 	case "browse", "b":
@@ -96,7 +102,7 @@ func (m *Model) runCommand(line string) tea.Cmd {
 			return common.InfoMsg{Text: fmt.Sprintf("undid transaction %d as transaction %d", tx, done.ID)}
 		}
 	}
-	return common.Err(fmt.Errorf("unknown command :%s (try :workspace, :browse NAME, :inspect EXPR, :history, :transcript, :forge, :undo TXID, :quit)", verb))
+	return common.Err(fmt.Errorf("unknown command :%s (try :workspace, :browse NAME, :inspect EXPR, :history, :transcript, :forge, :entropy, :undo TXID, :quit)", verb))
 }
 
 // inspectDoneMsg ends :inspect number seq with msg, what to route.

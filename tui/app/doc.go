@@ -6,10 +6,14 @@
 //
 // Layout: the browser, inspector and history across the top, the
 // workspace and transcript under them, an information line and the status
-// bar at the bottom. The Forge pane (tui/forge) shares the transcript's
-// place: whichever of the two was focused last is drawn there (tab goes
-// from the transcript to the Forge, :forge focuses it), and a hidden pane
-// still gets every message but keys and the mouse. Sizes are computed
+// bar at the bottom. The Forge pane (tui/forge) and the Entropy pane
+// (tui/entropy) share the transcript's place: whichever of the three was
+// focused last is drawn there (tab goes from the transcript to the Forge,
+// then to the Entropy pane; :forge and :entropy focus them), and a hidden
+// pane still gets every message but keys and the mouse. The transcript's
+// place is the one an 80×24 terminal can spare: the workspace beside it
+// is where one types, and the top row's inspector and history are half as
+// wide. Sizes are computed
 // once per tea.WindowSizeMsg, never at the end of an Update. Key presses
 // reach only the focused pane (after the app's global keys, which yield
 // to a pane that is Editing); mouse clicks focus the pane under the
@@ -25,6 +29,16 @@
 // state, ask for the status at once too: one request at a time, with one
 // more after it for whatever was asked meanwhile; an answer older than the
 // one shown is dropped.
+//
+// After the Forge's counts the status bar shows the Composite Entropy
+// Metric (CEM 0.41), while the image has a reading: api.Status's CEM, the
+// newest reading recorded in Lobby.entropy.series, which the status reads
+// and does not measure. The status bar never measures: a measure is a
+// Send, which runs in the client's one evaluation slot (it would wait
+// behind, and delay, the workspace's evaluations) and tells every
+// attached client that this one is busy. A commit by the entropy recorder
+// (principal entropy), or one that changes Lobby.entropy (a record), asks
+// for the status at once, as the Forge's do.
 //
 // The live feed is one subscription. When the image drops it for falling
 // behind (an api.EventMissed, after which the channel closes), the app

@@ -11,6 +11,7 @@ import (
 	"batos/tui/browser"
 	"batos/tui/common"
 	"batos/tui/common/commontest"
+	"batos/tui/entropy"
 	"batos/tui/forge"
 	"batos/tui/history"
 	"batos/tui/inspector"
@@ -28,7 +29,7 @@ func TestTinySizes(t *testing.T) {
 			m := app.New(c, app.Options{StatusEvery: -1})
 			m.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
 			_ = m.Render()
-			for _, p := range []common.Pane{browser.New(c), inspector.New(c), history.New(c), workspace.New(c), transcript.New(c), forge.New(c)} {
+			for _, p := range []common.Pane{browser.New(c), inspector.New(c), history.New(c), workspace.New(c), transcript.New(c), forge.New(c), entropy.New(c)} {
 				p.SetSize(size[0], size[1])
 				_ = p.View()
 				p.Focus()

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -117,6 +118,38 @@ func forgeSegment(st api.Status) string {
 	return " │ forge " + strings.Join(parts, ", ")
 }
 
+// entropyPrincipal is the principal of the entropy recorder's commits.
+const entropyPrincipal = "entropy"
+
+// entropyChanged reports whether ev may change the newest reading
+// recorded in Lobby.entropy.series, which the status carries: a commit by
+// the entropy recorder (it follows the pLLM's commits) or one that
+// changes Lobby.entropy (a record, the series or weights edited).
+func (m *Model) entropyChanged(ev api.Event) bool {
+	if ev.Type != api.EventCommit || ev.Tx == nil {
+		return false
+	}
+	if ev.Tx.Principal == entropyPrincipal {
+		return true
+	}
+	for _, r := range ev.Tx.Changed {
+		if m.entropyOID != 0 && r.OID == m.entropyOID {
+			return true
+		}
+	}
+	return false
+}
+
+// cemSegment is the status bar's word on the Composite Entropy Metric:
+// the newest reading recorded in Lobby.entropy.series, as api.Status
+// reads it (it does not measure); nothing when there is none.
+func cemSegment(st api.Status) string {
+	if !st.CEMKnown || math.IsNaN(st.CEM) || math.IsInf(st.CEM, 0) {
+		return ""
+	}
+	return fmt.Sprintf(" │ CEM %.2f", st.CEM)
+}
+
 // sanitizeStatus returns st with every text the image sent sanitized.
 func sanitizeStatus(st api.Status) api.Status {
 	st.Image, st.PLLM = common.Sanitize(st.Image), common.Sanitize(st.PLLM)
@@ -136,9 +169,9 @@ func statusTick(every time.Duration) tea.Cmd {
 // statusLine renders the status bar's text.
 func (m *Model) statusLine() string {
 	st := m.status
-	// The Forge's jobs in flight come first: they change, and a narrow
-	// terminal cuts the end of the line.
-	s := " batos" + forgeSegment(st)
+	// The Forge's jobs in flight come first, then the entropy metric:
+	// they change, and a narrow terminal cuts the end of the line.
+	s := " batos" + forgeSegment(st) + cemSegment(st)
 	if st.Image != "" {
 		s += " │ " + st.Image
 	}

@@ -136,6 +136,13 @@ func (d *Driver) Init() {
 	d.run(d.Pane.Init(), 0)
 }
 
+// Focus focuses the pane, as the app does when it is shown, and runs what
+// that starts to completion.
+func (d *Driver) Focus() {
+	d.TB.Helper()
+	d.run(d.Pane.Focus(), 0)
+}
+
 // Send delivers msgs in order and runs what they start to completion.
 func (d *Driver) Send(msgs ...tea.Msg) {
 	d.TB.Helper()

@@ -1,0 +1,44 @@
+// Package entropy is the Entropy pane: the image's Composite Entropy
+// Metric (kernel/entropy), its current reading and its recorded series as
+// sparklines.
+//
+// For each component — CEM, H_rel relevance, H_cog cognitive diversity,
+// H_sol solution novelty, H_struc structural complexity — a row shows the
+// current value (Lobby.entropy's measure, which commits nothing), its
+// weight (Lobby.entropy.weights; CEM is their weighted sum) and a
+// sparkline of Lobby.entropy.series: the newest readings that fit the
+// width, oldest left, one cell each, eight heights over 0..1 (as `batos
+// entropy` draws them), a space where a reading lacks the component.
+// Under them: how many generation records the reading measured (and the
+// window's size), how many readings the series holds and when the newest
+// was recorded.
+//
+// Model. The pane finds Lobby.entropy (Lobby's entropy slot) and keeps
+// its slots and the last reading. Reading the slots (the series, the
+// weights) is an api.Image Object call; measuring is a Send of measure,
+// which walks the whole image and runs in the client's one evaluation
+// slot (it waits behind the workspace's evaluation, delays the next, and
+// tells every attached client this one is busy). So the pane measures
+// only when first shown (focused), when asked (r), and — once shown — when
+// a commit changes Lobby.entropy (the recorder's, as principal entropy,
+// after the pLLM's commits; an R; a weight edited), except for the commit
+// of the pane's own R, whose reading it shows already; never on a timer,
+// nor on other commits. Init and any commit that changes Lobby.entropy
+// re-read its slots; a commit that rebinds Lobby's entropy slot, and
+// common.RefreshMsg, find it again (and measure, once shown). One read
+// runs at a time; what is asked meanwhile is merged into the next, so
+// that answers never arrive out of order. The status bar's CEM is not the
+// pane's: it is api.Status's, the newest reading recorded in the series.
+//
+// Keys: r measures now, R records a reading (Lobby.entropy's record: it
+// measures and appends to the series, a commit), enter inspects
+// Lobby.entropy (common.InspectMsg), b browses it (common.BrowseMsg).
+// Errors from the image show as one sanitized line in the footer; every
+// text the image sent is sanitized.
+//
+// Layout: the five component rows first, then the window and the series,
+// then a footer line (the last action's outcome, an error, or when the
+// reading was measured), so that the 38×8 box an 80×24 terminal gives
+// it shows everything. From 64 columns the rows carry the components'
+// long names, a column header (from 12 rows) and the recorder's interval.
+package entropy
