@@ -47,6 +47,20 @@ func (o Object) Get(name string) any {
 	return v
 }
 
+// At returns the Object held in the slot name found through o's lookup
+// chain: Get for the slots that hold objects, without a type assertion,
+// so that sends chain (Lobby.At("shape").Send("area", 2)). A missing
+// slot, or one that holds no Object, panics with *SlotError.
+func (o Object) At(name string) Object {
+	v := o.Get(name)
+	obj, ok := v.(Object)
+	if !ok {
+		s := o.session()
+		panic(&SlotError{Object: s.describe(o.oid), Slot: name, Msg: fmt.Sprintf("holds %s, not an Object (use Get for values)", s.format(v))})
+	}
+	return obj
+}
+
 // Lookup is Get for a slot that may be missing (configuration an older
 // image may lack): found is false then, and only an image error panics.
 func (o Object) Lookup(name string) (v any, found bool) {
