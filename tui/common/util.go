@@ -61,6 +61,12 @@ func FitLine(line string, width int) string {
 // prints can drive the terminal.
 func Sanitize(s string) string { return sanitize(s, false) }
 
+// SanitizeLine is Sanitize kept to one line: text from the image (an
+// error, a reason) shown in a pane's one-line footer.
+func SanitizeLine(s string) string {
+	return strings.ReplaceAll(strings.TrimSpace(sanitize(s, false)), "\n", " ⏎ ")
+}
+
 // SanitizeSource is Sanitize for Go source, whose tabs are kept: the
 // views that show source expand them themselves, and diffs and the editor
 // need them.

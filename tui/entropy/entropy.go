@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -294,7 +293,7 @@ func readingOf(v api.Value) (Reading, bool) {
 			}
 		case "time":
 			if e.Value.Kind == api.ValueString {
-				r.Time = oneLine(e.Value.String)
+				r.Time = common.SanitizeLine(e.Value.String)
 			}
 		default:
 			for i, c := range components {
@@ -332,13 +331,8 @@ func count(v api.Value) int {
 	return int(n)
 }
 
-// oneLine is text from the image made safe and kept to one line.
-func oneLine(s string) string {
-	return strings.ReplaceAll(strings.TrimSpace(common.Sanitize(s)), "\n", " ⏎ ")
-}
-
 // errLine is an error as one sanitized line.
-func errLine(err error) string { return oneLine(err.Error()) }
+func errLine(err error) string { return common.SanitizeLine(err.Error()) }
 
 // apply applies a read's answer.
 func (m *Model) apply(msg loadedMsg) tea.Cmd {

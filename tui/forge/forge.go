@@ -330,13 +330,13 @@ func readJob(v api.ObjectView) Job {
 		case "id":
 			j.ID = int(val.Int)
 		case "persona":
-			j.Persona = oneLine(val.String)
+			j.Persona = common.SanitizeLine(val.String)
 		case "state":
-			j.State = oneLine(val.String)
+			j.State = common.SanitizeLine(val.String)
 		case "backend":
-			j.Backend = oneLine(val.String)
+			j.Backend = common.SanitizeLine(val.String)
 		case "reason":
-			j.Reason = oneLine(val.String)
+			j.Reason = common.SanitizeLine(val.String)
 		case "version":
 			j.Version = int(val.Int)
 		case "cancel":
@@ -368,13 +368,8 @@ func number(v api.Value) float64 {
 	return v.Float64()
 }
 
-// oneLine is text from the image made safe and kept to one line.
-func oneLine(s string) string {
-	return strings.ReplaceAll(strings.TrimSpace(common.Sanitize(s)), "\n", " ⏎ ")
-}
-
 // errLine is an error as one sanitized line.
-func errLine(err error) string { return oneLine(err.Error()) }
+func errLine(err error) string { return common.SanitizeLine(err.Error()) }
 
 // apply applies a read's answer.
 func (m *Model) apply(msg loadedMsg) tea.Cmd {
@@ -484,7 +479,7 @@ func (m *Model) observe(p api.ForgeProgress) tea.Cmd {
 			m.liveOrder = append([]int(nil), m.liveOrder[1:]...)
 		}
 	}
-	state := oneLine(p.State)
+	state := common.SanitizeLine(p.State)
 	l.state = state
 	if p.Step > 0 || p.Steps > 0 {
 		l.progress = Progress{Step: p.Step, Steps: p.Steps, Loss: p.Loss, LR: p.LR, ETA: p.ETA}
@@ -698,7 +693,7 @@ func (m *Model) cancelJob(j Job) tea.Cmd {
 
 // sent reports a cancel's or a fineTune's outcome and reads what changed.
 func (m *Model) sent(msg sentMsg) tea.Cmd {
-	persona := oneLine(msg.persona)
+	persona := common.SanitizeLine(msg.persona)
 	switch {
 	case msg.err != nil && msg.cancel:
 		m.say(fmt.Sprintf("cancel job %d: %s", msg.job, errLine(msg.err)), true)
@@ -751,7 +746,7 @@ func personas(img api.Image) tea.Cmd {
 		}
 		var names []string
 		for _, k := range kids {
-			names = append(names, oneLine(k.Slot))
+			names = append(names, common.SanitizeLine(k.Slot))
 		}
 		return personasMsg{names: names}
 	}
