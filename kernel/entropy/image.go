@@ -84,6 +84,7 @@ func (r Reading) asMap(now time.Time) map[string]any {
 	return map[string]any{
 		"time": now.UTC().Format(time.RFC3339), "cem": r.CEM, "rel": r.Rel, "cog": r.Cog,
 		"sol": r.Sol, "struc": r.Struc, "generations": r.Generations,
+		"routing": r.Routing, "routed": r.Routed,
 	}
 }
 
@@ -122,6 +123,9 @@ func generations(s *kernel.Session, lobby kernel.Object, window int) ([]Generati
 					g.Personas = append(g.Personas, n)
 				}
 			}
+		}
+		if h, ok := get(o, "routingEntropy").(float64); ok {
+			g.Routing, g.HasRouting = h, true
 		}
 		selector, _ := get(o, "selector").(string)
 		receiver, hasReceiver := get(o, "receiver").(kernel.Object)

@@ -47,13 +47,17 @@ gen := func(sel string, personas []any, cands []any) Object {
 	g := NewObject(); g.Set("selector", sel); g.Set("receiver", shape); g.Set("personas", personas); g.Set("candidates", cands); return g
 }
 p := Lobby.Get("pLLM").(Object)
+routed := gen("mark", []any{"BRICK"}, []any{})
+routed.Set("routingEntropy", 0.5)
 p.Set("generations", []any{
+	routed,
 	gen("double", []any{"BRICK", "ROBIN"}, []any{map[string]any{"persona": "BRICK", "outcome": "accepted", "source": "func double(self Object, n int) int { return n * 2 }"}, map[string]any{"persona": "ROBIN", "outcome": "not needed"}}),
 	gen("sum", []any{"BABS", "ROBIN"}, []any{map[string]any{"persona": "BABS", "outcome": "failed"}, map[string]any{"persona": "ROBIN", "outcome": "accepted", "source": "func sum(self Object, xs []int) int { t := 0; for _, x := range xs { t += x }; return t }"}}),
 })`)
 	r := eval(`Lobby.Get("entropy").(Object).Send("record")`).(map[string]any)
-	wantCog := -(0.25*math.Log(0.25)*2 + 0.5*math.Log(0.5)) / math.Log(4)
-	if r["rel"] != 1.0/3 || math.Abs(r["cog"].(float64)-wantCog) > 1e-9 || r["sol"].(float64) <= 0.5 || r["generations"] != 2 {
+	// BRICK 2, ROBIN 2, BABS 1 of 5 consultations.
+	wantCog := -(0.4*math.Log(0.4)*2 + 0.2*math.Log(0.2)) / math.Log(4)
+	if r["rel"] != 1.0/3 || math.Abs(r["cog"].(float64)-wantCog) > 1e-9 || r["sol"].(float64) <= 0.5 || r["generations"] != 3 || r["routing"] != 0.5 || r["routed"] != 1 {
 		t.Fatalf("reading %v (want rel 1/3, cog %v)", r, wantCog)
 	}
 	cem := 0.5*r["rel"].(float64) + 0.25*r["cog"].(float64) + 0.2*r["sol"].(float64) + 0.05*r["struc"].(float64)

@@ -20,6 +20,10 @@
 //   - H_rel, relevance: the share of validated candidates that were
 //     accepted and kept (the method is still in the image).
 //
+// Kept apart from CEM, routing confidence: the mean, per generation, of
+// the normalised entropy of the router's own distribution (the softmax of
+// the scores it gave every persona, recorded by the pLLM).
+//
 // The functions over plain records (Cognitive, Novelty, Structural,
 // Relevance, Compute) are the definition; Measure reads the records from
 // an image and Record keeps a bounded time series in Lobby.entropy.series.
@@ -38,6 +42,10 @@ type Generation struct {
 	// Personas are the personas the router consulted.
 	Personas   []string
 	Candidates []Candidate
+	// Routing is the normalised entropy of the router's own distribution
+	// for this generation, when the router gave scores (HasRouting).
+	Routing    float64
+	HasRouting bool
 }
 
 // Candidate is one persona's answer to a generation.
@@ -72,6 +80,11 @@ type Reading struct {
 	Rel, Cog, Sol, Struc, CEM float64
 	// Generations is how many records the window held.
 	Generations int
+	// Routing is the mean entropy of the router's distribution per call
+	// (routing confidence: high when it could hardly choose), over the
+	// Routed generations that recorded one. Kept apart from CEM.
+	Routing float64
+	Routed  int
 }
 
 // Cognitive is Pielou's evenness of persona use: −Σ pᵢ ln pᵢ / ln N over
@@ -244,6 +257,15 @@ func Compute(gens []Generation, personas int, s Structure, w Weights, scale Stru
 		Generations: len(gens),
 	}
 	r.CEM = w.Rel*r.Rel + w.Cog*r.Cog + w.Sol*r.Sol + w.Struc*r.Struc
+	for _, g := range gens {
+		if g.HasRouting {
+			r.Routing += g.Routing
+			r.Routed++
+		}
+	}
+	if r.Routed > 0 {
+		r.Routing = clamp(r.Routing / float64(r.Routed))
+	}
 	return r
 }
 

@@ -125,8 +125,16 @@ func TestCompute(t *testing.T) {
 	s := Structure{Methods: 20, Behaving: 5, Edges: 12}
 	r = Compute(gens, 4, s, DefaultWeights, DefaultScale, 5)
 	want := 0.5*r.Rel + 0.25*r.Cog + 0.2*r.Sol + 0.05*r.Struc
-	if !near(r.CEM, want) || !near(r.Rel, 2.0/3) || !near(r.Cog, 1) || r.Sol <= 0 || r.Struc <= 0 || r.Generations != 2 {
+	if !near(r.CEM, want) || !near(r.Rel, 2.0/3) || !near(r.Cog, 1) || r.Sol <= 0 || r.Struc <= 0 || r.Generations != 2 || r.Routed != 0 {
 		t.Errorf("%+v", r)
+	}
+	// Routing confidence is the mean over the generations that recorded
+	// it, and does not move CEM.
+	gens[0].Routing, gens[0].HasRouting = 0.2, true
+	gens = append(gens, Generation{Routing: 0.6, HasRouting: true})
+	r2 := Compute(gens, 4, s, DefaultWeights, DefaultScale, 5)
+	if r2.Routed != 2 || !near(r2.Routing, 0.4) {
+		t.Errorf("routing %v over %d, want 0.4 over 2", r2.Routing, r2.Routed)
 	}
 }
 

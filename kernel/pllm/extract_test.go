@@ -1,6 +1,7 @@
 package pllm
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -68,5 +69,22 @@ func TestInstallTarget(t *testing.T) {
 		if got := InstallTarget(answer); got != want {
 			t.Errorf("InstallTarget(%q) = %q, want %q", answer, got, want)
 		}
+	}
+}
+
+func TestRoutingEntropy(t *testing.T) {
+	if _, ok := RoutingEntropy(map[string]float64{"BRICK": 1}); ok {
+		t.Error("one score has an entropy")
+	}
+	if h, ok := RoutingEntropy(map[string]float64{"A": 2, "B": 2, "C": 2, "D": 2}); !ok || math.Abs(h-1) > 1e-12 {
+		t.Errorf("equal scores: %v %v, want 1", h, ok)
+	}
+	if h, _ := RoutingEntropy(map[string]float64{"A": 40, "B": 0, "C": 0}); h > 0.01 {
+		t.Errorf("one dominant score: %v, want near 0", h)
+	}
+	lo, _ := RoutingEntropy(map[string]float64{"A": 3, "B": 1})
+	hi, _ := RoutingEntropy(map[string]float64{"A": 1.5, "B": 1})
+	if !(0 < lo && lo < hi && hi < 1) {
+		t.Errorf("a closer race is less confident: %v, %v", lo, hi)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -152,12 +153,12 @@ func (p *PLLM) doesNotUnderstand(c *kernel.PrimitiveCall) (any, error) {
 			m.Failures = "(none)"
 		}
 		// The router is image code: it runs under the caller's deadline.
-		names := p.route(pllmObj, cfg, sel+" "+m.Arguments)
+		names, scores := p.routeScored(pllmObj, cfg, sel+" "+m.Arguments)
 		if len(names) == 0 {
 			p.recordFailure(rec)
 			return nil, fail(0, "no personas are configured in Lobby.pLLM.personas")
 		}
-		rec.personas = names
+		rec.personas, rec.routing = names, scores
 		// Waiting on the model and the sandbox is not: generationTimeout
 		// bounds it instead.
 		resume := c.Suspend()
@@ -214,6 +215,14 @@ func (p *PLLM) committed(oid image.OID) bool {
 // route asks the image's router for the personas to consult, falling back
 // to every configured persona in name order.
 func (p *PLLM) route(pllmObj kernel.Object, cfg config, mandate string) (names []string) {
+	names, _ = p.routeScored(pllmObj, cfg, mandate)
+	return names
+}
+
+// routeScored is route with the router's scores, when it gives them: a
+// router returns persona names, or maps {"persona": name, "score": s},
+// best first; the first topK are consulted.
+func (p *PLLM) routeScored(pllmObj kernel.Object, cfg config, mandate string) (names []string, scores map[string]float64) {
 	defer func() {
 		if r := recover(); r != nil {
 			if mustPropagate(r) {
@@ -234,13 +243,30 @@ func (p *PLLM) route(pllmObj kernel.Object, cfg config, mandate string) (names [
 	}()
 	out, _ := pllmObj.Send("route", mandate, cfg.topK).([]any)
 	for _, v := range out {
-		if n, ok := v.(string); ok {
-			if _, known := cfg.personas[n]; known {
-				names = append(names, n)
+		n, ok := v.(string)
+		if m, isMap := v.(map[string]any); isMap {
+			n, ok = m["persona"].(string)
+			var score float64
+			switch x := m["score"].(type) {
+			case float64:
+				score = x
+			case int:
+				score = float64(x)
+			default:
+				ok = false
+			}
+			if ok {
+				if scores == nil {
+					scores = map[string]float64{}
+				}
+				scores[n] = score
 			}
 		}
+		if _, known := cfg.personas[n]; ok && known && len(names) < cfg.topK && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
 	}
-	return names
+	return names, scores
 }
 
 // generate asks each persona for a candidate concurrently, streaming

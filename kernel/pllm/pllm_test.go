@@ -295,3 +295,20 @@ func TestPromptFitsTheContext(t *testing.T) {
 		t.Fatalf("the prompt was not fitted to the context:\n%.400s", chat)
 	}
 }
+
+// TestGenerationRecordsRouting: the router's scores for every persona
+// and their entropy (routing confidence) are kept in the record, while
+// only topK personas are consulted.
+func TestGenerationRecordsRouting(t *testing.T) {
+	f := setup(t, 1, llamatest.Reply{Text: fib})
+	if got := eval(t, f.s, `Lobby.Send("fibonacci", 7)`); got != "13" {
+		t.Fatalf("fibonacci 7 = %s", got)
+	}
+	got := eval(t, f.s, `gens := Lobby.At("pLLM").Get("generations").([]any)
+g := gens[len(gens)-1].(Object)
+h := g.Get("routingEntropy").(float64)
+fmt.Sprint(len(g.Get("routing").(map[string]any)), len(g.Get("personas").([]any)), h > 0 && h <= 1)`)
+	if got != `"4 1 true"` {
+		t.Fatalf("routing record: %s, want 4 scored, 1 consulted, entropy in (0, 1]", got)
+	}
+}

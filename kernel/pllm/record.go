@@ -1,6 +1,7 @@
 package pllm
 
 import (
+	"math"
 	"time"
 
 	"batos/image"
@@ -16,6 +17,7 @@ type record struct {
 	prompt     string
 	promptHash string
 	personas   []string
+	routing    map[string]float64 // the router's scores, when it gives them
 	candidates []*candidate
 	accepted   string
 	attempts   int
@@ -42,6 +44,14 @@ func (r *record) commit(s *kernel.Session, lobby kernel.Object) {
 		personas[i] = n
 	}
 	o.Set("personas", personas)
+	if h, ok := RoutingEntropy(r.routing); ok {
+		scores := map[string]any{}
+		for n, s := range r.routing {
+			scores[n] = s
+		}
+		o.Set("routing", scores)
+		o.Set("routingEntropy", h)
+	}
 	cands := make([]any, 0, len(r.candidates))
 	for _, c := range r.candidates {
 		cands = append(cands, map[string]any{
@@ -85,4 +95,32 @@ func stringList(ss []string) []any {
 		out[i] = s
 	}
 	return out
+}
+
+// RoutingEntropy is the normalised Shannon entropy of the router's
+// distribution, the softmax of its scores: 1 when it could not choose
+// (all equal), near 0 when one persona dominates. It needs two scores.
+func RoutingEntropy(scores map[string]float64) (float64, bool) {
+	if len(scores) < 2 {
+		return 0, false
+	}
+	hi := math.Inf(-1)
+	for _, s := range scores {
+		if math.IsNaN(s) || math.IsInf(s, 0) {
+			return 0, false
+		}
+		hi = max(hi, s)
+	}
+	sum := 0.0
+	for _, s := range scores {
+		sum += math.Exp(s - hi)
+	}
+	h := 0.0
+	for _, s := range scores {
+		p := math.Exp(s-hi) / sum
+		if p > 0 {
+			h -= p * math.Log(p)
+		}
+	}
+	return h / math.Log(float64(len(scores))), true
 }

@@ -84,6 +84,9 @@ func Run(opts *Options) error {
 		}
 		fmt.Fprintf(opts.IO.Out, "%-8s %.3f  %s\n", c.label, now[c.key], Sparkline(points, 60))
 	}
+	if routed := int(now["routed"]); routed > 0 {
+		fmt.Fprintf(opts.IO.Out, "%-8s %.3f  (the router's mean entropy per call, over %d; not in CEM)\n", "routing", now["routing"], routed)
+	}
 	fmt.Fprintf(opts.IO.Out, "over the newest %d generation records; %d readings in the series\n", int(now["generations"]), len(series))
 	return nil
 }
