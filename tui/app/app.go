@@ -121,6 +121,8 @@ type Model struct {
 	searchIn  textinput.Model
 	searchSeq int
 	hits      []api.Hit
+	// hitsFor is the query hits answer.
+	hitsFor   string
 	hitSel    int
 	searchErr error
 	// searchCancel cancels the search in flight.
@@ -278,6 +280,9 @@ func (m *Model) broadcast(msg tea.Msg) tea.Cmd {
 // Update implements tea.Model.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	cmd := m.handle(msg)
+	if _, ok := msg.(tea.KeyPressMsg); !ok {
+		cmd = tea.Batch(cmd, m.requestion())
+	}
 	// Keep the status spinner turning while a pane is busy.
 	if m.busy() && !m.spinning {
 		m.spinning = true
@@ -352,7 +357,7 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 	case searchResultMsg:
 		if msg.seq == m.searchSeq {
 			m.cancelSearch() // done: release its context
-			m.hits, m.searchErr, m.hitSel = msg.hits, msg.err, 0
+			m.hits, m.searchErr, m.hitSel, m.hitsFor = msg.hits, msg.err, 0, msg.query
 		}
 		return nil
 	case inspectDoneMsg:
@@ -360,7 +365,9 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 			return nil // superseded or cancelled
 		}
 		m.cancelInspect()
-		return func() tea.Msg { return msg.msg }
+		return m.deliver(inspectorPane, msg.msg)
+	case browseDoneMsg:
+		return m.deliver(browserPane, msg.msg)
 	case common.ErrMsg:
 		if msg.Err != nil {
 			m.info, m.infoErr = common.Sanitize(msg.Err.Error()), true
@@ -404,6 +411,20 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 	return m.broadcast(msg)
 }
 
+// deliver routes what a command line or search's image call answered:
+// an object to show goes to pane i, without moving the focus, which the
+// command moved to pane i when it ran (the person may have moved it on
+// since); an error or information goes to the info line.
+func (m *Model) deliver(i int, msg tea.Msg) tea.Cmd {
+	switch msg.(type) {
+	case common.BrowseMsg, common.InspectMsg, common.InspectValueMsg:
+		return m.update(i, msg)
+	case nil:
+		return nil
+	}
+	return m.handle(msg)
+}
+
 // resubscribe answers an EventMissed: the image dropped the subscription
 // (it fell behind; its channel closes after this event), so the app
 // subscribes again, tells the panes (the transcript marks the gap) and has
@@ -420,6 +441,17 @@ func (m *Model) resubscribe(missed common.EventMsg) tea.Cmd {
 // quit quits, or asks first when a pane holds an unsaved edit or runs
 // long work (an evaluation), which quitting cancels.
 func (m *Model) quit() tea.Cmd {
+	if why := m.quitReasons(); len(why) > 0 {
+		m.quitQuestion = strings.Join(why, "; ") + ": quit anyway? y/n"
+		m.overlay = confirmQuitOverlay
+		return nil
+	}
+	return m.quitNow()
+}
+
+// quitReasons lists why quitting asks first: an unsaved edit, long work
+// in progress.
+func (m *Model) quitReasons() []string {
 	var why []string
 	for _, p := range m.panes {
 		if p.Dirty() {
@@ -433,12 +465,23 @@ func (m *Model) quit() tea.Cmd {
 			break
 		}
 	}
-	if len(why) > 0 {
-		m.quitQuestion = strings.Join(why, "; ") + ": quit anyway? y/n"
-		m.overlay = confirmQuitOverlay
+	return why
+}
+
+// requestion keeps the quit question up to date while it is asked: work
+// that ends (an evaluation whose input is now recorded) takes its reason
+// away, and when none is left the quit that was asked for goes ahead.
+func (m *Model) requestion() tea.Cmd {
+	if m.overlay != confirmQuitOverlay {
 		return nil
 	}
-	return m.quitNow()
+	why := m.quitReasons()
+	if len(why) == 0 {
+		m.overlay = noOverlay
+		return m.quitNow()
+	}
+	m.quitQuestion = strings.Join(why, "; ") + ": quit anyway? y/n"
+	return nil
 }
 
 // quitNow cancels all work in flight and quits.
@@ -506,14 +549,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			m.cancelSearch()
 			return m.quit()
 		case "enter":
-			m.overlay = noOverlay
-			m.searchIn.Blur()
-			m.cancelSearch()
-			if m.hitSel < len(m.hits) {
-				h := m.hits[m.hitSel]
-				return func() tea.Msg { return common.BrowseMsg{OID: h.Object.OID, Selector: h.Selector} }
-			}
-			return nil
+			return m.searchEnter()
 		case "up", "ctrl+p", "ctrl+k":
 			m.hitSel = max(m.hitSel-1, 0)
 			return nil
@@ -560,7 +596,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		case key.Matches(msg, m.keys.Search):
 			m.overlay = searchOverlay
 			m.searchIn.SetValue("")
-			m.hits, m.searchErr = nil, nil
+			m.hits, m.searchErr, m.hitsFor = nil, nil, ""
 			return m.searchIn.Focus()
 		}
 	}
@@ -673,9 +709,14 @@ func (m *Model) Render() string {
 		if m.overlay == commandOverlay {
 			x, y = 0, m.height-2-h+1
 		}
+		// A layer composed on a canvas by itself is drawn over the whole
+		// canvas, its position ignored (and the cells it does not cover
+		// cleared): only a compositor places layers where they say.
 		c := lipgloss.NewCanvas(m.width, m.height)
-		c.Compose(lipgloss.NewLayer(screen))
-		c.Compose(lipgloss.NewLayer(ov).X(x).Y(max(y, 0)).Z(1))
+		c.Compose(lipgloss.NewCompositor(
+			lipgloss.NewLayer(screen),
+			lipgloss.NewLayer(ov).X(x).Y(max(y, 0)).Z(1),
+		))
 		screen = c.Render()
 	}
 	return screen

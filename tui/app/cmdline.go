@@ -66,27 +66,31 @@ func (m *Model) runCommand(line string) tea.Cmd {
 	case "":
 		return nil
 	case "workspace", "w":
-		return focusCmd("Workspace")
+		return m.focusTitle("Workspace")
 	case "transcript", "t":
-		return focusCmd("Transcript")
+		return m.focusTitle("Transcript")
 	case "history", "h":
-		return focusCmd("History")
+		return m.focusTitle("History")
 	case "forge", "f":
-		return focusCmd("Forge")
+		return m.focusTitle("Forge")
 	case "entropy", "e":
-		return focusCmd("Entropy")
+		return m.focusTitle("Entropy")
 	case "quit", "q":
-		return func() tea.Msg { return quitMsg{} }
+		return m.quit()
 	case "browse", "b":
 		if arg == "" {
 			return common.Err(fmt.Errorf(":browse needs a name: an object, a Lobby slot, or a path like Lobby.pLLM"))
 		}
-		return func() tea.Msg { return resolveBrowse(img, arg) }
+		// The browser takes the focus now, before the next key is read;
+		// only finding the object runs in the command.
+		return tea.Batch(m.setFocus(browserPane), func() tea.Msg { return browseDoneMsg{resolveBrowse(img, arg)} })
 	case "inspect", "i":
 		if arg == "" {
 			return common.Err(fmt.Errorf(":inspect needs a Go expression"))
 		}
-		return m.inspect(arg)
+		// The inspector takes the focus now; the evaluation runs in the
+		// command.
+		return tea.Batch(m.setFocus(inspectorPane), m.inspect(arg))
 	case "undo", "u":
 		tx, err := strconv.ParseUint(arg, 10, 64)
 		if err != nil {
@@ -146,9 +150,10 @@ func (m *Model) cancelInspect() {
 	}
 }
 
-func focusCmd(title string) tea.Cmd {
-	return func() tea.Msg { return common.FocusMsg{Title: title} }
-}
+// browseDoneMsg carries what :browse or a search's image call found: a
+// BrowseMsg for the browser, which the command already focused, or an
+// ErrMsg.
+type browseDoneMsg struct{ msg tea.Msg }
 
 // resolveBrowse finds what :browse NAME names: a path of slots from Lobby
 // ("Lobby", "Lobby.pLLM.personas", or "pLLM" for a Lobby slot), else the

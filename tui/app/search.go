@@ -22,9 +22,10 @@ const searchDebounce = 80 * time.Millisecond
 
 type (
 	searchResultMsg struct {
-		seq  int
-		hits []api.Hit
-		err  error
+		seq   int
+		query string
+		hits  []api.Hit
+		err   error
 	}
 	// searchDueMsg fires searchDebounce after the query changed.
 	searchDueMsg struct {
@@ -40,7 +41,7 @@ func searchCmd(ctx context.Context, img api.Image, seq int, query string) tea.Cm
 			hits[i].Object = common.SanitizeRef(hits[i].Object)
 			hits[i].Selector = common.Sanitize(hits[i].Selector)
 		}
-		return searchResultMsg{seq: seq, hits: hits, err: err}
+		return searchResultMsg{seq: seq, query: query, hits: hits, err: err}
 	}
 }
 
@@ -62,11 +63,49 @@ func (m *Model) searchChanged(before string) tea.Cmd {
 	m.searchSeq++
 	m.cancelSearch()
 	if strings.TrimSpace(q) == "" {
-		m.hits, m.searchErr = nil, nil
+		m.hits, m.searchErr, m.hitsFor = nil, nil, q
 		return nil
 	}
 	seq := m.searchSeq
 	return tea.Tick(searchDebounce, func(time.Time) tea.Msg { return searchDueMsg{seq: seq, query: q} })
+}
+
+// searchEnter closes the search and opens the selected hit in the browser.
+// It acts on the query typed so far: when the hits shown are not that
+// query's (its search is still due or running, the keys having come
+// faster than the debounce), the query is searched now and its best hit
+// opened. The browser is focused here, before the next key is read; only
+// the image call runs in the command.
+func (m *Model) searchEnter() tea.Cmd {
+	q := m.searchIn.Value()
+	m.overlay = noOverlay
+	m.searchIn.Blur()
+	m.cancelSearch()
+	m.searchSeq++ // a search still due or running is answered to no one
+	if q == m.hitsFor && m.searchErr == nil {
+		if m.hitSel >= len(m.hits) {
+			return nil
+		}
+		h := m.hits[m.hitSel]
+		return tea.Batch(m.update(browserPane, common.BrowseMsg{OID: h.Object.OID, Selector: h.Selector}), m.setFocus(browserPane))
+	}
+	if strings.TrimSpace(q) == "" {
+		return nil
+	}
+	img := m.c.Image
+	find := func() tea.Msg {
+		ctx, cancel := pane.Ctx()
+		defer cancel()
+		hits, err := img.Search(ctx, q, 1)
+		switch {
+		case err != nil:
+			return browseDoneMsg{common.ErrMsg{Err: fmt.Errorf("search %s: %w", common.Sanitize(q), err)}}
+		case len(hits) == 0:
+			return browseDoneMsg{common.ErrMsg{Err: fmt.Errorf("search %s: no match", common.Sanitize(q))}}
+		}
+		return browseDoneMsg{common.BrowseMsg{OID: hits[0].Object.OID, Selector: common.Sanitize(hits[0].Selector)}}
+	}
+	return tea.Batch(m.setFocus(browserPane), find)
 }
 
 // searchDue starts the search the query asked for, unless it changed since.

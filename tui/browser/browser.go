@@ -485,6 +485,32 @@ func (m *Model) selectSlot(name string) {
 	m.scrollSlots()
 }
 
+// selectSlotNear puts the slot cursor on the named slot; when it is gone
+// (removed, renamed) and near, where the cursor was, is known, on the slot
+// now at that index, or the one before it when the gone slot was the last
+// of its group (or of all), rather than back on the first slot.
+func (m *Model) selectSlotNear(name string, near int) {
+	if near < 0 || len(m.entries) == 0 {
+		m.selectSlot(name)
+		return
+	}
+	for _, e := range m.entries {
+		if e.isSlot() && e.slot.Name == name {
+			m.selectSlot(name)
+			return
+		}
+	}
+	i := min(near, len(m.entries)-1)
+	if !m.entries[i].isSlot() {
+		i = m.nextSlot(i, -1)
+	}
+	if !m.entries[i].isSlot() {
+		i = m.nextSlot(i, 1)
+	}
+	m.slotCursor = i
+	m.scrollSlots()
+}
+
 // nextSlot returns the slot entry after (dir 1) or before (dir -1) i, or i
 // when there is none.
 func (m *Model) nextSlot(i, dir int) int {
@@ -540,15 +566,15 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 			m.setStatus(msg.err.Error(), true)
 			return m, nil
 		}
-		keep := m.pendingSel
+		keep, near := m.pendingSel, -1
 		if keep == "" {
 			if e, ok := m.selectedSlot(); ok {
-				keep = e.slot.Name
+				keep, near = e.slot.Name, m.slotCursor
 			}
 		}
 		m.obj, m.objLoaded = msg.view, true
 		m.group()
-		m.selectSlot(keep)
+		m.selectSlotNear(keep, near)
 		if m.pendingSel != "" {
 			m.col, m.srcOff = colSource, 0
 			m.pendingSel = ""

@@ -236,7 +236,15 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 		return m, nil
 	case historyLoadedMsg:
 		m.lobby = msg.lobby
-		m.history = msg.entries
+		// Inputs that succeeded before the history arrived (typed ahead
+		// of the load) are kept: the image's list was read before them.
+		entries := msg.entries
+		for _, e := range m.history {
+			if !contains(entries, e) {
+				entries = appendHistory(entries, e)
+			}
+		}
+		m.history = entries
 		m.histPos = len(m.history)
 		if msg.err != nil {
 			return m, common.Err(msg.err)
