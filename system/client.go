@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"sort"
 	"strings"
 	"time"
@@ -362,11 +365,85 @@ func (c *Client) RemoveSlot(ctx context.Context, oid uint64, slot string) (api.T
 	})
 }
 
+// RenameSlot renames a slot. A method's source declares its selector
+// (func foo(self Object, ...)), so renaming a method rewrites that
+// declaration to the new name and compiles it again, in the same
+// transaction: the renamed method answers under its new name. Only the
+// declared name changes; a recursive send of the old selector inside the
+// body is left as written.
 func (c *Client) RenameSlot(ctx context.Context, oid uint64, from, to string) (api.Tx, error) {
 	return c.change(ctx, fmt.Sprintf("rename %s to %s", from, to), func(s *kernel.Session) error {
-		s.Object(image.OID(oid)).Rename(from, to)
+		o := s.Object(image.OID(oid))
+		slots, err := s.SlotsOf(image.OID(oid))
+		if err != nil {
+			return err
+		}
+		var m image.Method
+		isMethod := false
+		for _, sl := range slots {
+			if sl.Name == from && sl.Kind == image.SlotMethod {
+				m, isMethod = sl.Value.(image.Method)
+			}
+		}
+		if !isMethod {
+			o.Rename(from, to)
+			return nil
+		}
+		refuse := func(format string, args ...any) error {
+			return &kernel.SlotError{Object: s.Describe(image.OID(oid)), Slot: from, Msg: "cannot rename method to " + to + ": " + fmt.Sprintf(format, args...)}
+		}
+		if !token.IsIdentifier(to) {
+			return refuse("a method's selector must be a Go identifier")
+		}
+		// Defining the rewritten source records the renamer as its author;
+		// a method someone else wrote (the pLLM's, which runs under the
+		// write policy) must not change author by a rename.
+		if m.Author != c.principal {
+			return refuse("it was written by %s; define %s with its source and remove %s instead", authorName(m.Author), to, from)
+		}
+		src, err := renameDecl(m.Source, from, to)
+		if err != nil {
+			return refuse("%v", err)
+		}
+		o.Rename(from, to)
+		o.Define(to, src)
 		return nil
 	})
+}
+
+func authorName(a string) string {
+	if a == "" {
+		return "an unrecorded author"
+	}
+	return a
+}
+
+// renameDecl rewrites the name of the one function src declares, from to
+// to, leaving every other byte of src (comments, layout) as it was.
+func renameDecl(src, from, to string) (string, error) {
+	const prefix = "package main;"
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "", prefix+src, parser.SkipObjectResolution)
+	if err != nil {
+		return "", fmt.Errorf("its source does not parse")
+	}
+	var name *ast.Ident
+	for _, d := range f.Decls {
+		if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Name.Name == from {
+			if name != nil {
+				return "", fmt.Errorf("its source declares %s twice", from)
+			}
+			name = fd.Name
+		}
+	}
+	if name == nil {
+		return "", fmt.Errorf("its source declares no func %s", from)
+	}
+	off := fset.Position(name.Pos()).Offset - len(prefix)
+	if off < 0 || off+len(from) > len(src) || src[off:off+len(from)] != from {
+		return "", fmt.Errorf("its declaration of %s could not be found", from)
+	}
+	return src[:off] + to + src[off+len(from):], nil
 }
 
 func (c *Client) Clone(ctx context.Context, oid, holder uint64, slot string) (api.Ref, error) {

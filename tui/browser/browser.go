@@ -144,8 +144,9 @@ type Model struct {
 	// Prompts and questions on the last line.
 	input      textinput.Model
 	prompt     promptKind
-	promptOrig string // the prompt's text when it opened
-	promptErr  error  // why the literal typed was refused; shown over the prompt
+	promptOrig string         // the prompt's text when it opened
+	promptSel  pane.SelectAll // the old value a prompt opened on, selected: typing replaces it
+	promptErr  error          // why the literal typed was refused; shown over the prompt
 	addName    string
 	confirm    confirmKind
 	status     string
@@ -629,6 +630,7 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 			m.editor, cmd = m.editor.Update(msg)
 			return m, cmd
 		case m.prompt != promptNone:
+			m.promptSel.Before(&m.input, msg)
 			var cmd tea.Cmd
 			m.input, cmd = m.input.Update(msg)
 			return m, cmd
@@ -986,7 +988,9 @@ func (m *Model) ask(kind promptKind, value, placeholder string) tea.Cmd {
 	m.promptOrig = m.input.Value()
 	m.input.Placeholder = placeholder
 	m.input.CursorEnd()
-	return m.input.Focus()
+	cmd := m.input.Focus()
+	m.promptSel.Start(&m.input, m.c.Styles.Selected)
+	return cmd
 }
 
 func (m *Model) promptLabel() string {
@@ -1009,11 +1013,16 @@ func (m *Model) promptLabel() string {
 func (m *Model) promptKey(msg tea.KeyPressMsg) tea.Cmd {
 	switch msg.String() {
 	case "esc":
+		m.promptSel.End(&m.input)
 		m.prompt, m.promptErr = promptNone, nil
 		m.input.Blur()
 		return nil
 	case "enter":
+		m.promptSel.End(&m.input)
 	default:
+		if m.promptSel.Before(&m.input, msg) {
+			return nil
+		}
 		var cmd tea.Cmd
 		m.input, cmd = m.input.Update(msg)
 		return cmd

@@ -15,5 +15,6 @@
 // on the column the *api.Error names. Every image call runs in a tea.Cmd; a
 // commit reported by common.EventMsg reloads the frames whose objects it
 // changed, and common.RefreshMsg (events were missed) reloads them all.
-// common.InspectMsg and common.InspectValueMsg push a frame.
+// common.InspectMsg and common.InspectValueMsg start a new stack, a new
+// breadcrumb trail, with the value they name.
 package inspector

@@ -117,6 +117,7 @@ type Model struct {
 	editing  bool
 	editSlot string
 	editOrig string
+	editSel  pane.SelectAll // the old value the edit opened on, selected: typing replaces it
 	editErr  error
 	status   string
 }
@@ -206,6 +207,15 @@ func (m *Model) push(f *frame) tea.Cmd {
 	return nil
 }
 
+// restart starts a new breadcrumb trail at f: something inspected anew
+// (:inspect EXPR, the workspace's inspect it, the browser's i) is a new
+// subject, not a step from the one shown; only enter on a reference in
+// the inspector extends the trail (push).
+func (m *Model) restart(f *frame) tea.Cmd {
+	m.stack = nil
+	return m.push(f)
+}
+
 // refuse turns down a request to inspect something else while a typed
 // literal is unsaved, rather than drop the edit.
 func (m *Model) refuse() tea.Cmd {
@@ -222,21 +232,21 @@ func (m *Model) pop() {
 func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 	switch msg := msg.(type) {
 	case common.InspectMsg:
-		if f := m.top(); f != nil && f.oid == msg.OID {
+		if f := m.top(); f != nil && f.oid == msg.OID && len(m.stack) == 1 {
 			return m, m.load(msg.OID)
 		}
 		if m.Dirty() {
 			return m, m.refuse()
 		}
-		return m, m.push(&frame{oid: msg.OID})
+		return m, m.restart(&frame{oid: msg.OID})
 	case common.InspectValueMsg:
 		if m.Dirty() {
 			return m, m.refuse()
 		}
 		if r := msg.Value.Object; r != nil {
-			return m, m.push(&frame{oid: r.OID})
+			return m, m.restart(&frame{oid: r.OID})
 		}
-		return m, m.push(valueFrame(msg.Value, ""))
+		return m, m.restart(valueFrame(msg.Value, ""))
 	case common.RefreshMsg:
 		return m, m.reload(func(*frame) bool { return true })
 	case objectMsg:
@@ -296,6 +306,7 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 		})
 	case tea.PasteMsg:
 		if m.editing {
+			m.editSel.Before(&m.input, msg)
 			var cmd tea.Cmd
 			m.input, cmd = m.input.Update(msg)
 			return m, cmd
@@ -330,10 +341,12 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	if m.editing {
 		switch {
 		case key.Matches(msg, k.Cancel):
+			m.editSel.End(&m.input)
 			m.editing, m.editErr = false, nil
 			m.input.Blur()
 			return nil
 		case key.Matches(msg, k.Commit):
+			m.editSel.End(&m.input)
 			// What was typed is data, read without evaluating it: a
 			// refusal stays here, the cursor on the column it names.
 			text := m.input.Value()
@@ -353,6 +366,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 				tx, err := img.SetSlot(ctx, oid, slot, v)
 				return setMsg{oid: oid, slot: slot, tx: tx.ID, err: err}
 			}
+		}
+		if m.editSel.Before(&m.input, msg) {
+			return nil
 		}
 		var cmd tea.Cmd
 		m.input, cmd = m.input.Update(msg)
@@ -405,7 +421,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			m.input.SetValue(lit)
 			m.input.CursorEnd()
 			m.editOrig = m.input.Value()
-			return m.input.Focus()
+			cmd := m.input.Focus()
+			m.editSel.Start(&m.input, m.c.Styles.Selected)
+			return cmd
 		}
 	}
 	m.scroll(f)
