@@ -1,7 +1,6 @@
 package entropy
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -186,9 +185,9 @@ func load(img api.Image, oid uint64, req loadReq) tea.Cmd {
 		defer cancel()
 		out := loadedMsg{req: req}
 		if req.find || oid == 0 {
-			found, err := findEntropy(ctx, img)
+			found, err := api.LobbySlot(ctx, img, "entropy")
 			if err != nil {
-				out.gone, out.err = errors.Is(err, errNoEntropy), err
+				out.gone, out.err = api.KindOf(err) == api.ErrNotFound, err
 				return out
 			}
 			oid, out.oid = found, found
@@ -222,22 +221,6 @@ func load(img api.Image, oid uint64, req loadReq) tea.Cmd {
 }
 
 var errNoEntropy = errors.New("this image has no Lobby.entropy")
-
-// findEntropy finds Lobby.entropy.
-func findEntropy(ctx context.Context, img api.Image) (uint64, error) {
-	lobby, err := img.Object(ctx, api.LobbyOID)
-	if err != nil {
-		return 0, fmt.Errorf("read Lobby: %w", err)
-	}
-	for _, s := range lobby.Slots {
-		if s.Name == "entropy" {
-			if r := s.Target(); r != nil {
-				return r.OID, nil
-			}
-		}
-	}
-	return 0, errNoEntropy
-}
 
 // readEntropy reads Lobby.entropy's configuration and series.
 func readEntropy(v api.ObjectView) (config, []Reading) {

@@ -35,7 +35,7 @@ func setup(t *testing.T, w, h int) *fixture {
 	t.Helper()
 	img := panetest.Open(t)
 	f := &fixture{t: t, img: img, events: panetest.Events(t, img)}
-	oid, err := findEntropy(context.Background(), img)
+	oid, err := api.LobbySlot(context.Background(), img, "entropy")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,6 @@
 package forge
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -245,7 +243,7 @@ func load(img api.Image, forgeOID uint64, req loadReq, known map[uint64]bool) te
 		defer cancel()
 		out := loadedMsg{jobs: map[uint64]Job{}}
 		if req.all || forgeOID == 0 {
-			oid, err := findForge(ctx, img)
+			oid, err := api.LobbySlot(ctx, img, "Forge")
 			if err != nil {
 				out.err = err
 				return out
@@ -285,22 +283,6 @@ func load(img api.Image, forgeOID uint64, req loadReq, known map[uint64]bool) te
 		}
 		return out
 	}
-}
-
-// findForge finds Lobby.Forge.
-func findForge(ctx context.Context, img api.Image) (uint64, error) {
-	lobby, err := img.Object(ctx, api.LobbyOID)
-	if err != nil {
-		return 0, fmt.Errorf("read Lobby: %w", err)
-	}
-	for _, s := range lobby.Slots {
-		if s.Name == "Forge" {
-			if r := s.Target(); r != nil {
-				return r.OID, nil
-			}
-		}
-	}
-	return 0, errors.New("this image has no Lobby.Forge")
 }
 
 // jobOIDs lists the job objects of Lobby.Forge's jobs slot.

@@ -4,7 +4,6 @@ package entropy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -52,7 +51,7 @@ func Run(opts *Options) error {
 	}
 	defer conn.Close()
 	ctx := context.Background()
-	e, err := entropyOID(ctx, conn)
+	e, err := api.LobbySlot(ctx, conn, "entropy")
 	if err != nil {
 		return err
 	}
@@ -112,21 +111,6 @@ func entries(v api.Value) map[string]float64 {
 		}
 	}
 	return out
-}
-
-func entropyOID(ctx context.Context, img api.Image) (uint64, error) {
-	lobby, err := img.Object(ctx, api.LobbyOID)
-	if err != nil {
-		return 0, err
-	}
-	for _, s := range lobby.Slots {
-		if s.Name == "entropy" {
-			if r := s.Target(); r != nil {
-				return r.OID, nil
-			}
-		}
-	}
-	return 0, errors.New("this image has no Lobby.entropy")
 }
 
 // sparks are the eight heights of a sparkline.

@@ -5,7 +5,6 @@ package forge
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -115,22 +114,6 @@ type job struct {
 	loss    string
 }
 
-// forgeOID finds Lobby.Forge.
-func forgeOID(ctx context.Context, img api.Image) (uint64, error) {
-	lobby, err := img.Object(ctx, api.LobbyOID)
-	if err != nil {
-		return 0, err
-	}
-	for _, s := range lobby.Slots {
-		if s.Name == "Forge" {
-			if r := s.Target(); r != nil {
-				return r.OID, nil
-			}
-		}
-	}
-	return 0, errors.New("this image has no Lobby.Forge")
-}
-
 // readJob reads the job object oid.
 func readJob(ctx context.Context, img api.Image, oid uint64) (job, error) {
 	v, err := img.Object(ctx, oid)
@@ -171,7 +154,7 @@ func readJob(ctx context.Context, img api.Image, oid uint64) (job, error) {
 
 // jobs reads every job, newest first.
 func jobs(ctx context.Context, img api.Image) ([]job, error) {
-	f, err := forgeOID(ctx, img)
+	f, err := api.LobbySlot(ctx, img, "Forge")
 	if err != nil {
 		return nil, err
 	}

@@ -83,7 +83,7 @@ func runCancel(opts *CancelOptions) error {
 	}
 	defer conn.Close()
 	ctx := context.Background()
-	f, err := forgeOID(ctx, conn)
+	f, err := api.LobbySlot(ctx, conn, "Forge")
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,7 @@ func runTrain(opts *TrainOptions) error {
 	ctx := context.Background()
 	events, unsubscribe := conn.Subscribe(4096)
 	defer func() { unsubscribe() }()
-	f, err := forgeOID(ctx, conn)
+	f, err := api.LobbySlot(ctx, conn, "Forge")
 	if err != nil {
 		return err
 	}
