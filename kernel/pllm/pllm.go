@@ -191,7 +191,8 @@ func (p *PLLM) doesNotUnderstand(c *kernel.PrimitiveCall) (any, error) {
 			return nil, &kernel.RetryError{Reason: fmt.Sprintf("pLLM/%s installed %s on %s", accepted.persona, sel, nu.Receiver)}
 		}
 		if unreachable == len(cands) && len(cands) > 0 {
-			p.recordFailure(rec)
+			// No model answered: nothing was generated, so nothing is
+			// recorded — an offline server must not fill history.
 			return nil, fail(0, "%v", cands[0].unreachable)
 		}
 		if ctx.Err() != nil {

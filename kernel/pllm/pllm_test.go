@@ -312,3 +312,17 @@ fmt.Sprint(len(g.Get("routing").(map[string]any)), len(g.Get("personas").([]any)
 		t.Fatalf("routing record: %s, want 4 scored, 1 consulted, entropy in (0, 1]", got)
 	}
 }
+
+// TestUnreachableServerCommitsNothing: a doesNotUnderstand that no model
+// server answered leaves no generation record and no transaction.
+func TestUnreachableServerCommitsNothing(t *testing.T) {
+	f := setup(t, 2)
+	eval(t, f.s, `Lobby.Get("pLLM").(Object).Set("endpoint", "http://127.0.0.1:1")`)
+	before := f.k.Store().LastTx()
+	if _, err := f.s.Eval(context.Background(), `Lobby.Send("nothingHere")`); err == nil || !strings.Contains(err.Error(), "could not write it") {
+		t.Fatalf("send to an offline pLLM: %v", err)
+	}
+	if after := f.k.Store().LastTx(); after != before {
+		t.Fatalf("transactions %d..%d committed for an unanswered generation", before+1, after)
+	}
+}
