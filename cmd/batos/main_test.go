@@ -379,3 +379,12 @@ func TestImageCommandsCreateNothing(t *testing.T) {
 		t.Fatalf("eval in an empty folder: %+v", r)
 	}
 }
+
+// TestREPLHelp: help prints the API, and the REPL goes on.
+func TestREPLHelp(t *testing.T) {
+	img := filepath.Join(t.TempDir(), "img")
+	r := batos(t, "help\n1 + 1\n", nil, "repl", "--image", img)
+	if r.code != 0 || !strings.Contains(r.out, `o.At("shape")`) || !strings.HasSuffix(r.out, "\n2\n") {
+		t.Fatalf("help: %+v", r)
+	}
+}

@@ -20,6 +20,7 @@ import (
 
 	"batos/api"
 	"batos/internal/cmdutil"
+	"batos/internal/help"
 	"batos/internal/iostreams"
 	"batos/interp"
 )
@@ -81,7 +82,7 @@ func Loop(opts *Options, img api.Image) error {
 		if p.status.Remote != "" {
 			where += " at " + p.status.Remote
 		}
-		fmt.Fprintf(ios.Out, "batos — %s. Go statements and expressions; Lobby is the root. ctrl+d quits.\n", where)
+		fmt.Fprintf(ios.Out, "batos — %s. Go statements and expressions; Lobby is the root. help lists the API; ctrl+d quits.\n", where)
 	}
 	var entry strings.Builder
 	prompt := func() {
@@ -108,6 +109,10 @@ func Loop(opts *Options, img api.Image) error {
 			continue
 		}
 		entry.Reset()
+		if strings.TrimSpace(src) == "help" {
+			fmt.Fprint(ios.Out, help.Text)
+			continue
+		}
 		p.entry(cancels, src)
 	}
 	if entry.Len() > 0 {
