@@ -88,6 +88,9 @@ type Model struct {
 	// shown is the pane drawn in the place the transcript, the Forge
 	// and the Entropy pane share: the one of them focused last.
 	shown int
+	// zoomed is set while the focused pane fills all the space above the
+	// info line (the Zoom key toggles it); the zoom follows the focus.
+	zoomed bool
 
 	width, height int
 	profile       colorprofile.Profile
@@ -230,15 +233,24 @@ func (m *Model) setFocus(i int) tea.Cmd {
 	}
 	m.panes[m.focus].Blur()
 	m.focus = i
+	if m.zoomed {
+		m.resize(m.width, m.height) // the zoom follows the focus
+	}
 	return m.panes[i].Focus()
 }
 
-// hidden reports whether pane i is not drawn: those of the transcript,
-// the Forge and the Entropy pane that are not shown in the place they
-// share.
+// hidden reports whether pane i is not drawn: while zoomed, every pane
+// but the focused one; else those of the transcript, the Forge and the
+// Entropy pane that are not shown in the place they share.
 func (m *Model) hidden(i int) bool {
+	if m.zoomed {
+		return i != m.focus
+	}
 	return sharesPlace(i) && i != m.shown
 }
+
+// Zoomed reports whether the focused pane is zoomed to fill the screen.
+func (m *Model) Zoomed() bool { return m.zoomed }
 
 func (m *Model) focusTitle(title string) tea.Cmd {
 	for i, p := range m.panes {
@@ -589,6 +601,10 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			return nil
 		case key.Matches(msg, m.keys.NextPane):
 			return m.setFocus((m.focus + 1) % paneCount)
+		case key.Matches(msg, m.keys.Zoom):
+			m.zoomed = !m.zoomed
+			m.resize(m.width, m.height)
+			return nil
 		case key.Matches(msg, m.keys.Command):
 			m.overlay = commandOverlay
 			m.cmdIn.SetValue("")
@@ -648,6 +664,11 @@ func (m *Model) resize(width, height int) {
 	m.rects[transcriptPane] = rect{ww, topH, tw, botH}
 	m.rects[forgePane] = m.rects[transcriptPane]
 	m.rects[entropyPane] = m.rects[transcriptPane]
+	if m.zoomed {
+		// The focused pane takes the whole body; the others keep their
+		// sizes for when the layout is restored, but are not drawn.
+		m.rects[m.focus] = rect{0, 0, width, bodyH}
+	}
 	for i, r := range m.rects {
 		m.panes[i].SetSize(max(r.w-2, 0), max(r.h-2, 0))
 	}

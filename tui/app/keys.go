@@ -8,11 +8,12 @@ type KeyMap struct {
 	Help               key.Binding
 	Command            key.Binding
 	Search             key.Binding
+	Zoom               key.Binding
 	Quit, ForceQuit    key.Binding
 }
 
-// DefaultKeyMap returns the global bindings. ?, :, / , q and tab yield to
-// a pane that is editing text; f1, shift+tab and ctrl+c always work.
+// DefaultKeyMap returns the global bindings. ?, :, /, +, q and tab yield
+// to a pane that is editing text; f1, shift+tab and ctrl+c always work.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
 		NextPane:  key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
@@ -20,6 +21,7 @@ func DefaultKeyMap() KeyMap {
 		Help:      key.NewBinding(key.WithKeys("?", "f1"), key.WithHelp("?/f1", "this help")),
 		Command:   key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "command line")),
 		Search:    key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "search objects and selectors")),
+		Zoom:      key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "zoom the pane / restore the layout")),
 		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit, even while editing")),
 	}
@@ -41,5 +43,5 @@ func (k KeyMap) EditingHelp() []key.Binding {
 
 // FullHelp implements help.KeyMap.
 func (k KeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.NextPane, k.PrevPane, k.Help, k.Command}, {k.Search, k.Quit, k.ForceQuit}}
+	return [][]key.Binding{{k.NextPane, k.PrevPane, k.Help, k.Command}, {k.Search, k.Zoom, k.Quit, k.ForceQuit}}
 }

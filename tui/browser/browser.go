@@ -1,8 +1,10 @@
 package browser
 
 import (
+	"context"
 	"fmt"
 	"go/format"
+	"strconv"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -88,6 +90,12 @@ type row struct {
 	slot  string // the slot of the parent row that holds it ("" for Lobby)
 	name  string
 	depth int
+	// more is set on the "… N more" row standing for the older members
+	// of a list (or map) slot the tree does not show; its oid is the
+	// holder's, and expanding it shows them all.
+	more int
+	// list is, on a more row, the path of the list ("Lobby/x/generations").
+	list string
 }
 
 // entry is one row of the slots column: a group header or a slot.
@@ -112,9 +120,12 @@ type Model struct {
 	// The tree.
 	kids     map[uint64][]api.Child
 	expanded map[string]bool
-	rows     []row
-	cursor   int
-	treeOff  int
+	// showAll holds the paths of list slots ("Lobby/x/generations")
+	// shown whole rather than only their newest maxMembers members.
+	showAll map[string]bool
+	rows    []row
+	cursor  int
+	treeOff int
 
 	// The selected object and its slots.
 	objOID     uint64
@@ -174,6 +185,7 @@ func New(c *common.Common) *Model {
 		hl:       newHighlighter(),
 		kids:     map[uint64][]api.Child{},
 		expanded: map[string]bool{"Lobby": true},
+		showAll:  map[string]bool{},
 		editor:   ta,
 		input:    ti,
 		objOID:   lobbyOID,
@@ -261,7 +273,7 @@ func (m *Model) loadKids(oid uint64, expand string) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := pane.Ctx()
 		defer cancel()
-		kids, err := img.Children(ctx, oid)
+		kids, err := children(ctx, img, oid)
 		return kidsMsg{oid: oid, kids: sanitizeKids(kids), expand: expand, err: err}
 	}
 }
@@ -305,7 +317,7 @@ func (m *Model) findPath(oid uint64, selector string) tea.Cmd {
 			kids, ok := known[s.oid]
 			if !ok {
 				var err error
-				kids, err = img.Children(ctx, s.oid)
+				kids, err = children(ctx, img, s.oid)
 				kids = sanitizeKids(kids)
 				if err != nil {
 					out.err = err
@@ -353,7 +365,27 @@ func (m *Model) rebuild() {
 		if !m.expanded[path] {
 			return
 		}
-		for _, k := range m.kids[oid] {
+		kids := m.kids[oid]
+		// How many members each list slot holds, for the bound.
+		count := map[string]int{}
+		for _, k := range kids {
+			if base, ok := memberOf(k.Slot); ok {
+				count[base]++
+			}
+		}
+		seen := map[string]int{}
+		for _, k := range kids {
+			if base, ok := memberOf(k.Slot); ok {
+				j := seen[base]
+				seen[base]++
+				if hide := count[base] - maxMembers; hide > 0 && j < hide && !m.showAll[path+"/"+base] {
+					if j == 0 {
+						m.rows = append(m.rows, row{path: path + "/" + base + "[…]", oid: oid, slot: base, name: name,
+							depth: depth + 1, more: hide, list: path + "/" + base})
+					}
+					continue
+				}
+			}
 			walk(k.OID, path+"/"+k.Slot, k.Slot, k.Name, depth+1)
 		}
 	}
@@ -596,10 +628,13 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 			m.detached = true
 			return m, cmd
 		}
-		p := "Lobby"
+		p, parent := "Lobby", uint64(lobbyOID)
 		for _, c := range msg.path {
 			m.expanded[p] = true
-			p += "/" + c.Slot
+			if base, ok := memberOf(c.Slot); ok && hiddenMember(m.kids[parent], base, c.Slot) {
+				m.showAll[p+"/"+base] = true // an older member: show its list whole
+			}
+			p, parent = p+"/"+c.Slot, c.OID
 		}
 		m.rebuild()
 		for i := range m.rows {
@@ -833,6 +868,11 @@ func (m *Model) treeKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.moveTree(m.cursor - m.page())
 	case key.Matches(msg, k.Expand):
 		r := m.rows[m.cursor]
+		if r.more > 0 {
+			m.showAll[r.list] = true
+			m.rebuild()
+			return nil
+		}
 		kids, loaded := m.kids[r.oid]
 		if m.expanded[r.path] || (loaded && len(kids) == 0) {
 			m.col = colSlots // nothing more to open here: go to the slots
@@ -1189,6 +1229,70 @@ func (m *Model) wheel(ms tea.Mouse) {
 }
 
 // sanitizeKids sanitizes the slot and object names of kids.
+// maxMembers is how many members of one list (or map) slot the tree
+// shows, the newest (the last); a "… N more" row stands for the others.
+const maxMembers = 50
+
+// children lists the objects oid refers to: those its slots hold
+// (img.Children), then those held in its own list and map data slots,
+// named like "generations[3]" and `jobs["k"]`, so that records kept in a
+// list are reachable in the tree.
+func children(ctx context.Context, img api.Image, oid uint64) ([]api.Child, error) {
+	kids, err := img.Children(ctx, oid)
+	if err != nil {
+		return kids, err
+	}
+	v, err := img.Object(ctx, oid)
+	if err != nil {
+		return kids, nil // the slots' objects are still worth showing
+	}
+	for _, s := range v.Slots {
+		if s.Kind != api.KindData || s.Value == nil {
+			continue
+		}
+		switch s.Value.Kind {
+		case api.ValueList:
+			for i, it := range s.Value.Items {
+				if it.Kind == api.ValueObject && it.Object != nil {
+					kids = append(kids, api.Child{Slot: s.Name + "[" + strconv.Itoa(i) + "]", Ref: *it.Object})
+				}
+			}
+		case api.ValueMap:
+			for _, e := range s.Value.Entries {
+				if e.Value.Kind == api.ValueObject && e.Value.Object != nil {
+					kids = append(kids, api.Child{Slot: s.Name + "[" + strconv.Quote(e.Key) + "]", Ref: *e.Value.Object})
+				}
+			}
+		}
+	}
+	return kids, nil
+}
+
+// hiddenMember reports whether the member slot of list base is one of
+// those older than the newest maxMembers, which the tree hides.
+func hiddenMember(kids []api.Child, base, slot string) bool {
+	n, at := 0, -1
+	for _, k := range kids {
+		if b, ok := memberOf(k.Slot); ok && b == base {
+			if k.Slot == slot {
+				at = n
+			}
+			n++
+		}
+	}
+	return at >= 0 && at < n-maxMembers
+}
+
+// memberOf reports whether a child's slot names a list or map member
+// ("generations[3]"), and the list slot's name.
+func memberOf(slot string) (string, bool) {
+	i := strings.IndexByte(slot, '[')
+	if i <= 0 || !strings.HasSuffix(slot, "]") {
+		return "", false
+	}
+	return slot[:i], true
+}
+
 func sanitizeKids(kids []api.Child) []api.Child {
 	for i := range kids {
 		kids[i].Slot = common.Sanitize(kids[i].Slot)

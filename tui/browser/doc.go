@@ -5,7 +5,10 @@
 //
 // Model. The tree is a list of rows flattened from three things: the
 // children of each object fetched so far (kids, by OID, loaded lazily with
-// api.Image.Children), the set of expanded rows (by path of slot names from
+// api.Image.Children, plus the objects held in the object's own list and
+// map data slots, read from api.Image.Object and named like
+// "generations[3]": a list shows its newest 50 members and a "… N more"
+// row, which enter opens), the set of expanded rows (by path of slot names from
 // Lobby, so that an object reachable twice expands independently), and the
 // cursor's path. Every change to either rebuilds the rows; View renders only
 // the rows in the window, so a frame costs the same over ten objects or a

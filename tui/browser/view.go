@@ -106,6 +106,9 @@ func (m *Model) treeView(r rect) []string {
 }
 
 func (m *Model) treeRow(r row) string {
+	if r.more > 0 {
+		return strings.Repeat("  ", r.depth) + m.c.Styles.Dim.Render("… "+strconv.Itoa(r.more)+" more "+r.slot+" (enter shows them)")
+	}
 	marker := "▸"
 	if m.expanded[r.path] {
 		marker = "▾"
