@@ -422,7 +422,7 @@ func TestSlowReaderResubscribed(t *testing.T) {
 // disconnected once a write to it times out; the other clients and the
 // backend go on meanwhile.
 func TestStalledReaderDisconnected(t *testing.T) {
-	b, s := serve(t, server.Options{WriteTimeout: time.Second})
+	b, s := serve(t, server.Options{WriteTimeout: 5 * time.Second})
 	// The stalled client's receive buffer is small, so that the server's
 	// send buffer (at most 4 MiB on Linux) is what fills.
 	d := websocket.Dialer{Subprotocols: []string{api.Subprotocol}, NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {

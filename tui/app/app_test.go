@@ -269,7 +269,7 @@ func TestGolden(t *testing.T) {
 			h := start(t, size[0], size[1])
 			h.img.Emit(api.Event{Type: api.EventCommit, Tx: &api.Tx{ID: 8, Time: clock, Principal: "user"},
 				Changes: []api.Change{{Object: api.Ref{OID: 1, Name: "Lobby"}, Slots: []api.SlotChange{{Name: "area", Kind: api.KindMethod, Op: "added"}}}}})
-			h.wait(t, "tx 7", "tx 8") // tx 7: the image's history, shown on start
+			h.wait(t, "tx 8")
 			h.keys(char('q'))
 			h.finish(t)
 			golden.RequireEqual(t, h.app.Render())

@@ -25,21 +25,10 @@ import (
 
 	"batos/api"
 	"batos/tui/common"
-	"batos/tui/internal/pane"
 )
 
 // MaxEntries caps the kept history.
 const MaxEntries = 5000
-
-// RecentOnStart is how many of the image's newest transactions the
-// transcript shows when it opens, before the live commits.
-const RecentOnStart = 50
-
-// historyMsg carries the image's recent transactions, newest first.
-type historyMsg struct {
-	txs []api.Tx
-	err error
-}
 
 // maxOutputLine bounds one line of a script's output as the transcript
 // keeps it.
@@ -87,10 +76,6 @@ type Model struct {
 
 	width, height int
 	focused       bool
-	loading       bool // the recent history has not come yet
-	// recentTx holds the entries recent added, by transaction: a live
-	// commit of one of them completes it rather than adding it again.
-	recentTx map[uint64]*entry
 }
 
 var _ common.Pane = (*Model)(nil)
@@ -100,57 +85,8 @@ func New(c *common.Common) *Model {
 	return &Model{c: c, keys: DefaultKeyMap(), follow: true}
 }
 
-// Init implements common.Pane: it loads the image's recent transactions,
-// which the transcript shows before the commits that come live.
-func (m *Model) Init() tea.Cmd {
-	m.loading = true
-	img := m.c.Image
-	return func() tea.Msg {
-		ctx, cancel := pane.Ctx()
-		defer cancel()
-		txs, err := img.History(ctx, 0, RecentOnStart)
-		return historyMsg{txs: txs, err: err}
-	}
-}
-
-// recent puts the image's recent transactions (newest first) before the
-// entries the live feed added meanwhile. A transaction the feed already
-// delivered (it committed between the subscription and the History call)
-// is kept once, as the feed's entry, which carries its slot changes.
-func (m *Model) recent(txs []api.Tx) {
-	seen := map[uint64]bool{}
-	for _, e := range m.entries {
-		if e.kind == commitEntry {
-			seen[e.tx.ID] = true
-		}
-	}
-	var old []*entry
-	for i := len(txs) - 1; i >= 0; i-- {
-		tx := txs[i]
-		if tx.ID == 0 || seen[tx.ID] {
-			continue
-		}
-		seen[tx.ID] = true
-		t := tx.Time
-		if t.IsZero() {
-			t = m.c.Now()
-		}
-		e := &entry{kind: commitEntry, time: t, principal: tx.Principal, tx: &tx}
-		old = append(old, e)
-		if m.recentTx == nil {
-			m.recentTx = map[uint64]*entry{}
-		}
-		m.recentTx[tx.ID] = e
-	}
-	if len(old) == 0 {
-		return
-	}
-	m.entries = append(old, m.entries...)
-	if len(m.entries) > MaxEntries {
-		m.entries = append([]*entry(nil), m.entries[len(m.entries)-MaxEntries:]...)
-	}
-	m.refilter()
-}
+// Init implements common.Pane.
+func (m *Model) Init() tea.Cmd { return nil }
 
 // Title implements common.Pane; it names the filter when one is set.
 func (m *Model) Title() string { return "Transcript" }
@@ -188,12 +124,6 @@ func (m *Model) Blur() { m.focused = false }
 // Update implements common.Pane.
 func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 	switch msg := msg.(type) {
-	case historyMsg:
-		m.loading = false
-		if msg.err != nil {
-			return m, common.Err(fmt.Errorf("transcript: recent history: %w", msg.err))
-		}
-		m.recent(msg.txs)
 	case common.EventMsg:
 		m.event(msg.Event)
 	case tea.KeyPressMsg:
@@ -296,11 +226,6 @@ func (m *Model) event(ev api.Event) {
 			return
 		}
 		tx := *ev.Tx
-		if e := m.recentTx[tx.ID]; e != nil {
-			delete(m.recentTx, tx.ID)
-			e.tx, e.changes, e.lines = &tx, ev.Changes, nil
-			return
-		}
 		t := tx.Time
 		if t.IsZero() {
 			t = now
@@ -441,11 +366,7 @@ func (m *Model) View() string {
 	header := m.c.Styles.Dim.Render(fmt.Sprintf("filter: %s · %d entries", filters[m.filter], len(m.visible)))
 	h := m.height - 1
 	if len(m.visible) == 0 {
-		empty := "no commits yet: they appear here live"
-		if m.loading {
-			empty = "loading recent history…"
-		}
-		return common.Fit(header+"\n"+m.c.Styles.Dim.Render(empty), m.width, m.height)
+		return common.Fit(header+"\n"+m.c.Styles.Dim.Render("no commits yet: they appear here live"), m.width, m.height)
 	}
 	var lines []string
 	if m.follow || m.lastLinesFit() {

@@ -19,17 +19,9 @@ var clock = time.Date(2026, 11, 25, 18, 40, 0, 0, time.UTC)
 
 var screen *commontest.Recorder
 
-// start opens a transcript on an image with no history.
 func start(t *testing.T) (*teatest.TestModel, *transcript.Model) {
 	t.Helper()
-	img := commontest.New()
-	img.Txs = []api.Tx{}
-	return startOn(t, img)
-}
-
-func startOn(t *testing.T, img *commontest.Image) (*teatest.TestModel, *transcript.Model) {
-	t.Helper()
-	c := &common.Common{Image: img, Styles: common.DefaultStyles(), Clock: func() time.Time { return clock }}
+	c := &common.Common{Image: commontest.New(), Styles: common.DefaultStyles(), Clock: func() time.Time { return clock }}
 	tr := transcript.New(c)
 	screen = commontest.Record(commontest.NewModel(tr))
 	tm := teatest.NewTestModel(t, screen, teatest.WithInitialTermSize(100, 20))
@@ -169,29 +161,5 @@ func TestOutputOfEachClient(t *testing.T) {
 	v := ansi.Strip(tr.View())
 	if strings.Contains(v, "hers") || !strings.Contains(v, "mine too") || !strings.Contains(v, "missed 3 events") {
 		t.Fatalf("user filter shows:\n%s", v)
-	}
-}
-
-// TestShowsRecentHistory: on an image with history the transcript opens on
-// its recent transactions, oldest first, then adds live commits; a live
-// commit the history already held is not shown twice.
-func TestShowsRecentHistory(t *testing.T) {
-	img := commontest.New()
-	img.Txs = []api.Tx{
-		{ID: 5, Time: clock.Add(5 * time.Second), Principal: "pLLM/BRICK", Note: "define fib"},
-		{ID: 4, Time: clock.Add(4 * time.Second), Principal: "user", Note: "set x"},
-	}
-	tm, tr := startOn(t, img)
-	waitFor(t, tm, "tx 4", "set x", "tx 5", "define fib", "2 entries")
-	tm.Send(commit(5, "pLLM/BRICK", areaChange))
-	tm.Send(commit(6, "user", areaChange))
-	waitFor(t, tm, "tx 6", "3 entries")
-	quit(t, tm)
-	v := ansi.Strip(tr.View())
-	if strings.Contains(v, "no commits yet") || strings.Index(v, "tx 4") > strings.Index(v, "tx 5") || strings.Index(v, "tx 5") > strings.Index(v, "tx 6") {
-		t.Fatalf("transcript on an image with history:\n%s", v)
-	}
-	if tr.Len() != 3 {
-		t.Fatalf("%d entries, want 3 (tx 5 once)", tr.Len())
 	}
 }
