@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -114,13 +115,22 @@ func (f *Forge) Wake() {
 }
 
 // migrate gives Lobby.Forge the slots of the Forge's primitives when the
-// image was awakened without them.
+// image was awakened without them, and puts Lobby.Forge out of reach of
+// model-written code (Lobby.pLLM.policy.never): its trainer slot is a
+// command the worker runs, so a method the pLLM wrote on the Forge must
+// not be able to set it.
 func (f *Forge) migrate() error {
 	s := f.k.NewSession(Principal)
 	_, err := s.Run(f.ctx, "forge: install its primitives", func(lobby kernel.Object) error {
 		fo, ok := slot(lobby, "Forge").(kernel.Object)
 		if !ok {
 			return nil
+		}
+		if policy, ok := slot(slotObject(lobby, "pLLM"), "policy").(kernel.Object); ok {
+			never, _ := slot(policy, "never").([]any)
+			if !slices.Contains(never, any("Lobby.Forge")) {
+				policy.Set("never", append(never, "Lobby.Forge"))
+			}
 		}
 		for name, prim := range map[string]string{"fineTune": "fineTune", "cancel": "cancelJob"} {
 			if slot(fo, name) == nil {
@@ -144,6 +154,11 @@ func (f *Forge) primFineTune(c *kernel.PrimitiveCall) (any, error) {
 	persona, ok := kernel.Arg[string](c.Args, 0)
 	if !ok || len(c.Args) != 1 {
 		return nil, errors.New("fineTune: want one argument, the persona's name")
+	}
+	// The name becomes a folder (adapters/PERSONA/vN): nothing that could
+	// climb out of it.
+	if persona == "." || persona == ".." || strings.ContainsAny(persona, `/\`) {
+		return nil, fmt.Errorf("fineTune: %q is not a persona name a folder can take", persona)
 	}
 	lobby := c.Self.Lobby()
 	personas, _ := slot(slotObject(lobby, "pLLM"), "personas").(kernel.Object)

@@ -272,7 +272,8 @@ func TestFineTuneAborted(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(e.dir, "forge")); !os.IsNotExist(err) {
 		t.Fatalf("the Forge worked for an aborted job: %v", err)
 	}
-	for _, src := range []string{`Lobby.Get("Forge").(Object).Send("fineTune", "NOBODY")`, `Lobby.Get("Forge").(Object).Send("fineTune")`, `Lobby.Get("Forge").(Object).Send("cancel", 99)`} {
+	e.eval(`Lobby.At("pLLM").At("personas").Set("..", NewObject())`)
+	for _, src := range []string{`Lobby.Get("Forge").(Object).Send("fineTune", "NOBODY")`, `Lobby.Get("Forge").(Object).Send("fineTune", "..")`, `Lobby.Get("Forge").(Object).Send("fineTune")`, `Lobby.Get("Forge").(Object).Send("cancel", 99)`} {
 		if _, err := e.s.Eval(context.Background(), src); err == nil {
 			t.Errorf("%s: no error", src)
 		}
@@ -305,5 +306,35 @@ func awaitFile(t *testing.T, path, text string) {
 			t.Fatalf("%s never held %q", path, text)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestForgeProtected: the Forge's configuration (its trainer is a command
+// the worker runs) is out of reach of model-written code, in a new image
+// and in one awakened before the Forge protected it.
+func TestForgeProtected(t *testing.T) {
+	e := newEnv(t, forge.Options{})
+	protected := func() bool {
+		var ok bool
+		if _, err := e.s.Run(context.Background(), "", func(lobby kernel.Object) error {
+			_, ok = e.s.Protected(lobby.At("Forge").OID())
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !protected() {
+		t.Fatal("Lobby.Forge is not in the write policy's never list")
+	}
+	e.eval(`p := Lobby.At("pLLM").At("policy"); p.Set("never", []any{"Lobby.system"})`)
+	if protected() {
+		t.Fatal("the test's policy still protects the Forge")
+	}
+	if _, err := forge.Install(e.k, e.dir, forge.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if !protected() {
+		t.Fatal("Install did not protect the Forge of an older image")
 	}
 }
