@@ -22,6 +22,7 @@ type mandate struct {
 	Arguments string
 	Params    string // a suggested parameter list: (self Object, a0 int, ...)
 	Failures  string
+	Purpose   string // why the method is wanted, when the asker says
 }
 
 // Limits on the context, so that a large image cannot overflow the
@@ -149,6 +150,9 @@ func (m mandate) render(tmpl string) string {
 	fmt.Fprintf(&b, "\nThe method is called as %s.Send(%q, ...) with the arguments above; a fitting signature is func %s%s.\n"+
 		"Methods see self.Get, self.Set, self.Send, self.Clone, self.Define, self.Slots, Lobby and NewObject(); the standard library packages strings, strconv, math, sort, slices, maps, fmt, errors, unicode, bytes, regexp and encoding/json are available without imports. No goroutines, channels, os, net or unsafe.\n",
 		m.Receiver, m.Selector, m.Selector, m.Params)
+	if m.Purpose != "" {
+		fmt.Fprintf(&b, "What the method is for: %s\n", m.Purpose)
+	}
 	return b.String()
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"sort"
@@ -103,48 +104,222 @@ func (p *PLLM) doesNotUnderstand(c *kernel.PrimitiveCall) (any, error) {
 	sel, _ := kernel.Arg[string](c.Args, 0)
 	args, _ := kernel.Arg[[]any](c.Args, 1)
 	nu := &kernel.NotUnderstoodError{Receiver: c.Session.Describe(c.Self.OID()), Selector: sel, Args: len(args)}
-	fail := func(attempts int, format string, a ...any) error {
-		return &GenerationError{NotUnderstood: nu, Attempts: attempts, Reason: fmt.Sprintf(format, a...)}
-	}
 	if sel == "" || strings.HasPrefix(sel, "batos_") || p.opts.Sandbox == nil {
 		return nil, nu
 	}
-	pllmObj, ok := slot(c.Self.Lobby(), "pLLM").(kernel.Object)
-	if !ok {
+	if _, ok := slot(c.Self.Lobby(), "pLLM").(kernel.Object); !ok {
 		return nil, nu
-	}
-	if !p.committed(c.Self.OID()) {
-		return nil, fail(0, "%s was created in this transaction; commit it first so a trial run can see it", nu.Receiver)
-	}
-	// The write policy: validated before the model is asked, and the pLLM
-	// writes no methods for the objects it protects.
-	if _, err := c.Session.Policy(); err != nil {
-		return nil, fail(0, "%v", err)
-	}
-	if path, ok := c.Session.Protected(c.Self.OID()); ok {
-		return nil, fail(0, "the write policy protects %s (%s in Lobby.pLLM.policy.never): the pLLM writes no methods there; define it yourself", nu.Receiver, path)
-	}
-	// Model-written code may not have methods installed where it could
-	// not define them itself.
-	if err := c.Session.MayDefine(c.Self.OID(), sel); err != nil {
-		return nil, fail(0, "%v", err)
-	}
-	cfg := readConfig(pllmObj)
-	m, err := buildMandate(c.Session, c.Self, sel, args)
-	if err != nil {
-		return nil, fail(0, "%v", err)
 	}
 	parent := c.Context
 	if parent == nil {
 		parent = context.Background()
 	}
-	ctx, cancel := context.WithTimeout(parent, cfg.timeout)
+	j := &job{
+		principal: c.Session.Principal(), author: "pLLM", recordAs: "pLLM",
+		recv: c.Self.OID(), sel: sel, args: args, nu: nu,
+		// The caller's transaction stays open (a snapshot, no locks)
+		// across the model call, with its deadline suspended.
+		view:    func(fn func(s *kernel.Session) error) error { return fn(c.Session) },
+		suspend: c.Suspend,
+	}
+	res, err := p.pipeline(parent, j)
+	if err != nil {
+		return nil, err
+	}
+	return nil, &kernel.RetryError{Reason: fmt.Sprintf("pLLM/%s installed %s on %s", res.Persona, sel, nu.Receiver)}
+}
+
+// Request asks the pLLM for a method outside any caller's transaction:
+// the autotelic loop's way into the doesNotUnderstand pipeline. Nothing
+// holds a transaction open across the model call: the pipeline reads the
+// image in short read-only transactions before and after it.
+type Request struct {
+	// Principal names the requester: the failure record's principal, the
+	// tokens' on the bus, and the prefix of the installing principal
+	// (Principal/<persona>), which is the method's author and puts it
+	// under the write policy. Empty: "pLLM".
+	Principal string
+	Receiver  image.OID
+	Selector  string
+	Args      []any
+	// Personas, when set, are consulted instead of the router's choice.
+	Personas []string
+	// Purpose tells the model why the method is wanted; Note heads the
+	// install's transaction note.
+	Purpose, Note string
+	// MaxAttempts lowers Lobby.pLLM.maxAttempts (0: the image's).
+	MaxAttempts int
+	// MaxTokens caps each answer below the image's sampling max_tokens
+	// (0: the image's), so that Allow's worst case is known.
+	MaxTokens int
+	// Allow is asked before each attempt with the model calls and tokens
+	// spent so far and the attempt's worst case (calls, and tokens when
+	// the sampling caps the answer; 0: unknown); an error ends the
+	// request with it, before the model is called again.
+	Allow func(spent Spent, next Spent) error
+}
+
+// Spent is what a generation cost: model calls (candidates and reviews)
+// and tokens (prompt and predicted, as the servers reported them).
+type Spent struct {
+	Calls, Tokens int
+}
+
+// Result is what a Request did.
+type Result struct {
+	Persona  string // whose candidate was installed; "" when none
+	Attempts int
+	Spent    Spent
+	Install  image.TxInfo // the install's commit, when one was made
+	Recorded bool         // a generation record of a failure was committed
+}
+
+// Generate runs the doesNotUnderstand pipeline for req: it writes,
+// validates and installs req.Selector on req.Receiver, or returns a
+// *GenerationError that says why not. A model server that cannot be
+// reached fails at once with nothing committed.
+func (p *PLLM) Generate(ctx context.Context, req Request) (Result, error) {
+	principal := req.Principal
+	if principal == "" {
+		principal = "pLLM"
+	}
+	rs := p.k.NewSession(principal)
+	nu := &kernel.NotUnderstoodError{Receiver: rs.Describe(req.Receiver), Selector: req.Selector, Args: len(req.Args)}
+	if req.Selector == "" || strings.HasPrefix(req.Selector, "batos_") || p.opts.Sandbox == nil {
+		return Result{}, &GenerationError{NotUnderstood: nu, Reason: "the pLLM has no sandbox to trial-run candidates in"}
+	}
+	j := &job{
+		principal: principal, author: principal, recordAs: principal,
+		recv: req.Receiver, sel: req.Selector, args: req.Args, nu: nu,
+		personas: req.Personas, purpose: req.Purpose, note: req.Note,
+		maxAttempts: req.MaxAttempts, maxTokens: req.MaxTokens, allow: req.Allow,
+		view: func(fn func(s *kernel.Session) error) error {
+			// A read-only transaction: fn writes nothing, so nothing
+			// commits, and it ends before the model is called.
+			_, err := rs.Run(ctx, "", func(kernel.Object) error { return fn(rs) })
+			return err
+		},
+		suspend: func() func() { return func() {} },
+	}
+	return p.pipeline(ctx, j)
+}
+
+// Reachable reports whether any persona's model server answers its
+// health check, within ctx.
+func (p *PLLM) Reachable(ctx context.Context) error {
+	var cfg config
+	s := p.k.NewSession("pLLM")
+	_, err := s.Run(ctx, "", func(lobby kernel.Object) error {
+		o, ok := slot(lobby, "pLLM").(kernel.Object)
+		if !ok {
+			return errors.New("the image has no Lobby.pLLM")
+		}
+		cfg = readConfig(o)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	endpoints := map[string]bool{}
+	for _, per := range cfg.personas {
+		endpoints[per.endpoint] = true
+	}
+	if len(endpoints) == 0 {
+		return errors.New("no personas are configured in Lobby.pLLM.personas")
+	}
+	var last error
+	for ep := range endpoints {
+		if last = p.client(ep).Health(ctx); last == nil {
+			return nil
+		}
+	}
+	return last
+}
+
+// job is one run of the pipeline, from doesNotUnderstand or Generate.
+type job struct {
+	principal string // the tokens' principal on the bus
+	author    string // the installer is author/<persona>
+	recordAs  string // a failure record's principal
+	recv      image.OID
+	sel       string
+	args      []any
+	nu        *kernel.NotUnderstoodError
+	personas  []string // consulted instead of routing, when set
+	purpose   string
+	note      string
+	// maxAttempts lowers the image's maxAttempts when positive.
+	maxAttempts int
+	maxTokens   int // caps each answer when positive
+	allow       func(spent, next Spent) error
+	// view runs fn with a session that reads the image: the caller's, or
+	// a fresh read-only transaction per call.
+	view func(fn func(s *kernel.Session) error) error
+	// suspend suspends the caller's deadline while the model and the
+	// sandbox are waited on.
+	suspend func() (resume func())
+}
+
+// pipeline writes, validates and installs j.sel on j.recv.
+func (p *PLLM) pipeline(ctx context.Context, j *job) (Result, error) {
+	var res Result
+	fail := func(attempts int, format string, a ...any) error {
+		return &GenerationError{NotUnderstood: j.nu, Attempts: attempts, Reason: fmt.Sprintf(format, a...)}
+	}
+	var (
+		cfg     config
+		m       mandate
+		pllmObj kernel.Object
+	)
+	err := j.view(func(s *kernel.Session) error {
+		self := s.Object(j.recv)
+		o, ok := slot(self.Lobby(), "pLLM").(kernel.Object)
+		if !ok {
+			return errors.New("the image has no Lobby.pLLM")
+		}
+		pllmObj = o
+		if !p.committed(j.recv) {
+			return fmt.Errorf("%s was created in this transaction; commit it first so a trial run can see it", j.nu.Receiver)
+		}
+		// The write policy: validated before the model is asked, and the
+		// pLLM writes no methods for the objects it protects.
+		if _, err := s.Policy(); err != nil {
+			return err
+		}
+		if path, ok := s.Protected(j.recv); ok {
+			return fmt.Errorf("the write policy protects %s (%s in Lobby.pLLM.policy.never): the pLLM writes no methods there; define it yourself", j.nu.Receiver, path)
+		}
+		// Model-written code may not have methods installed where it
+		// could not define them itself.
+		if err := s.MayDefine(j.recv, j.sel); err != nil {
+			return err
+		}
+		cfg = readConfig(o)
+		var err error
+		m, err = buildMandate(s, self, j.sel, j.args)
+		return err
+	})
+	if err != nil {
+		return res, fail(0, "%v", err)
+	}
+	m.Purpose = j.purpose
+	if j.maxAttempts > 0 && j.maxAttempts < cfg.maxAttempts {
+		cfg.maxAttempts = j.maxAttempts
+	}
+	if capped, ok := cfg.sampling["max_tokens"].(int); j.maxTokens > 0 && (!ok || capped <= 0 || capped > j.maxTokens) {
+		sampling := maps.Clone(cfg.sampling)
+		if sampling == nil {
+			sampling = map[string]any{}
+		}
+		sampling["max_tokens"] = j.maxTokens
+		cfg.sampling = sampling
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
 
-	rec := &record{selector: sel, receiver: c.Self.OID(), arguments: m.Arguments, started: time.Now()}
+	rec := &record{selector: j.sel, receiver: j.recv, arguments: m.Arguments, args: j.args, purpose: j.purpose, started: time.Now()}
 	var failures []string
 	for attempt := 1; attempt <= cfg.maxAttempts; attempt++ {
-		rec.attempts = attempt
 		if len(failures) > maxFailuresFedBack {
 			failures = failures[len(failures)-maxFailuresFedBack:]
 		}
@@ -152,22 +327,53 @@ func (p *PLLM) doesNotUnderstand(c *kernel.PrimitiveCall) (any, error) {
 		if m.Failures == "" {
 			m.Failures = "(none)"
 		}
-		// The router is image code: it runs under the caller's deadline.
-		names, scores := p.routeScored(pllmObj, cfg, sel+" "+m.Arguments)
-		if len(names) == 0 {
-			p.recordFailure(rec)
-			return nil, fail(0, "no personas are configured in Lobby.pLLM.personas")
+		var names []string
+		var scores map[string]float64
+		if len(j.personas) > 0 {
+			for _, n := range j.personas {
+				if _, ok := cfg.personas[n]; ok && !slices.Contains(names, n) {
+					names = append(names, n)
+				}
+			}
+		} else {
+			// The router is image code: it runs under the caller's
+			// deadline, in a transaction.
+			if err := j.view(func(s *kernel.Session) error {
+				names, scores = p.routeScored(s.Object(pllmObj.OID()), cfg, j.sel+" "+m.Arguments)
+				return nil
+			}); err != nil {
+				return res, fail(attempt-1, "routing: %v", err)
+			}
 		}
+		if len(names) == 0 {
+			if attempt > 1 {
+				p.recordFailure(j.recordAs, rec)
+				res.Recorded = true
+			}
+			return res, fail(0, "no personas are configured in Lobby.pLLM.personas")
+		}
+		prompt := m.render(cfg.template)
+		if j.allow != nil {
+			if err := j.allow(res.Spent, worstCase(cfg, names, prompt)); err != nil {
+				if attempt > 1 {
+					p.recordFailure(j.recordAs, rec)
+					res.Recorded = true
+				}
+				return res, fail(attempt-1, "%v", err)
+			}
+		}
+		rec.attempts, res.Attempts = attempt, attempt
 		rec.personas, rec.routing = names, scores
-		// Waiting on the model and the sandbox is not: generationTimeout
-		// bounds it instead.
-		resume := c.Suspend()
-		prompt := p.fitPrompt(ctx, cfg.personas[names[0]].endpoint, m, cfg)
+		// Waiting on the model and the sandbox is not under the caller's
+		// deadline: generationTimeout bounds it instead.
+		resume := j.suspend()
+		prompt = p.fitPrompt(ctx, cfg.personas[names[0]].endpoint, m, cfg)
 		rec.prompt, rec.promptHash = prompt, promptHash(prompt)
-		cands := p.generate(ctx, c.Session.Principal(), cfg, names, sel, prompt)
+		cands := p.generate(ctx, j.principal, cfg, names, j.sel, prompt)
 		unreachable := 0
 		var accepted *candidate
 		for _, cand := range cands {
+			res.Spent.add(cand, prompt)
 			if cand.unreachable != nil {
 				unreachable++
 				continue
@@ -176,7 +382,7 @@ func (p *PLLM) doesNotUnderstand(c *kernel.PrimitiveCall) (any, error) {
 				cand.outcome = "not needed"
 				continue
 			}
-			if p.validate(ctx, c.Session, cand, sel, args, c.Self.OID()) && p.review(ctx, c.Session.Principal(), cfg, cand, m, sel) {
+			if p.validate(ctx, j, cand) && p.review(ctx, j.principal, cfg, cand, m, j.sel, &res.Spent) {
 				accepted = cand
 			} else {
 				failures = append(failures, fmt.Sprintf("- %s's candidate: %s", cand.persona, cand.err))
@@ -185,23 +391,63 @@ func (p *PLLM) doesNotUnderstand(c *kernel.PrimitiveCall) (any, error) {
 		resume()
 		rec.candidates = append(rec.candidates, cands...)
 		if accepted != nil {
-			if err := p.install(ctx, c, rec, accepted); err != nil {
-				return nil, fail(attempt, "installing the accepted method: %v", err)
+			info, err := p.install(ctx, j, rec, accepted)
+			if err != nil {
+				return res, fail(attempt, "installing the accepted method: %v", err)
 			}
-			return nil, &kernel.RetryError{Reason: fmt.Sprintf("pLLM/%s installed %s on %s", accepted.persona, sel, nu.Receiver)}
+			res.Persona, res.Install = accepted.persona, info
+			return res, nil
 		}
 		if unreachable == len(cands) && len(cands) > 0 {
 			// No model answered: nothing was generated, so nothing is
 			// recorded — an offline server must not fill history.
-			return nil, fail(0, "%v", cands[0].unreachable)
+			return res, fail(0, "%v", cands[0].unreachable)
 		}
 		if ctx.Err() != nil {
-			p.recordFailure(rec)
-			return nil, fail(attempt, "%v", ctx.Err())
+			p.recordFailure(j.recordAs, rec)
+			res.Recorded = true
+			return res, fail(attempt, "%v", ctx.Err())
 		}
 	}
-	p.recordFailure(rec)
-	return nil, fail(cfg.maxAttempts, "%s", lastFailure(failures))
+	p.recordFailure(j.recordAs, rec)
+	res.Recorded = true
+	return res, fail(cfg.maxAttempts, "%s", lastFailure(failures))
+}
+
+// add counts a model call's cost; a server that reports no timings is
+// charged an estimate of four bytes a token.
+func (sp *Spent) add(c *candidate, prompt string) {
+	if c.unreachable != nil {
+		return
+	}
+	sp.Calls++
+	if n := c.timings.PromptN + c.timings.PredictedN + c.timings.CacheN; n > 0 {
+		sp.Tokens += n
+		return
+	}
+	sp.Tokens += (len(prompt) + len(c.answer) + 3) / 4
+}
+
+// worstCase is what one attempt with n personas may cost at most: a call
+// each (and a review each), and, when the sampling caps the answer, the
+// prompt's estimated tokens plus the cap per call; Tokens is 0 when the
+// answer is not capped.
+func worstCase(cfg config, names []string, prompt string) Spent {
+	calls := len(names)
+	if cfg.reviewer != "" {
+		calls *= 2
+	}
+	w := Spent{Calls: calls}
+	system := 0
+	for _, n := range names {
+		system = max(system, len(cfg.personas[n].systemPrompt))
+	}
+	if capped, ok := cfg.sampling["max_tokens"].(int); ok && capped > 0 {
+		// A token is rarely under two bytes of English or Go; the review
+		// prompt quotes the candidate, so it is charged the cap again.
+		w.Tokens = calls * ((len(prompt)+system+1)/2 + 2*capped)
+	}
+	return w
 }
 
 // committed reports whether oid exists in the committed image, where the
@@ -327,10 +573,9 @@ func (p *PLLM) generate(ctx context.Context, principal string, cfg config, names
 }
 
 // validate extracts, checks and trial-runs a candidate, recording why it
-// was rejected. s is the caller's session, whose transaction is still
-// open: the install target is resolved and checked against the write
-// policy through it.
-func (p *PLLM) validate(ctx context.Context, s *kernel.Session, cand *candidate, sel string, args []any, recv image.OID) bool {
+// was rejected. The install target is resolved and checked against the
+// write policy through j's view of the image.
+func (p *PLLM) validate(ctx context.Context, j *job, cand *candidate) bool {
 	reject := func(format string, a ...any) bool {
 		cand.outcome, cand.err = "rejected", fmt.Sprintf(format, a...)
 		return false
@@ -338,34 +583,39 @@ func (p *PLLM) validate(ctx context.Context, s *kernel.Session, cand *candidate,
 	if cand.outcome == "failed" {
 		return false
 	}
-	src, err := Extract(cand.answer, sel)
+	src, err := Extract(cand.answer, j.sel)
 	if err != nil {
 		return reject("%v", err)
 	}
 	cand.source = src
-	sig, err := interp.ParseMethod(sel, src)
+	sig, err := interp.ParseMethod(j.sel, src)
 	if err != nil {
 		return reject("%v", err)
 	}
-	if n := len(sig.Params); n != len(args) && !(sig.Variadic && len(args) >= n-1) {
-		return reject("func %s takes %d argument%s after self, but the send passes %d", sel, n, plural(n), len(args))
+	if n := len(sig.Params); n != len(j.args) && !(sig.Variadic && len(j.args) >= n-1) {
+		return reject("func %s takes %d argument%s after self, but the send passes %d", j.sel, n, plural(n), len(j.args))
 	}
-	target, err := installTarget(s, recv, InstallTarget(cand.answer))
+	var holder image.OID
+	err = j.view(func(s *kernel.Session) error {
+		target, err := installTarget(s, j.recv, InstallTarget(cand.answer))
+		if err != nil {
+			return err
+		}
+		if path, ok := s.Protected(target.OID()); ok {
+			return fmt.Errorf("the write policy protects %s (%s in Lobby.pLLM.policy.never): model-written methods may not be installed there", s.Describe(target.OID()), path)
+		}
+		holder = target.OID()
+		return s.MayDefine(holder, j.sel)
+	})
 	if err != nil {
-		return reject("%v", err)
-	}
-	if path, ok := s.Protected(target.OID()); ok {
-		return reject("the write policy protects %s (%s in Lobby.pLLM.policy.never): model-written methods may not be installed there", s.Describe(target.OID()), path)
-	}
-	if err := s.MayDefine(target.OID(), sel); err != nil {
 		return reject("%v", err)
 	}
 	// The trial defines the candidate where it will be installed, under
 	// the author it will have, so it runs under the write policy exactly
 	// as the installed method will.
 	resp, err := p.opts.Sandbox.Trial(ctx, p.k.Store(), sandbox.Request{
-		Receiver: recv, Holder: target.OID(), Selector: sel, Source: src, Args: args,
-		Author:     "pLLM/" + cand.persona,
+		Receiver: j.recv, Holder: holder, Selector: j.sel, Source: src, Args: j.args,
+		Author:     j.author + "/" + cand.persona,
 		DeadlineMS: int(p.opts.TrialDeadline / time.Millisecond),
 	})
 	if err != nil {
@@ -387,12 +637,15 @@ func (p *PLLM) validate(ctx context.Context, s *kernel.Session, cand *candidate,
 }
 
 // install commits the accepted method on the receiver together with the
-// generation record, as pLLM/<persona>.
-func (p *PLLM) install(ctx context.Context, c *kernel.PrimitiveCall, rec *record, cand *candidate) error {
+// generation record, as author/<persona>.
+func (p *PLLM) install(ctx context.Context, j *job, rec *record, cand *candidate) (image.TxInfo, error) {
 	rec.accepted = cand.persona
-	s := p.k.NewSession("pLLM/" + cand.persona)
-	note := fmt.Sprintf("define %s on %s (model %s, prompt %s, attempt %d, %s)", rec.selector, c.Session.Describe(rec.receiver), orUnknown(cand.model), rec.promptHash, rec.attempts, cand.took.Round(time.Millisecond))
-	_, err := s.Run(context.WithoutCancel(ctx), note, func(lobby kernel.Object) error {
+	s := p.k.NewSession(j.author + "/" + cand.persona)
+	note := fmt.Sprintf("define %s on %s (model %s, prompt %s, attempt %d, %s)", rec.selector, j.nu.Receiver, orUnknown(cand.model), rec.promptHash, rec.attempts, cand.took.Round(time.Millisecond))
+	if j.note != "" {
+		note = j.note + ": " + note
+	}
+	info, err := s.Run(context.WithoutCancel(ctx), note, func(lobby kernel.Object) error {
 		target, err := installTarget(s, rec.receiver, InstallTarget(cand.answer))
 		if err != nil {
 			return err
@@ -400,21 +653,21 @@ func (p *PLLM) install(ctx context.Context, c *kernel.PrimitiveCall, rec *record
 		if path, ok := s.Protected(target.OID()); ok {
 			return fmt.Errorf("the write policy protects %s (%s in Lobby.pLLM.policy.never)", s.Describe(target.OID()), path)
 		}
-		// Defined by the session of principal pLLM/<persona>: the
+		// Defined by the session of principal author/<persona>: the
 		// method's author, which puts it under the write policy.
 		target.Define(rec.selector, cand.source)
 		rec.commit(s, lobby)
 		return nil
 	})
 	if err == nil {
-		p.log.Info("pLLM installed a method", "selector", rec.selector, "persona", cand.persona, "attempts", rec.attempts)
+		p.log.Info("pLLM installed a method", "selector", rec.selector, "persona", cand.persona, "attempts", rec.attempts, "principal", s.Principal())
 	}
-	return err
+	return info, err
 }
 
 // recordFailure commits the record of a generation that installed nothing.
-func (p *PLLM) recordFailure(rec *record) {
-	s := p.k.NewSession("pLLM")
+func (p *PLLM) recordFailure(principal string, rec *record) {
+	s := p.k.NewSession(principal)
 	_, err := s.Run(context.Background(), fmt.Sprintf("record failed generation of %s", rec.selector), func(lobby kernel.Object) error {
 		rec.commit(s, lobby)
 		return nil
@@ -523,7 +776,7 @@ func installTarget(s *kernel.Session, recv image.OID, name string) (kernel.Objec
 // reason is fed back like any other failure, and only an answer starting
 // with APPROVE approves. A reviewer that cannot be reached at all does not
 // block the install; one that fails or is cancelled mid-answer does.
-func (p *PLLM) review(ctx context.Context, principal string, cfg config, cand *candidate, m mandate, sel string) bool {
+func (p *PLLM) review(ctx context.Context, principal string, cfg config, cand *candidate, m mandate, sel string, spent *Spent) bool {
 	if cfg.reviewer == "" {
 		return true
 	}
@@ -532,6 +785,7 @@ func (p *PLLM) review(ctx context.Context, principal string, cfg config, cand *c
 	}
 	prompt := fmt.Sprintf("Review this method written for %s.%s(%s).\nAnswer APPROVE or REJECT on the first line, then one line of reason.\n\n```go\n%s\n```\n", m.Receiver, sel, m.Arguments, cand.source)
 	r := p.generate(ctx, principal, cfg, []string{cfg.reviewer}, sel, prompt)[0]
+	spent.add(r, prompt)
 	cand.review = strings.TrimSpace(r.answer)
 	switch {
 	case r.unreachable != nil:

@@ -14,6 +14,8 @@ type record struct {
 	selector   string
 	receiver   image.OID
 	arguments  string
+	args       []any  // the send's arguments, kept when they persist
+	purpose    string // why it was asked for, when not by a send
 	prompt     string
 	promptHash string
 	personas   []string
@@ -37,6 +39,12 @@ func (r *record) commit(s *kernel.Session, lobby kernel.Object) {
 	o.Set("selector", r.selector)
 	o.Set("receiver", s.Object(r.receiver))
 	o.Set("arguments", r.arguments)
+	if args, ok := persistable(r.args); ok {
+		o.Set("args", args)
+	}
+	if r.purpose != "" {
+		o.Set("purpose", r.purpose)
+	}
 	o.Set("prompt", r.prompt)
 	o.Set("promptHash", r.promptHash)
 	personas := make([]any, len(r.personas))
@@ -87,6 +95,22 @@ func (r *record) commit(s *kernel.Session, lobby kernel.Object) {
 			}
 		}
 	}
+}
+
+// persistable returns the arguments as a slot value when every one is a
+// plain value or an object, which the image stores with its type: a retry
+// can then make the same send.
+func persistable(args []any) ([]any, bool) {
+	out := make([]any, len(args))
+	for i, a := range args {
+		switch a.(type) {
+		case nil, bool, int, int64, float64, string, kernel.Object:
+		default:
+			return nil, false
+		}
+		out[i] = a
+	}
+	return out, true
 }
 
 func stringList(ss []string) []any {
