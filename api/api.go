@@ -206,4 +206,9 @@ type Status struct {
 	// (a measure walks the whole image).
 	CEM      float64 `json:"cem,omitempty"`
 	CEMKnown bool    `json:"cemKnown,omitempty"`
+	// Autotelic is Lobby.autotelic.enabled, the loop's switch;
+	// AutotelicWorker says whether the loop's worker runs in the image's
+	// process (else the switch waits for a process that runs one).
+	Autotelic       bool `json:"autotelic,omitempty"`
+	AutotelicWorker bool `json:"autotelicWorker,omitempty"`
 }

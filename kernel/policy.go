@@ -680,3 +680,15 @@ func typeOfStored(v any) string {
 	}
 	return fmt.Sprintf("%T", v)
 }
+
+// ModelFrame reports whether model-written code is on the stack of the
+// evaluation in progress, and the author of the outermost such frame:
+// primitives that act outside the caller's transaction, and so outside
+// the write policy, refuse to be sent from it.
+func (s *Session) ModelFrame() (author string, ok bool) {
+	if s.tx == nil {
+		return "", false
+	}
+	f, ok := s.tx.pol.active()
+	return f.author, ok
+}

@@ -44,6 +44,7 @@ func defaultPrimitives() map[string]Primitive {
 		"cancelJob":         primNoForge,
 		"measureEntropy":    primNoEntropy,
 		"recordEntropy":     primNoEntropy,
+		"autotelicStep":     primNoAutotelic,
 	}
 }
 
@@ -51,6 +52,12 @@ func defaultPrimitives() map[string]Primitive {
 // installed (it rebinds them).
 func primNoEntropy(c *PrimitiveCall) (any, error) {
 	return nil, fmt.Errorf("%s: the entropy metric is not installed in this process", c.Selector)
+}
+
+// primNoAutotelic is the autotelic loop's step where package autotelic
+// is not installed (it rebinds it).
+func primNoAutotelic(c *PrimitiveCall) (any, error) {
+	return nil, fmt.Errorf("%s: the autotelic loop is not installed in this process", c.Selector)
 }
 
 // primNoForge is the Forge's primitives in a process that runs no Forge

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"batos/api"
+	"batos/autotelic"
 	"batos/forge"
 	"batos/image"
 	"batos/interp"
@@ -627,9 +628,11 @@ func (c *Client) Status(ctx context.Context) (api.Status, error) {
 		lobby := s.Object(image.RootOID)
 		st.ForgeRunning, st.ForgeQueued = forge.Counts(lobby)
 		st.CEM, st.CEMKnown = entropy.Latest(lobby)
+		st.Autotelic = autotelic.Enabled(lobby)
 		return nil
 	})
 	st.ForgeWorker = c.sys.worker
+	st.AutotelicWorker = c.sys.loopRuns
 	st.PLLM = "offline (no endpoint)"
 	if endpoint != "" {
 		hctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)

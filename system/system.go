@@ -18,6 +18,7 @@ import (
 	"sync"
 
 	"batos/api"
+	"batos/autotelic"
 	"batos/eventhub"
 	"batos/forge"
 	"batos/kernel"
@@ -52,6 +53,12 @@ type Options struct {
 	// Entropy records the entropy metric's series in this process after
 	// the pLLM's commits (entropy.StartRecorder).
 	Entropy bool
+	// Autotelic runs the autotelic loop's worker in this process (it
+	// steps only while Lobby.autotelic.enabled is true); every process
+	// can run one step on request.
+	Autotelic bool
+	// AutotelicOptions configures the loop (its worker's poll).
+	AutotelicOptions autotelic.Options
 }
 
 // System is a running image. It is safe for concurrent use.
@@ -59,9 +66,13 @@ type System struct {
 	k      *kernel.Kernel
 	forge  *forge.Forge
 	worker bool // the Forge's worker runs here
-	runner *sandbox.Runner
-	hub    *eventhub.Hub
-	log    *slog.Logger
+	loop   *autotelic.Loop
+	// loopRuns: the loop's worker runs here.
+	loopRuns bool
+	runner   *sandbox.Runner
+	pllm     *pllm.PLLM // nil with NoPLLM
+	hub      *eventhub.Hub
+	log      *slog.Logger
 
 	stopForward  func()
 	stopRecorder func() // nil: no entropy recorder
@@ -96,7 +107,7 @@ func Open(dir string, opts Options) (*System, error) {
 			sys.runner = &sandbox.Runner{Command: argv, Warm: true}
 			po.Sandbox = sys.runner
 		}
-		pllm.Install(k, po)
+		sys.pllm = pllm.Install(k, po)
 	}
 	replay := opts.Replay
 	if replay <= 0 {
@@ -120,6 +131,14 @@ func Open(dir string, opts Options) (*System, error) {
 	}
 	if opts.Entropy {
 		sys.stopRecorder = entropy.StartRecorder(k)
+	}
+	if sys.loop, err = autotelic.Install(k, sys.pllm, opts.AutotelicOptions); err != nil {
+		sys.Close()
+		return nil, err
+	}
+	if opts.Autotelic {
+		sys.loop.Start()
+		sys.loopRuns = true
 	}
 	return sys, nil
 }
@@ -208,6 +227,9 @@ func (sys *System) Close() error {
 		c.Close()
 	}
 	sys.calls.Wait()
+	if sys.loop != nil {
+		sys.loop.Close()
+	}
 	if sys.forge != nil {
 		// Running backend jobs go on; the next worker picks them up.
 		sys.forge.Close()

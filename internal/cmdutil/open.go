@@ -57,7 +57,7 @@ func Open(t Target) (*Conn, error) {
 	if name == "" {
 		name = "user"
 	}
-	sys, err := system.Open(t.Image, system.Options{Forge: t.Forge, Entropy: t.Forge, ForgeOptions: ForgeOptions()})
+	sys, err := system.Open(t.Image, system.Options{Forge: t.Forge, Entropy: t.Forge, Autotelic: t.Forge, ForgeOptions: ForgeOptions()})
 	if err != nil {
 		return nil, err
 	}

@@ -137,7 +137,7 @@ func generations(s *kernel.Session, lobby kernel.Object, window int) ([]Generati
 			cand.Outcome, _ = m["outcome"].(string)
 			cand.Source, _ = m["source"].(string)
 			if cand.Outcome == "accepted" && hasReceiver {
-				kept, err := responds(s, receiver.OID(), selector)
+				kept, err := Responds(s, receiver.OID(), selector)
 				if err != nil {
 					return nil, 0, err
 				}
@@ -150,9 +150,9 @@ func generations(s *kernel.Session, lobby kernel.Object, window int) ([]Generati
 	return out, personas, nil
 }
 
-// responds reports whether oid's lookup chain holds a method selector: an
+// Responds reports whether oid's lookup chain holds a method selector: an
 // accepted method a user reverted (undo, remove) no longer does.
-func responds(s *kernel.Session, oid image.OID, selector string) (bool, error) {
+func Responds(s *kernel.Session, oid image.OID, selector string) (bool, error) {
 	chain, err := s.Chain(oid)
 	if errors.Is(err, image.ErrNotFound) {
 		return false, nil

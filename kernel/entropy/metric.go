@@ -85,6 +85,9 @@ type Reading struct {
 	// Routed generations that recorded one. Kept apart from CEM.
 	Routing float64
 	Routed  int
+	// Uses counts the consultations of each persona in the window: what
+	// H_cog measures the evenness of.
+	Uses map[string]int
 }
 
 // Cognitive is Pielou's evenness of persona use: −Σ pᵢ ln pᵢ / ln N over
@@ -255,6 +258,12 @@ func Compute(gens []Generation, personas int, s Structure, w Weights, scale Stru
 		Sol:         Novelty(accepted, k),
 		Struc:       Structural(s, scale),
 		Generations: len(gens),
+		Uses:        map[string]int{},
+	}
+	for _, g := range gens {
+		for _, p := range g.Personas {
+			r.Uses[p]++
+		}
 	}
 	r.CEM = w.Rel*r.Rel + w.Cog*r.Cog + w.Sol*r.Sol + w.Struc*r.Struc
 	for _, g := range gens {

@@ -2,6 +2,7 @@ package entropy
 
 import (
 	"math"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -115,7 +116,10 @@ func TestRelevance(t *testing.T) {
 
 func TestCompute(t *testing.T) {
 	r := Compute(nil, 4, Structure{}, DefaultWeights, DefaultScale, 5)
-	if r != (Reading{}) {
+	if len(r.Uses) != 0 {
+		t.Errorf("empty: uses %v", r.Uses)
+	}
+	if r.Uses = nil; !reflect.DeepEqual(r, Reading{}) {
 		t.Errorf("empty: %+v", r)
 	}
 	gens := []Generation{
@@ -127,6 +131,9 @@ func TestCompute(t *testing.T) {
 	want := 0.5*r.Rel + 0.25*r.Cog + 0.2*r.Sol + 0.05*r.Struc
 	if !near(r.CEM, want) || !near(r.Rel, 2.0/3) || !near(r.Cog, 1) || r.Sol <= 0 || r.Struc <= 0 || r.Generations != 2 || r.Routed != 0 {
 		t.Errorf("%+v", r)
+	}
+	if want := map[string]int{"BRICK": 1, "ROBIN": 1, "BABS": 1, "ALFRED": 1}; !reflect.DeepEqual(r.Uses, want) {
+		t.Errorf("uses = %v, want %v", r.Uses, want)
 	}
 	// Routing confidence is the mean over the generations that recorded
 	// it, and does not move CEM.

@@ -73,6 +73,9 @@ type GenerationError struct {
 	NotUnderstood *kernel.NotUnderstoodError
 	Attempts      int
 	Reason        string
+	// Cause is the error that ended the generation when it was not the
+	// candidates' (a Request's Allow refusing), nil otherwise.
+	Cause error
 }
 
 func (e *GenerationError) Error() string {
@@ -82,7 +85,12 @@ func (e *GenerationError) Error() string {
 	return fmt.Sprintf("%v, and the pLLM could not write it in %d attempt%s: %s", e.NotUnderstood, e.Attempts, plural(e.Attempts), e.Reason)
 }
 
-func (e *GenerationError) Unwrap() error { return e.NotUnderstood }
+func (e *GenerationError) Unwrap() []error {
+	if e.Cause != nil {
+		return []error{e.NotUnderstood, e.Cause}
+	}
+	return []error{e.NotUnderstood}
+}
 
 // candidate is one persona's answer and what became of it.
 type candidate struct {
@@ -184,7 +192,8 @@ func (p *PLLM) Generate(ctx context.Context, req Request) (Result, error) {
 		principal = "pLLM"
 	}
 	rs := p.k.NewSession(principal)
-	nu := &kernel.NotUnderstoodError{Receiver: rs.Describe(req.Receiver), Selector: req.Selector, Args: len(req.Args)}
+	// The receiver is described through the pipeline's first view.
+	nu := &kernel.NotUnderstoodError{Receiver: fmt.Sprintf("object %d", req.Receiver), Selector: req.Selector, Args: len(req.Args)}
 	if req.Selector == "" || strings.HasPrefix(req.Selector, "batos_") || p.opts.Sandbox == nil {
 		return Result{}, &GenerationError{NotUnderstood: nu, Reason: "the pLLM has no sandbox to trial-run candidates in"}
 	}
@@ -272,6 +281,7 @@ func (p *PLLM) pipeline(ctx context.Context, j *job) (Result, error) {
 		pllmObj kernel.Object
 	)
 	err := j.view(func(s *kernel.Session) error {
+		j.nu.Receiver = s.Describe(j.recv)
 		self := s.Object(j.recv)
 		o, ok := slot(self.Lobby(), "pLLM").(kernel.Object)
 		if !ok {
@@ -359,7 +369,7 @@ func (p *PLLM) pipeline(ctx context.Context, j *job) (Result, error) {
 					p.recordFailure(j.recordAs, rec)
 					res.Recorded = true
 				}
-				return res, fail(attempt-1, "%v", err)
+				return res, &GenerationError{NotUnderstood: j.nu, Attempts: attempt - 1, Reason: err.Error(), Cause: err}
 			}
 		}
 		rec.attempts, res.Attempts = attempt, attempt

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	autotelicmd "batos/internal/cmd/autotelic"
 	entropycmd "batos/internal/cmd/entropy"
 	evalcmd "batos/internal/cmd/eval"
 	forgecmd "batos/internal/cmd/forge"
@@ -64,7 +65,7 @@ func NewCmd(ios *iostreams.IOStreams) *cobra.Command {
 		}
 		return repl.RunE(c, args)
 	}
-	cmd.AddCommand(repl, tui, tuicmd.NewAttachCmd(ios, target), evalcmd.NewCmd(ios, target), servecmd.NewCmd(ios, imagePath), forgecmd.NewCmd(ios, target), entropycmd.NewCmd(ios, target),
+	cmd.AddCommand(repl, tui, tuicmd.NewAttachCmd(ios, target), evalcmd.NewCmd(ios, target), servecmd.NewCmd(ios, imagePath), forgecmd.NewCmd(ios, target), entropycmd.NewCmd(ios, target), autotelicmd.NewCmd(ios, target),
 		imagecmd.NewCmd(ios, imagePath), sandboxcmd.NewCmd())
 	cmd.SetOut(ios.Out)
 	cmd.SetErr(ios.ErrOut)

@@ -67,7 +67,7 @@ func Run(opts *Options) error {
 	if opts.Public {
 		fmt.Fprintf(opts.IO.ErrOut, "warning: serving %s beyond this machine without TLS: the token and every value cross the network in the clear; put a TLS proxy in front\n", l.Addr())
 	}
-	sys, err := system.Open(opts.Image, system.Options{Forge: true, Entropy: true, ForgeOptions: cmdutil.ForgeOptions()})
+	sys, err := system.Open(opts.Image, system.Options{Forge: true, Entropy: true, Autotelic: true, ForgeOptions: cmdutil.ForgeOptions()})
 	if err != nil {
 		l.Close()
 		return err
