@@ -132,7 +132,7 @@ func TestStepInstallsRecordsAndCanBeUndone(t *testing.T) {
 	if install.Tx.ID != e.Tx || !strings.HasPrefix(install.Tx.Note, "autotelic "+e.Mandate.Kind+": ") || !strings.Contains(install.Tx.Note, "define describe on shape") {
 		t.Fatalf("install commit = %+v, step tx %d", install.Tx, e.Tx)
 	}
-	if ledger.Tx.ID <= install.Tx.ID || !strings.Contains(ledger.Tx.Note, "ledger") {
+	if ledger.Tx.ID <= install.Tx.ID || !strings.Contains(ledger.Tx.Note, fmt.Sprintf("installed, CEM %.3f → %.3f", e.CEMBefore, e.CEMAfter)) {
 		t.Fatalf("ledger commit = %+v", ledger.Tx)
 	}
 	// The ledger holds why, the cost and CEM before and after; the series
@@ -158,20 +158,28 @@ func TestStepInstallsRecordsAndCanBeUndone(t *testing.T) {
 	if _, err := f.user.Eval(context.Background(), `Lobby.At("shape").Get("describe")`); err == nil {
 		t.Fatal("describe is still there after the undo")
 	}
-	// A reverted install counts against its kind.
+	// A reverted install counts against its kind, and the same mandate
+	// counts as tried.
 	ms, err := f.loop.Candidates(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
+	kind := 0
 	for _, m := range ms {
-		if m.Kind == e.Mandate.Kind && m.Selector == "describe" {
-			if m.Tried != 1 || m.Gain >= m.Prior {
-				t.Fatalf("after a revert, %s: tried %d, gain %.4f, prior %.4f; want tried 1, gain below prior", m.Kind, m.Tried, m.Gain, m.Prior)
-			}
-			return
+		if m.Kind != e.Mandate.Kind {
+			continue
+		}
+		kind++
+		if m.Gain >= m.Prior {
+			t.Errorf("after a revert, %s %s by %s: gain %.4f, prior %.4f; want the gain below the prior", m.Kind, m.Selector, m.Persona, m.Gain, m.Prior)
+		}
+		if m.Target == e.Mandate.Target && m.Selector == e.Mandate.Selector && m.Persona == e.Mandate.Persona && m.Tried != 1 {
+			t.Errorf("the same mandate: tried %d, want 1", m.Tried)
 		}
 	}
-	t.Fatalf("no %s mandate after the undo: %+v", e.Mandate.Kind, ms)
+	if kind == 0 {
+		t.Fatalf("no %s mandate after the undo: %+v", e.Mandate.Kind, ms)
+	}
 }
 
 func TestBudgetsStopTheStep(t *testing.T) {
@@ -462,4 +470,56 @@ func TestOlderImagesGetTheCodexLoop(t *testing.T) {
 	if !strings.Contains(want["enabled"], "false") {
 		t.Fatalf("a new image's loop is on: %s", want["enabled"])
 	}
+}
+
+// TestUndoAnEarlierStep: a step's install can be undone after later
+// steps: the generation records and counters that every step changes
+// commit apart from the install.
+func TestUndoAnEarlierStep(t *testing.T) {
+	f := setup(t, time.Hour, llamatest.Reply{Text: describe("shape")})
+	f.eval(t, `s := NewObject(); s.Set("name", "other"); s.Set("w", 4); Lobby.Set("other", s)`)
+	first, err := f.loop.Step(context.Background(), "user")
+	if err != nil || first.Outcome != autotelic.Installed {
+		t.Fatalf("first step: %+v, %v", first, err)
+	}
+	second, err := f.loop.Step(context.Background(), "user")
+	if err != nil || second.Outcome != autotelic.Installed || second.Mandate.Target == first.Mandate.Target {
+		t.Fatalf("second step: %+v, %v", second, err)
+	}
+	if _, err := f.k.Undo(first.Tx, "user"); err != nil {
+		t.Fatalf("undo the first step's install after the second: %v", err)
+	}
+	got := f.eval(t, `fmt.Sprint(Lobby.At("shape").Send("respondsTo", "describe"), Lobby.At("other").Send("respondsTo", "describe"))`)
+	if got != `"false true"` {
+		t.Fatalf("after the undo, shape and other respond to describe: %s", got)
+	}
+}
+
+// TestFailedStepCountsAsTried: a step whose candidate fails is in the
+// ledger, and the same mandate counts as tried once.
+func TestFailedStepCountsAsTried(t *testing.T) {
+	f := setup(t, time.Hour, llamatest.Reply{Text: "I cannot write that."})
+	// A rule that takes the first behaviour mandate, so that the same one
+	// comes back.
+	f.eval(t, `Lobby.At("autotelic").Define("choose", "func choose(self Object, c []any) int { for i, m := range c { if m.(map[string]any)[\"kind\"] == \"behaviour\" { return i } }; return 0 }")`)
+	e, err := f.loop.Step(context.Background(), "user")
+	if err != nil || e.Outcome != autotelic.Failed || e.Mandate.Kind != autotelic.Behaviour || e.Error == "" {
+		t.Fatalf("step: %+v, %v", e, err)
+	}
+	if l := f.ledger(t); len(l) != 1 || l[0]["outcome"] != "failed" || l[0]["commits"] != 2 {
+		t.Fatalf("ledger = %v", l)
+	}
+	ms, err := f.loop.Candidates(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Kind == autotelic.Behaviour && m.Target == e.Mandate.Target && m.Selector == e.Mandate.Selector {
+			if m.Tried != 1 {
+				t.Fatalf("the failed mandate: tried %d, want 1", m.Tried)
+			}
+			return
+		}
+	}
+	t.Fatalf("the failed mandate is gone: %+v", ms)
 }

@@ -439,25 +439,36 @@ func (l *Loop) queueJob(ctx context.Context, e *Entry) error {
 }
 
 // record measures CEM after the step and commits the ledger entry and the
-// reading together.
+// reading together, the note saying what the step did to CEM: the
+// transcript tells the story without opening the ledger.
 func (l *Loop) record(ctx context.Context, e *Entry) error {
-	s := l.k.NewSession(Principal)
-	note := fmt.Sprintf("autotelic: ledger: %s %s on %s, %s", e.Mandate.Kind, e.Mandate.Selector, e.Mandate.TargetName, e.Outcome)
-	if e.Mandate.Kind == Forge {
-		note = fmt.Sprintf("autotelic: ledger: forge %s, %s", e.Mandate.Persona, e.Outcome)
+	ctx = context.WithoutCancel(ctx)
+	var after entropy.Reading
+	if err := l.view(ctx, func(s *kernel.Session, _ kernel.Object) error {
+		var err error
+		after, err = entropy.Measure(s)
+		return err
+	}); err != nil {
+		return err
 	}
-	_, err := s.Run(context.WithoutCancel(ctx), note, func(lobby kernel.Object) error {
+	e.CEMAfter, e.Measured = after.CEM, true
+	m := e.Mandate
+	what := fmt.Sprintf("%s %s on %s", m.Kind, m.Selector, m.TargetName)
+	if m.Kind == Forge {
+		what = "forge " + m.Persona
+	}
+	note := fmt.Sprintf("autotelic: ledger: %s, %s, CEM %.3f → %.3f", what, e.Outcome, e.CEMBefore, e.CEMAfter)
+	s := l.k.NewSession(Principal)
+	_, err := s.Run(ctx, note, func(lobby kernel.Object) error {
 		a, ok := object(lobby, "autotelic")
 		if !ok {
 			return errors.New("the image has no Lobby.autotelic")
 		}
-		after, err := entropy.Record(s, time.Now())
-		if err != nil {
-			if after, err = entropy.Measure(s); err != nil {
+		if _, ok := object(lobby, "entropy"); ok {
+			if err := entropy.Append(s, after, time.Now()); err != nil {
 				return err
 			}
 		}
-		e.CEMAfter, e.Measured = after.CEM, true
 		ledger, _ := get(a, "ledger").([]any)
 		ledger = append(ledger, e.asMap(s))
 		if max := readConfig(a, true).LedgerMax; max > 0 && len(ledger) > max {
@@ -473,8 +484,7 @@ func (l *Loop) record(ctx context.Context, e *Entry) error {
 func (l *Loop) enabled(ctx context.Context) bool {
 	on := false
 	l.view(ctx, func(_ *kernel.Session, lobby kernel.Object) error {
-		a, ok := object(lobby, "autotelic")
-		on = ok && readConfig(a, true).Enabled
+		on = Enabled(lobby)
 		return nil
 	})
 	return on

@@ -59,17 +59,22 @@ func Measure(s *kernel.Session) (Reading, error) {
 }
 
 // Record measures and appends the reading, with the time, to
-// Lobby.entropy.series, keeping the newest SeriesMax; it returns the
-// reading.
+// Lobby.entropy.series (Append); it returns the reading.
 func Record(s *kernel.Session, now time.Time) (Reading, error) {
 	r, err := Measure(s)
 	if err != nil {
 		return r, err
 	}
+	return r, Append(s, r, now)
+}
+
+// Append appends a reading taken at now to Lobby.entropy.series, keeping
+// the newest SeriesMax.
+func Append(s *kernel.Session, r Reading, now time.Time) error {
 	lobby := s.Object(image.RootOID)
 	e := object(lobby, "entropy")
 	if e == nil {
-		return r, errors.New("entropy: the image has no Lobby.entropy")
+		return errors.New("entropy: the image has no Lobby.entropy")
 	}
 	series, _ := get(*e, "series").([]any)
 	series = append(series, r.asMap(now))
@@ -77,7 +82,7 @@ func Record(s *kernel.Session, now time.Time) (Reading, error) {
 		series = series[len(series)-max:]
 	}
 	e.Set("series", series)
-	return r, nil
+	return nil
 }
 
 func (r Reading) asMap(now time.Time) map[string]any {

@@ -666,24 +666,36 @@ func (p *PLLM) install(ctx context.Context, j *job, rec *record, cand *candidate
 		// Defined by the session of principal author/<persona>: the
 		// method's author, which puts it under the write policy.
 		target.Define(rec.selector, cand.source)
-		rec.commit(s, lobby)
 		return nil
 	})
-	if err == nil {
-		p.log.Info("pLLM installed a method", "selector", rec.selector, "persona", cand.persona, "attempts", rec.attempts, "principal", s.Principal())
+	if err != nil {
+		return info, err
 	}
-	return info, err
+	p.log.Info("pLLM installed a method", "selector", rec.selector, "persona", cand.persona, "attempts", rec.attempts, "principal", s.Principal())
+	// The record and the personas' counters commit apart from the
+	// method: every generation changes them, so in the install's
+	// transaction they would make its undo conflict with any later
+	// generation's. A crash between the two loses the record, never the
+	// method.
+	rec.installTx = info.ID
+	p.recordGeneration(j.recordAs, fmt.Sprintf("record generation of %s (installed in transaction %d)", rec.selector, info.ID), rec)
+	return info, nil
 }
 
 // recordFailure commits the record of a generation that installed nothing.
 func (p *PLLM) recordFailure(principal string, rec *record) {
+	p.recordGeneration(principal, fmt.Sprintf("record failed generation of %s", rec.selector), rec)
+}
+
+// recordGeneration commits a generation's record in its own transaction.
+func (p *PLLM) recordGeneration(principal, note string, rec *record) {
 	s := p.k.NewSession(principal)
-	_, err := s.Run(context.Background(), fmt.Sprintf("record failed generation of %s", rec.selector), func(lobby kernel.Object) error {
+	_, err := s.Run(context.Background(), note, func(lobby kernel.Object) error {
 		rec.commit(s, lobby)
 		return nil
 	})
 	if err != nil {
-		p.log.Warn("recording a failed generation", "err", err)
+		p.log.Warn("recording a generation", "selector", rec.selector, "err", err)
 	}
 }
 

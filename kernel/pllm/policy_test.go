@@ -94,8 +94,7 @@ func TestCandidateOutsideThePolicyIsRejected(t *testing.T) {
 				t.Fatalf("generation record: %s", got)
 			}
 			// Nothing of the bad candidate happened; the pLLM committed
-			// the install and its record, in one transaction, and nothing
-			// else.
+			// the install, then its record, and nothing else.
 			if got := eval(t, f.s, `fmt.Sprint(Lobby.Get("system").(Object).Get("maxDepth"), Lobby.Send("respondsTo", "evil"), Lobby.Get("other").(Object).Get("y"), strings.HasPrefix(Lobby.Get("pLLM").(Object).Get("personas").(Object).Get("BRICK").(Object).Get("systemPrompt").(string), "You are BRICK"))`); got != `"10000 false 2 true"` {
 				t.Fatalf("image after the generation: %s", got)
 			}
@@ -105,8 +104,14 @@ func TestCandidateOutsideThePolicyIsRejected(t *testing.T) {
 					pllmTx = append(pllmTx, tx)
 				}
 			}
-			if len(pllmTx) != 1 || !strings.Contains(pllmTx[0].Note, "define grow on point") || !strings.Contains(pllmTx[0].Note, "attempt 2") {
+			if len(pllmTx) != 2 || !strings.Contains(pllmTx[0].Note, "define grow on point") || !strings.Contains(pllmTx[0].Note, "attempt 2") ||
+				pllmTx[1].Principal != "pLLM" || !strings.Contains(pllmTx[1].Note, fmt.Sprintf("record generation of grow (installed in transaction %d)", pllmTx[0].ID)) {
 				t.Fatalf("pLLM commits: %+v", pllmTx)
+			}
+			// The install changed the receiver only, so that undoing it
+			// never conflicts with a later generation's record.
+			if len(pllmTx[0].Changed) != 1 {
+				t.Fatalf("the install changed %v, want only the receiver", pllmTx[0].Changed)
 			}
 			for _, oid := range pllmTx[0].Changed {
 				if oid == image.RootOID || oid == other || oid == 3 {
@@ -169,8 +174,8 @@ func TestTrialAwareCandidateFailsInItsRealRun(t *testing.T) {
 	for _, tx := range commitsSince(t, f.k, before) {
 		principals = append(principals, tx.Principal)
 	}
-	if len(principals) != 1 || principals[0] != pe.Author {
-		t.Fatalf("commits since the send: %v; want only the install by %s", principals, pe.Author)
+	if len(principals) != 2 || principals[0] != pe.Author || principals[1] != "pLLM" {
+		t.Fatalf("commits since the send: %v; want only the install by %s and its record", principals, pe.Author)
 	}
 	// It fails the same way every time, and other input works.
 	if _, err := f.s.Eval(context.Background(), `Lobby.Get("point").(Object).Send("grow", 6)`); !errors.As(err, &pe) {

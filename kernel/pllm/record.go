@@ -24,6 +24,7 @@ type record struct {
 	accepted   string
 	attempts   int
 	started    time.Time
+	installTx  image.TxID // the accepted method's install, when there is one
 }
 
 // maxGenerations bounds Lobby.pLLM.generations; older records stay
@@ -31,7 +32,7 @@ type record struct {
 const maxGenerations = 1000
 
 // commit appends the record to Lobby.pLLM.generations as a new object and
-// counts each consulted persona's use, inside the caller's transaction.
+// counts each consulted persona's use, inside s's transaction.
 func (r *record) commit(s *kernel.Session, lobby kernel.Object) {
 	pllmObj := lobby.Get("pLLM").(kernel.Object)
 	o := lobby.NewObject()
@@ -80,6 +81,9 @@ func (r *record) commit(s *kernel.Session, lobby kernel.Object) {
 	o.Set("candidates", cands)
 	o.Set("accepted", r.accepted)
 	o.Set("attempts", r.attempts)
+	if r.installTx != 0 {
+		o.Set("installTx", int(r.installTx))
+	}
 	o.Set("time", r.started.UTC().Format(time.RFC3339))
 	gens, _ := slot(pllmObj, "generations").([]any)
 	gens = append(gens, o)
