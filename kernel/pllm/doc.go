@@ -42,7 +42,10 @@
 // Every generation — prompt, personas, candidates, their outcomes, their
 // trials' write sets and the one accepted — is committed as an object in
 // Lobby.pLLM.generations: the entropy metric's input and the Forge's
-// golden data.
+// golden data. The record commits in a transaction of its own, after the
+// install's (which changes the method's holder only): every generation
+// changes the log and the personas' counters, so an undo of a generated
+// method would otherwise conflict with every later generation.
 //
 // An installed method keeps its author, pLLM/<persona>: every real run of
 // it runs under the write policy too (package kernel), so a candidate that
@@ -54,4 +57,14 @@
 // The caller's transaction stays open (a snapshot, no locks) across the
 // model call; its deadline is suspended meanwhile and generationTimeout
 // bounds the call instead. Cancelling the caller cancels the stream.
+//
+// # Generate
+//
+// PLLM.Generate runs the same pipeline for a method nobody sent — the
+// autotelic loop's mandates — with no transaction open across the model
+// call: it reads the image in short read-only transactions before and
+// after it. A Request may name the personas to consult, say what the
+// method is for (told to the model), cap the answers and gate every
+// attempt on what it has spent so far (a budget), and installs as
+// Principal/<persona>.
 package pllm
