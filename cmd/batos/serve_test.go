@@ -18,11 +18,12 @@ import (
 )
 
 // startServer runs `batos serve` on a free loopback port and returns the
-// process and the address it printed.
-func startServer(t *testing.T, image string) (*exec.Cmd, string) {
+// process and the address it printed; env is added to its environment
+// (by default no model server answers).
+func startServer(t *testing.T, image string, env ...string) (*exec.Cmd, string) {
 	t.Helper()
 	cmd := exec.Command(batosBin, "serve", "--image", image, "--listen", "127.0.0.1:0")
-	cmd.Env = append(cmd.Environ(), "BATOS_LLM_URL=http://127.0.0.1:1")
+	cmd.Env = append(append(cmd.Environ(), "BATOS_LLM_URL=http://127.0.0.1:1"), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
