@@ -18,6 +18,7 @@ type config struct {
 	evaluator   []string       // the evaluate step's command template; empty: none
 	baseModel   string
 	minExamples int
+	validShare  float64 // the share of examples kept for validation
 	loraRank    int
 	learnRate   float64
 	epochs      int
@@ -41,12 +42,16 @@ func readConfig(f kernel.Object, imageDir string) config {
 		evaluator:   stringList(slot(f, "evaluator")),
 		baseModel:   stringSlot(f, "baseModel", ""),
 		minExamples: intSlot(f, "minExamples", 32),
+		validShare:  0.1,
 		loraRank:    intSlot(f, "loraRank", 16),
 		epochs:      intSlot(f, "epochs", 2),
 		adapterDir:  stringSlot(f, "adapterDir", "adapters"),
 	}
 	if lr, ok := slot(f, "learningRate").(float64); ok {
 		c.learnRate = lr
+	}
+	if v, ok := slot(f, "validationShare").(float64); ok && v >= 0 && v < 1 {
+		c.validShare = v
 	}
 	if m, ok := slot(f, "concurrency").(map[string]any); ok {
 		for k, v := range m {

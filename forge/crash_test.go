@@ -168,7 +168,7 @@ func TestCrashInEveryState(t *testing.T) {
 			if !os.IsNotExist(err) {
 				t.Errorf("adapter left after compensation: %v", err)
 			}
-			for _, name := range []string{"dataset.jsonl", "out"} {
+			for _, name := range []string{"dataset", "out"} {
 				if _, err := os.Stat(filepath.Join(jobDir, name)); !os.IsNotExist(err) {
 					t.Errorf("%s left after compensation", name)
 				}

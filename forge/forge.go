@@ -40,6 +40,10 @@ type Options struct {
 	// job's move to this state, or, as "training:N", once the trainer
 	// reported step N: the crash tests' failpoint.
 	CrashAt string // also "submitted": after the backend took the job, before its handle is committed
+	// Tokenizer, when set, makes the tokenizer curation uses for a
+	// persona whose model server is at endpoint (ByteTokenizer for the
+	// tiny test model); nil: a ServerTokenizer on that endpoint.
+	Tokenizer func(endpoint string) Tokenizer
 }
 
 // SlurmSettings are Lobby.Forge.slurm's slots.
@@ -471,7 +475,7 @@ func (f *Forge) spec(j job, cfg config) Spec {
 	return Spec{
 		Name: j.name(),
 		Command: fill(cfg.trainer, map[string]string{
-			"dataset": filepath.Join(dir, "dataset.jsonl"),
+			"dataset": filepath.Join(dir, "dataset"),
 			"out":     filepath.Join(dir, "out"),
 			"base":    cfg.baseModel,
 			"config":  filepath.Join(dir, "config.json"),

@@ -202,7 +202,7 @@ func TestSagaCompensates(t *testing.T) {
 func (e *env) assertCompensated(id int) {
 	e.t.Helper()
 	jobDir := filepath.Join(e.dir, "forge", "jobs", fmt.Sprint(id))
-	for _, name := range []string{"dataset.jsonl", "config.json", "out"} {
+	for _, name := range []string{"dataset", "config.json", "out"} {
 		if _, err := os.Stat(filepath.Join(jobDir, name)); !os.IsNotExist(err) {
 			e.t.Errorf("%s left behind (%v)", name, err)
 		}
@@ -288,7 +288,7 @@ func TestCurateTooFew(t *testing.T) {
 	e.eval(`Lobby.Get("Forge").(Object).Set("minExamples", 5)`)
 	id := e.queue()
 	e.await(id, forge.Failed)
-	if reason := e.jobSlot(id, "reason"); reason != "curate: 0 accepted generations for BRICK, 5 short of Forge.minExamples (5)" {
+	if reason := e.jobSlot(id, "reason"); reason != "curate: 0 examples for BRICK (accepted generations still installed and hand-written methods), 5 short of Forge.minExamples (5)" {
 		t.Errorf("reason %v", reason)
 	}
 	e.assertCompensated(id)

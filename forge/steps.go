@@ -16,60 +16,6 @@ import (
 	"batos/kernel"
 )
 
-// curate writes the job's dataset: the persona's accepted generations as
-// chat-format JSON lines (system prompt, the mandate's prompt, the
-// installed method), and the trainer's config file. Too few examples fail
-// the step with how many are missing.
-func (f *Forge) curate(j job, cfg config) error {
-	var lines [][]byte
-	err := f.read(func(lobby kernel.Object) {
-		p := slotObject(lobby, "pLLM")
-		persona := slotObject(slotObject(p, "personas"), j.persona)
-		system := stringSlot(persona, "systemPrompt", "")
-		gens, _ := slot(p, "generations").([]any)
-		for _, g := range gens {
-			o, ok := g.(kernel.Object)
-			if !ok || stringSlot(o, "accepted", "") != j.persona {
-				continue
-			}
-			cands, _ := slot(o, "candidates").([]any)
-			for _, c := range cands {
-				m, _ := c.(map[string]any)
-				if m["persona"] != j.persona || m["outcome"] != "accepted" {
-					continue
-				}
-				src, _ := m["source"].(string)
-				b, err := json.Marshal(map[string]any{"messages": []map[string]string{
-					{"role": "system", "content": system},
-					{"role": "user", "content": stringSlot(o, "prompt", "")},
-					{"role": "assistant", "content": src},
-				}})
-				if err == nil {
-					lines = append(lines, b)
-				}
-			}
-		}
-	})
-	if err != nil {
-		return fmt.Errorf("curate: %w", err)
-	}
-	if len(lines) < cfg.minExamples {
-		return fmt.Errorf("curate: %d accepted generations for %s, %d short of Forge.minExamples (%d)", len(lines), j.persona, cfg.minExamples-len(lines), cfg.minExamples)
-	}
-	dir := f.jobDir(j)
-	var data []byte
-	for _, l := range lines {
-		data = append(append(data, l...), '\n')
-	}
-	if err := writeFile(filepath.Join(dir, "dataset.jsonl"), data); err != nil {
-		return fmt.Errorf("curate: %w", err)
-	}
-	if err := writeJSON(filepath.Join(dir, "config.json"), cfg.trainingConfig(j.persona)); err != nil {
-		return fmt.Errorf("curate: %w", err)
-	}
-	return nil
-}
-
 // train submits the job to its backend, unless it was submitted before
 // (the kernel restarted: it re-attaches by the recorded handle), and
 // follows it until it ends, publishing its progress and stopping it when
@@ -457,8 +403,8 @@ func (f *Forge) compensate(j job, cfg config) error {
 				return err
 			}
 		case Curating:
-			for _, name := range []string{"dataset.jsonl", "config.json"} {
-				if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			for _, name := range []string{"dataset", "config.json"} {
+				if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
 					return err
 				}
 			}

@@ -328,6 +328,39 @@ func (c *Client) Tokenize(ctx context.Context, text string) ([]int, error) {
 	return w.Tokens, nil
 }
 
+// TokenizeSpecial is Tokenize with the model's special tokens (BOS) added
+// as a prompt's are at inference, when addSpecial.
+func (c *Client) TokenizeSpecial(ctx context.Context, text string, addSpecial bool) ([]int, error) {
+	var w struct {
+		Tokens []int `json:"tokens"`
+	}
+	if err := c.doJSON(ctx, http.MethodPost, "/tokenize", map[string]any{"content": text, "add_special": addSpecial}, &w); err != nil {
+		return nil, err
+	}
+	if w.Tokens == nil {
+		w.Tokens = []int{}
+	}
+	return w.Tokens, nil
+}
+
+// ApplyTemplate asks POST /apply-template for messages rendered with the
+// model's chat template, ending with the assistant's turn opened when
+// addGenerationPrompt. A server without the route answers a *ServerError
+// with status 404.
+func (c *Client) ApplyTemplate(ctx context.Context, messages []Message, addGenerationPrompt bool) (string, error) {
+	var w struct {
+		Prompt *string `json:"prompt"`
+	}
+	body := map[string]any{"messages": messages, "add_generation_prompt": addGenerationPrompt}
+	if err := c.doJSON(ctx, http.MethodPost, "/apply-template", body, &w); err != nil {
+		return "", err
+	}
+	if w.Prompt == nil {
+		return "", &ProtocolError{Method: http.MethodPost, URL: c.url("/apply-template"), Line: "", Err: errors.New(`the answer has no "prompt"`)}
+	}
+	return *w.Prompt, nil
+}
+
 // Adapter is a LoRA adapter loaded into the server (llama-server --lora).
 type Adapter struct {
 	ID    int

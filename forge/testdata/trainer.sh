@@ -2,7 +2,7 @@
 # A scripted trainer for the Forge's tests: sh trainer.sh MODE DATASET OUT.
 # Each mode is one path of the trainer contract (DESIGN.md, "The Forge").
 mode=$1 dataset=$2 out=$3
-test -f "$dataset" || { echo "no dataset $dataset"; exit 9; }
+test -d "$dataset" || { echo "no dataset $dataset"; exit 9; }
 artifacts() { echo '{"r": 16, "lora_alpha": 32}' > "$out/adapter_config.json"; printf 'weights' > "$out/adapter_model.safetensors"; }
 case $mode in
 success)

@@ -9,6 +9,7 @@ import (
 	"text/template"
 
 	"batos/image"
+	"batos/interp"
 	"batos/kernel"
 )
 
@@ -34,6 +35,12 @@ const (
 )
 
 func buildMandate(s *kernel.Session, self kernel.Object, sel string, args []any) (mandate, error) {
+	return buildMandateWithout(s, self, sel, args, "")
+}
+
+// buildMandateWithout leaves the receiver's own slot skip out of the
+// context.
+func buildMandateWithout(s *kernel.Session, self kernel.Object, sel string, args []any, skip string) (mandate, error) {
 	m := mandate{Receiver: s.Describe(self.OID()), Selector: sel}
 	slots, err := s.SlotsOf(self.OID())
 	if err != nil {
@@ -41,6 +48,9 @@ func buildMandate(s *kernel.Session, self kernel.Object, sel string, args []any)
 	}
 	var b strings.Builder
 	for _, sl := range slots {
+		if skip != "" && sl.Name == skip {
+			continue
+		}
 		switch sl.Kind {
 		case image.SlotData:
 			fmt.Fprintf(&b, "  %s %s = %s\n", sl.Name, goType(sl.Value), abbreviate(s.Format(sl.Value), 80))
@@ -72,6 +82,9 @@ func buildMandate(s *kernel.Session, self kernel.Object, sel string, args []any)
 			return m, err
 		}
 		for _, sl := range slots {
+			if i == 0 && skip != "" && sl.Name == skip {
+				continue
+			}
 			if meth, ok := sl.Value.(image.Method); ok && methods.Len() < maxMethodsText {
 				fmt.Fprintf(&methods, "// on %s\n%s\n\n", s.Describe(oid), truncate(meth.Source, maxMethodSource))
 			}
@@ -159,4 +172,36 @@ func (m mandate) render(tmpl string) string {
 func promptHash(prompt string) string {
 	h := sha256.Sum256([]byte(prompt))
 	return hex.EncodeToString(h[:8])
+}
+
+// PromptFor renders the prompt the pipeline would send had holder not
+// understood sel, for a method someone wrote by hand: the method itself is
+// left out of the context (it is the answer), and its declared parameters
+// stand for the arguments. The Forge trains personas on such pairs, so the
+// prompt is the one they are asked at inference.
+func PromptFor(s *kernel.Session, holder image.OID, sel, src string) (string, error) {
+	sig, err := interp.ParseMethod(sel, src)
+	if err != nil {
+		return "", err
+	}
+	m, err := buildMandateWithout(s, s.Object(holder), sel, nil, sel)
+	if err != nil {
+		return "", err
+	}
+	params := []string{"self Object"}
+	var types []string
+	for _, p := range sig.Params {
+		params = append(params, p.Name+" "+p.Type)
+		types = append(types, p.Type)
+	}
+	m.Params = "(" + strings.Join(params, ", ") + ")"
+	if len(types) > 0 {
+		m.Arguments = strings.Join(types, ", ")
+	}
+	m.Failures = "(none)"
+	tmpl := ""
+	if o, ok := slot(s.Object(image.RootOID), "pLLM").(kernel.Object); ok {
+		tmpl = readConfig(o).template
+	}
+	return m.render(tmpl), nil
 }

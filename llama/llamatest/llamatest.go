@@ -169,6 +169,7 @@ func New(t testing.TB, script ...Reply) *Server {
 	mux.HandleFunc("POST /v1/chat/completions", s.chat)
 	mux.HandleFunc("POST /completion", s.completion)
 	mux.HandleFunc("POST /tokenize", s.tokenize)
+	mux.HandleFunc("POST /apply-template", s.applyTemplate)
 	mux.HandleFunc("GET /lora-adapters", s.getLoRA)
 	mux.HandleFunc("POST /lora-adapters", s.postLoRA)
 	s.srv = httptest.NewServer(s.middleware(mux))
@@ -423,6 +424,32 @@ func (s *Server) tokenize(w http.ResponseWriter, r *http.Request) {
 		tokens = Tokens(*body.Content)
 	}
 	writeJSON(w, http.StatusOK, object{{"tokens", tokens}})
+}
+
+// applyTemplate renders messages with the server's template, which
+// llamatest reads as "<|role|>content" per message (its default template's
+// output), opening the assistant's turn when add_generation_prompt (true
+// by default, as in llama-server).
+func (s *Server) applyTemplate(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Messages []struct {
+			Role    string `json:"role"`
+			Content string `json:"content"`
+		} `json:"messages"`
+		AddGenerationPrompt *bool `json:"add_generation_prompt"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		writeError(w, 500, "[json.exception.parse_error.101] parse error: "+err.Error())
+		return
+	}
+	var b strings.Builder
+	for _, m := range body.Messages {
+		b.WriteString("<|" + m.Role + "|>" + m.Content)
+	}
+	if body.AddGenerationPrompt == nil || *body.AddGenerationPrompt {
+		b.WriteString("<|assistant|>")
+	}
+	writeJSON(w, http.StatusOK, object{{"prompt", b.String()}})
 }
 
 func (s *Server) getLoRA(w http.ResponseWriter, r *http.Request) {
