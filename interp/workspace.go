@@ -195,6 +195,7 @@ func (w *Workspace) Eval(g *Guard, src string) (EvalResult, error) {
 	r.run()
 	blockFuncLitCalls(r, u)
 	declareCommaOK(r, u)
+	encloseAssertions(r, u)
 	out, err := applyEdits(u.text, r.edits)
 	if err != nil {
 		return EvalResult{}, err
@@ -642,6 +643,41 @@ func declareCommaOK(r *rewriter, u *input) {
 		r.insert(as.Pos(), decl)
 		tok := r.off(as.TokPos)
 		r.edits = append(r.edits, edit{tok, tok + len(":="), "="})
+	}
+}
+
+// encloseAssertions runs each top-level compound statement (if, for,
+// switch, select, block) that holds a type assertion in a function
+// literal of its own: yaegi mis-scopes the variables of a comma-ok
+// assertion or a type switch declared in a statement at the entry's
+// top level ("undefined: ok", "nil type"), and gets them right inside a
+// function. Such a statement declares nothing outside itself, so the
+// closure changes no meaning; its call is a block of its own for the
+// reason blockFuncLitCalls gives.
+func encloseAssertions(r *rewriter, u *input) {
+	if u.main == nil {
+		return
+	}
+	for _, st := range u.main.Body.List {
+		switch st.(type) {
+		case *ast.IfStmt, *ast.ForStmt, *ast.RangeStmt, *ast.SwitchStmt, *ast.TypeSwitchStmt, *ast.SelectStmt, *ast.BlockStmt:
+		default:
+			continue
+		}
+		asserts := false
+		ast.Inspect(st, func(n ast.Node) bool {
+			switch n.(type) {
+			case *ast.FuncLit:
+				return false // a function's own scope is right already
+			case *ast.TypeAssertExpr:
+				asserts = true
+			}
+			return !asserts
+		})
+		if asserts {
+			r.insert(st.Pos(), "{ func() { ")
+			r.insert(st.End(), " }() }")
+		}
 	}
 }
 

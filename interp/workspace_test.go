@@ -56,6 +56,12 @@ o.Get("k")`, want: "V"},
 		{src: "var y any = x; n, ok := y.(int); fmt.Sprint(n, ok)", want: "3 true"},
 		{src: `s, _ := y.(string); s == ""`, want: "true"},
 		{src: "n + 1", want: "4"},
+		// Assertions inside top-level statements: yaegi mis-scopes them
+		// at the top level (encloseAssertions).
+		{src: "if p, ok := y.(int); ok { n = p * 10 }; n", want: "30"},
+		{src: `t := 0; for _, v := range []any{1, "a", 2} { if p, ok := v.(int); ok && p > 0 { t += p } }; t`, want: "3"},
+		{src: `k := ""; for _, v := range []any{1, "a"} { switch x := v.(type) { case string: k = x } }; k`, want: "a"},
+		{src: "t + n", want: "33"},
 	}
 	for i, st := range steps {
 		g := newGuard(t, st.limits)
