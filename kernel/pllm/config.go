@@ -33,6 +33,17 @@ type persona struct {
 	endpoint     string
 	model        string
 	lora         []llama.LoRA
+	// loraPaths are adapters named by file: the server's id for each is
+	// looked up when a request is made (GET /lora-adapters), so a
+	// restarted server's new order, or an adapter not loaded yet, is
+	// never mistaken for another.
+	loraPaths []pathLoRA
+}
+
+// pathLoRA is an adapter named by its file.
+type pathLoRA struct {
+	path  string
+	scale float64
 }
 
 // Defaults for slots an image may lack or hold badly.
@@ -82,8 +93,8 @@ func readConfig(pllm kernel.Object) config {
 			systemPrompt: stringSlot(p, "systemPrompt", ""),
 			endpoint:     stringSlot(p, "endpoint", ""),
 			model:        stringSlot(p, "model", ""),
-			lora:         loraSlot(slot(p, "lora")),
 		}
+		per.lora, per.loraPaths = loraSlot(slot(p, "lora"))
 		if per.endpoint == "" || os.Getenv("BATOS_LLM_URL") != "" {
 			per.endpoint = c.endpoint
 		}
@@ -119,30 +130,32 @@ func intSlot(o kernel.Object, name string, def int) int {
 	return def
 }
 
-// loraSlot accepts an adapter id (int), {"id": N, "scale": S}, or a list of
-// either.
-func loraSlot(v any) []llama.LoRA {
+// loraSlot accepts an adapter id (int), {"id": N, "scale": S},
+// {"path": FILE, "scale": S}, or a list of them.
+func loraSlot(v any) (ids []llama.LoRA, paths []pathLoRA) {
 	switch v := v.(type) {
 	case int:
-		return []llama.LoRA{{ID: v, Scale: 1}}
+		return []llama.LoRA{{ID: v, Scale: 1}}, nil
 	case map[string]any:
-		id, ok := v["id"].(int)
-		if !ok {
-			return nil
-		}
 		scale := 1.0
 		if s, ok := v["scale"].(float64); ok {
 			scale = s
 		}
-		return []llama.LoRA{{ID: id, Scale: scale}}
-	case []any:
-		var out []llama.LoRA
-		for _, e := range v {
-			out = append(out, loraSlot(e)...)
+		if p, ok := v["path"].(string); ok && p != "" {
+			return nil, []pathLoRA{{path: p, scale: scale}}
 		}
-		return out
+		id, ok := v["id"].(int)
+		if !ok {
+			return nil, nil
+		}
+		return []llama.LoRA{{ID: id, Scale: scale}}, nil
+	case []any:
+		for _, e := range v {
+			i, p := loraSlot(e)
+			ids, paths = append(ids, i...), append(paths, p...)
+		}
 	}
-	return nil
+	return ids, paths
 }
 
 // request builds the model request for one persona.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -103,6 +104,7 @@ type candidate struct {
 	took    time.Duration
 	timings llama.Timings
 	review  string   // the reviewer's answer, when reviewed
+	lora    string   // the adapters named by file: which were used, or why not
 	writes  []string // the trial's write set (sandbox.Write.String)
 	// unreachable is set when the model server could not be reached at all.
 	unreachable error
@@ -550,6 +552,11 @@ func (p *PLLM) generate(ctx context.Context, principal string, cfg config, names
 			}
 			req := cfg.request(per, prompt)
 			cl := p.client(per.endpoint)
+			if len(per.loraPaths) > 0 {
+				ids, note := resolveLoRA(ctx, cl, per.loraPaths)
+				req.LoRA = append(req.LoRA, ids...)
+				cand.lora = note
+			}
 			call := func() (llama.Result, error) {
 				if cfg.route == "/completion" {
 					return cl.Complete(ctx, req, onToken)
@@ -833,4 +840,34 @@ func mustPropagate(r any) bool {
 	var stop *interp.StopError
 	var retry *kernel.RetryError
 	return errors.As(err, &stop) || errors.As(err, &retry)
+}
+
+// resolveLoRA maps adapters named by file to the ids the server gives
+// them (the order of its --lora flags), and says what it used: an adapter
+// the server has not loaded is left out (the base model answers), never
+// mistaken for another.
+func resolveLoRA(ctx context.Context, cl *llama.Client, want []pathLoRA) ([]llama.LoRA, string) {
+	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	loaded, err := cl.LoRAAdapters(lctx)
+	if err != nil {
+		return nil, fmt.Sprintf("adapters not applied: GET /lora-adapters: %v", err)
+	}
+	var ids []llama.LoRA
+	var notes []string
+	for _, w := range want {
+		found := false
+		for _, a := range loaded {
+			if filepath.Clean(a.Path) == filepath.Clean(w.path) {
+				ids = append(ids, llama.LoRA{ID: a.ID, Scale: w.scale})
+				notes = append(notes, fmt.Sprintf("%s as adapter %d at scale %g", w.path, a.ID, w.scale))
+				found = true
+				break
+			}
+		}
+		if !found {
+			notes = append(notes, fmt.Sprintf("%s not applied: the server has not loaded it (restart it with --lora %s)", w.path, w.path))
+		}
+	}
+	return ids, strings.Join(notes, "; ")
 }

@@ -326,3 +326,41 @@ func TestUnreachableServerCommitsNothing(t *testing.T) {
 		t.Fatalf("transactions %d..%d committed for an unanswered generation", before+1, after)
 	}
 }
+
+// TestLoRAByPath: a persona's adapter named by file is sent by the id the
+// server gives it; one the server has not loaded is left out, and the
+// generation record says which.
+func TestLoRAByPath(t *testing.T) {
+	f := setup(t, 1, llamatest.Reply{Text: fib})
+	f.srv.SetAdapters(llamatest.Adapter{Path: "/adapters/ROBIN/v1/adapter.gguf"}, llamatest.Adapter{Path: "/adapters/BRICK/v2/adapter.gguf"})
+	eval(t, f.s, `ps := Lobby.At("pLLM").At("personas"); for _, n := range ps.Slots() { if p, ok := ps.Get(n).(Object); ok && n != "parent*" { p.Set("lora", map[string]any{"path": "/adapters/BRICK/v2/adapter.gguf", "scale": 0.5}) } }
+Lobby.At("pLLM").Set("maxAttempts", 1)`)
+	if got := eval(t, f.s, `Lobby.Send("fibonacci", 10)`); got != "55" {
+		t.Fatalf("fibonacci = %s", got)
+	}
+	var chat llamatest.Request
+	for _, r := range f.srv.Requests() {
+		if strings.HasSuffix(r.Path, "/completions") {
+			chat = r
+		}
+	}
+	if !strings.Contains(string(chat.Raw), `"lora":[{"id":1,"scale":0.5}]`) {
+		t.Fatalf("request = %s", chat.Raw)
+	}
+	if got := eval(t, f.s, `g := Lobby.At("pLLM").Get("generations").([]any); g[len(g)-1].(Object).Get("candidates").([]any)[0].(map[string]any)["lora"]`); !strings.Contains(got, "as adapter 1 at scale 0.5") {
+		t.Fatalf("record's lora = %s", got)
+	}
+	// Not loaded: the base model answers and the record says why.
+	f.srv.SetAdapters()
+	f.srv.Script(llamatest.Reply{Text: strings.ReplaceAll(fib, "fibonacci", "fib2")})
+	if got := eval(t, f.s, `Lobby.Send("fib2", 10)`); got != "55" {
+		t.Fatalf("fib2 = %s", got)
+	}
+	reqs := f.srv.Requests()
+	if last := reqs[len(reqs)-1]; strings.Contains(string(last.Raw), `"lora"`) {
+		t.Fatalf("request with no adapter loaded = %s", last.Raw)
+	}
+	if got := eval(t, f.s, `g := Lobby.At("pLLM").Get("generations").([]any); g[len(g)-1].(Object).Get("candidates").([]any)[0].(map[string]any)["lora"]`); !strings.Contains(got, "not applied: the server has not loaded it") {
+		t.Fatalf("record's lora = %s", got)
+	}
+}

@@ -75,6 +75,7 @@ func (r *record) commit(s *kernel.Session, lobby kernel.Object) {
 			"predictedN":  c.timings.PredictedN,
 			"predictedMS": c.timings.PredictedMS,
 			"review":      c.review,
+			"lora":        c.lora,
 			"writes":      stringList(c.writes),
 		})
 	}
