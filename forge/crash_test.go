@@ -26,6 +26,9 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(childDirEnv); dir != "" {
 		os.Exit(runChild(dir, os.Getenv(childCrashEnv)))
 	}
+	if os.Getenv(fakeServerEnv) == "1" {
+		os.Exit(fakeServer(os.Args[1:]))
+	}
 	os.Exit(m.Run())
 }
 
@@ -125,7 +128,7 @@ func TestCrashInEveryState(t *testing.T) {
 			if err := os.WriteFile(script, []byte("echo started >> "+starts+"\n"+trainer), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			setup(t, dir, fmt.Sprintf(`f := Lobby.Get("Forge").(Object); f.Set("minExamples", 0); f.Set("trainer", []any{"/bin/sh", %q, %q, "{dataset}", "{out}"}); f.Send("fineTune", "BRICK")`, script, tt.mode))
+			setup(t, dir, fmt.Sprintf(`f := Lobby.Get("Forge").(Object); f.Set("minExamples", 0); f.Set("trainer", []any{"/bin/sh", %q, %q, "{dataset}", "{out}", %q}); f.Set("baseModel", %q); f.Send("fineTune", "BRICK")`, script, tt.mode, testdata("peft"), testdata("tiny-base")))
 
 			killed(t, child(t, dir, tt.crashAt))
 			jobDir := filepath.Join(dir, "forge", "jobs", "1")

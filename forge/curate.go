@@ -389,4 +389,3 @@ func readManifest(jobDir string) (Manifest, error) {
 	}
 	return m, json.Unmarshal(b, &m)
 }
-

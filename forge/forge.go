@@ -72,6 +72,8 @@ type Forge struct {
 
 	mu      sync.Mutex
 	driving map[image.OID]string // job → its backend, while a driver runs it
+
+	servers *supervisor // the managed model servers, while the worker runs
 }
 
 // Install binds the Forge's primitives in k (fineTune and cancelJob) and
@@ -97,14 +99,16 @@ func Install(k *kernel.Kernel, imageDir string, opts Options) (*Forge, error) {
 // Start starts the worker (once).
 func (f *Forge) Start() {
 	f.startOnce.Do(func() {
-		f.wg.Add(1)
+		f.wg.Add(2)
 		go f.loop()
+		f.servers = &supervisor{f: f, running: map[image.OID]*serverProc{}}
+		go f.servers.supervise()
 	})
 }
 
-// Close stops the worker and waits for its goroutines; it cancels no
-// backend job: Close and a crash leave the same state, which the next
-// worker resumes.
+// Close stops the worker and waits for its goroutines, and stops the
+// model servers it started; it cancels no backend job: Close and a crash
+// leave the same state, which the next worker resumes.
 func (f *Forge) Close() {
 	f.cancel()
 	f.wg.Wait()

@@ -23,6 +23,17 @@ var trainer = func() string {
 	return string(b)
 }()
 
+// testdata is the absolute path of a testdata entry: the trainer runs in
+// the job's folder. testdata/peft is a tiny PEFT adapter for the base in
+// testdata/tiny-base (its config only).
+func testdata(name string) string {
+	p, err := filepath.Abs(filepath.Join("testdata", name))
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
 type env struct {
 	t     *testing.T
 	dir   string
@@ -74,7 +85,7 @@ func (e *env) eval(src string) any {
 // mode sets the trainer's mode for the next jobs.
 func (e *env) mode(mode string) {
 	e.t.Helper()
-	e.eval(fmt.Sprintf(`Lobby.Get("Forge").(Object).Set("trainer", []any{"/bin/sh", %q, %q, "{dataset}", "{out}"})`, e.train, mode))
+	e.eval(fmt.Sprintf(`f := Lobby.Get("Forge").(Object); f.Set("trainer", []any{"/bin/sh", %q, %q, "{dataset}", "{out}", %q}); f.Set("baseModel", %q)`, e.train, mode, testdata("peft"), testdata("tiny-base")))
 }
 
 // queue queues a fine-tune of BRICK and returns its id.
@@ -146,8 +157,23 @@ func TestSagaSucceeds(t *testing.T) {
 			if adapter["version"] != 1 || adapter["job"] != id || path != filepath.Join(e.dir, "adapters", "BRICK", "v1") {
 				t.Fatalf("adapter slot %v", adapter)
 			}
-			if b, err := os.ReadFile(filepath.Join(path, "adapter_model.safetensors")); err != nil || string(b) != "weights" {
-				t.Fatalf("registered adapter: %q, %v", b, err)
+			peft, _ := os.ReadFile(testdata("peft/adapter_model.safetensors"))
+			if b, err := os.ReadFile(filepath.Join(path, "adapter_model.safetensors")); err != nil || string(b) != string(peft) {
+				t.Fatalf("registered adapter: %d bytes, %v", len(b), err)
+			}
+			// The GGUF beside it is what the persona's lora slot names.
+			gguf := filepath.Join(path, forge.AdapterFile)
+			if fi, err := os.Stat(gguf); err != nil || fi.Size() == 0 || adapter["gguf"] != gguf {
+				t.Fatalf("GGUF adapter: %v, %v; slot %v", fi, err, adapter)
+			}
+			lora := e.eval(`Lobby.At("pLLM").At("personas").At("BRICK").Get("lora")`).(map[string]any)
+			if lora["path"] != gguf || lora["scale"] != 1.0 {
+				t.Fatalf("BRICK's lora slot = %v", lora)
+			}
+			// No server of BRICK's is one batos manages: the job says how to
+			// restart it with the adapter.
+			if r, _ := e.jobSlot(id, "restart").(string); !strings.Contains(r, "--lora "+gguf) {
+				t.Fatalf("restart = %q", r)
 			}
 			progress, _ := e.jobSlot(id, "progress").(map[string]any)
 			if progress["step"] != 3 || progress["steps"] != 3 {

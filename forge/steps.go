@@ -10,10 +10,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"batos/forge/gguf"
 	"batos/kernel"
+	"batos/kernel/pllm"
 )
 
 // train submits the job to its backend, unless it was submitted before
@@ -216,8 +219,9 @@ func (r *progressReader) read() (p *progress, line string) {
 // adapterFiles are what a PEFT adapter folder must hold.
 var adapterFiles = []string{"adapter_config.json", "adapter_model.safetensors"}
 
-// convert checks the trainer's output and stages it as the persona's next
-// adapter version, ADAPTERS/PERSONA/vN, whole (copied beside it, then
+// convert checks the trainer's output, converts it to the GGUF adapter
+// llama-server loads (AdapterFile), and stages both as the persona's next
+// adapter version, ADAPTERS/PERSONA/vN, whole (written beside it, then
 // renamed into place): the version folder exists only complete. It
 // returns N.
 func (f *Forge) convert(j job, cfg config) (int, error) {
@@ -261,6 +265,18 @@ func (f *Forge) convert(j job, cfg config) (int, error) {
 		if err := copyFile(filepath.Join(out, name), filepath.Join(tmp, name)); err != nil {
 			return 0, fmt.Errorf("convert: %w", err)
 		}
+	}
+	// The GGUF adapter llama-server loads, converted for the base model:
+	// its heads decide the q and k rows' permutation.
+	if cfg.baseModel == "" {
+		return 0, errors.New("convert: Forge.baseModel is empty: set it to the base model's Hugging Face folder (config.json), which the adapter is converted for")
+	}
+	base, err := gguf.ReadHFConfig(cfg.baseModel)
+	if err != nil {
+		return 0, fmt.Errorf("convert: Forge.baseModel: %w", err)
+	}
+	if err := gguf.ConvertLoRA(tmp, filepath.Join(tmp, AdapterFile), base); err != nil {
+		return 0, fmt.Errorf("convert: %w", err)
 	}
 	if err := os.WriteFile(filepath.Join(tmp, ".job"), []byte(fmt.Sprintln(j.id)), 0o644); err != nil {
 		return 0, fmt.Errorf("convert: %w", err)
@@ -356,22 +372,71 @@ func appendLog(path, text string) {
 	}
 }
 
-// register points the persona's adapter slot at the new version and ends
-// the job, in one transaction: the mapping never names a version that is
-// not staged whole, and a crash leaves either the old mapping and a job
-// still registering, or both changed.
+// AdapterFile is the GGUF adapter llama-server loads, in a version
+// folder beside the PEFT files it was converted from.
+const AdapterFile = "adapter.gguf"
+
+// register points the persona at the new version and ends the job, in one
+// transaction: the persona's adapter slot (the version's lineage: job,
+// dataset, base model, metrics) and lora slot (the GGUF file, which the
+// pLLM maps to the server's id at each request), and, when the persona's
+// server is one batos manages, that server's adapter list, which makes
+// the supervisor restart it with the new adapter. For a server batos does
+// not manage, the job's restart slot says the command that loads it. The
+// mapping never names a version that is not staged whole, and a crash
+// leaves either the old mapping and a job still registering, or both
+// changed.
 func (f *Forge) register(j job, cfg config) error {
 	path := adapterPath(cfg, j.persona, j.version)
-	if _, err := os.Stat(path); err != nil || j.version == 0 {
+	gguf := filepath.Join(path, AdapterFile)
+	if _, err := os.Stat(gguf); err != nil || j.version == 0 {
 		return f.fail(j, fmt.Sprintf("register: adapter version %d is not staged at %s", j.version, path), false)
+	}
+	lineage := map[string]any{"version": j.version, "path": path, "gguf": gguf, "job": j.id,
+		"base": cfg.baseModel, "registered": time.Now().UTC().Format(time.RFC3339)}
+	if man, err := readManifest(f.jobDir(j)); err == nil {
+		lineage["dataset"], lineage["examples"] = man.Hash, man.Train+man.Valid
+	}
+	if m, err := readMetrics(filepath.Join(f.jobDir(j), "out")); err == nil {
+		lineage["metrics"] = m
+	}
+	var endpoint string
+	var managed bool
+	if err := f.readIn(func(s *kernel.Session, lobby kernel.Object) {
+		endpoint = personaEndpoint(s, lobby, j.persona)
+		if srv, ok := serverFor(lobby, endpoint); ok {
+			managed = readServer(srv).managed
+		}
+	}); err != nil {
+		return err
+	}
+	restart := ""
+	if !managed {
+		ctx, cancel := context.WithTimeout(f.ctx, 5*time.Second)
+		restart = restartCommand(ctx, endpoint, gguf)
+		cancel()
 	}
 	err := f.update(j, Registering+" → "+Succeeded, func(o kernel.Object, lobby kernel.Object) error {
 		persona := slotObject(slotObject(slotObject(lobby, "pLLM"), "personas"), j.persona)
 		if persona == (kernel.Object{}) {
 			return fmt.Errorf("register: no persona %q", j.persona)
 		}
+		previous, _ := slot(persona, "adapter").(map[string]any)
 		o.Set("previous", slot(persona, "adapter"))
-		persona.Set("adapter", map[string]any{"version": j.version, "path": path, "job": j.id})
+		persona.Set("adapter", lineage)
+		persona.Set("lora", map[string]any{"path": gguf, "scale": 1.0})
+		if srv, ok := serverFor(lobby, endpoint); ok && managed {
+			loras := stringList(slot(srv, "loras"))
+			if old, _ := previous["gguf"].(string); old != "" && !usedByAnother(lobby, j.persona, old) {
+				loras = slices.DeleteFunc(loras, func(l string) bool { return l == old })
+			}
+			if !slices.Contains(loras, gguf) {
+				loras = append(loras, gguf)
+			}
+			srv.Set("loras", anyList(loras))
+		} else {
+			o.Set("restart", restart)
+		}
 		o.Set("state", Succeeded)
 		o.Set("done", anyList(append(j.done, Registering)))
 		return nil
@@ -379,12 +444,55 @@ func (f *Forge) register(j job, cfg config) error {
 	if err != nil {
 		return err
 	}
+	if restart != "" {
+		appendLog(LogPath(f.dir, j.id), fmt.Sprintf("forge: %s's server at %s is not one batos manages: restart it so that it loads the adapter:\n  %s\n", j.persona, endpoint, restart))
+	}
 	f.k.Bus().PublishForge(kernel.ForgeProgress{Job: j.id, Persona: j.persona, State: Succeeded})
 	f.log.Info("job moved", "job", j.id, "persona", j.persona, "from", Registering, "to", Succeeded)
 	if f.opts.CrashAt == Succeeded {
 		crash()
 	}
 	return nil
+}
+
+// personaEndpoint is where a persona's model server is, as the pLLM
+// reaches it.
+func personaEndpoint(s *kernel.Session, lobby kernel.Object, persona string) string {
+	p := slotObject(slotObject(slotObject(lobby, "pLLM"), "personas"), persona)
+	if e := stringSlot(p, "endpoint", ""); e != "" && os.Getenv("BATOS_LLM_URL") == "" {
+		return e
+	}
+	return pllm.Endpoint(s)
+}
+
+// usedByAnother reports whether a persona other than persona names the
+// adapter file gguf.
+func usedByAnother(lobby kernel.Object, persona, gguf string) bool {
+	ps := slotObject(slotObject(lobby, "pLLM"), "personas")
+	for _, name := range ps.Slots() {
+		p, ok := slot(ps, name).(kernel.Object)
+		if !ok || name == persona || strings.HasSuffix(name, "*") {
+			continue
+		}
+		if a, ok := slot(p, "adapter").(map[string]any); ok && a["gguf"] == gguf {
+			return true
+		}
+	}
+	return false
+}
+
+// readMetrics reads the trainer's metrics.json, when it wrote one.
+func readMetrics(out string) (map[string]any, error) {
+	b, err := os.ReadFile(filepath.Join(out, "metrics.json"))
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	// JSON numbers are float64; the image keeps them so.
+	return m, nil
 }
 
 // compensate undoes the job's completed steps, newest first, and ends it

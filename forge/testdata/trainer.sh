@@ -1,9 +1,10 @@
 #!/bin/sh
-# A scripted trainer for the Forge's tests: sh trainer.sh MODE DATASET OUT.
-# Each mode is one path of the trainer contract (DESIGN.md, "The Forge").
-mode=$1 dataset=$2 out=$3
+# A scripted trainer for the Forge's tests: sh trainer.sh MODE DATASET OUT PEFT.
+# Each mode is one path of the trainer contract (DESIGN.md, "The Forge");
+# the adapter it leaves is a copy of the PEFT folder PEFT.
+mode=$1 dataset=$2 out=$3 peft=$4
 test -d "$dataset" || { echo "no dataset $dataset"; exit 9; }
-artifacts() { echo '{"r": 16, "lora_alpha": 32}' > "$out/adapter_config.json"; printf 'weights' > "$out/adapter_model.safetensors"; }
+artifacts() { cp "$peft/adapter_config.json" "$peft/adapter_model.safetensors" "$out/"; }
 case $mode in
 success)
 	for i in 1 2 3; do echo "{\"step\":$i,\"steps\":3,\"loss\":1.$i,\"lr\":0.0002,\"eta_s\":$((3-i))}"; done
