@@ -15,15 +15,19 @@ type config struct {
 	concurrency map[string]int // jobs past queued, per backend
 	timeout     time.Duration  // a training step's bound
 	trainer     []string       // the command template
+	python      string         // {python} in it
 	evaluator   []string       // the evaluate step's command template; empty: none
 	baseModel   string
 	minExamples int
 	validShare  float64 // the share of examples kept for validation
-	loraRank    int
-	learnRate   float64
-	epochs      int
-	adapterDir  string // absolute
-	slurm       slurmConfig
+	// evalTolerance is how much worse than the base's the adapter's
+	// validation loss may be (a fraction) and still be registered.
+	evalTolerance float64
+	loraRank      int
+	learnRate     float64
+	epochs        int
+	adapterDir    string // absolute
+	slurm         slurmConfig
 }
 
 type slurmConfig struct {
@@ -39,6 +43,7 @@ func readConfig(f kernel.Object, imageDir string) config {
 		concurrency: map[string]int{"local": 1, "slurm": 4},
 		timeout:     time.Duration(intSlot(f, "timeout", 21600)) * time.Second,
 		trainer:     stringList(slot(f, "trainer")),
+		python:      stringSlot(f, "python", "python3"),
 		evaluator:   stringList(slot(f, "evaluator")),
 		baseModel:   stringSlot(f, "baseModel", ""),
 		minExamples: intSlot(f, "minExamples", 32),
@@ -52,6 +57,9 @@ func readConfig(f kernel.Object, imageDir string) config {
 	}
 	if v, ok := slot(f, "validationShare").(float64); ok && v >= 0 && v < 1 {
 		c.validShare = v
+	}
+	if v, ok := slot(f, "evalTolerance").(float64); ok && v >= 0 {
+		c.evalTolerance = v
 	}
 	if m, ok := slot(f, "concurrency").(map[string]any); ok {
 		for k, v := range m {

@@ -96,6 +96,14 @@ func Install(k *kernel.Kernel, imageDir string, opts Options) (*Forge, error) {
 	return f, nil
 }
 
+// DefaultTrainer is the trainer command template of a new image: the
+// Forge's own trainer (package forge/trainers), unpacked into
+// IMAGE/forge/trainers, run by Forge.python.
+var DefaultTrainer = []string{"{python}", "{trainers}/lora_sft.py", "--dataset", "{dataset}", "--out", "{out}", "--base", "{base}", "--config", "{config}"}
+
+// oldTrainer is the template images had before.
+var oldTrainer = []string{"python3", "-m", "batos_forge.train", "--dataset", "{dataset}", "--out", "{out}", "--base", "{base}", "--config", "{config}"}
+
 // Start starts the worker (once).
 func (f *Forge) Start() {
 	f.startOnce.Do(func() {
@@ -139,6 +147,11 @@ func (f *Forge) migrate() error {
 			if !slices.Contains(never, any("Lobby.Forge")) {
 				policy.Set("never", append(never, "Lobby.Forge"))
 			}
+		}
+		// The trainer template of images made before the Forge shipped
+		// its trainer named a module nothing provided.
+		if slices.Equal(stringList(slot(fo, "trainer")), oldTrainer) {
+			fo.Set("trainer", anyList(DefaultTrainer))
 		}
 		for name, prim := range map[string]string{"fineTune": "fineTune", "cancel": "cancelJob"} {
 			if slot(fo, name) == nil {
@@ -469,6 +482,9 @@ func (f *Forge) fail(j job, reason string, cancelled bool) error {
 // backend's status file) and its log.
 func (f *Forge) jobDir(j job) string { return filepath.Join(f.dir, "forge", "jobs", fmt.Sprint(j.id)) }
 
+// TrainersDir is where the Forge unpacks its trainer in an image folder.
+func TrainersDir(imageDir string) string { return filepath.Join(imageDir, "forge", "trainers") }
+
 // LogPath is where job id's trainer output goes.
 func LogPath(imageDir string, id int) string {
 	return filepath.Join(imageDir, "logs", "forge", fmt.Sprintf("%d.log", id))
@@ -479,10 +495,12 @@ func (f *Forge) spec(j job, cfg config) Spec {
 	return Spec{
 		Name: j.name(),
 		Command: fill(cfg.trainer, map[string]string{
-			"dataset": filepath.Join(dir, "dataset"),
-			"out":     filepath.Join(dir, "out"),
-			"base":    cfg.baseModel,
-			"config":  filepath.Join(dir, "config.json"),
+			"dataset":  filepath.Join(dir, "dataset"),
+			"out":      filepath.Join(dir, "out"),
+			"base":     cfg.baseModel,
+			"config":   filepath.Join(dir, "config.json"),
+			"python":   cfg.python,
+			"trainers": TrainersDir(f.dir),
 		}),
 		Dir:     dir,
 		Log:     LogPath(f.dir, j.id),

@@ -202,6 +202,7 @@ func TestSagaCompensates(t *testing.T) {
 		{"crash", "train: failed: killed by signal 9", forge.Training, 30},
 		{"noartifacts", "convert: the trainer left no adapter_config.json", forge.Converting, 30},
 		{"hang", "train: timed out after 1s", forge.Training, 1},
+		{"worse", "evaluate: validation loss 2.5000 with the adapter is worse than the base model's 1.2500 (Forge.evalTolerance 0): not registered", forge.Evaluating, 30},
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
@@ -362,5 +363,31 @@ func TestForgeProtected(t *testing.T) {
 	}
 	if !protected() {
 		t.Fatal("Install did not protect the Forge of an older image")
+	}
+}
+
+// TestOldTrainerTemplateMigrates: an image whose trainer template names
+// the module nothing shipped gets the Forge's own trainer.
+func TestOldTrainerTemplateMigrates(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "img")
+	k, err := kernel.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	s := k.NewSession("user")
+	// A new image's codex has the same template.
+	if res, err := s.Eval(context.Background(), `fmt.Sprint(Lobby.At("Forge").Get("trainer"))`); err != nil || res.Text != fmt.Sprintf("%q", fmt.Sprint(forge.DefaultTrainer)) {
+		t.Fatalf("a new image's trainer: %s, %v", res.Text, err)
+	}
+	if _, err := s.Eval(context.Background(), `Lobby.At("Forge").Set("trainer", []any{"python3", "-m", "batos_forge.train", "--dataset", "{dataset}", "--out", "{out}", "--base", "{base}", "--config", "{config}"})`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := forge.Install(k, dir, forge.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Eval(context.Background(), `fmt.Sprint(Lobby.At("Forge").Get("trainer"))`)
+	if err != nil || res.Text != fmt.Sprintf("%q", fmt.Sprint(forge.DefaultTrainer)) {
+		t.Fatalf("trainer after the migration: %s, %v; want %v", res.Text, err, forge.DefaultTrainer)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"batos/forge/gguf"
+	"batos/forge/trainers"
 	"batos/kernel"
 	"batos/kernel/pllm"
 )
@@ -44,6 +45,9 @@ func (f *Forge) train(j job, cfg config) error {
 		if !found {
 			_ = os.RemoveAll(filepath.Join(spec.Dir, "out"))
 			if err := os.MkdirAll(filepath.Join(spec.Dir, "out"), 0o755); err != nil {
+				return f.fail(j, "train: "+err.Error(), false)
+			}
+			if err := trainers.Unpack(TrainersDir(f.dir)); err != nil {
 				return f.fail(j, "train: "+err.Error(), false)
 			}
 			if handle, err = b.Submit(f.ctx, spec); err != nil {
@@ -335,13 +339,25 @@ func adapterPath(cfg config, persona string, version int) string {
 	return filepath.Join(cfg.adapterDir, persona, fmt.Sprintf("v%d", version))
 }
 
-// evaluate runs Forge.evaluator (placeholders {adapter}, {persona},
-// {base}) on the staged adapter; exit 0 passes it. Without an evaluator
-// the step passes and says so in the job's log.
+// evaluate judges the staged adapter: its validation loss must not be
+// worse than the base model's on the same validation split (as the
+// trainer measured them, out/metrics.json's val_loss and val_loss_base),
+// within Forge.evalTolerance; then Forge.evaluator, when set, runs on it
+// (placeholders {adapter}, {persona}, {base}) and must exit 0.
 func (f *Forge) evaluate(j job, cfg config) error {
 	logPath := LogPath(f.dir, j.id)
+	m, err := readMetrics(filepath.Join(f.jobDir(j), "out"))
+	after, okAfter := m["val_loss"].(float64)
+	before, okBefore := m["val_loss_base"].(float64)
+	switch {
+	case err != nil || !okAfter || !okBefore:
+		appendLog(logPath, "forge: evaluate: the trainer reported no validation loss before and after training (out/metrics.json val_loss_base, val_loss): not compared\n")
+	case after > before*(1+cfg.evalTolerance):
+		return fmt.Errorf("evaluate: validation loss %.4f with the adapter is worse than the base model's %.4f (Forge.evalTolerance %g): not registered", after, before, cfg.evalTolerance)
+	default:
+		appendLog(logPath, fmt.Sprintf("forge: evaluate: validation loss %.4f with the adapter, %.4f without\n", after, before))
+	}
 	if len(cfg.evaluator) == 0 {
-		appendLog(logPath, "forge: no Forge.evaluator: the adapter is registered unevaluated\n")
 		return nil
 	}
 	argv := fill(cfg.evaluator, map[string]string{"adapter": adapterPath(cfg, j.persona, j.version), "persona": j.persona, "base": cfg.baseModel})

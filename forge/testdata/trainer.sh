@@ -4,7 +4,10 @@
 # the adapter it leaves is a copy of the PEFT folder PEFT.
 mode=$1 dataset=$2 out=$3 peft=$4
 test -d "$dataset" || { echo "no dataset $dataset"; exit 9; }
-artifacts() { cp "$peft/adapter_config.json" "$peft/adapter_model.safetensors" "$out/"; }
+artifacts() {
+	cp "$peft/adapter_config.json" "$peft/adapter_model.safetensors" "$out/"
+	echo '{"val_loss": 0.5, "val_loss_base": 1.25, "train_loss": 0.4, "steps": 3}' > "$out/metrics.json"
+}
 case $mode in
 success)
 	for i in 1 2 3; do echo "{\"step\":$i,\"steps\":3,\"loss\":1.$i,\"lr\":0.0002,\"eta_s\":$((3-i))}"; done
@@ -20,6 +23,10 @@ fail)
 	echo '{"step":1,"steps":3,"loss":2.0}'; echo 'CUDA out of memory' >&2; exit 3 ;;
 crash)
 	echo '{"step":1,"steps":3,"loss":2.0}'; kill -9 $$ ;;
+worse)
+	echo '{"step":1,"steps":1,"loss":3.0}'
+	artifacts
+	echo '{"val_loss": 2.5, "val_loss_base": 1.25}' > "$out/metrics.json" ;;
 noartifacts)
 	echo '{"step":3,"steps":3,"loss":0.1}' ;;
 hang)
