@@ -19,7 +19,9 @@ func TestEndToEndForge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := fmt.Sprintf(`f := Lobby.Get("Forge").(Object); f.Set("minExamples", 0); f.Set("trainer", []any{"/bin/sh", %q, "success", "{dataset}", "{out}"})`, script)
+	testdata := filepath.Dir(script)
+	src := fmt.Sprintf(`f := Lobby.Get("Forge").(Object); f.Set("minExamples", 0); f.Set("trainer", []any{"/bin/sh", %q, "success", "{dataset}", "{out}", %q}); f.Set("baseModel", %q)`,
+		script, filepath.Join(testdata, "peft"), filepath.Join(testdata, "tiny-base"))
 	eval := exec.Command(binary, "eval", "--image", image, src)
 	eval.Env = append(os.Environ(), "BATOS_LLM_URL=http://127.0.0.1:1")
 	if out, err := eval.CombinedOutput(); err != nil {

@@ -13,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
 
 	"batos/api"
 	"batos/tui/common"
@@ -111,6 +112,9 @@ type Model struct {
 	// entropyOID is Lobby.entropy (0: none known): a commit to it, or
 	// one by the entropy recorder, refreshes the status's CEM.
 	entropyOID uint64
+	// autotelicOID is Lobby.autotelic (0: none known): a commit to it
+	// refreshes the status's autotelic switch.
+	autotelicOID uint64
 
 	info     string
 	infoErr  bool
@@ -332,7 +336,7 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 		var refresh tea.Cmd
 		// forgeChanged first: it keeps the jobs' states, so it must see
 		// every event.
-		if m.forgeChanged(msg.Event) || m.entropyChanged(msg.Event) {
+		if m.forgeChanged(msg.Event) || m.entropyChanged(msg.Event) || m.autotelicChanged(msg.Event) {
 			refresh = m.refreshStatus()
 		}
 		return tea.Batch(m.broadcast(msg), waitEvent(m.events), refresh)
@@ -361,6 +365,9 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 		}
 		if msg.entropy != 0 {
 			m.entropyOID = msg.entropy
+		}
+		if msg.autotelic != 0 {
+			m.autotelicOID = msg.autotelic
 		}
 		m.cmdIn.SetSuggestions(suggestions(msg.names))
 		return nil
@@ -826,7 +833,8 @@ func (m *Model) overlayBox() string {
 		}
 		b.WriteString("\n" + st.Title.Render("Global keys") + "\n")
 		b.WriteString(m.help.FullHelpView(m.keys.FullHelp()) + "\n")
-		b.WriteString("\n" + st.Dim.Render("commands: :workspace :browse NAME :inspect EXPR :history :transcript :forge :entropy :undo TXID :quit"))
+		// The commands wrap rather than be cut at the terminal's edge.
+		b.WriteString("\n" + st.Dim.Render(ansi.Wordwrap("commands: "+commandsHelp, max(m.width-6, 20), "")))
 		b.WriteString("\n" + st.Dim.Render("esc or ? closes this help"))
 		return frame.MaxWidth(m.width).Render(b.String())
 	case searchOverlay:

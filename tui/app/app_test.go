@@ -175,7 +175,7 @@ func TestMouseClickFocuses(t *testing.T) {
 func TestHelpOverlay(t *testing.T) {
 	h := start(t, 120, 30)
 	h.keys(char('?'))
-	h.wait(t, "Browser keys", "Browser action", "Global keys", "shift+tab", "ctrl+c")
+	h.wait(t, "Browser keys", "Browser action", "Global keys", "shift+tab", "ctrl+c", ":entropy :autotelic [on|off|step]", ":undo TXID :quit")
 	h.keys(esc)
 	h.screen.WaitUntil(t, 5*time.Second, "the help closed", func(s string) bool { return !strings.Contains(s, "Global keys") })
 	h.keys(tab, tab, tab, char('?')) // the workspace is typing: ? is typed

@@ -11,18 +11,24 @@ import (
 
 	"batos/api"
 	"batos/tui/common"
+	"batos/tui/entropy"
 	"batos/tui/internal/pane"
 )
 
 // commands are the command line's verbs, as completion offers them.
-var commands = []string{"workspace", "browse ", "inspect ", "history", "transcript", "forge", "entropy", "undo ", "quit"}
+var commands = []string{"workspace", "browse ", "inspect ", "history", "transcript", "forge", "entropy",
+	"autotelic", "autotelic on", "autotelic off", "autotelic step", "undo ", "quit"}
+
+// commandsHelp lists the commands for the ? help and an unknown command.
+const commandsHelp = ":workspace :browse NAME :inspect EXPR :history :transcript :forge :entropy :autotelic [on|off|step] :undo TXID :quit"
 
 // lobbySlotsMsg carries Lobby's children, for :browse completion,
-// Lobby.Forge's OID (0: none), whose commits refresh the status bar, and
-// Lobby.entropy's (0: none), whose commits refresh the status's CEM.
+// Lobby.Forge's OID (0: none), whose commits refresh the status bar,
+// Lobby.entropy's (0: none), whose commits refresh the status's CEM, and
+// Lobby.autotelic's (0: none), whose commits refresh its switch.
 type lobbySlotsMsg struct {
-	names          []string
-	forge, entropy uint64
+	names                     []string
+	forge, entropy, autotelic uint64
 }
 
 // lobbySlotsCmd lists Lobby's children for completion.
@@ -39,6 +45,8 @@ func lobbySlotsCmd(img api.Image) tea.Cmd {
 				msg.forge = k.OID
 			case "entropy":
 				msg.entropy = k.OID
+			case "autotelic":
+				msg.autotelic = k.OID
 			}
 		}
 		return msg
@@ -75,6 +83,8 @@ func (m *Model) runCommand(line string) tea.Cmd {
 		return m.focusTitle("Forge")
 	case "entropy", "e":
 		return m.focusTitle("Entropy")
+	case "autotelic", "a":
+		return m.autotelic(arg)
 	case "quit", "q":
 		return m.quit()
 	case "browse", "b":
@@ -106,7 +116,33 @@ func (m *Model) runCommand(line string) tea.Cmd {
 			return common.InfoMsg{Text: fmt.Sprintf("undid transaction %d as transaction %d", tx, done.ID)}
 		}
 	}
-	return common.Err(fmt.Errorf("unknown command :%s (try :workspace, :browse NAME, :inspect EXPR, :history, :transcript, :forge, :entropy, :undo TXID, :quit)", verb))
+	return common.Err(fmt.Errorf("unknown command :%s (try %s)", verb, commandsHelp))
+}
+
+// autotelic runs :autotelic VERB. The bare verb shows the loop's state
+// and ledger in the Entropy pane, zoomed: the place it shares with the
+// transcript in an 80×24 terminal has no room under the sparklines. on
+// and off flip the loop's switch; step has the Entropy pane run one step,
+// which can take a minute: the pane is Busy meanwhile (the status bar's
+// spinner) and answers with the step's summary or error.
+func (m *Model) autotelic(verb string) tea.Cmd {
+	switch verb {
+	case "":
+		cmd := m.focusTitle("Entropy")
+		if !m.zoomed {
+			m.zoomed = true
+			m.resize(m.width, m.height)
+		}
+		return cmd
+	case "on", "off":
+		return entropy.SwitchCmd(m.c.Image, verb == "on")
+	case "step":
+		// A step is a Send: it holds this client's evaluation slot, so
+		// the workspace's evaluations wait for it.
+		m.info, m.infoErr = "autotelic step running (a minute or so; evaluations wait for it)…", false
+		return m.update(entropyPane, entropy.StepMsg{})
+	}
+	return common.Err(fmt.Errorf(":autotelic %s: want on, off or step, or nothing to show the loop", verb))
 }
 
 // inspectDoneMsg ends :inspect number seq with msg, what to route.

@@ -40,6 +40,14 @@
 // (principal entropy), or one that changes Lobby.entropy (a record), asks
 // for the status at once, as the Forge's do.
 //
+// After the CEM the status bar says whether the autotelic loop is on
+// (auto on), and when no process runs its worker (auto on (no worker));
+// nothing while it is off. A commit that changes Lobby.autotelic asks for
+// the status at once. The command line's :autotelic shows the loop's
+// state and ledger in the Entropy pane, zoomed; :autotelic on and off
+// flip its switch; :autotelic step has the Entropy pane run one step,
+// off the UI loop (see tui/entropy).
+//
 // The live feed is one subscription. When the image drops it for falling
 // behind (an api.EventMissed, after which the channel closes), the app
 // subscribes again, passes the EventMissed on (the transcript marks the

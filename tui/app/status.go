@@ -150,6 +150,33 @@ func cemSegment(st api.Status) string {
 	return fmt.Sprintf(" │ CEM %.2f", st.CEM)
 }
 
+// autotelicChanged reports whether ev may change the autotelic loop's
+// switch, which the status carries: a commit that changes Lobby.autotelic.
+func (m *Model) autotelicChanged(ev api.Event) bool {
+	if ev.Type != api.EventCommit || ev.Tx == nil || m.autotelicOID == 0 {
+		return false
+	}
+	for _, r := range ev.Tx.Changed {
+		if r.OID == m.autotelicOID {
+			return true
+		}
+	}
+	return false
+}
+
+// autoSegment is the status bar's word on the autotelic loop: on, and
+// whether a worker runs it in the image's process (else the switch waits
+// for a process that runs one); nothing when it is off.
+func autoSegment(st api.Status) string {
+	switch {
+	case !st.Autotelic:
+		return ""
+	case !st.AutotelicWorker:
+		return " │ auto on (no worker)"
+	}
+	return " │ auto on"
+}
+
 // sanitizeStatus returns st with every text the image sent sanitized.
 func sanitizeStatus(st api.Status) api.Status {
 	st.Image, st.PLLM = common.Sanitize(st.Image), common.Sanitize(st.PLLM)
@@ -169,9 +196,10 @@ func statusTick(every time.Duration) tea.Cmd {
 // statusLine renders the status bar's text.
 func (m *Model) statusLine() string {
 	st := m.status
-	// The Forge's jobs in flight come first, then the entropy metric:
-	// they change, and a narrow terminal cuts the end of the line.
-	s := " batos" + forgeSegment(st) + cemSegment(st)
+	// The Forge's jobs in flight come first, then the entropy metric and
+	// the loop that steers by it: they change, and a narrow terminal cuts
+	// the end of the line.
+	s := " batos" + forgeSegment(st) + cemSegment(st) + autoSegment(st)
 	if st.Image != "" {
 		s += " │ " + st.Image
 	}

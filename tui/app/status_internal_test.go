@@ -2,6 +2,7 @@ package app
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -291,5 +292,67 @@ func run(cmd tea.Cmd) []tea.Msg {
 		return nil
 	default:
 		return []tea.Msg{msg}
+	}
+}
+
+// TestStatusAutoSegment: the status bar says the autotelic loop is on,
+// after the CEM, and when no worker runs it in the image's process; it
+// says nothing while the loop is off.
+func TestStatusAutoSegment(t *testing.T) {
+	c := &common.Common{Image: commontest.New(), Styles: common.DefaultStyles()}
+	m := New(c, Options{StatusEvery: time.Hour})
+	for _, tt := range []struct {
+		st   api.Status
+		want string
+	}{
+		{api.Status{}, ""},
+		{api.Status{AutotelicWorker: true}, ""},
+		{api.Status{Autotelic: true, AutotelicWorker: true}, " batos │ auto on │ "},
+		{api.Status{Autotelic: true}, " batos │ auto on (no worker) │ "},
+		{api.Status{Autotelic: true, AutotelicWorker: true, CEM: 0.41, CEMKnown: true}, " batos │ CEM 0.41 │ auto on │ "},
+	} {
+		m.handle(statusMsg{st: tt.st})
+		line := m.statusLine()
+		if tt.want == "" && strings.Contains(line, "auto") || tt.want != "" && !strings.HasPrefix(line, tt.want) {
+			t.Errorf("%+v: status line %q, want it to start %q", tt.st, line, tt.want)
+		}
+	}
+}
+
+// TestAutotelicCommitsRefreshStatus: a commit that changes Lobby.autotelic
+// (its switch), once it is known, asks for the status; others do not.
+func TestAutotelicCommitsRefreshStatus(t *testing.T) {
+	c := &common.Common{Image: commontest.New(), Styles: common.DefaultStyles()}
+	m := quietModel(c)
+	commit := func(oids ...uint64) api.Event {
+		tx := &api.Tx{ID: 9, Principal: "user"}
+		for _, oid := range oids {
+			tx.Changed = append(tx.Changed, api.Ref{OID: oid})
+		}
+		return api.Event{Type: api.EventCommit, Tx: tx}
+	}
+	if m.autotelicChanged(commit(14)) {
+		t.Fatal("a commit to object 14 refreshes before Lobby.autotelic is known")
+	}
+	m.handle(lobbySlotsMsg{names: []string{"Lobby", "autotelic"}, autotelic: 14})
+	if !m.autotelicChanged(commit(3, 14)) {
+		t.Fatal("a commit to Lobby.autotelic refreshes nothing")
+	}
+	if m.autotelicChanged(commit(13)) || m.autotelicChanged(api.Event{Type: api.EventStatus, State: api.StateBusy}) {
+		t.Fatal("a commit elsewhere, or another event, refreshes the status")
+	}
+	m.handle(common.EventMsg{Event: commit(14)})
+	if !m.refreshing {
+		t.Fatal("a commit to Lobby.autotelic refreshed nothing through the update loop")
+	}
+}
+
+// TestCommandCompletion: the command line offers the :autotelic verbs.
+func TestCommandCompletion(t *testing.T) {
+	got := suggestions([]string{"Lobby", "autotelic"})
+	for _, want := range []string{"autotelic", "autotelic on", "autotelic off", "autotelic step", "browse autotelic"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("no %q in %q", want, got)
+		}
 	}
 }

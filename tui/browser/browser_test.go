@@ -84,7 +84,7 @@ func (f *fixture) selectSlot(t *testing.T, name string) {
 
 func TestTreeNavigation(t *testing.T) {
 	f := setup(t)
-	want := []string{"Lobby", "Lobby/parent*", "Lobby/traits", "Lobby/system", "Lobby/pLLM", "Lobby/Forge", "Lobby/entropy", "Lobby/workspace", "Lobby/point"}
+	want := []string{"Lobby", "Lobby/parent*", "Lobby/traits", "Lobby/system", "Lobby/pLLM", "Lobby/Forge", "Lobby/entropy", "Lobby/autotelic", "Lobby/workspace", "Lobby/point"}
 	if got := f.paths(); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("rows = %v, want %v", got, want)
 	}

@@ -1,6 +1,6 @@
 // Package entropy is the Entropy pane: the image's Composite Entropy
 // Metric (kernel/entropy), its current reading and its recorded series as
-// sparklines.
+// sparklines, and the autotelic loop's ledger.
 //
 // For each component — CEM, H_rel relevance, H_cog cognitive diversity,
 // H_sol solution novelty, H_struc structural complexity — a row shows the
@@ -35,6 +35,20 @@
 // Lobby.entropy (common.InspectMsg), b browses it (common.BrowseMsg).
 // Errors from the image show as one sanitized line in the footer; every
 // text the image sent is sanitized.
+//
+// Under the metric, where the pane has room for it, the autotelic loop
+// that steers by it (package autotelic, Lobby.autotelic): its state (the
+// switch, the threshold and the period), what the last hour used of each
+// budget, the summary of the last step this pane ran, and the newest
+// ledger entries that fit, one a line, newest last. Init, a commit that
+// changes Lobby.autotelic (a switch, a step's ledger entry) or rebinds
+// Lobby's autotelic slot, and common.RefreshMsg read it again; an image
+// without one shows no section. The app's :autotelic verbs come here:
+// SwitchCmd flips the switch, and StepMsg has the pane run one step (a
+// Send of Lobby.autotelic's step, which can take a minute and holds the
+// client's evaluation slot meanwhile), off the UI loop: the pane is
+// common.Busy until it ends, Cancel cancels it, and it tells the app the
+// summary's first line or the error.
 //
 // Layout: the five component rows first, then the window and the series,
 // then a footer line (the last action's outcome, an error, or when the

@@ -1,6 +1,7 @@
 package entropy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -51,13 +52,14 @@ type config struct {
 }
 
 // loadReq is what to read: find Lobby.entropy again, read its slots,
-// measure.
-type loadReq struct{ find, object, measure bool }
+// measure; find and read Lobby.autotelic (auto).
+type loadReq struct{ find, object, measure, auto bool }
 
-func (r loadReq) empty() bool { return !r.find && !r.object && !r.measure }
+func (r loadReq) empty() bool { return !r.find && !r.object && !r.measure && !r.auto }
 
 func (r *loadReq) merge(o loadReq) {
 	r.find, r.object, r.measure = r.find || o.find, r.object || o.object, r.measure || o.measure
+	r.auto = r.auto || o.auto
 }
 
 type (
@@ -69,7 +71,11 @@ type (
 		cfg    *config
 		series []Reading
 		now    *Reading
-		err    error
+		// auto is Lobby.autotelic, when it was read; autoOID 0: the image
+		// has none.
+		auto    *autotelicState
+		autoOID uint64
+		err     error
 	}
 	// recordedMsg answers R.
 	recordedMsg struct {
@@ -109,9 +115,24 @@ type Model struct {
 
 	note    string // the last action's outcome, one line
 	noteErr bool
+
+	// The autotelic loop's ledger section: Lobby.autotelic as last read
+	// (autoOK: the image has one, at autoOID), the step this pane runs
+	// (stepping, cancelled by stepCancel) and the summary of the last
+	// one it ran.
+	auto       autotelicState
+	autoOID    uint64
+	autoOK     bool
+	stepping   bool
+	stepCancel context.CancelFunc
+	lastStep   string
 }
 
-var _ common.Pane = (*Model)(nil)
+var (
+	_ common.Pane      = (*Model)(nil)
+	_ common.Busy      = (*Model)(nil)
+	_ common.Canceller = (*Model)(nil)
+)
 
 // New returns an Entropy pane over c.Image.
 func New(c *common.Common) *Model {
@@ -126,9 +147,9 @@ func nanWeights() [componentCount]float64 {
 	return w
 }
 
-// Init finds Lobby.entropy and reads it; it measures nothing (the pane
-// measures when first shown).
-func (m *Model) Init() tea.Cmd { return m.ask(loadReq{find: true, object: true}) }
+// Init finds Lobby.entropy and Lobby.autotelic and reads them; it
+// measures nothing (the pane measures when first shown).
+func (m *Model) Init() tea.Cmd { return m.ask(loadReq{find: true, object: true, auto: true}) }
 
 func (m *Model) Title() string { return "Entropy" }
 
@@ -184,6 +205,13 @@ func load(img api.Image, oid uint64, req loadReq) tea.Cmd {
 		ctx, cancel := pane.Ctx()
 		defer cancel()
 		out := loadedMsg{req: req}
+		if req.auto {
+			// First: an image without Lobby.entropy may have a loop.
+			if err := loadAutotelic(ctx, img, &out); err != nil {
+				out.err = err
+				return out
+			}
+		}
 		if req.find || oid == 0 {
 			found, err := api.LobbySlot(ctx, img, "entropy")
 			if err != nil {
@@ -221,6 +249,26 @@ func load(img api.Image, oid uint64, req loadReq) tea.Cmd {
 }
 
 var errNoEntropy = errors.New("this image has no Lobby.entropy")
+
+// loadAutotelic finds and reads Lobby.autotelic into out; an image
+// without one (out.autoOID 0) is no error: it has no loop to show.
+func loadAutotelic(ctx context.Context, img api.Image, out *loadedMsg) error {
+	oid, err := api.LobbySlot(ctx, img, "autotelic")
+	switch {
+	case api.KindOf(err) == api.ErrNotFound:
+		out.auto = &autotelicState{}
+		return nil
+	case err != nil:
+		return err
+	}
+	v, err := img.Object(ctx, oid)
+	if err != nil {
+		return fmt.Errorf("read Lobby.autotelic: %w", err)
+	}
+	st := readAutotelic(v)
+	out.auto, out.autoOID = &st, oid
+	return nil
+}
 
 // readEntropy reads Lobby.entropy's configuration and series.
 func readEntropy(v api.ObjectView) (config, []Reading) {
@@ -336,6 +384,9 @@ func (m *Model) apply(msg loadedMsg) tea.Cmd {
 	if msg.now != nil {
 		m.now, m.nowOK, m.measuredAt = *msg.now, true, m.c.Now()
 	}
+	if msg.auto != nil {
+		m.auto, m.autoOID, m.autoOK = *msg.auto, msg.autoOID, msg.autoOID != 0
+	}
 	if msg.req.measure && m.measuring {
 		m.measuring = false
 		m.note = ""
@@ -346,7 +397,8 @@ func (m *Model) apply(msg loadedMsg) tea.Cmd {
 // commit reads again what a commit changed: Lobby.entropy's slots (and,
 // once the pane has been shown, measures, unless it is the record R made,
 // whose reading is shown already), everything when Lobby's entropy slot
-// changed.
+// changed; Lobby.autotelic when it, or Lobby's slot holding it, changed
+// (a switch, a step's ledger entry).
 func (m *Model) commit(ev api.Event) tea.Cmd {
 	var r loadReq
 	for _, c := range ev.Changes {
@@ -354,8 +406,11 @@ func (m *Model) commit(ev api.Event) tea.Cmd {
 			continue
 		}
 		for _, s := range c.Slots {
-			if s.Name == "entropy" {
+			switch s.Name {
+			case "entropy":
 				r.find, r.measure = true, m.shown
+			case "autotelic":
+				r.auto = true
 			}
 		}
 	}
@@ -363,6 +418,9 @@ func (m *Model) commit(ev api.Event) tea.Cmd {
 		if m.oid != 0 && ref.OID == m.oid {
 			r.object = true
 			r.measure = r.measure || m.shown && ev.Tx.ID != m.recordTx
+		}
+		if m.autoOID != 0 && ref.OID == m.autoOID {
+			r.auto = true
 		}
 	}
 	return m.ask(r)
@@ -376,13 +434,17 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 		return m, m.apply(msg)
 	case recordedMsg:
 		return m, m.recorded(msg)
+	case StepMsg:
+		return m, m.step()
+	case steppedMsg:
+		return m, m.stepped(msg)
 	case common.EventMsg:
 		if ev := msg.Event; ev.Type == api.EventCommit && ev.Tx != nil {
 			return m, m.commit(ev)
 		}
 		return m, nil
 	case common.RefreshMsg:
-		return m, m.ask(loadReq{find: true, object: true, measure: m.shown})
+		return m, m.ask(loadReq{find: true, object: true, measure: m.shown, auto: true})
 	case tea.KeyPressMsg:
 		return m, m.key(msg)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"batos/api"
+	"batos/system"
 	"batos/tui/common"
 	"batos/tui/common/commontest"
 	"batos/tui/internal/panetest"
@@ -232,4 +233,64 @@ func TestTeatest(t *testing.T) {
 	screen.WaitFor(t, wait, "series: 1 reading (the newest 500 kept)")
 	tm.Send(panetest.Key("ctrl+c"))
 	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+}
+
+// TestLedgerFromImage: a ledger written into the image's Lobby.autotelic
+// (as the loop's commit writes one) arrives with its commit and is shown
+// under the sparklines, with the loop's state.
+func TestLedgerFromImage(t *testing.T) {
+	f := setup(t, 78, 24)
+	f.d.AwaitView(f.events, wait, "autotelic loop off: it steps when CEM stays below 0.60 for 10m0s", "ledger empty")
+	at := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
+	f.eval(fmt.Sprintf(`Lobby.At("autotelic").Set("ledger", []any{map[string]any{"time": %q, "kind": "behaviour", "selector": "describe", "targetName": "Lobby.shape", "persona": "ROBIN", "outcome": "installed", "tx": 31, "calls": 1, "tokens": 1234, "commits": 2, "cemBefore": 0.391, "cemAfter": 0.412, "summary": "chose behaviour"}})`, at))
+	f.d.AwaitView(f.events, wait, "installed 0.391→0.412 tx 31   behaviour describe on shape by ROBIN", "last hour: 1/24 calls · 1,234/60,000 tokens · 2/24 commits")
+}
+
+// TestSwitchAndStepOnImage: SwitchCmd flips Lobby.autotelic.enabled and
+// says when the loop steps, and that no worker runs it in a process
+// opened without one; off says so; a step in a process without the pLLM
+// fails with the loop's error, as one line, and changes nothing.
+func TestSwitchAndStepOnImage(t *testing.T) {
+	f := setup(t, 78, 24)
+	info := SwitchCmd(f.img, true)().(common.InfoMsg)
+	if want := "autotelic loop on: it steps when CEM stays below 0.60 for 10m0s; but no process runs the loop's worker for this image (batos and batos serve run one)"; info.Text != want {
+		t.Fatalf("on: %q, want %q", info.Text, want)
+	}
+	if st, err := f.img.Status(context.Background()); err != nil || !st.Autotelic || st.AutotelicWorker {
+		t.Fatalf("status after on: %+v, %v", st, err)
+	}
+	f.d.AwaitView(f.events, wait, "autotelic loop on:")
+	if info := SwitchCmd(f.img, false)().(common.InfoMsg); info.Text != "autotelic loop off" {
+		t.Fatalf("off: %q", info.Text)
+	}
+	f.d.AwaitView(f.events, wait, "autotelic loop off:")
+
+	last, err := f.img.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.d.Send(StepMsg{})
+	e, ok := panetest.Last[common.ErrMsg](f.d)
+	if !ok || !strings.Contains(e.Err.Error(), "the pLLM is not installed in this process") {
+		t.Fatalf("step without the pLLM: %v", e.Err)
+	}
+	if !panetest.Contains(f.m.View(), "✗ step: autotelic: the pLLM is not installed") || f.m.Busy() {
+		t.Fatalf("busy %v, view:\n%s", f.m.Busy(), f.view())
+	}
+	if st, _ := f.img.Status(context.Background()); st.LastTx.ID != last.LastTx.ID {
+		t.Fatalf("a failed step committed: tx %d, was %d", st.LastTx.ID, last.LastTx.ID)
+	}
+}
+
+// TestSwitchWithWorker: in a process that runs the loop's worker, on says
+// only when the loop steps.
+func TestSwitchWithWorker(t *testing.T) {
+	img := panetest.OpenWith(t, system.Options{NoPLLM: true, Autotelic: true})
+	info := SwitchCmd(img, true)().(common.InfoMsg)
+	if want := "autotelic loop on: it steps when CEM stays below 0.60 for 10m0s"; info.Text != want {
+		t.Fatalf("on: %q, want %q", info.Text, want)
+	}
+	if st, err := img.Status(context.Background()); err != nil || !st.Autotelic || !st.AutotelicWorker {
+		t.Fatalf("status after on: %+v, %v", st, err)
+	}
 }

@@ -113,9 +113,18 @@ func (m *Model) body(w, h int) []string {
 		if m.cfg.interval > 0 {
 			out = append(out, st.Dim.Render(fmt.Sprintf("recorded after the pLLM's commits, at most every %d s", m.cfg.interval)))
 		}
-		return out
+	} else {
+		out = append(out, m.windowLine(false), m.seriesLine(false))
 	}
-	return append(out, m.windowLine(false), m.seriesLine(false))
+	// The autotelic loop's ledger under the metric it steers by, in what
+	// room is left, after a blank line when there is room for one.
+	room := h - len(out)
+	if wide && room > 2 {
+		if ledger := m.ledgerLines(true, room-1); len(ledger) > 0 {
+			return append(append(out, ""), ledger...)
+		}
+	}
+	return append(out, m.ledgerLines(wide, room)...)
 }
 
 // weightText is a weight, short: ".25" when narrow, "0.25" when wide.

@@ -41,7 +41,9 @@ func setup(t *testing.T, mode string, w, h int) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{t: t, img: img}
-	f.eval(fmt.Sprintf(`f := Lobby.Get("Forge").(Object); f.Set("minExamples", 0); f.Set("timeout", 60); f.Set("trainer", []any{"/bin/sh", %q, %q, "{dataset}", "{out}"})`, script, mode))
+	testdata := filepath.Dir(script)
+	f.eval(fmt.Sprintf(`f := Lobby.Get("Forge").(Object); f.Set("minExamples", 0); f.Set("timeout", 60); f.Set("trainer", []any{"/bin/sh", %q, %q, "{dataset}", "{out}", %q}); f.Set("baseModel", %q)`,
+		script, mode, filepath.Join(testdata, "peft"), filepath.Join(testdata, "tiny-base")))
 	f.events = panetest.Events(t, img)
 	f.m = New(panetest.Common(img))
 	f.m.SetSize(w, h)
