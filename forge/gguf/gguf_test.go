@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -355,6 +356,10 @@ func TestWriteFileReplacesAtomically(t *testing.T) {
 	}
 	if _, err := ReadFile(path); err != nil {
 		t.Fatal(err)
+	}
+	// Readable by a model server running as another user.
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, %v; want 0644", fi.Mode(), err)
 	}
 	entries, _ := filepath.Glob(filepath.Join(dir, "*"))
 	if len(entries) != 1 {

@@ -200,6 +200,11 @@ func (b *Builder) WriteFile(path string) (err error) {
 	if _, err := b.WriteTo(f); err != nil {
 		return err
 	}
+	// CreateTemp makes the file private; a model server running as
+	// another user must be able to read it.
+	if err := f.Chmod(0o644); err != nil {
+		return fmt.Errorf("gguf: %w", err)
+	}
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("gguf: sync %s: %w", f.Name(), err)
 	}

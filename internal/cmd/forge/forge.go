@@ -1,4 +1,4 @@
-// Package forge implements `batos forge train|jobs|show|cancel|logs|run`:
+// Package forge implements `batos forge train|jobs|show|cancel|logs|run|doctor|selftest`:
 // the Forge's fine-tune jobs seen and driven from the command line,
 // through the clients' contract, on an image opened here or served.
 package forge
@@ -77,6 +77,14 @@ func NewCmd(ios *iostreams.IOStreams, target func() cmdutil.Target) *cobra.Comma
 					return err
 				}
 				return runCancel(&CancelOptions{IO: ios, Target: target(), Job: id})
+			},
+		},
+		&cobra.Command{
+			Use:   "doctor",
+			Short: "Check what a fine-tune needs here and in the image's configuration, one line each",
+			Args:  cobra.NoArgs,
+			RunE: func(*cobra.Command, []string) error {
+				return runDoctor(&DoctorOptions{IO: ios, Target: target()})
 			},
 		},
 		&cobra.Command{
