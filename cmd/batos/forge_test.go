@@ -168,3 +168,38 @@ func TestEntropyCommand(t *testing.T) {
 		t.Fatalf("after two records: %+v", r)
 	}
 }
+
+// TestForgeSelftest is the Forge's chain end to end on the CPU with the
+// real binary: a tiny model fine-tuned through a temporary image's saga,
+// its adapter converted and checked against llama.cpp. It needs torch
+// and node-llama-cpp (.ci/run installs both); BATOS_LLAMACPP_REQUIRED=1
+// makes their absence a failure.
+func TestForgeSelftest(t *testing.T) {
+	dir, err := filepath.Abs(filepath.Join("..", "..", "forge", "llamacpp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var missing []string
+	if exec.Command("/usr/bin/python3", "-c", "import torch").Run() != nil {
+		missing = append(missing, "torch in /usr/bin/python3")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "node-llama-cpp")); err != nil {
+		missing = append(missing, "node-llama-cpp (npm ci --prefix forge/llamacpp)")
+	}
+	if len(missing) > 0 {
+		if os.Getenv("BATOS_LLAMACPP_REQUIRED") == "1" {
+			t.Fatalf("missing %s", strings.Join(missing, " and "))
+		}
+		t.Skipf("missing %s", strings.Join(missing, " and "))
+	}
+	r := batos(t, "", []string{"BATOS_LLAMACPP_DIR=" + dir}, "forge", "selftest", "--python", "/usr/bin/python3")
+	if r.code != 0 {
+		t.Fatalf("selftest failed:\n%s\n%s", r.out, r.err)
+	}
+	for _, want := range []string{"curate ", "train ", "convert ", "evaluate ", "register ", "base + adapter: the same 8 greedy tokens as PyTorch", "passed "} {
+		if !strings.Contains(r.out, want) {
+			t.Fatalf("selftest's report lacks %q:\n%s", want, r.out)
+		}
+	}
+	t.Log(r.out)
+}

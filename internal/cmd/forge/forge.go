@@ -87,6 +87,7 @@ func NewCmd(ios *iostreams.IOStreams, target func() cmdutil.Target) *cobra.Comma
 				return runDoctor(&DoctorOptions{IO: ios, Target: target()})
 			},
 		},
+		selftestCmd(ios),
 		&cobra.Command{
 			Use:   "run",
 			Short: "Run the Forge's worker here until no job is left in flight",
@@ -218,4 +219,22 @@ func outcome(j job) error {
 		return fmt.Errorf("forge job %d (%s) was cancelled; its steps were compensated", j.id, j.persona)
 	}
 	return fmt.Errorf("forge job %d (%s) failed: %s; its steps were compensated", j.id, j.persona, j.reason)
+}
+
+func selftestCmd(ios *iostreams.IOStreams) *cobra.Command {
+	opts := &SelftestOptions{IO: ios}
+	cmd := &cobra.Command{
+		Use:   "selftest",
+		Short: "Run the whole fine-tune chain on a tiny model on the CPU and check the adapter in llama.cpp",
+		Long: `selftest makes a tiny Llama and a temporary image with scripted generations,
+runs a Forge job on them (curate, train with the Forge's own trainer, convert to
+GGUF, evaluate, register), converts the base to GGUF too, and checks in llama.cpp
+(npm's node-llama-cpp) that base and adapter continue a prompt exactly as PyTorch
+does. It prints each step with its figures and exits 0 only if every step passed.`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error { return runSelftest(opts) },
+	}
+	cmd.Flags().StringVar(&opts.Python, "python", "", "the Python with torch (default: python3, else /usr/bin/python3)")
+	cmd.Flags().BoolVar(&opts.Keep, "keep", false, "keep the temporary folder")
+	return cmd
 }
