@@ -27,7 +27,9 @@ func forgeImage(t *testing.T, mode string) (image string) {
 
 func setTrainer(t *testing.T, image, script, mode string) {
 	t.Helper()
-	src := fmt.Sprintf(`f := Lobby.Get("Forge").(Object); f.Set("minExamples", 0); f.Set("trainer", []any{"/bin/sh", %q, %q, "{dataset}", "{out}"})`, script, mode)
+	testdata := filepath.Dir(script)
+	src := fmt.Sprintf(`f := Lobby.Get("Forge").(Object); f.Set("minExamples", 0); f.Set("trainer", []any{"/bin/sh", %q, %q, "{dataset}", "{out}", %q}); f.Set("baseModel", %q)`,
+		script, mode, filepath.Join(testdata, "peft"), filepath.Join(testdata, "tiny-base"))
 	if r := batos(t, "", nil, "eval", "--image", image, src); r.code != 0 {
 		t.Fatalf("set the trainer: %+v", r)
 	}

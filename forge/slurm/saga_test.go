@@ -74,7 +74,8 @@ func TestSagaOnSlurm(t *testing.T) {
 f.Set("minExamples", 0)
 f.Set("backend", "slurm")
 f.Set("slurm", map[string]any{"gpus": 0, "timeLimit": %d})
-f.Set("trainer", []any{"/bin/sh", %q, %q, "{dataset}", "{out}"})`, tt.timeLimit, script, tt.mode))
+f.Set("trainer", []any{"/bin/sh", %q, %q, "{dataset}", "{out}", %q})
+f.Set("baseModel", %q)`, tt.timeLimit, script, tt.mode, filepath.Join(filepath.Dir(script), "peft"), filepath.Join(filepath.Dir(script), "tiny-base")))
 			id := eval(`Lobby.Get("Forge").(Object).Send("fineTune", "BRICK").(Object).Get("id")`).(int)
 			jobSlot := func(name string) (v any) {
 				t.Helper()

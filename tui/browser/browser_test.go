@@ -374,9 +374,9 @@ func TestTeatest(t *testing.T) {
 	// redraw only changed cells, so text can arrive split.
 	screen := commontest.Record(&panetest.Harness{Pane: New(panetest.Common(f.img))})
 	tm := teatest.NewTestModel(t, screen, teatest.WithInitialTermSize(120, 30))
-	screen.WaitFor(t, 5*time.Second, "point")
+	screen.WaitFor(t, 20*time.Second, "point")
 	tm.Send(panetest.Key("G"))
-	screen.WaitFor(t, 5*time.Second, "norm()")
+	screen.WaitFor(t, 20*time.Second, "norm()")
 	tm.Send(panetest.Key("ctrl+c"))
 	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
 }
