@@ -80,6 +80,11 @@ type Token struct {
 	Persona   string `json:"persona"`
 	Selector  string `json:"selector"`
 	Text      string `json:"text"`
+	// Waiting, when not zero, is how many seconds the persona's server at
+	// Endpoint has said nothing since it accepted the request (Text is
+	// empty then).
+	Waiting  float64 `json:"waiting,omitempty"`
+	Endpoint string  `json:"endpoint,omitempty"`
 }
 
 // eventJSON is the wire form of an Event: the type's fields in content.

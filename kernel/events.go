@@ -3,6 +3,7 @@ package kernel
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"batos/image"
 )
@@ -54,6 +55,11 @@ type Token struct {
 	Persona   string
 	Selector  string
 	Text      string
+	// Waiting, when not zero, says that the persona's server at Endpoint
+	// has accepted the request and said nothing for that long (Text is
+	// empty): clients show that the model is being waited for.
+	Waiting  time.Duration
+	Endpoint string
 }
 
 // PublishToken publishes a piece of model output.

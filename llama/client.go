@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"syscall"
 	"time"
@@ -55,6 +56,27 @@ func (c *Client) url(route string) string {
 	return strings.TrimRight(c.BaseURL, "/") + route
 }
 
+// checkEndpoint refuses a base URL that cannot reach route: without a
+// scheme ("127.0.0.1:8080" parses as scheme "127.0.0.1"), without a host,
+// or ending in "/v1" before a route that starts with it ("/v1/v1/...").
+func (c *Client) checkEndpoint(route string) error {
+	base := strings.TrimRight(c.BaseURL, "/")
+	u, err := url.Parse(base)
+	switch {
+	case !strings.Contains(base, "://"):
+		return &ConfigError{Endpoint: c.BaseURL, Reason: "no http:// or https:// scheme: write it as http://HOST:PORT"}
+	case err != nil:
+		return &ConfigError{Endpoint: c.BaseURL, Reason: fmt.Sprintf("not a URL (%v): write it as http://HOST:PORT", err)}
+	case u.Scheme != "http" && u.Scheme != "https":
+		return &ConfigError{Endpoint: c.BaseURL, Reason: "no http:// or https:// scheme: write it as http://HOST:PORT"}
+	case u.Host == "":
+		return &ConfigError{Endpoint: c.BaseURL, Reason: "no host: write it as http://HOST:PORT"}
+	case strings.HasSuffix(u.Path, "/v1") && strings.HasPrefix(route, "/v1/"):
+		return &ConfigError{Endpoint: c.BaseURL, Reason: fmt.Sprintf("ends in /v1, and the route %s starts with it (%s): leave /v1 out of the endpoint", route, base+route)}
+	}
+	return nil
+}
+
 func (c *Client) limit() int {
 	switch {
 	case c.MaxOutputBytes == 0:
@@ -69,6 +91,9 @@ func (c *Client) limit() int {
 // on a status >= 400 it reads the body and returns *ServerError or
 // *LoadingError. On success the caller owns resp.Body.
 func (c *Client) send(ctx context.Context, method, route string, body any, stream bool) (*http.Response, error) {
+	if err := c.checkEndpoint(route); err != nil {
+		return nil, err
+	}
 	u := c.url(route)
 	var rd io.Reader
 	if body != nil {

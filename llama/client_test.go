@@ -638,3 +638,40 @@ func TestNonStreamedAnswer(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigErrors: configurations no server can answer fail at once with
+// one error that says what to change, not as a model's bad answer.
+func TestConfigErrors(t *testing.T) {
+	notLlama := httptest.NewServer(http.NotFoundHandler())
+	defer notLlama.Close()
+	s := llamatest.New(t)
+	tests := []struct {
+		name, endpoint, want string
+		complete             bool
+	}{
+		{"no scheme", "127.0.0.1:8080", "no http:// or https:// scheme", false},
+		{"no host", "http:///models", "no host", false},
+		{"doubled /v1", s.URL + "/v1", "leave /v1 out of the endpoint", false},
+		{"not llama-server", notLlama.URL, "answered 404 Not Found", false},
+		{"not llama-server, /completion", notLlama.URL, "POST /completion answered 404", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := New(tc.endpoint)
+			var err error
+			if tc.complete {
+				_, err = c.Complete(testCtx(t), Request{Prompt: "hi"}, nil)
+			} else {
+				_, err = c.Chat(testCtx(t), Request{Messages: []Message{{Role: "user", Content: "hi"}}}, nil)
+			}
+			var ce *ConfigError
+			if !errors.As(err, &ce) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("err = %v, want a one-line *ConfigError saying %q", err, tc.want)
+			}
+		})
+	}
+	// The same endpoint without /v1 works.
+	if _, err := New(s.URL).Chat(testCtx(t), Request{Messages: []Message{{Role: "user", Content: "hi"}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -25,6 +25,24 @@ func (e *UnreachableError) Error() string {
 
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
+// ConfigError means the client is configured so that no model server can
+// answer it: an endpoint without a scheme or host, an endpoint path that
+// doubles the route's "/v1", or a server that answers the generation route
+// with 404 or 501 (not llama-server, nor another OpenAI-compatible server,
+// or a model name it does not have). Asking again cannot help; the
+// configuration must change.
+type ConfigError struct {
+	Endpoint string // the client's base URL
+	Reason   string
+	Err      error // the server's answer (*ServerError), when it gave one
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("model server endpoint %q: %s", e.Endpoint, e.Reason)
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
 // LoadingError means the server is up but still loading its model (HTTP 503
 // "Loading model"). WaitReady waits these out.
 type LoadingError struct {

@@ -360,6 +360,12 @@ func (c *Client) generate(ctx context.Context, route string, g generation, onTok
 		step = completionStep
 	}
 	resp, err := c.send(ctx, method, route, g, true)
+	var se *ServerError
+	if errors.As(err, &se) && (se.Status == http.StatusNotFound || se.Status == http.StatusNotImplemented) {
+		// Not a generation server at this address (or not this model):
+		// asking again cannot help.
+		return Result{}, &ConfigError{Endpoint: c.BaseURL, Reason: fmt.Sprintf("POST %s answered %d %s (%s): no llama-server or OpenAI-compatible server serves that route there; check the endpoint, the route (Lobby.pLLM.apiRoute) and the model", route, se.Status, http.StatusText(se.Status), oneLine(se.Message, 120)), Err: err}
+	}
 	if err != nil {
 		return Result{}, err
 	}

@@ -665,7 +665,8 @@ func convertEvent(ev kernel.Event) api.Event {
 	switch ev.Kind {
 	case kernel.EventToken:
 		t := ev.Token
-		return api.Event{Type: api.EventToken, Token: &api.Token{Principal: t.Principal, Persona: t.Persona, Selector: t.Selector, Text: t.Text}}
+		return api.Event{Type: api.EventToken, Token: &api.Token{Principal: t.Principal, Persona: t.Persona, Selector: t.Selector, Text: t.Text,
+			Waiting: t.Waiting.Seconds(), Endpoint: t.Endpoint}}
 	case kernel.EventForge:
 		p := ev.Forge
 		return api.Event{Type: api.EventForge, Client: forge.Principal, Forge: &api.ForgeProgress{

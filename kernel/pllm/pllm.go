@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"batos/image"
@@ -375,7 +376,12 @@ func (p *PLLM) pipeline(ctx context.Context, j *job) (Result, error) {
 			}
 		}
 		rec.attempts, res.Attempts = attempt, attempt
-		rec.personas, rec.routing = names, scores
+		for _, n := range names {
+			if !slices.Contains(rec.personas, n) {
+				rec.personas = append(rec.personas, n)
+			}
+		}
+		rec.routing = scores
 		// Waiting on the model and the sandbox is not under the caller's
 		// deadline: generationTimeout bounds it instead.
 		resume := j.suspend()
@@ -394,7 +400,14 @@ func (p *PLLM) pipeline(ctx context.Context, j *job) (Result, error) {
 				cand.outcome = "not needed"
 				continue
 			}
-			if p.validate(ctx, j, cand) && p.review(ctx, j.principal, cfg, cand, m, j.sel, &res.Spent) {
+			var reviewed []string
+			ok := p.validate(ctx, j, cand) && p.review(ctx, j.principal, cfg, cand, m, j.sel, &res.Spent, &reviewed)
+			for _, n := range reviewed {
+				if !slices.Contains(rec.personas, n) {
+					rec.personas = append(rec.personas, n)
+				}
+			}
+			if ok {
 				accepted = cand
 			} else {
 				failures = append(failures, fmt.Sprintf("- %s's candidate: %s", cand.persona, cand.err))
@@ -547,9 +560,17 @@ func (p *PLLM) generate(ctx context.Context, principal string, cfg config, names
 				}
 			}()
 			start := time.Now()
+			var answered atomic.Bool
 			onToken := func(tok string) {
+				answered.Store(true)
 				p.k.Bus().PublishToken(kernel.Token{Principal: principal, Persona: name, Selector: sel, Text: tok})
 			}
+			// A server that accepts the request and says nothing: say
+			// that it is waited for, and how long, until it answers.
+			stopWaiting := p.whileSilent(ctx, &answered, func(waited time.Duration) {
+				p.k.Bus().PublishToken(kernel.Token{Principal: principal, Persona: name, Selector: sel, Waiting: waited, Endpoint: per.endpoint})
+			})
+			defer stopWaiting()
 			req := cfg.request(per, prompt)
 			cl := p.client(per.endpoint)
 			if len(per.loraPaths) > 0 {
@@ -577,8 +598,11 @@ func (p *PLLM) generate(ctx context.Context, principal string, cfg config, names
 				cand.model = res.Model
 			}
 			var unreachable *llama.UnreachableError
+			var misconfigured *llama.ConfigError
 			switch {
-			case errors.As(err, &unreachable):
+			case errors.As(err, &unreachable), errors.As(err, &misconfigured):
+				// Neither is the model's answer: nothing was generated,
+				// and asking again cannot help.
 				cand.unreachable, cand.outcome, cand.err = err, "unreachable", err.Error()
 			case err != nil:
 				cand.outcome, cand.err = "failed", err.Error()
@@ -805,7 +829,7 @@ func installTarget(s *kernel.Session, recv image.OID, name string) (kernel.Objec
 // reason is fed back like any other failure, and only an answer starting
 // with APPROVE approves. A reviewer that cannot be reached at all does not
 // block the install; one that fails or is cancelled mid-answer does.
-func (p *PLLM) review(ctx context.Context, principal string, cfg config, cand *candidate, m mandate, sel string, spent *Spent) bool {
+func (p *PLLM) review(ctx context.Context, principal string, cfg config, cand *candidate, m mandate, sel string, spent *Spent, reviewed *[]string) bool {
 	if cfg.reviewer == "" {
 		return true
 	}
@@ -815,6 +839,9 @@ func (p *PLLM) review(ctx context.Context, principal string, cfg config, cand *c
 	prompt := fmt.Sprintf("Review this method written for %s.%s(%s).\nAnswer APPROVE or REJECT on the first line, then one line of reason.\n\n```go\n%s\n```\n", m.Receiver, sel, m.Arguments, cand.source)
 	r := p.generate(ctx, principal, cfg, []string{cfg.reviewer}, sel, prompt)[0]
 	spent.add(r, prompt)
+	if reviewed != nil && r.unreachable == nil {
+		*reviewed = append(*reviewed, cfg.reviewer)
+	}
 	cand.review = strings.TrimSpace(r.answer)
 	switch {
 	case r.unreachable != nil:
@@ -870,4 +897,33 @@ func resolveLoRA(ctx context.Context, cl *llama.Client, want []pathLoRA) ([]llam
 		}
 	}
 	return ids, strings.Join(notes, "; ")
+}
+
+// waitNotice is how often a silent model server is said to be waited for
+// (a variable for the tests).
+var waitNotice = 5 * time.Second
+
+// whileSilent calls notify every waitNotice, with the time waited so far,
+// until answered is set or ctx ends; stop ends it.
+func (p *PLLM) whileSilent(ctx context.Context, answered *atomic.Bool, notify func(time.Duration)) (stop func()) {
+	done := make(chan struct{})
+	start := time.Now()
+	go func() {
+		t := time.NewTicker(waitNotice)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if answered.Load() {
+					return
+				}
+				notify(time.Since(start))
+			}
+		}
+	}()
+	return func() { close(done) }
 }

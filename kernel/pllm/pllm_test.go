@@ -364,3 +364,66 @@ Lobby.At("pLLM").Set("maxAttempts", 1)`)
 		t.Fatalf("record's lora = %s", got)
 	}
 }
+
+// TestConfigurationMistakes: an endpoint no server can answer fails the
+// send at once with what to change, asks no model twice and records no
+// generation.
+func TestConfigurationMistakes(t *testing.T) {
+	f := setup(t, 3, llamatest.Reply{Text: fib})
+	for _, tc := range []struct{ endpoint, want string }{
+		{strings.TrimPrefix(f.srv.URL, "http://"), "no http:// or https:// scheme"},
+		{f.srv.URL + "/v1", "leave /v1 out of the endpoint"},
+	} {
+		eval(t, f.s, fmt.Sprintf(`Lobby.At("pLLM").Set("endpoint", %q)`, tc.endpoint))
+		before := f.k.Store().LastTx()
+		_, err := f.s.Eval(context.Background(), `Lobby.Send("fibonacci", 10)`)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "attempt") {
+			t.Fatalf("endpoint %q: %v; want one error saying %q", tc.endpoint, err, tc.want)
+		}
+		if f.k.Store().LastTx() != before {
+			t.Fatalf("endpoint %q: a configuration mistake was recorded as a generation", tc.endpoint)
+		}
+	}
+	if n := len(f.srv.Requests()); n != 0 {
+		t.Fatalf("the server was asked %d times", n)
+	}
+}
+
+// TestSilentServerIsWaitedFor: while a server says nothing, the bus says
+// that it is waited for and how long.
+func TestSilentServerIsWaitedFor(t *testing.T) {
+	defer pllm.SetWaitNotice(50 * time.Millisecond)()
+	f := setup(t, 1, llamatest.Reply{Text: fib, Delay: 300 * time.Millisecond, Chunk: 1000})
+	sub := f.k.Bus().Subscribe(4096)
+	defer sub.Close()
+	if got := eval(t, f.s, `Lobby.Send("fibonacci", 10)`); got != "55" {
+		t.Fatalf("fibonacci = %s", got)
+	}
+	var waits []time.Duration
+	for len(sub.C) > 0 {
+		if ev := <-sub.C; ev.Kind == kernel.EventToken && ev.Token.Waiting > 0 {
+			if ev.Token.Text != "" || ev.Token.Endpoint != f.srv.URL {
+				t.Fatalf("waiting token = %+v", ev.Token)
+			}
+			waits = append(waits, ev.Token.Waiting)
+		}
+	}
+	if len(waits) < 2 || waits[len(waits)-1] <= waits[0] {
+		t.Fatalf("waiting notices = %v, want several, growing", waits)
+	}
+}
+
+// TestEveryPersonaAskedIsRecorded: across attempts, the record lists each
+// persona consulted once.
+func TestEveryPersonaAskedIsRecorded(t *testing.T) {
+	f := setup(t, 3, llamatest.Reply{Text: "no code"}, llamatest.Reply{Text: "still none"}, llamatest.Reply{Text: fib})
+	// A router that names a different persona at each attempt.
+	eval(t, f.s, `p := Lobby.At("pLLM"); p.Set("n", 0); p.Define("route", "func route(self Object, m string, k int) []any { n := self.Get(\"n\").(int); self.Set(\"n\", n+1); return []any{[]string{\"BRICK\", \"ROBIN\", \"BABS\"}[n%3]} }")`)
+	if got := eval(t, f.s, `Lobby.Send("fibonacci", 10)`); got != "55" {
+		t.Fatalf("fibonacci = %s", got)
+	}
+	got := eval(t, f.s, `g := Lobby.At("pLLM").Get("generations").([]any); fmt.Sprint(g[len(g)-1].(Object).Get("personas"))`)
+	if got != `"[BRICK ROBIN BABS]"` {
+		t.Fatalf("personas recorded = %s", got)
+	}
+}

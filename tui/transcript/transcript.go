@@ -52,7 +52,8 @@ type entry struct {
 	text      string // output line; streamed text
 	persona   string
 	selector  string
-	open      bool // output: the line has no newline yet; stream: still writing
+	open      bool   // output: the line has no newline yet; stream: still writing
+	waiting   string // stream: the server has said nothing yet, for this long
 	expanded  bool
 
 	lines []string // rendered, for width; nil when stale
@@ -254,6 +255,7 @@ func (m *Model) event(ev api.Event) {
 		for i := len(m.entries) - 1; i >= 0 && i >= len(m.entries)-20; i-- {
 			if e := m.entries[i]; e.kind == streamEntry && e.open && e.principal == principal && e.selector == tok.Selector {
 				e.text += tok.Text
+				e.waiting = waitingNote(tok)
 				e.lines = nil
 				if !m.follow {
 					m.scroll()
@@ -261,7 +263,7 @@ func (m *Model) event(ev api.Event) {
 				return
 			}
 		}
-		m.add(&entry{kind: streamEntry, time: now, principal: principal, persona: tok.Persona, selector: tok.Selector, text: tok.Text, open: true})
+		m.add(&entry{kind: streamEntry, time: now, principal: principal, persona: tok.Persona, selector: tok.Selector, text: tok.Text, waiting: waitingNote(tok), open: true})
 	case api.EventOutput:
 		// Each client's lines are its own: another client's output in
 		// between does not join them.
@@ -437,6 +439,9 @@ func (m *Model) lines(e *entry) []string {
 		if e.open {
 			out[len(out)-1] += "▌"
 		}
+		if e.open && e.text == "" && e.waiting != "" {
+			out = append(out, "  "+st.Dim.Render(e.waiting))
+		}
 		return out
 	}
 	marker := "▸"
@@ -556,4 +561,12 @@ func orNone(s string) string {
 		return "(none)"
 	}
 	return firstLine(s)
+}
+
+// waitingNote says how long a silent model server has been waited for.
+func waitingNote(tok *api.Token) string {
+	if tok.Waiting <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("waiting for %s: no answer after %s", common.Sanitize(tok.Endpoint), time.Duration(tok.Waiting*float64(time.Second)).Round(time.Second))
 }

@@ -163,3 +163,20 @@ func TestOutputOfEachClient(t *testing.T) {
 		t.Fatalf("user filter shows:\n%s", v)
 	}
 }
+
+// TestSilentServerShown: while the persona's server says nothing, the
+// stream entry says how long it has been waited for; the first token
+// replaces the note.
+func TestSilentServerShown(t *testing.T) {
+	tm, _ := start(t)
+	wait := func(seconds float64) common.EventMsg {
+		return common.EventMsg{Event: api.Event{Type: api.EventToken, Token: &api.Token{Principal: "user", Persona: "BRICK", Selector: "fibonacci", Waiting: seconds, Endpoint: "http://127.0.0.1:8080"}}}
+	}
+	tm.Send(wait(5.2))
+	waitFor(t, tm, "is writing", "waiting for http://127.0.0.1:8080: no answer after 5s")
+	tm.Send(wait(10.1))
+	waitFor(t, tm, "no answer after 10s")
+	tm.Send(common.EventMsg{Event: api.Event{Type: api.EventToken, Token: &api.Token{Principal: "user", Persona: "BRICK", Selector: "fibonacci", Text: "func fibonacci"}}})
+	waitFor(t, tm, "func fibonacci")
+	quit(t, tm)
+}
