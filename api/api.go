@@ -68,6 +68,10 @@ type Image interface {
 	Search(ctx context.Context, query string, limit int) ([]Hit, error)
 	// Status describes the image, the pLLM and this client.
 	Status(ctx context.Context) (Status, error)
+	// Check verifies, on a snapshot of the image while it stays in use,
+	// that every record decodes and every reference resolves (batos
+	// image check on a served image).
+	Check(ctx context.Context) (CheckReport, error)
 	// Subscribe delivers every client's events from now on until cancel
 	// is called. A subscriber that falls buffer events behind is dropped:
 	// its channel is closed after an EventMissed event saying so.
@@ -211,4 +215,12 @@ type Status struct {
 	// process (else the switch waits for a process that runs one).
 	Autotelic       bool `json:"autotelic,omitempty"`
 	AutotelicWorker bool `json:"autotelicWorker,omitempty"`
+}
+
+// CheckReport is what Check found: counts and one line per problem.
+type CheckReport struct {
+	Objects      int      `json:"objects"`
+	Revisions    int      `json:"revisions"`
+	Transactions int      `json:"transactions"`
+	Problems     []string `json:"problems,omitempty"`
 }

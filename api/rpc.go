@@ -32,6 +32,7 @@ const (
 	MethodUndo       = "undo"       // UndoParams → Tx
 	MethodSearch     = "search"     // SearchParams → []Hit
 	MethodStatus     = "status"     // {} → Status
+	MethodCheck      = "check"      // {} → CheckReport
 	MethodInterrupt  = "interrupt"  // InterruptParams → InterruptResult; may be a notification
 	MethodEvent      = "event"      // server → client notification: params are an Event
 )

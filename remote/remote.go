@@ -515,6 +515,12 @@ func (im *Image) Search(ctx context.Context, query string, limit int) ([]api.Hit
 }
 
 // Status describes the served image; Remote is the URL dialled.
+func (im *Image) Check(ctx context.Context) (api.CheckReport, error) {
+	var r api.CheckReport
+	err := im.call(ctx, api.MethodCheck, struct{}{}, &r)
+	return r, err
+}
+
 func (im *Image) Status(ctx context.Context) (api.Status, error) {
 	var r api.Status
 	err := im.call(ctx, api.MethodStatus, struct{}{}, &r)

@@ -113,6 +113,9 @@ var methods = map[string]method{
 	api.MethodStatus: with(func(struct{}) (prepared, error) {
 		return func(ctx context.Context, c Client) (any, error) { return c.Status(ctx) }, nil
 	}),
+	api.MethodCheck: with(func(struct{}) (prepared, error) {
+		return func(ctx context.Context, c Client) (any, error) { return c.Check(ctx) }, nil
+	}),
 }
 
 // with makes a method of a params type and a function checking them.

@@ -611,6 +611,23 @@ func fuzzy(query, name string) (int, bool) {
 	return score*10 - len(name), true
 }
 
+// Check runs the store's check on a snapshot; the image stays in use.
+func (c *Client) Check(ctx context.Context) (api.CheckReport, error) {
+	var out api.CheckReport
+	err := c.call(ctx, func(context.Context) error {
+		rep, err := c.sys.k.Store().Check()
+		out = api.CheckReport{Objects: rep.Objects, Revisions: rep.Revisions, Transactions: rep.Transactions}
+		for _, p := range rep.Problems {
+			out.Problems = append(out.Problems, fmt.Sprint(p))
+		}
+		if err != nil && len(rep.Problems) == 0 {
+			return err
+		}
+		return nil
+	})
+	return out, err
+}
+
 func (c *Client) Status(ctx context.Context) (api.Status, error) {
 	info, err := c.sys.k.Store().Info()
 	if err != nil {

@@ -275,3 +275,44 @@ func TestEndToEndPLLM(t *testing.T) {
 	x.text("pllm", "q")
 	x.waitFor("pllm", "BATOS-EXIT-0")
 }
+
+// TestOpenTUIServesItsImage: while the TUI has an image open, other
+// processes on the machine reach it through the server the TUI runs:
+// history, info and check read it, and an eval's commit shows live in the
+// TUI's transcript.
+func TestOpenTUIServesItsImage(t *testing.T) {
+	x := newTmux(t)
+	image := filepath.Join(t.TempDir(), "image")
+	x.start("one", image)
+	x.waitFor("one", "objects", "[Browser]", "Transcript")
+	cli := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(binary, append(args, "--image", image)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("batos %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	if out := cli("eval", `Lobby.Set("answer", 42)`); strings.Contains(out, "in use") {
+		t.Fatalf("eval beside the TUI: %s", out)
+	}
+	x.waitFor("one", "Lobby: +answer")
+	if out := cli("image", "history", "-n", "1"); !strings.Contains(out, "remote:") {
+		t.Fatalf("history beside the TUI: %s", out)
+	}
+	if out := cli("image", "info"); !strings.Contains(out, "served at:") {
+		t.Fatalf("info beside the TUI: %s", out)
+	}
+	if out := cli("image", "check"); !strings.Contains(out, ": 0 problems") {
+		t.Fatalf("check beside the TUI: %s", out)
+	}
+	x.text("one", "q")
+	x.waitFor("one", "BATOS-EXIT-0")
+	// The TUI gone, the image opens here again.
+	if _, err := os.Stat(filepath.Join(image, "server.json")); !os.IsNotExist(err) {
+		t.Fatalf("the TUI left its server file: %v", err)
+	}
+	if out := cli("eval", `Lobby.Get("answer")`); strings.TrimSpace(out) != "42" {
+		t.Fatalf("eval after the TUI: %s", out)
+	}
+}

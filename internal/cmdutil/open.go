@@ -6,6 +6,7 @@ import (
 	"batos/api"
 	"batos/forge"
 	"batos/forge/slurm"
+	"batos/server"
 	"batos/system"
 )
 
@@ -30,6 +31,11 @@ type Target struct {
 	// this process — the Forge's worker and the entropy recorder: commands
 	// that live long (the TUI, the REPL) run the jobs the image holds.
 	Forge bool
+	// Serve serves the image on loopback, as `batos serve` does, while
+	// this process has it open (the TUI, the REPL): other processes on
+	// this machine — batos eval, batos image history, another TUI —
+	// attach to it instead of finding the image in use.
+	Serve bool
 }
 
 // Conn is an image reached for one command.
@@ -69,5 +75,36 @@ func Open(t Target) (*Conn, error) {
 	if t.RecordInputs {
 		client.RecordInputs()
 	}
-	return &Conn{Image: client, close: sys.Close}, nil
+	closeAll := sys.Close
+	if t.Serve {
+		stop, err := serveLocally(sys, t.Image)
+		if err != nil {
+			sys.Close()
+			return nil, err
+		}
+		closeAll = func() error {
+			stop()
+			return sys.Close()
+		}
+	}
+	return &Conn{Image: client, close: closeAll}, nil
+}
+
+// serveLocally serves sys on a free loopback port, its address and a
+// fresh token in the image folder (server.json, mode 0600), until stop.
+func serveLocally(sys *system.System, image string) (stop func(), err error) {
+	l, err := server.Listen("127.0.0.1:0", false)
+	if err != nil {
+		return nil, err
+	}
+	token, err := server.WriteToken(image, server.URL(l.Addr()))
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	if err := sys.Serve(l, server.Options{Token: token}); err != nil {
+		server.RemoveToken(image)
+		return nil, err
+	}
+	return func() { server.RemoveToken(image) }, nil
 }

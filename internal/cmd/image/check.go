@@ -1,7 +1,10 @@
 package image
 
 import (
+	"context"
 	"fmt"
+
+	"batos/image"
 
 	"batos/internal/iostreams"
 )
@@ -13,12 +16,22 @@ type CheckOptions struct {
 }
 
 func runCheck(opts *CheckOptions) error {
-	st, err := openExisting(opts.Image, true)
+	st, conn, err := openOrAttach(opts.Image, true)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	report, err := st.Check()
+	var report image.CheckReport
+	if conn != nil {
+		// Served (by batos serve, or the TUI or REPL that has it open):
+		// the server checks a snapshot while the image stays in use.
+		defer conn.Close()
+		r, cerr := conn.Check(context.Background())
+		report = image.CheckReport{Objects: r.Objects, Revisions: r.Revisions, Transactions: r.Transactions, Problems: r.Problems}
+		err = cerr
+	} else {
+		defer st.Close()
+		report, err = st.Check()
+	}
 	if err != nil && len(report.Problems) == 0 {
 		return err // the image could not be read through (corruption): one line
 	}

@@ -105,8 +105,8 @@ func servedBy(dir string, err error) (string, bool) {
 
 // openOrAttach opens an existing image, or reaches it through the server
 // on this machine that serves it: st or conn is set. The verbs that
-// history, undo and info need are in the clients' contract; pack and
-// check need the image to themselves.
+// history, undo, info and check need are in the clients' contract; pack
+// needs the image to itself.
 func openOrAttach(dir string, readOnly bool) (st *image.Store, conn *cmdutil.Conn, err error) {
 	st, err = image.Open(dir, &image.Options{ReadOnly: readOnly})
 	if _, ok := servedBy(dir, err); !ok {

@@ -60,6 +60,7 @@ func Run(opts *Options) error {
 	opts.Target.RecordInputs = true
 	t := opts.Target
 	t.Forge = true
+	t.Serve = true
 	conn, err := cmdutil.Open(t)
 	if err != nil {
 		return err

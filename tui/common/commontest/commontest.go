@@ -320,6 +320,10 @@ func (f *Image) Search(ctx context.Context, query string, limit int) ([]api.Hit,
 	return hits, nil
 }
 
+func (f *Image) Check(ctx context.Context) (api.CheckReport, error) {
+	return api.CheckReport{}, nil
+}
+
 func (f *Image) Status(ctx context.Context) (api.Status, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
