@@ -427,3 +427,37 @@ func TestEveryPersonaAskedIsRecorded(t *testing.T) {
 		t.Fatalf("personas recorded = %s", got)
 	}
 }
+
+// TestUndoGeneratedAfterLaterGenerations: a generated method's install
+// changes its holder only, so its undo is not blocked by the records and
+// counters that later generations, failed ones too, change.
+func TestUndoGeneratedAfterLaterGenerations(t *testing.T) {
+	f := setup(t, 1, llamatest.Reply{Text: fib}, llamatest.Reply{Text: "no code at all"})
+	if got := eval(t, f.s, `Lobby.Send("fibonacci", 10)`); got != "55" {
+		t.Fatalf("fibonacci = %s", got)
+	}
+	var install image.TxID
+	hist, err := f.k.Store().History(0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tx := range hist {
+		if strings.HasPrefix(tx.Principal, "pLLM/") {
+			install = tx.ID
+			break
+		}
+	}
+	// A later generation that fails: it records and counts.
+	if _, err := f.s.Eval(context.Background(), `Lobby.Send("nothing", 1)`); err == nil {
+		t.Fatal("a send the model could not write succeeded")
+	}
+	if f.k.Store().LastTx() <= install+1 {
+		t.Fatal("the failed generation recorded nothing")
+	}
+	if _, err := f.k.Undo(install, "user"); err != nil {
+		t.Fatalf("undo the install after a later generation: %v", err)
+	}
+	if got := eval(t, f.s, `Lobby.Send("respondsTo", "fibonacci")`); got != "false" {
+		t.Fatalf("fibonacci after the undo: respondsTo = %s", got)
+	}
+}
