@@ -3,6 +3,7 @@ package api
 import (
 	"math"
 	"strconv"
+	"strings"
 )
 
 // ValueKind says what a Value holds.
@@ -16,16 +17,25 @@ const (
 	ValueInt    ValueKind = "int"
 	ValueFloat  ValueKind = "float"
 	ValueString ValueKind = "string"
-	ValueList   ValueKind = "list"   // []any: Items
-	ValueMap    ValueKind = "map"    // map[string]any: Entries, keys sorted
+	ValueList   ValueKind = "list"   // []any or a typed slice ([]int…): Items; Type says which
+	ValueMap    ValueKind = "map"    // map[string]any or a typed map (map[string]int…): Entries, keys sorted
 	ValueObject ValueKind = "object" // Object
 	ValueError  ValueKind = "error"  // an error value: Text is its message
 	ValueGo     ValueKind = "go"     // any other Go value (struct, func, channel…): Type and Text only
 )
 
 // Value is a script value as data. Kind says which of the fields holds it;
-// Type is its Go type ("int", "[]any", "Object", "time.Duration"); Text
-// is the value printed as Go for people (bounded; never parse it).
+// Type is its Go type ("int", "[]any", "map[string]int", "Object",
+// "time.Duration"); Text is the value printed as Go for people (bounded;
+// never parse it).
+//
+// Besides []any and map[string]any, a slot holds the typed containers
+// []T and map[string]T for T one of bool, int, int64, float64, string
+// (see TypedContainer). They come as lists and maps whose Type names
+// them ("[]string", "map[string]int") and whose items are of T's kind
+// (an int64 item has Type "int64"). A list or map sent with one of these
+// Types is stored as that type, and each of its items must be of T's
+// kind; any other Type (or none) is stored as []any or map[string]any.
 //
 // A value too large to carry whole (more than MaxValueNodes elements, or
 // nested deeper than an implementation carries) has Truncated set, on it
@@ -101,6 +111,37 @@ func List(items ...Value) Value { return Value{Kind: ValueList, Type: "[]any", I
 // Map returns a map[string]any Value; entries should be sorted by key.
 func Map(entries ...Entry) Value {
 	return Value{Kind: ValueMap, Type: "map[string]any", Entries: entries}
+}
+
+// ListOf returns a list Value of Go type typ: "[]any" or a typed slice
+// such as "[]int" (see TypedContainer).
+func ListOf(typ string, items ...Value) Value {
+	return Value{Kind: ValueList, Type: typ, Items: items}
+}
+
+// MapOf returns a map Value of Go type typ: "map[string]any" or a typed
+// map such as "map[string]int"; entries should be sorted by key.
+func MapOf(typ string, entries ...Entry) Value {
+	return Value{Kind: ValueMap, Type: typ, Entries: entries}
+}
+
+// TypedContainer reports whether typ names a typed container a slot can
+// hold, and then whether it is a map, and its element type, "bool",
+// "int", "int64", "float64" or "string": TypedContainer("map[string]int")
+// is (true, "int", true).
+func TypedContainer(typ string) (isMap bool, elem string, ok bool) {
+	if e, found := strings.CutPrefix(typ, "[]"); found {
+		isMap, elem = false, e
+	} else if e, found := strings.CutPrefix(typ, "map[string]"); found {
+		isMap, elem = true, e
+	} else {
+		return false, "", false
+	}
+	switch elem {
+	case "bool", "int", "int64", "float64", "string":
+		return isMap, elem, true
+	}
+	return false, "", false
 }
 
 // ObjectRef returns a Value referring to an object.

@@ -11,13 +11,28 @@ import (
 	"time"
 )
 
-// formatVersion is the encoding version this build writes, and the newest it
-// can read. Every stored record, revision and transaction record starts with
-// its version byte; bump this and keep a decoder for the old one when the
-// layout changes.
-const formatVersion = 1
+// Every stored record, revision and transaction record starts with its
+// format version byte; bump formatVersion and keep a decoder for the old
+// versions when the layout changes.
+//
+//	1  the original layout.
+//	2  adds the typed containers (tagSlice, tagStringMap, tagNilSlice,
+//	   tagNilStringMap): a []T or map[string]T of one scalar type.
+//
+// A record is written as version 2 only when it holds a typed container.
+// Everything else — records without one, transaction records, the m/format
+// stamp of a new image — is written as baseVersion, byte for byte what
+// version-1 builds wrote: they still read every record that does not use
+// the new tags, and report one that does as newer (*FormatError, "upgrade
+// batos"), never as corrupt. A version-1 record holding a version-2 tag is
+// corrupt.
+const (
+	formatVersion = 2 // the newest version this build reads and writes
+	baseVersion   = 1 // what this build writes where version 2 adds nothing
+)
 
-// MaxNesting bounds the nesting of []any and map[string]any, on encode (which
+// MaxNesting bounds the nesting of []any and map[string]any (a typed
+// container counts one level, like the scalars it holds), on encode (which
 // also rejects cyclic values) and on decode (so hostile input cannot exhaust
 // the stack). Every walker of values outside the image (the kernel's
 // conversions, the sandbox's wire encoding) stops at the same depth.
@@ -126,7 +141,50 @@ const (
 	// byte for byte what builds before authors wrote, and every tagMethod
 	// reads as a method with no author.
 	tagAuthoredMethod
+
+	// The typed containers (format version 2 only): a slice or a
+	// string-keyed map whose elements are all of one scalar type, named by
+	// the element byte after the tag (elemBool...). Elements are written
+	// bare, without a tag: a bool as one byte 0 or 1, an int or int64 as a
+	// varint, a float64 as 8 bytes big-endian, a string as its length and
+	// bytes. A nil slice or map keeps its nilness through its own tag.
+
+	// tagSlice is a []T: element byte, uvarint count, the elements.
+	tagSlice
+	// tagStringMap is a map[string]T: element byte, uvarint count, then per
+	// key, in strictly increasing order, the key and its element.
+	tagStringMap
+	// tagNilSlice is a nil []T: the element byte.
+	tagNilSlice
+	// tagNilStringMap is a nil map[string]T: the element byte.
+	tagNilStringMap
 )
+
+// Element types of the typed containers, the byte after their tag.
+// Persisted: never renumber.
+const (
+	elemBool byte = iota + 1
+	elemInt
+	elemInt64
+	elemFloat64
+	elemString
+)
+
+// elemMinBytes is the fewest bytes an encoded element of each type takes,
+// for bounding counts by the input's size (indexed by element byte).
+var elemMinBytes = [...]int{elemBool: 1, elemInt: 1, elemInt64: 1, elemFloat64: 8, elemString: 1}
+
+// isTyped reports whether v is a typed container: one of []T and
+// map[string]T for T in bool, int, int64, float64, string, nil ones
+// included.
+func isTyped(v any) bool {
+	switch v.(type) {
+	case []bool, []int, []int64, []float64, []string,
+		map[string]bool, map[string]int, map[string]int64, map[string]float64, map[string]string:
+		return true
+	}
+	return false
+}
 
 // valueError reports an unencodable value; path locates it inside a nested
 // value ("" for the slot value itself).
@@ -142,9 +200,58 @@ func (e *valueError) Error() string {
 	return e.msg + " at " + e.path
 }
 
+// slotsBody is an encoded slot list (count, then each slot) and the
+// oldest format version that can hold it: formatVersion when a value uses
+// a typed container, baseVersion otherwise.
+type slotsBody struct {
+	b       []byte
+	version byte
+}
+
 // encodeSlots appends the encoding of slots (count, then each slot) to buf.
 // Errors name the slot and the offending Go type.
-func encodeSlots(buf []byte, slots []Slot) ([]byte, error) {
+func encodeSlots(buf []byte, slots []Slot) (slotsBody, error) {
+	b, err := appendSlots(buf, slots)
+	if err != nil {
+		return slotsBody{}, err
+	}
+	version := byte(baseVersion)
+	for _, s := range slots {
+		if holdsTyped(s.Value, 0) {
+			version = formatVersion
+			break
+		}
+	}
+	return slotsBody{b, version}, nil
+}
+
+// holdsTyped reports whether v is or holds a typed container. It runs on
+// values appendValue accepted, so they are acyclic and depth-limited.
+func holdsTyped(v any, depth int) bool {
+	if isTyped(v) {
+		return true
+	}
+	if depth > MaxNesting {
+		return false
+	}
+	switch x := v.(type) {
+	case []any:
+		for _, e := range x {
+			if holdsTyped(e, depth+1) {
+				return true
+			}
+		}
+	case map[string]any:
+		for _, e := range x {
+			if holdsTyped(e, depth+1) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func appendSlots(buf []byte, slots []Slot) ([]byte, error) {
 	buf = binary.AppendUvarint(buf, uint64(len(slots)))
 	for _, s := range slots {
 		if !s.Kind.valid() {
@@ -247,21 +354,94 @@ func appendValue(buf []byte, v any, depth int, path string) ([]byte, error) {
 		return appendString(appendString(append(buf, tagAuthoredMethod), x.Source), x.Author), nil
 	case Primitive:
 		return appendString(append(buf, tagPrimitive), x.Name), nil
+	case []bool:
+		return appendSlice(buf, elemBool, x), nil
+	case []int:
+		return appendSlice(buf, elemInt, x), nil
+	case []int64:
+		return appendSlice(buf, elemInt64, x), nil
+	case []float64:
+		return appendSlice(buf, elemFloat64, x), nil
+	case []string:
+		return appendSlice(buf, elemString, x), nil
+	case map[string]bool:
+		return appendStringMap(buf, elemBool, x), nil
+	case map[string]int:
+		return appendStringMap(buf, elemInt, x), nil
+	case map[string]int64:
+		return appendStringMap(buf, elemInt64, x), nil
+	case map[string]float64:
+		return appendStringMap(buf, elemFloat64, x), nil
+	case map[string]string:
+		return appendStringMap(buf, elemString, x), nil
 	}
 	return nil, &valueError{path, fmt.Sprintf("unsupported value type %T", v)}
 }
 
-// encodeRecordValue builds a stored record: header then the pre-encoded
-// slots body (from encodeSlots).
-func encodeRecordValue(flags byte, serial TxID, body []byte) []byte {
-	buf := make([]byte, 0, 2+binary.MaxVarintLen64+len(body))
-	buf = append(buf, formatVersion, flags)
+// scalar is an element type of the typed containers.
+type scalar interface {
+	bool | int | int64 | float64 | string
+}
+
+func appendSlice[T scalar](buf []byte, elem byte, s []T) []byte {
+	if s == nil {
+		return append(buf, tagNilSlice, elem)
+	}
+	buf = binary.AppendUvarint(append(buf, tagSlice, elem), uint64(len(s)))
+	for _, e := range s {
+		buf = appendElem(buf, e)
+	}
+	return buf
+}
+
+func appendStringMap[T scalar](buf []byte, elem byte, m map[string]T) []byte {
+	if m == nil {
+		return append(buf, tagNilStringMap, elem)
+	}
+	// Sorted keys: equal maps encode to equal bytes.
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	buf = binary.AppendUvarint(append(buf, tagStringMap, elem), uint64(len(keys)))
+	for _, k := range keys {
+		buf = appendElem(appendString(buf, k), m[k])
+	}
+	return buf
+}
+
+// appendElem writes a typed container's element bare (see tagSlice).
+func appendElem[T scalar](buf []byte, e T) []byte {
+	switch x := any(e).(type) {
+	case bool:
+		if x {
+			return append(buf, 1)
+		}
+		return append(buf, 0)
+	case int:
+		return binary.AppendVarint(buf, int64(x))
+	case int64:
+		return binary.AppendVarint(buf, x)
+	case float64:
+		return binary.BigEndian.AppendUint64(buf, math.Float64bits(x))
+	case string:
+		return appendString(buf, x)
+	}
+	panic("unreachable: scalar covers bool, int, int64, float64, string")
+}
+
+// encodeRecordValue builds a stored record: header (the body's version,
+// flags, serial) then the pre-encoded slots body (from encodeSlots).
+func encodeRecordValue(flags byte, serial TxID, body slotsBody) []byte {
+	buf := make([]byte, 0, 2+binary.MaxVarintLen64+len(body.b))
+	buf = append(buf, body.version, flags)
 	buf = binary.AppendUvarint(buf, uint64(serial))
-	return append(buf, body...)
+	return append(buf, body.b...)
 }
 
 // tombstoneBody is the slots body of a tombstone: no slots.
-var tombstoneBody = []byte{0}
+var tombstoneBody = slotsBody{[]byte{0}, baseVersion}
 
 // errBadVersion is wrapped with the version found; decodeAt turns it into a
 // *FormatError or *CorruptError.
@@ -276,6 +456,7 @@ var errTruncated = errors.New("truncated value")
 type decoder struct {
 	b   []byte
 	off int
+	v   byte // the format version read by version()
 }
 
 func (d *decoder) byte() (byte, error) {
@@ -338,9 +519,10 @@ func (d *decoder) version() error {
 	if err != nil {
 		return err
 	}
-	if v != formatVersion {
+	if v < baseVersion || v > formatVersion {
 		return &versionError{int(v)}
 	}
+	d.v = v
 	return nil
 }
 
@@ -367,23 +549,11 @@ func (d *decoder) value(depth int) (any, error) {
 	case tagTrue:
 		return true, nil
 	case tagInt:
-		v, err := d.varint()
-		if err != nil {
-			return nil, err
-		}
-		if int64(int(v)) != v {
-			return nil, fmt.Errorf("int %d overflows this platform's int", v)
-		}
-		return int(v), nil
+		return d.intElem()
 	case tagInt64:
 		return d.varint()
 	case tagFloat64:
-		if len(d.b)-d.off < 8 {
-			return nil, errTruncated
-		}
-		v := math.Float64frombits(binary.BigEndian.Uint64(d.b[d.off:]))
-		d.off += 8
-		return v, nil
+		return d.float64Elem()
 	case tagString:
 		return d.string()
 	case tagBytes:
@@ -447,8 +617,111 @@ func (d *decoder) value(depth int) (any, error) {
 	case tagPrimitive:
 		s, err := d.string()
 		return Primitive{s}, err
+	case tagSlice, tagStringMap, tagNilSlice, tagNilStringMap:
+		if d.v < 2 {
+			return nil, fmt.Errorf("value tag %d at offset %d in a version %d record (typed containers need version 2)", tag, d.off-1, d.v)
+		}
+		return d.typed(tag)
 	}
 	return nil, fmt.Errorf("unknown value tag %d at offset %d", tag, d.off-1)
+}
+
+// typed reads a typed container after its tag (see tagSlice). Its
+// elements are scalars: it nests no further.
+func (d *decoder) typed(tag byte) (any, error) {
+	at := d.off
+	elem, err := d.byte()
+	if err != nil {
+		return nil, err
+	}
+	switch elem {
+	case elemBool:
+		return typedOf(d, tag, elemMinBytes[elem], (*decoder).boolElem)
+	case elemInt:
+		return typedOf(d, tag, elemMinBytes[elem], (*decoder).intElem)
+	case elemInt64:
+		return typedOf(d, tag, elemMinBytes[elem], (*decoder).varint)
+	case elemFloat64:
+		return typedOf(d, tag, elemMinBytes[elem], (*decoder).float64Elem)
+	case elemString:
+		return typedOf(d, tag, elemMinBytes[elem], (*decoder).string)
+	}
+	return nil, fmt.Errorf("unknown element type %d at offset %d", elem, at)
+}
+
+// typedOf reads the rest of a typed container, each element with read;
+// min is the fewest bytes an element takes. Counts are bounded by the
+// bytes left, as for []any and map[string]any.
+func typedOf[T scalar](d *decoder, tag byte, min int, read func(*decoder) (T, error)) (any, error) {
+	switch tag {
+	case tagNilSlice:
+		return []T(nil), nil
+	case tagNilStringMap:
+		return map[string]T(nil), nil
+	case tagSlice:
+		n, err := d.count(min)
+		if err != nil {
+			return nil, err
+		}
+		s := make([]T, n)
+		for i := range s {
+			if s[i], err = read(d); err != nil {
+				return nil, err
+			}
+		}
+		return s, nil
+	}
+	n, err := d.count(1 + min)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]T, n)
+	prev := ""
+	for i := 0; i < n; i++ {
+		k, err := d.string()
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 && k <= prev {
+			return nil, fmt.Errorf("map keys not strictly sorted (%q after %q)", k, prev)
+		}
+		prev = k
+		if m[k], err = read(d); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func (d *decoder) boolElem() (bool, error) {
+	c, err := d.byte()
+	if err != nil {
+		return false, err
+	}
+	if c > 1 {
+		return false, fmt.Errorf("bool element %d at offset %d (want 0 or 1)", c, d.off-1)
+	}
+	return c == 1, nil
+}
+
+func (d *decoder) intElem() (int, error) {
+	v, err := d.varint()
+	if err != nil {
+		return 0, err
+	}
+	if int64(int(v)) != v {
+		return 0, fmt.Errorf("int %d overflows this platform's int", v)
+	}
+	return int(v), nil
+}
+
+func (d *decoder) float64Elem() (float64, error) {
+	if len(d.b)-d.off < 8 {
+		return 0, errTruncated
+	}
+	v := math.Float64frombits(binary.BigEndian.Uint64(d.b[d.off:]))
+	d.off += 8
+	return v, nil
 }
 
 // decodeRecordValue decodes a stored record or revision. oid is taken from
@@ -503,7 +776,7 @@ func decodeRecordValue(oid OID, data []byte) (*Record, byte, error) {
 // encodeTxRecord and decodeTxRecord handle the t/ values.
 func encodeTxRecord(info TxInfo) []byte {
 	buf := make([]byte, 0, 32+len(info.Principal)+len(info.Note)+4*len(info.Changed))
-	buf = append(buf, formatVersion)
+	buf = append(buf, baseVersion)
 	buf = binary.AppendVarint(buf, info.Time.UnixNano())
 	buf = appendString(buf, info.Principal)
 	buf = appendString(buf, info.Note)

@@ -2,6 +2,7 @@ package image
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"math"
 	"reflect"
@@ -87,7 +88,7 @@ func TestMethodEncodingCompatible(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantBody := append(append([]byte{1, 1, 'f', 2, tagAuthoredMethod, byte(len(src))}, src...), append([]byte{10}, "pLLM/ROBIN"...)...)
-	if !bytes.Equal(body, wantBody) {
+	if !bytes.Equal(body.b, wantBody) {
 		t.Fatalf("authored method encodes as\n%v, want\n%v", body, wantBody)
 	}
 	rec, _, err = decodeRecordValue(4, encodeRecordValue(0, 8, body))
@@ -95,7 +96,7 @@ func TestMethodEncodingCompatible(t *testing.T) {
 		t.Fatalf("authored method decoded as %#v, %v", rec, err)
 	}
 	// A truncated author is corruption, not a method without one.
-	if _, _, err := decodeRecordValue(4, encodeRecordValue(0, 8, body[:len(body)-3])); err == nil {
+	if _, _, err := decodeRecordValue(4, encodeRecordValue(0, 8, slotsBody{body.b[:len(body.b)-3], body.version})); err == nil {
 		t.Fatal("a truncated author decoded")
 	}
 }
@@ -111,7 +112,7 @@ func TestMapEncodingDeterministic(t *testing.T) {
 	}
 	for range 20 {
 		again, _ := encodeSlots(nil, []Slot{{Name: "m", Kind: SlotData, Value: m}})
-		if !bytes.Equal(first, again) {
+		if !bytes.Equal(first.b, again.b) {
 			t.Fatal("map encoding differs between runs")
 		}
 	}
@@ -211,6 +212,14 @@ func FuzzDecodeRecord(f *testing.F) {
 		f.Add(encodeRecordValue(flagCreated, 9, body))
 	}
 	f.Add(encodeRecordValue(flagTombstone, 4, tombstoneBody))
+	// The typed containers (version 2), and a record of the version-1
+	// encoder.
+	for _, tt := range typedValues {
+		body, _ := encodeSlots(nil, []Slot{{Name: "x", Kind: SlotData, Value: tt.v}, {Name: "p*", Kind: SlotParent, Value: Ref{1}}})
+		f.Add(encodeRecordValue(flagCreated, 9, body))
+	}
+	old, _ := hex.DecodeString(oldRecord)
+	f.Add(old)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rec, flags, err := decodeRecordValue(3, data)
 		if err != nil {
@@ -226,7 +235,7 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Fatalf("re-encoded record does not decode: %v", err)
 		}
 		body2, _ := encodeSlots(nil, rec2.Slots)
-		if flags2 != flags || rec2.Serial != rec.Serial || !bytes.Equal(body, body2) {
+		if flags2 != flags || rec2.Serial != rec.Serial || body.version != body2.version || !bytes.Equal(body.b, body2.b) {
 			t.Fatal("round trip changed the record")
 		}
 	})

@@ -7,7 +7,10 @@
 // An object is an OID plus an ordered list of slots (data, method,
 // primitive, parent); a Record is one revision of it. Values keep their Go
 // types through persistence: nil, bool, int, int64, float64, string, []byte,
-// []any, map[string]any, and Ref, Method and Primitive, nested freely.
+// []any, map[string]any, and Ref, Method and Primitive, nested freely; and
+// the typed containers []T and map[string]T for T one of bool, int, int64,
+// float64, string (a map[string]int reads back as a map[string]int, a nil
+// []string as a nil []string).
 //
 // A Txn reads from a Pebble snapshot taken at Begin (plus its own buffered
 // writes) and buffers its writes. Commit validates optimistically, like
@@ -32,7 +35,7 @@
 // printable form used in errors shows them as 16 hex digits.
 //
 //	key                      value
-//	m/format                 u64 BE: format version of the image (1)
+//	m/format                 u64 BE: format version of the image (1; see below)
 //	m/lasttx                 u64 BE: newest committed TxID
 //	m/nextoid                u64 BE: next OID to allocate
 //	o/<oid>                  current record of a live object
@@ -44,6 +47,12 @@
 // Transaction records start with the same format byte. A version newer than
 // this build's is reported as *FormatError; any other undecodable value as
 // *CorruptError naming the key. Decoding never panics.
+//
+// Versions are per record (codec.go): a record holding a typed container is
+// written as version 2, everything else as version 1, byte for byte as
+// version-1 builds wrote it, and m/format stays 1. So a version-1 build
+// opens any image, reads every record that holds no typed container, and
+// reports one that does as *FormatError rather than corruption.
 //
 // # Invariants
 //

@@ -263,7 +263,7 @@ func (s *Store) openLocked(o Options, gfs *guardFS, fresh bool) error {
 	if err == nil && stamp {
 		if !m.unborn {
 			err = fmt.Errorf("create image %s: the store is not empty", dir)
-		} else if err = db.Set(keyFormat, encodeU64(formatVersion), pebble.Sync); err == nil {
+		} else if err = db.Set(keyFormat, encodeU64(baseVersion), pebble.Sync); err == nil {
 			err = s.failed()
 		}
 	}
@@ -447,7 +447,7 @@ type Info struct {
 	Dir       string
 	Objects   int
 	LastTx    TxID
-	Format    int
+	Format    int // the newest record format this build reads and writes
 	DiskBytes int64
 }
 

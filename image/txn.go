@@ -47,7 +47,7 @@ type Txn struct {
 // write is one buffered change: rec nil means delete (used by Undo).
 type write struct {
 	rec  *Record
-	body []byte // encodeSlots(rec.Slots), computed at Put
+	body slotsBody // encodeSlots(rec.Slots), computed at Put
 }
 
 // Begin starts a transaction whose reads see every commit up to LastTx.
@@ -417,7 +417,7 @@ func lastRevision(it *pebble.Iterator, oid OID) (TxID, byte, bool, error) {
 	if len(v) < 2 {
 		return 0, 0, false, &CorruptError{Key: keyString(it.Key()), Err: errTruncated}
 	}
-	if v[0] != formatVersion {
+	if v[0] < baseVersion || v[0] > formatVersion {
 		return 0, 0, false, keyErr(it.Key(), &versionError{int(v[0])})
 	}
 	return tx, v[1], true, nil

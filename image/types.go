@@ -70,7 +70,9 @@ type Primitive struct{ Name string }
 // Value types allowed by kind:
 //
 //	SlotData       nil, bool, int, int64, float64, string, []byte, []any,
-//	               map[string]any, Ref, Method, Primitive (nested freely)
+//	               map[string]any, Ref, Method, Primitive (nested freely), and
+//	               the typed containers []T and map[string]T for T one of
+//	               bool, int, int64, float64, string (nil ones stay nil)
 //	SlotParent     Ref (or nil while unset)
 //	SlotMethod     Method
 //	SlotPrimitive  Primitive

@@ -2,6 +2,8 @@ package kernel
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -11,11 +13,15 @@ import (
 )
 
 // storableTypes lists, for error messages, what a data slot can hold.
-const storableTypes = "nil, bool, int, int64, float64, string, []byte, []any, map[string]any, Object"
+const storableTypes = "nil, bool, int, int64, float64, string, []byte, []any, map[string]any, Object, " +
+	"and the typed []T and map[string]T for T one of bool, int, int64, float64, string " +
+	"([]string, map[string]int...); a list of Objects is a []any"
 
 // toStored converts a script value into the image's value model: Objects
 // become Refs, recursively inside []any and map[string]any. Everything
-// else must already be one of storableTypes.
+// else must already be one of storableTypes. The typed containers ([]int,
+// map[string]string...) are copied with their type, a nil one as nil: the
+// image keeps both (see image.Slot).
 //
 // The walk is bounded (see interp's walk.go): a script can build a []any
 // or map that contains itself, whose walk would overflow the Go stack, a
@@ -80,8 +86,67 @@ func (b *storeBudget) store(v any, depth int) (any, error) {
 			out[key] = s
 		}
 		return out, nil
+	case []bool:
+		return storeSlice(b, v)
+	case []int:
+		return storeSlice(b, v)
+	case []int64:
+		return storeSlice(b, v)
+	case []float64:
+		return storeSlice(b, v)
+	case []string:
+		return storeSlice(b, v)
+	case map[string]bool:
+		return storeMap(b, v)
+	case map[string]int:
+		return storeMap(b, v)
+	case map[string]int64:
+		return storeMap(b, v)
+	case map[string]float64:
+		return storeMap(b, v)
+	case map[string]string:
+		return storeMap(b, v)
 	}
 	return nil, fmt.Errorf("cannot store a %T (storable: %s)", v, storableTypes)
+}
+
+// scalar is an element type of the typed containers.
+type scalar interface {
+	bool | int | int64 | float64 | string
+}
+
+// storeSlice copies a typed slice (nil stays nil), charging one node per
+// element and the bytes of string elements, as a []any of them would.
+func storeSlice[T scalar](b *storeBudget, v []T) (any, error) {
+	if b.nodes -= len(v); b.nodes < 0 {
+		return nil, errTooLarge
+	}
+	if ss, ok := any(v).([]string); ok {
+		for _, e := range ss {
+			if b.bytes -= len(e); b.bytes < 0 {
+				return nil, errTooLarge
+			}
+		}
+	}
+	return slices.Clone(v), nil
+}
+
+// storeMap copies a typed map (nil stays nil), charging one node per entry
+// and the bytes of its keys and string elements.
+func storeMap[T scalar](b *storeBudget, v map[string]T) (any, error) {
+	if b.nodes -= len(v); b.nodes < 0 {
+		return nil, errTooLarge
+	}
+	for key, e := range v {
+		b.bytes -= len(key)
+		if s, ok := any(e).(string); ok {
+			b.bytes -= len(s)
+		}
+		if b.bytes < 0 {
+			return nil, errTooLarge
+		}
+	}
+	return maps.Clone(v), nil
 }
 
 // toScript converts a stored value for a script running in s: Refs become
@@ -105,6 +170,26 @@ func toScript(v any, s *Session) any {
 			out[key] = toScript(e, s)
 		}
 		return out
+	case []bool:
+		return slices.Clone(v)
+	case []int:
+		return slices.Clone(v)
+	case []int64:
+		return slices.Clone(v)
+	case []float64:
+		return slices.Clone(v)
+	case []string:
+		return slices.Clone(v)
+	case map[string]bool:
+		return maps.Clone(v)
+	case map[string]int:
+		return maps.Clone(v)
+	case map[string]int64:
+		return maps.Clone(v)
+	case map[string]float64:
+		return maps.Clone(v)
+	case map[string]string:
+		return maps.Clone(v)
 	}
 	return v
 }
@@ -128,11 +213,7 @@ func writeStored(b *strings.Builder, v any) {
 	case int64:
 		fmt.Fprintf(b, "int64(%d)", v)
 	case float64:
-		s := strconv.FormatFloat(v, 'g', -1, 64)
-		if !strings.ContainsAny(s, ".eEn") {
-			s += ".0"
-		}
-		b.WriteString(s)
+		b.WriteString(formatFloat(v))
 	case []byte:
 		fmt.Fprintf(b, "[]byte(%q)", v)
 	case []any:
@@ -159,9 +240,88 @@ func writeStored(b *strings.Builder, v any) {
 			writeStored(b, v[k])
 		}
 		b.WriteString("}")
+	case []bool:
+		writeSlice(b, "[]bool", v)
+	case []int:
+		writeSlice(b, "[]int", v)
+	case []int64:
+		writeSlice(b, "[]int64", v)
+	case []float64:
+		writeSlice(b, "[]float64", v)
+	case []string:
+		writeSlice(b, "[]string", v)
+	case map[string]bool:
+		writeMap(b, "map[string]bool", v)
+	case map[string]int:
+		writeMap(b, "map[string]int", v)
+	case map[string]int64:
+		writeMap(b, "map[string]int64", v)
+	case map[string]float64:
+		writeMap(b, "map[string]float64", v)
+	case map[string]string:
+		writeMap(b, "map[string]string", v)
 	default:
 		fmt.Fprintf(b, "%v", v)
 	}
+}
+
+// formatFloat prints a float64 as Go source would hold it: 1.0, not 1.
+func formatFloat(f float64) string {
+	s := strconv.FormatFloat(f, 'g', -1, 64)
+	if !strings.ContainsAny(s, ".eEn") {
+		s += ".0"
+	}
+	return s
+}
+
+// writeElem prints an element of a typed container; its type is the
+// container's, so an int64 prints bare.
+func writeElem[T scalar](b *strings.Builder, e T) {
+	switch e := any(e).(type) {
+	case string:
+		b.WriteString(strconv.Quote(e))
+	case float64:
+		b.WriteString(formatFloat(e))
+	default:
+		fmt.Fprint(b, e)
+	}
+}
+
+// writeSlice prints a typed slice as its literal: []int{1, 2}, or
+// []int(nil).
+func writeSlice[T scalar](b *strings.Builder, typ string, v []T) {
+	b.WriteString(typ)
+	if v == nil {
+		b.WriteString("(nil)")
+		return
+	}
+	b.WriteString("{")
+	for i, e := range v {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		writeElem(b, e)
+	}
+	b.WriteString("}")
+}
+
+// writeMap prints a typed map as its literal, keys sorted:
+// map[string]int{"a": 1}, or map[string]int(nil).
+func writeMap[T scalar](b *strings.Builder, typ string, v map[string]T) {
+	b.WriteString(typ)
+	if v == nil {
+		b.WriteString("(nil)")
+		return
+	}
+	b.WriteString("{")
+	for i, k := range slices.Sorted(maps.Keys(v)) {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(b, "%q: ", k)
+		writeElem(b, v[k])
+	}
+	b.WriteString("}")
 }
 
 // describeSlots names an object for people: Lobby, the value of its name

@@ -116,6 +116,10 @@ func (b *valueBuilder) value(v any, depth int) api.Value {
 			out.Entries = append(out.Entries, api.Entry{Key: k, Value: item})
 		}
 		return out
+	case []bool, []int, []int64, []float64, []string:
+		return b.typedList(reflect.ValueOf(v), depth)
+	case map[string]bool, map[string]int, map[string]int64, map[string]float64, map[string]string:
+		return b.typedMap(reflect.ValueOf(v), depth)
 	case error:
 		return api.Value{Kind: api.ValueError, Type: fmt.Sprintf("%T", v), Text: b.s.Format(v)}
 	}
@@ -135,6 +139,59 @@ func (b *valueBuilder) value(v any, depth int) api.Value {
 		}
 	}
 	return api.Value{Kind: api.ValueGo, Type: fmt.Sprintf("%T", v), Text: b.s.Format(v)}
+}
+
+// typedList converts a typed slice ([]int, []string...; see
+// api.TypedContainer) within the same budget as a []any.
+func (b *valueBuilder) typedList(rv reflect.Value, depth int) api.Value {
+	out := api.ListOf(rv.Type().String())
+	if depth > 0 {
+		out.Text = containerText(rv, "items")
+	}
+	for i := 0; i < rv.Len(); i++ {
+		if b.nodes >= api.MaxValueNodes || depth >= maxDepth {
+			out.Truncated = true
+			break
+		}
+		item := b.value(rv.Index(i).Interface(), depth+1)
+		out.Truncated = out.Truncated || item.Truncated
+		out.Items = append(out.Items, item)
+	}
+	return out
+}
+
+// typedMap converts a typed map (map[string]int...) within the same
+// budget as a map[string]any.
+func (b *valueBuilder) typedMap(rv reflect.Value, depth int) api.Value {
+	out := api.MapOf(rv.Type().String())
+	if depth > 0 {
+		out.Text = containerText(rv, "keys")
+	}
+	if rv.Len() > api.MaxValueNodes-b.nodes {
+		out.Truncated = true
+		return out
+	}
+	keys := rv.MapKeys()
+	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+	for _, k := range keys {
+		if b.nodes >= api.MaxValueNodes || depth >= maxDepth {
+			out.Truncated = true
+			break
+		}
+		item := b.value(rv.MapIndex(k).Interface(), depth+1)
+		out.Truncated = out.Truncated || item.Truncated
+		out.Entries = append(out.Entries, api.Entry{Key: k.String(), Value: item})
+	}
+	return out
+}
+
+// containerText is a nested container's Text: "[]int (3 items)",
+// "map[string]int (2 keys)", "[]int(nil)".
+func containerText(rv reflect.Value, unit string) string {
+	if rv.IsNil() {
+		return rv.Type().String() + "(nil)"
+	}
+	return fmt.Sprintf("%s (%d %s)", rv.Type(), rv.Len(), unit)
 }
 
 // nameRefs names the objects the built values refer to, as they are now.
@@ -157,6 +214,9 @@ func fromValue(s *kernel.Session, v api.Value, depth int) (any, error) {
 	case api.ValueBool:
 		return v.Bool, nil
 	case api.ValueInt:
+		if v.Type == "int64" {
+			return v.Int, nil
+		}
 		return int(v.Int), nil
 	case api.ValueFloat:
 		f, err := strconv.ParseFloat(v.Float, 64)
@@ -178,6 +238,9 @@ func fromValue(s *kernel.Session, v api.Value, depth int) (any, error) {
 		if v.Truncated {
 			return nil, api.Errorf(api.ErrInvalid, "a truncated list cannot be stored")
 		}
+		if isMap, elem, ok := api.TypedContainer(v.Type); ok && !isMap {
+			return typedFromValue(v, elem)
+		}
 		out := make([]any, len(v.Items))
 		for i, it := range v.Items {
 			e, err := fromValue(s, it, depth+1)
@@ -190,6 +253,9 @@ func fromValue(s *kernel.Session, v api.Value, depth int) (any, error) {
 	case api.ValueMap:
 		if v.Truncated {
 			return nil, api.Errorf(api.ErrInvalid, "a truncated map cannot be stored")
+		}
+		if isMap, elem, ok := api.TypedContainer(v.Type); ok && isMap {
+			return typedFromValue(v, elem)
 		}
 		out := make(map[string]any, len(v.Entries))
 		for _, en := range v.Entries {
@@ -209,4 +275,76 @@ func orUnknown(s string) string {
 		return "kindless"
 	}
 	return s
+}
+
+// typedGoTypes are the element types of the typed containers, by name.
+var typedGoTypes = map[string]reflect.Type{
+	"bool":    reflect.TypeFor[bool](),
+	"int":     reflect.TypeFor[int](),
+	"int64":   reflect.TypeFor[int64](),
+	"float64": reflect.TypeFor[float64](),
+	"string":  reflect.TypeFor[string](),
+}
+
+// typedFromValue builds the typed slice or map v.Type names, whose
+// element type is elem; every item must be of elem's kind. An empty one
+// is empty, not nil: a Value does not say which it was.
+func typedFromValue(v api.Value, elem string) (any, error) {
+	et := typedGoTypes[elem]
+	item := func(it api.Value, where string) (reflect.Value, error) {
+		e, err := typedElemFromValue(it, elem)
+		if err != nil {
+			return reflect.Value{}, api.Errorf(api.ErrInvalid, "%s of a %s: %v", where, v.Type, err)
+		}
+		return reflect.ValueOf(e).Convert(et), nil
+	}
+	if v.Kind == api.ValueList {
+		out := reflect.MakeSlice(reflect.SliceOf(et), len(v.Items), len(v.Items))
+		for i, it := range v.Items {
+			e, err := item(it, fmt.Sprintf("item %d", i))
+			if err != nil {
+				return nil, err
+			}
+			out.Index(i).Set(e)
+		}
+		return out.Interface(), nil
+	}
+	out := reflect.MakeMapWithSize(reflect.MapOf(reflect.TypeFor[string](), et), len(v.Entries))
+	for _, en := range v.Entries {
+		e, err := item(en.Value, fmt.Sprintf("key %q", en.Key))
+		if err != nil {
+			return nil, err
+		}
+		out.SetMapIndex(reflect.ValueOf(en.Key), e)
+	}
+	return out.Interface(), nil
+}
+
+// typedElemFromValue converts one item of a typed container.
+func typedElemFromValue(it api.Value, elem string) (any, error) {
+	want := map[string]api.ValueKind{"bool": api.ValueBool, "int": api.ValueInt, "int64": api.ValueInt, "float64": api.ValueFloat, "string": api.ValueString}[elem]
+	if it.Kind != want {
+		return nil, fmt.Errorf("a %s value is not a %s", orUnknown(string(it.Kind)), elem)
+	}
+	if it.Truncated {
+		return nil, fmt.Errorf("a truncated %s cannot be stored", elem)
+	}
+	switch elem {
+	case "bool":
+		return it.Bool, nil
+	case "int":
+		if int64(int(it.Int)) != it.Int {
+			return nil, fmt.Errorf("%d overflows int", it.Int)
+		}
+		return int(it.Int), nil
+	case "int64":
+		return it.Int, nil
+	case "float64":
+		f, err := strconv.ParseFloat(it.Float, 64)
+		if err != nil {
+			return nil, fmt.Errorf("float %q: %v", it.Float, err)
+		}
+		return f, nil
+	}
+	return it.String, nil
 }
