@@ -3,26 +3,38 @@
 // complete entry — Go statements, expressions or declarations, possibly
 // spanning lines — is one transaction. Expression values are printed;
 // failures print "error: ..." and the REPL goes on.
+//
+// On a terminal (standard input and output both one) lines are edited
+// with liner: arrows, home/end, word moves, a history kept in the image
+// folder (HistoryFileName) and searched with ctrl+r, tab completion of
+// selectors, slot names and top-level names (complete.go). There ctrl+c
+// at a continuation prompt drops the partial entry, and at the primary
+// prompt only says how to leave; ctrl+d on an empty line or :quit leaves.
+// Elsewhere (piped input) lines are read as they come, with no prompt
+// unless the input is a terminal. Either way ctrl+c while an entry runs
+// cancels it.
 package repl
 
 import (
-	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/charmbracelet/x/term"
+	"github.com/peterh/liner"
 	"github.com/spf13/cobra"
 
 	"batos/api"
 	"batos/internal/cmdutil"
 	"batos/internal/help"
 	"batos/internal/iostreams"
-	"batos/interp"
 )
 
 // Options configures a REPL run.
@@ -32,6 +44,14 @@ type Options struct {
 	// HandleInterrupt makes ctrl+c cancel the running entry instead of
 	// killing the process.
 	HandleInterrupt bool
+	// Terminal edits lines on the process's terminal, which must be IO's
+	// In and Out (see Terminal), with a history and tab completion.
+	// Otherwise lines are read from IO.In as they come.
+	Terminal bool
+	// HistoryFile keeps the history between sessions when Terminal is
+	// set; empty: none. Run defaults it to the image folder's
+	// HistoryFileName.
+	HistoryFile string
 }
 
 // NewCmd returns the `repl` command.
@@ -46,11 +66,17 @@ func NewCmd(ios *iostreams.IOStreams, target func() cmdutil.Target) *cobra.Comma
 			if connect != "" {
 				t.Connect = connect
 			}
-			return Run(&Options{IO: ios, Target: t, HandleInterrupt: true})
+			return Run(&Options{IO: ios, Target: t, HandleInterrupt: true, Terminal: ios.Interactive && Terminal()})
 		},
 	}
 	cmd.Flags().StringVar(&connect, "connect", "", "a served image's address (ws://HOST:PORT/)")
 	return cmd
+}
+
+// Terminal reports whether the process's standard input and output are
+// both a terminal that supports line editing.
+func Terminal() bool {
+	return term.IsTerminal(os.Stdin.Fd()) && term.IsTerminal(os.Stdout.Fd()) && liner.TerminalSupported()
 }
 
 // Run reaches the image and reads entries until end of input.
@@ -62,6 +88,11 @@ func Run(opts *Options) error {
 		return err
 	}
 	defer conn.Close()
+	if opts.Terminal && opts.HistoryFile == "" && t.Image != "" {
+		o := *opts
+		o.HistoryFile = filepath.Join(t.Image, HistoryFileName)
+		opts = &o
+	}
 	return Loop(opts, conn)
 }
 
@@ -73,10 +104,16 @@ func Loop(opts *Options, img api.Image) error {
 		return err
 	}
 	defer p.Close()
-	in := bufio.NewScanner(ios.In)
-	in.Buffer(make([]byte, 64*1024), 16*1024*1024)
 	cancels := newInterrupts(opts.HandleInterrupt)
 	defer cancels.stop()
+	comp := newCompleter(img)
+	var lines lineReader
+	if opts.Terminal {
+		lines = newTerminalReader(opts.HistoryFile, comp.complete, ios.ErrOut)
+	} else {
+		lines = newPlainReader(ios.In, ios.Out, ios.Interactive)
+	}
+	defer lines.close()
 	if ios.Interactive {
 		where := "image " + p.status.Image
 		if p.status.Remote != "" {
@@ -84,49 +121,43 @@ func Loop(opts *Options, img api.Image) error {
 		}
 		fmt.Fprintf(ios.Out, "batos — %s. Go statements and expressions; Lobby is the root. help lists the API; ctrl+d quits.\n", where)
 	}
-	var entry strings.Builder
-	prompt := func() {
-		if !ios.Interactive {
-			return
+	var e entries
+	for {
+		prompt := "batos> "
+		if e.continuing() {
+			prompt = "  ...> "
 		}
-		if entry.Len() == 0 {
-			fmt.Fprint(ios.Out, "batos> ")
-		} else {
-			fmt.Fprint(ios.Out, "  ...> ")
-		}
-	}
-	for prompt(); in.Scan(); prompt() {
-		line := in.Text()
-		if entry.Len() == 0 && strings.TrimSpace(line) == "" {
-			continue
-		}
-		entry.WriteString(line)
-		entry.WriteByte('\n')
-		src := entry.String()
-		// A blank line ends an entry that is still incomplete, so that a
-		// stray brace cannot swallow the rest of the session.
-		if !interp.Complete(src) && strings.TrimSpace(line) != "" {
-			continue
-		}
-		entry.Reset()
-		if strings.TrimSpace(src) == "help" {
+		line, readErr := lines.readLine(prompt)
+		act := e.step(line, readErr)
+		switch act.kind {
+		case actHint:
+			fmt.Fprintln(ios.Out, interruptHint)
+		case actHelp:
+			lines.remember(act.src)
 			fmt.Fprint(ios.Out, help.Text)
-			continue
+		case actEval:
+			lines.remember(act.src)
+			if p.entry(cancels, act.src) {
+				comp.learn(act.src)
+			}
+		case actQuit:
+			if act.src != "" {
+				p.entry(cancels, act.src)
+			}
+			if ios.Interactive && readErr != nil {
+				fmt.Fprintln(ios.Out) // end the prompt's line
+			}
+			if errors.Is(readErr, io.EOF) {
+				readErr = nil
+			}
+			return readErr
 		}
-		p.entry(cancels, src)
 	}
-	if entry.Len() > 0 {
-		p.entry(cancels, entry.String())
-	}
-	if ios.Interactive {
-		fmt.Fprintln(ios.Out)
-	}
-	return in.Err()
 }
 
 // entry evaluates one entry and prints its output, then its value or
-// error.
-func (p *Printer) entry(cancels *interrupts, src string) {
+// error; ok reports that it ran.
+func (p *Printer) entry(cancels *interrupts, src string) (ok bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cancels.set(cancel)
@@ -134,11 +165,12 @@ func (p *Printer) entry(cancels *interrupts, src string) {
 	cancels.set(nil)
 	if err != nil {
 		fmt.Fprintln(p.ios.Out, "error:", oneLine(err.Error()))
-		return
+		return false
 	}
 	if res.HasValue {
 		fmt.Fprintln(p.ios.Out, res.Value.Text)
 	}
+	return true
 }
 
 // Printer evaluates entries on an image and prints, as they come, the
