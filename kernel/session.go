@@ -278,7 +278,8 @@ func (s *Session) format(v any) string {
 		return s.describe(v.oid)
 	case string:
 		text = strconv.Quote(v[:min(len(v), maxFormatted)])
-	case []any, map[string]any:
+	case []any, map[string]any, []bool, []int, []int64, []float64, []string,
+		map[string]bool, map[string]int, map[string]int64, map[string]float64, map[string]string:
 		stored, err := toStored(v)
 		switch {
 		case err == errNested || err == errTooLarge:

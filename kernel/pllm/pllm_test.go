@@ -461,3 +461,16 @@ func TestUndoGeneratedAfterLaterGenerations(t *testing.T) {
 		t.Fatalf("fibonacci after the undo: respondsTo = %s", got)
 	}
 }
+
+// TestTypedArguments: a send with typed slice and map arguments is
+// trial-run with them as they are, and the record keeps them typed.
+func TestTypedArguments(t *testing.T) {
+	f := setup(t, 1, llamatest.Reply{Text: "```go\nfunc total(self Object, xs []int, w map[string]int) int {\n\ts := 0\n\tfor _, x := range xs {\n\t\ts += x * w[\"k\"]\n\t}\n\treturn s\n}\n```"})
+	if got := eval(t, f.s, `Lobby.Send("total", []int{1, 2, 3}, map[string]int{"k": 2})`); got != "12" {
+		t.Fatalf("total = %s", got)
+	}
+	got := eval(t, f.s, `g := Lobby.At("pLLM").Get("generations").([]any); a := g[len(g)-1].(Object).Get("args").([]any); fmt.Sprintf("%T %T", a[0], a[1])`)
+	if got != `"[]int map[string]int"` {
+		t.Fatalf("recorded args = %s", got)
+	}
+}

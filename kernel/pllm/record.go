@@ -109,7 +109,9 @@ func persistable(args []any) ([]any, bool) {
 	out := make([]any, len(args))
 	for i, a := range args {
 		switch a.(type) {
-		case nil, bool, int, int64, float64, string, kernel.Object:
+		case nil, bool, int, int64, float64, string, kernel.Object,
+			[]bool, []int, []int64, []float64, []string,
+			map[string]bool, map[string]int, map[string]int64, map[string]float64, map[string]string:
 		default:
 			return nil, false
 		}

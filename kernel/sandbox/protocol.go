@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 
 	"batos/image"
@@ -204,7 +205,121 @@ func encodeValueAt(v any, depth int, budget *int) (map[string]any, error) {
 		}
 		return map[string]any{"map": out}, nil
 	}
-	return nil, fmt.Errorf("cannot pass a %T (allowed: nil, bool, int, int64, float64, string, []byte, []any, map[string]any, Object)", v)
+	if typ, ok := typedContainer(v); ok {
+		// A typed slice or string-keyed map of scalars (the image's
+		// typed containers): its elements tagged as above, its Go type
+		// named so the child rebuilds it exactly, nil included.
+		rv := reflect.ValueOf(v)
+		if rv.IsNil() {
+			return map[string]any{"typed": map[string]any{"type": typ, "nil": true}}, nil
+		}
+		var items []any
+		entries := map[string]any{}
+		switch rv.Kind() {
+		case reflect.Slice:
+			for i := range rv.Len() {
+				ev, err := encodeValueAt(rv.Index(i).Interface(), depth+1, budget)
+				if err != nil {
+					return nil, err
+				}
+				items = append(items, ev)
+			}
+		case reflect.Map:
+			for it := rv.MapRange(); it.Next(); {
+				ev, err := encodeValueAt(it.Value().Interface(), depth+1, budget)
+				if err != nil {
+					return nil, err
+				}
+				entries[it.Key().String()] = ev
+			}
+		}
+		return map[string]any{"typed": map[string]any{"type": typ, "items": items, "entries": entries}}, nil
+	}
+	return nil, fmt.Errorf("cannot pass a %T (allowed: nil, bool, int, int64, float64, string, []byte, []any, map[string]any, Object, and []T or map[string]T of bool, int, int64, float64 or string)", v)
+}
+
+// typedElems are the element types of the typed containers that cross.
+var typedElems = map[string]reflect.Type{
+	"bool": reflect.TypeFor[bool](), "int": reflect.TypeFor[int](), "int64": reflect.TypeFor[int64](),
+	"float64": reflect.TypeFor[float64](), "string": reflect.TypeFor[string](),
+}
+
+// typedContainer names v's type when it is a []T or map[string]T of one
+// of typedElems.
+func typedContainer(v any) (string, bool) {
+	t := reflect.TypeOf(v)
+	if t == nil {
+		return "", false
+	}
+	switch {
+	case t.Kind() == reflect.Slice && t.Elem().Kind() != reflect.Uint8:
+	case t.Kind() == reflect.Map && t.Key() == reflect.TypeFor[string]():
+	default:
+		return "", false
+	}
+	if e, known := typedElems[t.Elem().String()]; !known || e != t.Elem() {
+		return "", false
+	}
+	return t.String(), true
+}
+
+// decodeTyped rebuilds a typed container.
+func decodeTyped(body json.RawMessage) (any, error) {
+	var w struct {
+		Type    string                     `json:"type"`
+		Nil     bool                       `json:"nil"`
+		Items   []json.RawMessage          `json:"items"`
+		Entries map[string]json.RawMessage `json:"entries"`
+	}
+	if err := json.Unmarshal(body, &w); err != nil {
+		return nil, err
+	}
+	var t reflect.Type
+	for name, e := range typedElems {
+		switch w.Type {
+		case "[]" + name:
+			t = reflect.SliceOf(e)
+		case "map[string]" + name:
+			t = reflect.MapOf(reflect.TypeFor[string](), e)
+		}
+	}
+	if t == nil {
+		return nil, fmt.Errorf("unknown typed container %q", w.Type)
+	}
+	if w.Nil {
+		return reflect.Zero(t).Interface(), nil
+	}
+	conv := func(raw json.RawMessage) (reflect.Value, error) {
+		v, err := decodeValue(raw)
+		if err != nil {
+			return reflect.Value{}, err
+		}
+		rv := reflect.ValueOf(v)
+		if !rv.IsValid() || rv.Type() != t.Elem() {
+			return reflect.Value{}, fmt.Errorf("a %T in a %s", v, w.Type)
+		}
+		return rv, nil
+	}
+	if t.Kind() == reflect.Slice {
+		out := reflect.MakeSlice(t, 0, len(w.Items))
+		for i, it := range w.Items {
+			rv, err := conv(it)
+			if err != nil {
+				return nil, fmt.Errorf("[%d]: %w", i, err)
+			}
+			out = reflect.Append(out, rv)
+		}
+		return out.Interface(), nil
+	}
+	out := reflect.MakeMapWithSize(t, len(w.Entries))
+	for k, it := range w.Entries {
+		rv, err := conv(it)
+		if err != nil {
+			return nil, fmt.Errorf("[%q]: %w", k, err)
+		}
+		out.SetMapIndex(reflect.ValueOf(k), rv)
+	}
+	return out.Interface(), nil
 }
 
 func decodeValue(raw json.RawMessage) (any, error) {
@@ -281,6 +396,9 @@ func decodeValue(raw json.RawMessage) (any, error) {
 				out[k] = v
 			}
 			return out, nil
+		}
+		if tag == "typed" {
+			return decodeTyped(body)
 		}
 		return nil, fmt.Errorf("unknown type tag %q", tag)
 	}
