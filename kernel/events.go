@@ -24,6 +24,8 @@ const (
 // Event is published after each commit becomes durable, and for each
 // piece of model output as it streams in.
 type Event struct {
+	// Seq numbers the bus's events in the order it published them, from 1.
+	Seq     uint64
 	Kind    EventKind
 	Tx      image.TxInfo
 	Changes []ObjectChange
@@ -179,6 +181,15 @@ type Bus struct {
 	mu     sync.Mutex
 	subs   map[*Subscription]struct{}
 	closed bool
+	seq    uint64
+}
+
+// Seq is the sequence number of the newest event published: a subscriber
+// that has seen it has seen everything published before.
+func (b *Bus) Seq() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.seq
 }
 
 // Subscription receives events on C until Close.
@@ -227,6 +238,8 @@ func (s *Subscription) Dropped() int {
 func (b *Bus) publish(ev Event) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.seq++
+	ev.Seq = b.seq
 	for s := range b.subs {
 		select {
 		case s.c <- ev:

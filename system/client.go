@@ -105,7 +105,12 @@ func (c *Client) evaluate(ctx context.Context, fn func(ctx context.Context, s *k
 		}
 		request := api.RequestOf(ctx)
 		c.publish(request, api.Event{Type: api.EventStatus, State: api.StateBusy})
-		defer c.publish(request, api.Event{Type: api.EventStatus, State: api.StateIdle})
+		defer func() {
+			// The tokens and commits the request caused come through
+			// the kernel's bus: idle follows them.
+			c.sys.awaitForwarded(c.sys.k.Bus().Seq())
+			c.publish(request, api.Event{Type: api.EventStatus, State: api.StateIdle})
+		}()
 		s.SetOutput(outputWriter{c, request})
 		tx, err := fn(ctx, s)
 		if tx != 0 {

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"time"
 
 	"batos/api"
 	"batos/autotelic"
@@ -74,7 +75,13 @@ type System struct {
 	hub      *eventhub.Hub
 	log      *slog.Logger
 
-	stopForward  func()
+	stopForward func()
+	// forwarded is the newest kernel event the forwarder put on the hub.
+	forwarded struct {
+		mu   sync.Mutex
+		cond *sync.Cond
+		seq  uint64
+	}
 	stopRecorder func() // nil: no entropy recorder
 
 	mu      sync.Mutex
@@ -114,6 +121,7 @@ func Open(dir string, opts Options) (*System, error) {
 		replay = 4096
 	}
 	sys.hub = eventhub.New(replay)
+	sys.forwarded.cond = sync.NewCond(&sys.forwarded.mu)
 	sys.stopForward = sys.forward()
 	if err := entropy.Install(k); err != nil {
 		sys.Close()
@@ -249,14 +257,46 @@ func (sys *System) Close() error {
 // is called.
 func (sys *System) forward() (stop func()) {
 	sub := sys.k.Bus().Subscribe(4096)
+	// Events before the subscription are not forwarded: nothing waits on
+	// them.
+	sys.forwarded.mu.Lock()
+	sys.forwarded.seq = sys.k.Bus().Seq()
+	sys.forwarded.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for ev := range sub.C {
 			sys.hub.Publish(convertEvent(ev))
+			sys.forwarded.mu.Lock()
+			sys.forwarded.seq = max(sys.forwarded.seq, ev.Seq)
+			sys.forwarded.cond.Broadcast()
+			sys.forwarded.mu.Unlock()
 		}
 	}()
 	return func() { sub.Close(); <-done }
+}
+
+// maxForwardWait bounds awaitForwarded: a forwarder that dropped events
+// (its buffer full) never reaches their numbers.
+const maxForwardWait = 2 * time.Second
+
+// awaitForwarded waits until the kernel's events up to seq are on the hub,
+// so that a request's idle follows every token and commit it caused: the
+// tokens come through the kernel's bus and the forwarder, the idle
+// straight to the hub.
+func (sys *System) awaitForwarded(seq uint64) {
+	deadline := time.Now().Add(maxForwardWait)
+	timer := time.AfterFunc(maxForwardWait, func() {
+		sys.forwarded.mu.Lock()
+		sys.forwarded.cond.Broadcast()
+		sys.forwarded.mu.Unlock()
+	})
+	defer timer.Stop()
+	sys.forwarded.mu.Lock()
+	defer sys.forwarded.mu.Unlock()
+	for sys.forwarded.seq < seq && time.Now().Before(deadline) {
+		sys.forwarded.cond.Wait()
+	}
 }
 
 // bind derives a request context that also ends when the client closes.

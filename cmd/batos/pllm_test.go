@@ -46,3 +46,14 @@ func TestNoModelServer(t *testing.T) {
 		t.Fatalf("no server: %+v", r)
 	}
 }
+
+// TestInferAnswerEndsItsLine: infer's streamed answer and the entry's value
+// do not run together on a terminal: the streamed text ends its line.
+func TestInferAnswerEndsItsLine(t *testing.T) {
+	srv := llamatest.New(t, llamatest.Reply{Text: "Hello there", Chunk: 3})
+	img := filepath.Join(t.TempDir(), "img")
+	r := batos(t, "Lobby.Send(\"infer\", \"say hello\")\n", []string{"BATOS_LLM_URL=" + srv.URL}, "repl", "--image", img)
+	if r.out != "\"Hello there\"\n" || !strings.Contains(r.err, "answers]\nHello there\n") {
+		t.Fatalf("repl: %+v", r)
+	}
+}

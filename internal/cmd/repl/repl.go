@@ -83,6 +83,7 @@ func Terminal() bool {
 func Run(opts *Options) error {
 	t := opts.Target
 	t.Forge = true
+	t.Serve = true
 	conn, err := cmdutil.Open(t)
 	if err != nil {
 		return err
@@ -290,7 +291,15 @@ const idleWait = 5 * time.Second
 // drain prints events as they come until this client's entry went idle
 // (its output is published before that) or stop is closed.
 func (w *watcher) drain(stop <-chan struct{}) {
-	busy := false // this client's entry has begun
+	busy := false    // this client's entry has begun
+	midLine := false // the model's text so far ends without a newline
+	// The entry's value follows on standard output: on a terminal it must
+	// not continue the model's last line.
+	defer func() {
+		if midLine {
+			io.WriteString(w.model, "\n")
+		}
+	}()
 	for {
 		var ev api.Event
 		var ok bool
@@ -319,16 +328,28 @@ func (w *watcher) drain(stop <-chan struct{}) {
 		case ev.Type == api.EventCommit && strings.HasPrefix(ev.Tx.Principal, "pLLM") && len(w.following) > 0:
 			fmt.Fprintf(w.model, "\n[%s committed transaction %d: %s]\n", ev.Tx.Principal, ev.Tx.ID, ev.Tx.Note)
 			clear(w.following)
+			midLine = false
+		case ev.Type == api.EventToken && ev.Token.Principal == w.client && ev.Token.Waiting > 0:
+			t := ev.Token
+			fmt.Fprintf(w.model, "\n[waiting for %s at %s: no answer after %s]\n", t.Persona, t.Endpoint, time.Duration(t.Waiting*float64(time.Second)).Round(time.Second))
+			midLine = false
 		case ev.Type == api.EventToken && ev.Token.Principal == w.client:
 			t := ev.Token
 			switch persona, ok := w.following[t.Selector]; {
 			case !ok:
 				w.following[t.Selector] = t.Persona
-				fmt.Fprintf(w.model, "\n[pLLM/%s is writing %s]\n", t.Persona, t.Selector)
+				if t.Selector == "infer" {
+					fmt.Fprintf(w.model, "\n[pLLM/%s answers]\n", t.Persona)
+				} else {
+					fmt.Fprintf(w.model, "\n[pLLM/%s is writing %s]\n", t.Persona, t.Selector)
+				}
 			case persona != t.Persona:
 				continue
 			}
 			io.WriteString(w.model, t.Text)
+			if t.Text != "" {
+				midLine = !strings.HasSuffix(t.Text, "\n")
+			}
 		}
 	}
 }
