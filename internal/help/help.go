@@ -27,9 +27,16 @@ Limits (Lobby.system): sendDeadline (5s), maxDepth, maxSteps, maxAlloc (64 MiB
 per allocation), memoryBudget. A runaway entry is stopped and reported; the
 next one works. Scripts cannot reach os, os/exec, net, syscall or unsafe.
 
+Values: bool, int, int64, float64, string, []byte, []any, map[string]any,
+Object, and []T or map[string]T of bool, int, int64, float64 or string keep
+their Go types in slots.
+
 REPL: an unfinished entry continues on the next line; a blank line ends it.
-ctrl+c cancels a running entry; ctrl+d quits.
+Arrows edit and recall (history in IMAGE/repl_history), ctrl+r searches it,
+tab completes selectors and slot names. ctrl+c cancels a running entry or
+drops an unfinished one; ctrl+d or :quit quits.
 Commands: batos, batos tui, batos eval 'SOURCE', batos serve, batos attach,
-batos image info|history|undo|pack|check, batos forge train|jobs|show|cancel|logs|run,
-batos entropy. See README.md.
+batos image info|history|undo|pack|check, batos forge train|jobs|show|cancel|
+logs|run|doctor|selftest, batos entropy, batos autotelic on|off|step.
+See README.md.
 `
