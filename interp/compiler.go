@@ -3,12 +3,12 @@ package interp
 import (
 	"errors"
 	"fmt"
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"io"
 	"path"
 	"reflect"
-	"regexp"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -51,6 +51,7 @@ type Compiler struct {
 	contextual map[string]string // with self replaced by the hidden receiver
 	symbols    map[string]map[string]reflect.Value
 	apiKey     string
+	terms      *goTerms // what errors in Go's words need to know
 
 	mu struct {
 		sync.Mutex
@@ -94,6 +95,7 @@ func NewCompiler(cfg Config) (*Compiler, error) {
 	if c.apiKey == "" {
 		return nil, fmt.Errorf("interp: Exports has no key %q", cfg.APIPackage+"/"+path.Base(cfg.APIPackage))
 	}
+	c.terms = newGoTerms(cfg.Exports[c.apiKey])
 	for name, expr := range cfg.Contextual {
 		text, err := substituteSelf(expr)
 		if err != nil {
@@ -179,6 +181,8 @@ type Method struct {
 	lastErr bool           // the last result is an error
 	home    *interpreter   // the interpreter it was compiled in
 	params  []reflect.Type // parameter types after self; a variadic last one is its slice type
+	src     *srcMap        // maps positions of runtime errors back to Source
+	terms   *goTerms
 }
 
 // Compile validates, rewrites and compiles src as the method selector. The
@@ -271,20 +275,36 @@ func (c *Compiler) compile(selector, src string) (*Method, error) {
 	if err != nil {
 		return nil, err
 	}
+	sm := newSrcMap(full, out, len("package main;"), 0, r.edits, pm.fset, pm.file)
+	ht := &hostTyper{c: c, pkg: func(id *ast.Ident) string {
+		if id.Obj == nil {
+			if p, ok := aliases[id.Name]; ok {
+				return p
+			}
+		}
+		return ""
+	}}
+	sm.ht = ht
+	if err := c.checkTyped(selector, sm, ht); err != nil {
+		return nil, err
+	}
 	out = strings.TrimPrefix(out, "package main;")
 	out += "\n" + c.wrappers(pm, hidden)
-	if _, err := c.eval(it, out); err != nil {
-		return nil, compileErr(selector, err)
+	sm.base = it.in.FileSet().Base()
+	_, err = c.eval(it, out)
+	sm.end = it.in.FileSet().Base()
+	if err != nil {
+		return nil, c.evalErr(selector, err, sm)
 	}
 	fv, err := c.eval(it, hidden)
 	if err != nil {
-		return nil, compileErr(selector, err)
+		return nil, c.evalErr(selector, err, nil)
 	}
 	ft := fv.Type()
 	if fv.Kind() != reflect.Func {
 		return nil, fmt.Errorf("method %s: internal error: compiled to %s", selector, fv.Type())
 	}
-	m := &Method{Selector: selector, Sig: pm.sig, Source: src, Generation: c.mu.gen, fv: fv, recv: ft.In(1), home: it}
+	m := &Method{Selector: selector, Sig: pm.sig, Source: src, Generation: c.mu.gen, fv: fv, recv: ft.In(1), home: it, src: sm, terms: c.terms}
 	n := len(pm.sig.Results)
 	m.lastErr = n > 0 && pm.sig.Results[n-1] == "error"
 	for i := 2; i < ft.NumIn(); i++ {
@@ -295,15 +315,28 @@ func (c *Compiler) compile(selector, src string) (*Method, error) {
 
 // eval evaluates src in the current interpreter. yaegi's compiler can
 // panic on input it does not support; the interpreter is then dropped (its
-// state is unknown) and the panic becomes an error. c.mu is held.
+// state is unknown) and the panic becomes a *crashError. c.mu is held.
 func (c *Compiler) eval(it *interpreter, src string) (v reflect.Value, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			c.mu.failed = true
-			v, err = reflect.Value{}, fmt.Errorf("unsupported by the interpreter: %v", r)
+			v, err = reflect.Value{}, &crashError{r}
 		}
 	}()
 	return it.in.Eval(src)
+}
+
+// crashError is a panic of yaegi's compiler.
+type crashError struct{ value any }
+
+func (e *crashError) Error() string { return fmt.Sprint(e.value) }
+
+// evalErr translates an error of eval: a crash or a compile error.
+func (c *Compiler) evalErr(selector string, err error, sm *srcMap) error {
+	if ce, ok := err.(*crashError); ok {
+		return c.terms.unsupported(selector, ce.value, sm)
+	}
+	return c.terms.compileErr(selector, err, sm)
 }
 
 // wrappers generates, after the method, the recursion entry that accounts
@@ -340,20 +373,6 @@ func (c *Compiler) wrappers(pm *parsed, hidden string) string {
 	return b.String()
 }
 
-var yaegiPos = regexp.MustCompile(`^(?:[^:\s]*:)?(\d+):(\d+): `)
-
-// compileErr reformats a yaegi compile error as a *SyntaxError. Columns
-// are dropped: the rewriter shifts them, lines it keeps.
-func compileErr(selector string, err error) error {
-	msg := err.Error()
-	if m := yaegiPos.FindStringSubmatch(msg); m != nil {
-		var line int
-		fmt.Sscan(m[1], &line)
-		return &SyntaxError{Selector: selector, Line: line, Msg: msg[len(m[0]):], Compile: true}
-	}
-	return fmt.Errorf("method %s: %s", selector, msg)
-}
-
 // Call runs the method with self and args under g. See the package
 // documentation for argument conversion, results and panics.
 func (m *Method) Call(g *Guard, self any, args []any) (res any, err error) {
@@ -363,7 +382,7 @@ func (m *Method) Call(g *Guard, self any, args []any) (res any, err error) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			res, err = nil, panicToError(m.Selector, r)
+			res, err = nil, m.terms.panicToError(m.Selector, r, m.home.in.FileSet(), m.src)
 		}
 	}()
 	g.Enter()

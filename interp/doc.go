@@ -54,7 +54,26 @@
 //
 // A Workspace is REPL input with its own interpreter, so variables persist
 // between entries; it applies the same sandbox and rewriting, reading the
-// current Eval's guard through a hidden function.
+// current Eval's guard through a hidden function. A failed entry declares
+// nothing (rollback.go): a name whose declaration did not complete is
+// undefined after it, a variable or function it redeclared is as before.
+//
+// # Errors in Go's terms
+//
+// Every error reads as Go's compiler or runtime would say it, at a
+// 1-based line:column of the source as written (goerrors.go): yaegi's
+// compile errors are mapped back through the rewriter's edits (srcMap)
+// and reworded by a table of rules that fill in, from the syntax at the
+// position, what Go's message names; reflect's runtime panics become a
+// *PanicError holding a runtime.Error in Go's words ("runtime error:
+// index out of range"); the hidden names of the rewriter and yaegi's type
+// categories never show. What Go's compiler refuses and yaegi accepts,
+// mishandles or crashes on is checked before compiling: on the syntax
+// (gochecks.go: assignment counts, missing return, constant conditions,
+// return at an entry's top level, names nothing defines) and on host
+// types the syntax reveals (typed.go: methods and argument counts of the
+// API's types, host values assigned to interfaces they do not
+// implement, results of library calls, indexing or calling a number).
 //
 // # Invariants
 //
@@ -97,6 +116,11 @@
 //     Call reports the guard's error; depth 10,000 stops in about 50 ms.
 //   - Memory grows with every Eval (yaegi #1678): interpreter replacement.
 //   - Concurrent Eval is unsupported: compiles hold a mutex.
+//   - yaegi reports failures in its own and reflect's words, knows the
+//     position of a runtime failure only for the type assertions it
+//     checks itself, and keeps the globals a failed entry declared:
+//     errors are translated where they leave the package, and a failed
+//     entry's declarations are undone (see above).
 //   - yaegi's compiler can panic on unsupported input: the panic becomes an
 //     error and the interpreter, its state unknown, is replaced.
 //   - yaegi answers a workspace entry ending in a call without results with

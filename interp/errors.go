@@ -3,8 +3,6 @@ package interp
 import (
 	"errors"
 	"fmt"
-	"reflect"
-	"runtime"
 )
 
 // StopReason says which limit of a Guard stopped an evaluation.
@@ -83,8 +81,9 @@ func (e *StopError) Unwrap() error {
 }
 
 // SyntaxError reports method or workspace source that does not parse or
-// breaks the method source contract. Line and Col are 1-based positions in
-// the source as the user wrote it.
+// breaks the method source contract, or that Go's compiler would refuse
+// (Compile). Line and Col are 1-based positions in the source as the
+// user wrote it; Col is 0 when unknown, Line too.
 type SyntaxError struct {
 	Selector string // empty for workspace input
 	Line     int
@@ -96,14 +95,17 @@ type SyntaxError struct {
 }
 
 func (e *SyntaxError) Error() string {
-	pos := fmt.Sprintf("line %d", e.Line)
-	if e.Col > 0 {
-		pos = fmt.Sprintf("line %d:%d", e.Line, e.Col)
+	pos := fmt.Sprintf("line %d: ", e.Line)
+	switch {
+	case e.Line == 0:
+		pos = "" // unknown
+	case e.Col > 0:
+		pos = fmt.Sprintf("line %d:%d: ", e.Line, e.Col)
 	}
 	if e.Selector == "" {
-		return fmt.Sprintf("%s: %s", pos, e.Msg)
+		return pos + e.Msg
 	}
-	return fmt.Sprintf("method %s: %s: %s", e.Selector, pos, e.Msg)
+	return fmt.Sprintf("method %s: %s%s", e.Selector, pos, e.Msg)
 }
 
 // ForbiddenImportError reports an import of a package outside the curated
@@ -157,9 +159,15 @@ func describe(v any) string {
 
 // PanicError is a panic inside a method or workspace entry whose value is
 // not an error (or is a Go runtime error, such as an index out of range).
+// Runtime failures yaegi or reflect report in their own words carry a
+// runtimeError in Go's (see goerrors.go).
 type PanicError struct {
 	Selector string // empty for workspace input
 	Value    any
+	// Line and Col are the 1-based position of the failing operation in
+	// the source as written, when known (yaegi knows it for the type
+	// assertions it checks itself); 0 when not.
+	Line, Col int
 }
 
 func (e *PanicError) Error() string {
@@ -168,8 +176,15 @@ func (e *PanicError) Error() string {
 	if err, ok := e.Value.(error); ok {
 		v = err.Error()
 	}
-	if e.Selector == "" {
-		return fmt.Sprintf("panic: %s", v)
+	pos := ""
+	if e.Line > 0 {
+		pos = fmt.Sprintf("line %d:%d: ", e.Line, e.Col)
+	}
+	switch {
+	case e.Selector == "":
+		return fmt.Sprintf("%spanic: %s", pos, v)
+	case pos != "":
+		return fmt.Sprintf("method %s: %spanic: %s", e.Selector, pos, v)
 	}
 	return fmt.Sprintf("panic in %s: %s", e.Selector, v)
 }
@@ -178,29 +193,6 @@ func (e *PanicError) Error() string {
 func (e *PanicError) Unwrap() error {
 	err, _ := e.Value.(error)
 	return err
-}
-
-// panicToError turns a recovered panic value into the error a caller sees:
-// a *StopError or any other error value as is (so typed errors raised by
-// nested sends keep their identity), everything else, Go runtime errors
-// included, as a *PanicError.
-func panicToError(selector string, r any) error {
-	if rv, ok := r.(reflect.Value); ok {
-		// yaegi hands some panic values over wrapped.
-		r = nil
-		if rv.IsValid() && rv.CanInterface() {
-			r = rv.Interface()
-		}
-	}
-	switch v := r.(type) {
-	case *StopError:
-		return v
-	case runtime.Error:
-		return &PanicError{Selector: selector, Value: v}
-	case error:
-		return safeError(v)
-	}
-	return &PanicError{Selector: selector, Value: r}
 }
 
 // safeError returns e, or the refusal in its place when calling e's Error

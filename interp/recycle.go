@@ -37,7 +37,7 @@ func (w *Workspace) recycle() {
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	globals := w.in.Globals()
+	globals := w.globals() // not w.in.Globals: see globals
 	carried := map[string]reflect.Value{}
 	for _, name := range names {
 		v, ok := globals[name]

@@ -142,6 +142,9 @@ func parseMethod(selector, src, recvType string) (*parsed, error) {
 	if err := checkBody(file, fd, newSizeEnv(), MaxAllocCeiling, isPkg, serr); err != nil {
 		return nil, err
 	}
+	if err := checkStatements(file, nil, serr); err != nil {
+		return nil, err
+	}
 	return pm, nil
 }
 
@@ -832,12 +835,7 @@ type edit struct {
 }
 
 func applyEdits(src string, edits []edit) (string, error) {
-	sort.SliceStable(edits, func(i, j int) bool {
-		if edits[i].off != edits[j].off {
-			return edits[i].off < edits[j].off
-		}
-		return edits[i].end-edits[i].off < edits[j].end-edits[j].off
-	})
+	sortEdits(edits)
 	var b strings.Builder
 	last := 0
 	for _, e := range edits {
@@ -850,6 +848,17 @@ func applyEdits(src string, edits []edit) (string, error) {
 	}
 	b.WriteString(src[last:])
 	return b.String(), nil
+}
+
+// sortEdits orders edits as applyEdits applies them (and sorts them
+// in place: srcMap relies on that order).
+func sortEdits(edits []edit) {
+	sort.SliceStable(edits, func(i, j int) bool {
+		if edits[i].off != edits[j].off {
+			return edits[i].off < edits[j].off
+		}
+		return edits[i].end-edits[i].off < edits[j].end-edits[j].off
+	})
 }
 
 // rewriter computes the edits that insert the guard into a parsed file.

@@ -35,6 +35,11 @@ type Workspace struct {
 	// sizes holds the types and constants earlier entries declared (see
 	// checkBody).
 	sizes *sizeEnv
+	// funcs holds the rewritten source of each function earlier entries
+	// declared, to restore one that a failed entry redeclared (see
+	// rollback).
+	funcs    map[string]string
+	restores int // variables redeclared by rollback, naming their packages
 	// evals counts the entries in's interpreter compiled; pinned is set
 	// once an entry declares what cannot be carried to another
 	// interpreter (a func, type or const). See recycle.
@@ -97,9 +102,22 @@ func (c *Compiler) NewWorkspace(bindings map[string]any) (*Workspace, error) {
 // an evaluation abandoned in a native call (ErrAbandoned) keeps reading its
 // own, stopped, guard when the call returns, whatever the workspace runs
 // next in a new interpreter.
-type guardCell struct{ g atomic.Pointer[Guard] }
+type guardCell struct {
+	g atomic.Pointer[Guard]
+	// done counts the top-level statements of the evaluation in
+	// progress that completed, as far as rollback needs to know: the
+	// rewritten code calls batos_ws.D(i) after each statement i that
+	// declares names (markDeclarations).
+	done atomic.Int64
+}
 
 func (c *guardCell) get() *Guard { return c.g.Load() }
+
+func (c *guardCell) mark(i int) {
+	if n := int64(i) + 1; n > c.done.Load() {
+		c.done.Store(n)
+	}
+}
 
 // reset replaces the interpreter with a fresh one, without variables.
 func (w *Workspace) reset() error {
@@ -109,6 +127,7 @@ func (w *Workspace) reset() error {
 	}
 	w.in, w.cur = in, cell
 	w.declared = map[string]bool{}
+	w.funcs = map[string]string{}
 	w.sizes = newSizeEnv()
 	w.evals, w.pinned = 0, false
 	return nil
@@ -122,9 +141,9 @@ func (w *Workspace) newInterpreter(carried map[string]reflect.Value) (*yaegi.Int
 	for k, v := range w.bindings {
 		exports[k] = v
 	}
-	ws := map[string]reflect.Value{"G": reflect.ValueOf(cell.get)}
+	ws := map[string]reflect.Value{"G": reflect.ValueOf(cell.get), "D": reflect.ValueOf(cell.mark)}
 	for k, v := range w.bindings[wsPath+"/ws"] {
-		if k != "G" {
+		if k != "G" && k != "D" {
 			ws[k] = v
 		}
 	}
@@ -156,6 +175,87 @@ var ErrAbandoned = fmt.Errorf("evaluation abandoned: %w", ErrWorkspaceReset)
 func (w *Workspace) Eval(g *Guard, src string) (EvalResult, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if decls, stmts, at, ok := splitEntry(src); ok {
+		// Declarations, then statements (`func f() int { return 1 };
+		// f()`): neither parser nor yaegi takes both in one unit, so
+		// they run one after the other; the statements see what the
+		// declarations made, and the declarations stay if they fail
+		// (as a notebook cell's would).
+		if res, err := w.eval(g, decls); err != nil {
+			return res, err
+		}
+		res, err := w.eval(g, stmts)
+		return res, shiftPosition(err, at)
+	}
+	return w.eval(g, src)
+}
+
+// splitEntry finds where an entry that begins with declarations goes on
+// with statements: the parser, reading it as declarations, stops there
+// with "expected declaration". at is the statements' start, as a line and
+// column of src.
+func splitEntry(src string) (decls, stmts string, at token.Position, ok bool) {
+	switch firstToken(src) {
+	case token.CONST, token.FUNC, token.IMPORT, token.TYPE, token.VAR:
+	default:
+		return "", "", at, false
+	}
+	fset := token.NewFileSet()
+	_, err := parser.ParseFile(fset, "", filePrefix+src, 0)
+	var list scanner.ErrorList
+	if !errors.As(err, &list) || len(list) == 0 || !strings.HasPrefix(list[0].Msg, "expected declaration") {
+		return "", "", at, false
+	}
+	off := list[0].Pos.Offset - len(filePrefix)
+	if off <= 0 || off >= len(src) {
+		return "", "", at, false
+	}
+	decls, stmts = src[:off], src[off:]
+	// const, type and var are statements too, and an entry that starts
+	// with them alone parses as statements (parseInput): only a func or
+	// an import, which cannot be, needs the split.
+	f, err := parser.ParseFile(token.NewFileSet(), "", filePrefix+decls, 0)
+	if err != nil {
+		return "", "", at, false
+	}
+	needed := false
+	for _, d := range f.Decls {
+		gd, isGen := d.(*ast.GenDecl)
+		needed = needed || !isGen || gd.Tok == token.IMPORT
+	}
+	if !needed {
+		return "", "", at, false
+	}
+	at.Line = 1 + strings.Count(decls, "\n")
+	at.Column = len(decls) - strings.LastIndexByte(decls, '\n')
+	return decls, stmts, at, true
+}
+
+// shiftPosition moves the position of an error in the statements of a
+// split entry to where they are in the entry.
+func shiftPosition(err error, at token.Position) error {
+	move := func(line, col *int) {
+		if *line == 0 {
+			return
+		}
+		if *line == 1 && *col > 0 {
+			*col += at.Column - 1
+		}
+		*line += at.Line - 1
+	}
+	var se *SyntaxError
+	var pe *PanicError
+	switch {
+	case errors.As(err, &se) && se.Selector == "":
+		move(&se.Line, &se.Col)
+	case errors.As(err, &pe) && pe.Selector == "":
+		move(&pe.Line, &pe.Col)
+	}
+	return err
+}
+
+// eval evaluates one unit of input: declarations, or statements.
+func (w *Workspace) eval(g *Guard, src string) (EvalResult, error) {
 	if w.in == nil {
 		if err := w.reset(); err != nil {
 			return EvalResult{}, err
@@ -190,14 +290,34 @@ func (w *Workspace) Eval(g *Guard, src string) (EvalResult, error) {
 	if err := checkBody(u.file, nil, w.sizes, g.limits.MaxAlloc, isPkg, serr); err != nil {
 		return EvalResult{}, err
 	}
+	if err := checkStatements(u.file, u.main, serr); err != nil {
+		return EvalResult{}, err
+	}
+	if id := w.undefinedName(u, isPkg); id != nil {
+		e := serr(id.Pos(), "undefined: %s", id.Name).(*SyntaxError)
+		e.Compile = true
+		return EvalResult{}, e
+	}
 	r := &rewriter{fset: u.fset, file: u.file, source: u.text, aliases: aliases, shadowed: w.declared,
 		topGuard: wsPkg + ".G()", wsFuncs: true, skip: u.main}
 	r.run()
 	blockFuncLitCalls(r, u)
 	declareCommaOK(r, u)
 	encloseAssertions(r, u)
+	markDeclarations(r, u)
 	out, err := applyEdits(u.text, r.edits)
 	if err != nil {
+		return EvalResult{}, err
+	}
+	sm := u.srcMap(r.edits, out)
+	ht := &hostTyper{c: w.c, globals: w.globalTypes(), pkg: func(id *ast.Ident) string {
+		if isPkg(id) {
+			return aliases[id.Name]
+		}
+		return ""
+	}}
+	sm.ht = ht
+	if err := w.c.checkTyped("", sm, ht); err != nil {
 		return EvalResult{}, err
 	}
 	out = u.unwrap(out)
@@ -206,6 +326,9 @@ func (w *Workspace) Eval(g *Guard, src string) (EvalResult, error) {
 		return EvalResult{}, nil
 	}
 	w.evals++
+	// A failed entry declares nothing (see rollback): what it would
+	// redeclare is saved first.
+	saved := w.save(u)
 	// yaegi answers a call without results with a stale value (the last
 	// function it called), so a final call is first compiled wrapped in
 	// Value(...), which the type checker rejects for a call without
@@ -219,6 +342,7 @@ func (w *Workspace) Eval(g *Guard, src string) (EvalResult, error) {
 		valued = lit.Type.Results.NumFields() == 1
 	}
 	var prog *yaegi.Program
+	progMap := sm
 	if valued {
 		r.insert(call.Pos(), wsPkg+".Value(")
 		r.insert(call.End(), ")")
@@ -226,21 +350,42 @@ func (w *Workspace) Eval(g *Guard, src string) (EvalResult, error) {
 		if err != nil {
 			return EvalResult{}, err
 		}
+		progMap = u.srcMap(r.edits, wrapped)
+		progMap.ht = sm.ht
 		wrapped = u.unwrap(wrapped)
-		prog, err = w.compile(wrapped)
+		prog, err = w.compile(wrapped, progMap)
 		if w.in == nil {
-			return EvalResult{}, err
+			return EvalResult{}, err // a crash, already in Go's words
 		}
 	}
 	if prog == nil {
-		if prog, err = w.compile(out); err != nil {
-			return EvalResult{}, err
+		progMap = sm
+		if prog, err = w.compile(out, sm); err != nil {
+			if w.in == nil {
+				return EvalResult{}, err
+			}
+			w.rollback(u, saved, 0)
+			return EvalResult{}, w.c.terms.compileErr("", err, sm)
 		}
 		valued = call == nil // a call that does not fit Value has no single value
 	}
-	v, err := w.execute(g, prog)
+	cell := w.cur
+	cell.done.Store(0)
+	v, err := w.execute(g, prog, progMap)
 	if !valued {
 		v = reflect.Value{}
+	}
+	if err == nil && !v.IsValid() && valued && u.endsWithExpr() {
+		// yaegi yields no value for *p when p is nil; Go panics.
+		if star, ok := ast.Unparen(u.main.Body.List[len(u.main.Body.List)-1].(*ast.ExprStmt).X).(*ast.StarExpr); ok && star != nil {
+			err = &PanicError{Value: runtimeError("runtime error: invalid memory address or nil pointer dereference")}
+		}
+	}
+	if err != nil && w.in != nil {
+		w.rollback(u, saved, int(cell.done.Load()))
+	}
+	if err == nil {
+		w.keepFuncs(u, sm)
 	}
 	return w.result(u, v, err)
 }
@@ -270,30 +415,31 @@ func (w *Workspace) result(u *input, v reflect.Value, err error) (EvalResult, er
 
 // compile compiles rewritten input without running any of it. yaegi's
 // compiler can panic on input it does not support; the interpreter, its
-// state unknown, is then dropped.
-func (w *Workspace) compile(src string) (prog *yaegi.Program, err error) {
+// state unknown, is then dropped, and the error is in Go's words. A
+// compile error is returned as yaegi's: the caller translates the one it
+// reports (goTerms.compileErr), not a trial's.
+func (w *Workspace) compile(src string, sm *srcMap) (prog *yaegi.Program, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			w.in = nil
-			prog, err = nil, fmt.Errorf("unsupported by the interpreter: %v: %w", r, ErrWorkspaceReset)
+			prog, err = nil, fmt.Errorf("%w: %w", w.c.terms.unsupported("", r, sm), ErrWorkspaceReset)
 		}
 	}()
+	sm.base = w.in.FileSet().Base()
 	prog, err = w.in.Compile(src)
+	sm.end = w.in.FileSet().Base()
 	if p, ok := err.(yaegi.Panic); ok && isCompilePanic(p) {
 		w.in = nil
-		return nil, fmt.Errorf("unsupported by the interpreter: %v: %w", p.Value, ErrWorkspaceReset)
+		return nil, fmt.Errorf("%w: %w", w.c.terms.unsupported("", p.Value, sm), ErrWorkspaceReset)
 	}
-	if err != nil {
-		return nil, compileErr("", err)
-	}
-	return prog, nil
+	return prog, err
 }
 
 // execute runs a compiled entry once under g. The guard stops runaway
 // code; a context cancelled a grace period after the guard expires is only
 // a backstop for native calls the guard cannot interrupt, after which the
 // interpreter is unusable and is dropped.
-func (w *Workspace) execute(g *Guard, prog *yaegi.Program) (v reflect.Value, err error) {
+func (w *Workspace) execute(g *Guard, prog *yaegi.Program, sm *srcMap) (v reflect.Value, err error) {
 	cell := w.cur
 	cell.g.Store(g)
 	abandoned := false
@@ -337,7 +483,7 @@ func (w *Workspace) execute(g *Guard, prog *yaegi.Program) (v reflect.Value, err
 	}
 	var p yaegi.Panic
 	if errors.As(err, &p) {
-		return v, panicToError("", p.Value)
+		return v, w.c.terms.panicToError("", p.Value, w.in.FileSet(), sm)
 	}
 	if e := g.Err(); e != nil {
 		return v, e
@@ -504,22 +650,39 @@ func (u *input) declares() []string {
 		return names
 	}
 	for _, s := range u.main.Body.List {
-		switch s := s.(type) {
-		case *ast.AssignStmt:
-			if s.Tok == token.DEFINE {
-				for _, e := range s.Lhs {
-					if id, ok := e.(*ast.Ident); ok && id.Name != "_" {
-						names = append(names, id.Name)
-					}
+		names = append(names, stmtDeclares(s)...)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// stmtDeclares lists the names a top-level statement of a workspace
+// entry declares.
+func stmtDeclares(s ast.Stmt) []string {
+	var names []string
+	switch s := s.(type) {
+	case *ast.AssignStmt:
+		if s.Tok == token.DEFINE {
+			for _, e := range s.Lhs {
+				if id, ok := e.(*ast.Ident); ok && id.Name != "_" {
+					names = append(names, id.Name)
 				}
 			}
-		case *ast.DeclStmt:
-			if g, ok := s.Decl.(*ast.GenDecl); ok {
-				addSpecs(g)
+		}
+	case *ast.DeclStmt:
+		if g, ok := s.Decl.(*ast.GenDecl); ok {
+			for _, sp := range g.Specs {
+				switch sp := sp.(type) {
+				case *ast.ValueSpec:
+					for _, n := range sp.Names {
+						names = append(names, n.Name)
+					}
+				case *ast.TypeSpec:
+					names = append(names, sp.Name.Name)
+				}
 			}
 		}
 	}
-	sort.Strings(names)
 	return names
 }
 
@@ -609,11 +772,24 @@ func calledFuncLit(call *ast.CallExpr) *ast.FuncLit {
 	return lit
 }
 
+// markDeclarations makes each top-level statement that declares names
+// report that it completed (batos_ws.D(i), on its line), so that a failed
+// run undoes only the declarations it did not reach (rollback).
+func markDeclarations(r *rewriter, u *input) {
+	if u.main == nil {
+		return
+	}
+	for i, st := range u.main.Body.List {
+		if len(stmtDeclares(st)) > 0 {
+			r.insert(st.End(), fmt.Sprintf("; %s.D(%d)", wsPkg, i))
+		}
+	}
+}
+
 // declareCommaOK rewrites a top-level `v, ok := x.(T)` as `var v T; var
 // ok bool; v, ok = x.(T)`: yaegi's compiler fails on the first form at an
-// entry's top level ("nil type"), where it declares globals. Only types
-// written without a package name are rewritten (the declarations are
-// inserted as written, past the rewriter's renaming of packages).
+// entry's top level ("nil type"), where it declares globals. The type is
+// inserted as the rewriter rewrote it (a package name renamed).
 func declareCommaOK(r *rewriter, u *input) {
 	if u.main == nil {
 		return
@@ -624,7 +800,7 @@ func declareCommaOK(r *rewriter, u *input) {
 			continue
 		}
 		ta, ok := ast.Unparen(as.Rhs[0]).(*ast.TypeAssertExpr)
-		if !ok || ta.Type == nil || mentionsPackage(ta.Type) {
+		if !ok || ta.Type == nil {
 			continue
 		}
 		v, okv := as.Lhs[0].(*ast.Ident)
@@ -632,7 +808,10 @@ func declareCommaOK(r *rewriter, u *input) {
 		if !okv || !okb {
 			continue
 		}
-		typ := u.text[r.off(ta.Type.Pos()):r.off(ta.Type.End())]
+		typ, ok := rewrittenSpan(u.text, r.edits, r.off(ta.Type.Pos()), r.off(ta.Type.End()))
+		if !ok {
+			continue
+		}
 		var decl string
 		if v.Name != "_" {
 			decl += "var " + v.Name + " " + typ + "; "
@@ -681,16 +860,22 @@ func encloseAssertions(r *rewriter, u *input) {
 	}
 }
 
-// mentionsPackage reports whether a type expression names a package.
-func mentionsPackage(e ast.Expr) bool {
-	found := false
-	ast.Inspect(e, func(n ast.Node) bool {
-		if _, ok := n.(*ast.SelectorExpr); ok {
-			found = true
+// rewrittenSpan returns text[off:end] with the edits made inside it
+// (insertions at its bounds belong to what is around it); ok is false
+// when an edit straddles a bound.
+func rewrittenSpan(text string, edits []edit, off, end int) (string, bool) {
+	var inner []edit
+	for _, e := range edits {
+		switch {
+		case e.end < off || e.off > end, e.off == e.end && (e.off == off || e.off == end), e.end == off && e.off < off, e.off == end && e.end > end:
+		case e.off >= off && e.end <= end:
+			inner = append(inner, edit{e.off - off, e.end - off, e.text})
+		default:
+			return "", false
 		}
-		return !found
-	})
-	return found
+	}
+	out, err := applyEdits(text[off:end], inner)
+	return out, err == nil
 }
 
 // blockFuncLitCalls puts every top-level statement that calls a function

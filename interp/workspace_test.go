@@ -62,6 +62,12 @@ o.Get("k")`, want: "V"},
 		{src: `t := 0; for _, v := range []any{1, "a", 2} { if p, ok := v.(int); ok && p > 0 { t += p } }; t`, want: "3"},
 		{src: `k := ""; for _, v := range []any{1, "a"} { switch x := v.(type) { case string: k = x } }; k`, want: "a"},
 		{src: "t + n", want: "33"},
+		// Declarations then statements in one entry.
+		{src: "func sum(xs ...int) (s int) { for _, x := range xs { s += x }; return }; sum(1, 2, 3)", want: "6"},
+		{src: "type Q struct{ v int }; func (q Q) Get() int { return q.v * 2 }; Q{v: 4}.Get()", want: "8"},
+		{src: "sum(4)", want: "4"},
+		{src: `func bad() int { return 1 }; x := "a" + 1`, wantErr: "line 1:35: invalid operation"},
+		{src: "bad()", want: "1"},
 	}
 	for i, st := range steps {
 		g := newGuard(t, st.limits)

@@ -408,7 +408,7 @@ func TestRequestRoundTrip(t *testing.T) {
 	if err := json.Unmarshal(b, &out); err != nil || !math.IsNaN(out.Args[0].(float64)) {
 		t.Fatalf("NaN: %v %v", out.Args, err)
 	}
-	for _, bad := range []any{int32(1), struct{}{}, []int{1}, kernel.Object{}, map[string]any{"k": uint(1)}} {
+	for _, bad := range []any{int32(1), struct{}{}, []float32{1}, kernel.Object{}, map[string]any{"k": uint(1)}} {
 		if _, err := json.Marshal(Request{Args: []any{bad}}); err == nil {
 			t.Errorf("Marshal with a %T argument: no error", bad)
 		}

@@ -181,7 +181,7 @@ func TestTerminal(t *testing.T) {
 	x.keys("one", "Tab")
 	x.waitEnd("one", `batos> Lobby.At("shape").Slots`)
 	x.enter("one", "()")
-	x.waitMatch("one", regexp.MustCompile(`Slots\(\)\n\[parent\*\]\nbatos>\z`))
+	x.waitMatch("one", regexp.MustCompile(`Slots\(\)\n\[\]string\{"parent\*"\}\nbatos>\z`))
 
 	// A multi-line entry, then ctrl+d leaves.
 	x.enter("one", "(1 +")
