@@ -3,6 +3,9 @@ package kernel
 import (
 	"errors"
 	"fmt"
+	"strings"
+
+	"batos/image"
 )
 
 // NotUnderstoodError reports a send whose selector no slot on the
@@ -49,3 +52,55 @@ func (e *RetryError) Error() string { return "retry: " + e.Reason }
 // ErrSessionClosed is returned by a session that abandoned an evaluation
 // still running in a native call; open a new session.
 var ErrSessionClosed = errors.New("session closed after an abandoned evaluation: open a new session")
+
+// SendError is an error that came out of a method, with the chain of sends
+// that reached it, outermost first: a failure deep in nested sends says
+// which sends led there. It unwraps to the error itself.
+type SendError struct {
+	Chain []Frame
+	Err   error
+}
+
+// Frame is one send of a chain.
+type Frame struct {
+	Receiver string // described, e.g. "shape (object 15)"
+	Selector string
+}
+
+func (e *SendError) Error() string {
+	if len(e.Chain) < 2 {
+		return e.Err.Error() // the send the user made says it all
+	}
+	parts := make([]string, len(e.Chain))
+	for i, f := range e.Chain {
+		parts[i] = f.Receiver + "." + f.Selector
+	}
+	return fmt.Sprintf("%v (sends: %s)", e.Err, strings.Join(parts, " → "))
+}
+
+func (e *SendError) Unwrap() error { return e.Err }
+
+// maxChain bounds the frames a SendError keeps: the outermost and the
+// innermost matter; a runaway recursion's middle does not.
+const maxChain = 12
+
+// framed adds the send of sel to recv to err's chain. Errors that belong
+// to the evaluation rather than to a method (a retry, an abandoned
+// session) pass unchanged.
+func (s *Session) framed(err error, recv image.OID, sel string) error {
+	var retry *RetryError
+	if err == nil || errors.As(err, &retry) || errors.Is(err, ErrSessionClosed) {
+		return err
+	}
+	f := Frame{Receiver: s.describe(recv), Selector: sel}
+	var se *SendError
+	if errors.As(err, &se) && se == err {
+		if len(se.Chain) < maxChain {
+			se.Chain = append([]Frame{f}, se.Chain...)
+		} else {
+			se.Chain = append([]Frame{f}, se.Chain[len(se.Chain)-maxChain+1:]...)
+		}
+		return se
+	}
+	return &SendError{Chain: []Frame{f}, Err: err}
+}

@@ -223,10 +223,13 @@ func (s *Session) invoke(b binding, recv image.OID, sel string, args []any) (any
 			return nil, err
 		}
 		author := s.k.author(b)
+		var v any
 		if author != "" && ModelWritten(author) {
-			return s.invokeModel(m, author, b.holder, recv, sel, args)
+			v, err = s.invokeModel(m, author, b.holder, recv, sel, args)
+		} else {
+			v, err = m.Call(s.guard, Object{oid: recv, s: s}, args)
 		}
-		return m.Call(s.guard, Object{oid: recv, s: s}, args)
+		return v, s.framed(err, recv, sel)
 	case image.SlotPrimitive:
 		name := b.slot.Value.(image.Primitive).Name
 		p, ok := s.k.primitive(name)
