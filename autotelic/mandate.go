@@ -204,20 +204,16 @@ func walk(st situation) ([]target, error) {
 		}
 	}
 	var out []target
-	queue := []image.OID{image.RootOID}
-	seen := map[image.OID]bool{image.RootOID: true}
 	// An object's name is its path from the Lobby (Lobby.shapes.rect),
-	// which tells a model how the object is reached.
+	// which tells a model how the object is reached: the first path the
+	// walk finds, breadth first, is the shortest.
 	paths := map[image.OID]string{image.RootOID: "Lobby"}
-	for len(queue) > 0 && len(seen) <= maxWalk {
-		oid := queue[0]
-		queue = queue[1:]
+	err := st.s.Walk(maxWalk, func(oid image.OID, slots []image.Slot) bool {
 		if _, protected := st.s.Protected(oid); protected {
-			continue
+			return false
 		}
-		slots, err := st.s.SlotsOf(oid)
-		if err != nil {
-			continue // a dangling reference is not a target
+		if skip[oid] && oid != image.RootOID {
+			return false
 		}
 		if !skip[oid] {
 			t := target{oid: oid, name: paths[oid]}
@@ -230,16 +226,12 @@ func walk(st situation) ([]target, error) {
 				}
 			}
 			out = append(out, t)
-		} else if oid != image.RootOID {
-			continue
 		}
 		for _, sl := range slots {
 			for _, child := range (&image.Record{Slots: []image.Slot{sl}}).Refs() {
-				if seen[child] {
+				if _, named := paths[child]; named {
 					continue
 				}
-				seen[child] = true
-				queue = append(queue, child)
 				if ref, ok := sl.Value.(image.Ref); ok && ref.OID == child {
 					paths[child] = paths[oid] + "." + sl.Name
 				} else {
@@ -247,8 +239,9 @@ func walk(st situation) ([]target, error) {
 				}
 			}
 		}
-	}
-	return out, nil
+		return true
+	})
+	return out, err
 }
 
 // failedSelectors lists the sends whose generation failed validation and

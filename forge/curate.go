@@ -158,7 +158,12 @@ func (f *Forge) gather(j job) (curated, error) {
 				}
 			}
 		}
-		for _, m := range handWritten(s) {
+		methods, err := handWritten(s)
+		if err != nil {
+			ierr = err
+			return
+		}
+		for _, m := range methods {
 			prompt, err := pllm.PromptFor(s, m.holder, m.selector, m.source)
 			if err != nil {
 				continue // a method that no longer parses teaches nothing
@@ -185,31 +190,18 @@ const maxCurateWalk = 20_000
 
 // handWritten lists the methods reachable from the Lobby that people
 // wrote: not the codex's, the pLLM's, the loop's, nor the system's own.
-func handWritten(s *kernel.Session) []written {
+func handWritten(s *kernel.Session) ([]written, error) {
 	var out []written
-	queue := []image.OID{image.RootOID}
-	seen := map[image.OID]bool{image.RootOID: true}
-	for len(queue) > 0 && len(seen) <= maxCurateWalk {
-		oid := queue[0]
-		queue = queue[1:]
-		slots, err := s.SlotsOf(oid)
-		if err != nil {
-			continue
-		}
+	err := s.Walk(maxCurateWalk, func(oid image.OID, slots []image.Slot) bool {
 		for _, sl := range slots {
 			m, ok := sl.Value.(image.Method)
 			if ok && byPerson(m.Author) {
 				out = append(out, written{holder: oid, selector: sl.Name, source: m.Source, author: m.Author})
 			}
 		}
-		for _, child := range (&image.Record{Slots: slots}).Refs() {
-			if !seen[child] {
-				seen[child] = true
-				queue = append(queue, child)
-			}
-		}
-	}
-	return out
+		return true
+	})
+	return out, err
 }
 
 // byPerson reports whether a method's author is a person: the REPL's and

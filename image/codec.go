@@ -579,22 +579,7 @@ func (d *decoder) value(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		m := make(map[string]any, n)
-		prev := ""
-		for i := 0; i < n; i++ {
-			k, err := d.string()
-			if err != nil {
-				return nil, err
-			}
-			if i > 0 && k <= prev {
-				return nil, fmt.Errorf("map keys not strictly sorted (%q after %q)", k, prev)
-			}
-			prev = k
-			if m[k], err = d.value(depth + 1); err != nil {
-				return nil, err
-			}
-		}
-		return m, nil
+		return sortedMap(d, n, func(d *decoder) (any, error) { return d.value(depth + 1) })
 	case tagRef:
 		v, err := d.uvarint()
 		if err != nil {
@@ -675,6 +660,12 @@ func typedOf[T scalar](d *decoder, tag byte, min int, read func(*decoder) (T, er
 	if err != nil {
 		return nil, err
 	}
+	return sortedMap(d, n, read)
+}
+
+// sortedMap reads n entries, each a string key, in strictly increasing
+// order (so that one value has one encoding), and a value read by read.
+func sortedMap[T any](d *decoder, n int, read func(*decoder) (T, error)) (map[string]T, error) {
 	m := make(map[string]T, n)
 	prev := ""
 	for i := 0; i < n; i++ {

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -19,6 +20,36 @@ func (s *Session) SlotsOf(oid image.OID) ([]image.Slot, error) {
 		return nil, err
 	}
 	return append([]image.Slot(nil), st.slots...), nil
+}
+
+// Walk visits the objects reachable from the Lobby, breadth first, each
+// once, and at most max of them: visit gets each object's slots and says
+// whether to go on into the objects they refer to. A reference to an
+// object that is gone is passed over; any other error ends the walk.
+func (s *Session) Walk(max int, visit func(oid image.OID, slots []image.Slot) (descend bool)) error {
+	queue := []image.OID{image.RootOID}
+	seen := map[image.OID]bool{image.RootOID: true}
+	for len(queue) > 0 && len(seen) <= max {
+		oid := queue[0]
+		queue = queue[1:]
+		slots, err := s.SlotsOf(oid)
+		if errors.Is(err, image.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if !visit(oid, slots) {
+			continue
+		}
+		for _, child := range (&image.Record{Slots: slots}).Refs() {
+			if !seen[child] {
+				seen[child] = true
+				queue = append(queue, child)
+			}
+		}
+	}
+	return nil
 }
 
 // Describe names oid for people, as error messages do.

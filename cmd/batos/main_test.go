@@ -173,21 +173,10 @@ func TestSecondProcessIsRefused(t *testing.T) {
 	}
 	// Another process holds the image and serves nothing, as batos eval
 	// and batos forge do.
-	holder := exec.Command(os.Args[0])
-	holder.Env = append(os.Environ(), holdEnv+"="+img)
-	stdin, err := holder.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := holder.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := holder.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Process.Kill()
-	if line, err := bufio.NewReader(stdout).ReadString('\n'); err != nil || line != "held\n" {
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), holdEnv+"="+img)
+	holder, stdin, stdout := startHolder(t, cmd)
+	if line, err := stdout.ReadString('\n'); err != nil || line != "held\n" {
 		t.Fatalf("holder: %q, %v", line, err)
 	}
 	r := batos(t, "", nil, "eval", "--image", img, "1")
@@ -220,27 +209,33 @@ func TestSecondProcessIsRefused(t *testing.T) {
 	}
 }
 
+// startHolder starts a process that holds an image, with pipes to its
+// standard input and output; it is killed when the test ends.
+func startHolder(t *testing.T, cmd *exec.Cmd) (*exec.Cmd, io.WriteCloser, *bufio.Reader) {
+	t.Helper()
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return cmd, stdin, bufio.NewReader(stdout)
+}
+
 // TestSecondProcessAttachesToTheREPL: the REPL serves the image it has
 // open, so a second process beside it attaches rather than being refused.
 func TestSecondProcessAttachesToTheREPL(t *testing.T) {
 	img := filepath.Join(t.TempDir(), "img")
-	holder := exec.Command(batosBin, "repl", "--image", img)
-	stdin, err := holder.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := holder.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := holder.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Process.Kill()
+	holder, stdin, stdout := startHolder(t, exec.Command(batosBin, "repl", "--image", img))
 	// Await the holder's first answer: the image is open and served by then.
 	stdin.Write([]byte("1 + 1\n"))
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || line != "2\n" {
+	if line, err := stdout.ReadString('\n'); err != nil || line != "2\n" {
 		t.Fatalf("holder: %q, %v", line, err)
 	}
 	if r := batos(t, "", nil, "eval", "--image", img, `Lobby.Set("beside", 1); 7`); r.code != 0 || r.out != "7\n" {

@@ -182,18 +182,7 @@ func Responds(s *kernel.Session, oid image.OID, selector string) (bool, error) {
 // structure counts the behaviour reachable from the Lobby.
 func structure(s *kernel.Session) (Structure, error) {
 	var st Structure
-	queue := []image.OID{image.RootOID}
-	seen := map[image.OID]bool{image.RootOID: true}
-	for len(queue) > 0 && len(seen) <= maxObjects {
-		oid := queue[0]
-		queue = queue[1:]
-		slots, err := s.SlotsOf(oid)
-		if errors.Is(err, image.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return st, fmt.Errorf("entropy: %w", err)
-		}
+	err := s.Walk(maxObjects, func(_ image.OID, slots []image.Slot) bool {
 		methods := 0
 		for _, sl := range slots {
 			switch sl.Kind {
@@ -207,12 +196,10 @@ func structure(s *kernel.Session) (Structure, error) {
 		if methods > 0 {
 			st.Behaving++
 		}
-		for _, child := range (&image.Record{Slots: slots}).Refs() {
-			if !seen[child] {
-				seen[child] = true
-				queue = append(queue, child)
-			}
-		}
+		return true
+	})
+	if err != nil {
+		return st, fmt.Errorf("entropy: %w", err)
 	}
 	return st, nil
 }
