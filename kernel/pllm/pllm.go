@@ -908,8 +908,9 @@ var waitNotice = 5 * time.Second
 func (p *PLLM) whileSilent(ctx context.Context, answered *atomic.Bool, notify func(time.Duration)) (stop func()) {
 	done := make(chan struct{})
 	start := time.Now()
+	every := waitNotice // read here: the goroutine may outlive the call
 	go func() {
-		t := time.NewTicker(waitNotice)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
