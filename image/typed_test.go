@@ -22,7 +22,7 @@ var typedValues = []struct {
 	{"[]bool", []bool{true, false, true}},
 	{"[]int", []int{0, -1, math.MaxInt, math.MinInt}},
 	{"[]int64", []int64{1 << 40, -3}},
-	{"[]float64", []float64{0.5, math.Inf(1), -0.0, math.MaxFloat64}},
+	{"[]float64", []float64{0.5, math.Inf(1), math.Copysign(0, -1), math.MaxFloat64}},
 	{"[]string", []string{"x", "", "héllo"}},
 	{"map[string]bool", map[string]bool{"a": true, "b": false}},
 	{"map[string]int", map[string]int{"a": 1, "": -2}},

@@ -202,7 +202,7 @@ func TestTerminal(t *testing.T) {
 	// ctrl+r finds an older entry.
 	x.keys("two", "C-r")
 	x.text("two", "2 * ")
-	x.waitMatch("two", regexp.MustCompile("2 \\* 3\\z"))
+	x.waitMatch("two", regexp.MustCompile(`2 \* 3\z`))
 	x.keys("two", "Enter")
 	x.waitEnd("two", "6\nbatos>")
 	x.enter("two", ":quit")
