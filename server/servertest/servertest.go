@@ -86,7 +86,13 @@ func (b *Backend) signal() {
 // the test after a minute.
 func (b *Backend) Await(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	timeout := time.After(time.Minute)
+	b.AwaitWithin(t, time.Minute, what, cond)
+}
+
+// AwaitWithin is Await with its own limit.
+func (b *Backend) AwaitWithin(t testing.TB, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	timeout := time.After(limit)
 	for {
 		b.mu.Lock()
 		ch := b.changed
