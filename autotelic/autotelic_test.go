@@ -463,6 +463,16 @@ func TestOlderImagesGetTheCodexLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := slots(old)
+	// An image whose loop predates the mandates primitive gets it.
+	if _, err := s.Eval(context.Background(), `Lobby.At("autotelic").Remove("mandates")`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := autotelic.Install(old, nil, autotelic.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if again := slots(old); !reflect.DeepEqual(again, want) {
+		t.Fatalf("after a reinstall, Lobby.autotelic differs from the codex's:\n got %v\nwant %v", again, want)
+	}
 	old.Close()
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("migrated Lobby.autotelic differs from the codex's:\n got %v\nwant %v", got, want)

@@ -1,6 +1,7 @@
 package autotelic
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -84,6 +85,7 @@ func Install(k *kernel.Kernel, p *pllm.PLLM, opts Options) (*Loop, error) {
 	l := &Loop{k: k, p: p, opts: opts, log: k.Logger().With("component", "autotelic")}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	k.RegisterPrimitive("autotelicStep", l.primStep)
+	k.RegisterPrimitive("autotelicMandates", l.primMandates)
 	if err := l.migrate(); err != nil {
 		return nil, err
 	}
@@ -511,4 +513,29 @@ func (l *Loop) primStep(c *kernel.PrimitiveCall) (any, error) {
 		return nil, err
 	}
 	return e.asMap(c.Session), nil
+}
+
+// primMandates is Lobby.autotelic.mandates: the mandates a step would
+// choose among now, each as the choice rule sees it, best score first by
+// the default rule — what the loop would do, before it is switched on.
+func (l *Loop) primMandates(c *kernel.PrimitiveCall) (any, error) {
+	if len(c.Args) != 0 {
+		return nil, fmt.Errorf("mandates: want no arguments, got %d", len(c.Args))
+	}
+	ctx := c.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ms, err := l.Candidates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(ms, func(a, b Mandate) int {
+		return cmp.Compare(b.Gain/float64(1+b.Tried), a.Gain/float64(1+a.Tried))
+	})
+	out := make([]any, len(ms))
+	for i, m := range ms {
+		out[i] = m.asMap(c.Session)
+	}
+	return out, nil
 }

@@ -153,7 +153,11 @@ func (l *Loop) migrate() error {
 				policy.Set("never", never)
 			}
 		}
-		if _, ok := object(lobby, "autotelic"); ok {
+		if a, ok := object(lobby, "autotelic"); ok {
+			// An image made before a primitive of the loop existed.
+			if get(a, "mandates") == nil {
+				return s.SetPrimitive(a.OID(), "mandates", "autotelicMandates")
+			}
 			return nil
 		}
 		a := lobby.NewObject()
@@ -188,6 +192,9 @@ func (l *Loop) migrate() error {
 		}
 		a.Define("choose", chooseSource)
 		if err := s.SetPrimitive(a.OID(), "step", "autotelicStep"); err != nil {
+			return err
+		}
+		if err := s.SetPrimitive(a.OID(), "mandates", "autotelicMandates"); err != nil {
 			return err
 		}
 		lobby.Set("autotelic", a)

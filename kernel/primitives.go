@@ -45,6 +45,7 @@ func defaultPrimitives() map[string]Primitive {
 		"measureEntropy":    primNoEntropy,
 		"recordEntropy":     primNoEntropy,
 		"autotelicStep":     primNoAutotelic,
+		"autotelicMandates": primNoAutotelic,
 	}
 }
 

@@ -24,6 +24,10 @@ func TestAutotelicCommand(t *testing.T) {
 	if r := batos(t, "", nil, "eval", "--image", img, setup); r.code != 0 {
 		t.Fatalf("setup: %+v", r)
 	}
+	// What a step would choose among, before it runs.
+	if r := batos(t, "", nil, "autotelic", "mandates", "--image", img); r.code != 0 || !regexp.MustCompile(`(?m)^behaviour +describe on Lobby\.shape +gain \d\.\d{3} tried 0  Lobby\.shape has 1 data slot`).MatchString(r.out) {
+		t.Fatalf("autotelic mandates: %+v", r)
+	}
 	r := batos(t, "", env, "autotelic", "step", "--image", img)
 	if r.code != 0 || !strings.Contains(r.out, "chose ") || !strings.Contains(r.out, "why: ") || !strings.Contains(r.out, "did: installed describe on Lobby.shape") || !strings.Contains(r.out, "CEM: ") {
 		t.Fatalf("autotelic step: %+v", r)

@@ -20,7 +20,8 @@ import (
 type Options struct {
 	IO     *iostreams.IOStreams
 	Target cmdutil.Target
-	// Verb is "on", "off", "step", or "" (print the state and the ledger).
+	// Verb is "on", "off", "step", "mandates", or "" (print the state and
+	// the ledger).
 	Verb string
 	// Last is how many ledger entries the state shows.
 	Last int
@@ -30,7 +31,7 @@ type Options struct {
 func NewCmd(ios *iostreams.IOStreams, target func() cmdutil.Target) *cobra.Command {
 	last := 10
 	cmd := &cobra.Command{
-		Use:   "autotelic [on|off|step]",
+		Use:   "autotelic [on|off|step|mandates]",
 		Short: "The autotelic loop: switch it on or off, run one step now, or show its state and ledger",
 		Long: `With no argument, print the loop's switch, its budgets and what the last hour
 used of them, and its newest ledger entries (what each step chose, why, what it
@@ -41,9 +42,12 @@ the processes that keep the image open (batos, batos serve, batos repl); it
 steps when CEM has stayed below Lobby.autotelic.threshold for its period.
 
 step runs one step now, whatever the period and the switch, within the budgets,
-and prints what it chose, why, and what changed.`,
+and prints what it chose, why, and what changed.
+
+mandates lists what a step would choose among now, best first by the default
+rule (gain / (1 + tried)), with each one's reason: what the loop would do.`,
 		Args:      cobra.MaximumNArgs(1),
-		ValidArgs: []string{"on", "off", "step"},
+		ValidArgs: []string{"on", "off", "step", "mandates"},
 		RunE: func(_ *cobra.Command, args []string) error {
 			opts := &Options{IO: ios, Target: target(), Last: last}
 			if len(args) == 1 {
@@ -59,9 +63,9 @@ and prints what it chose, why, and what changed.`,
 // Run runs the command.
 func Run(opts *Options) error {
 	switch opts.Verb {
-	case "", "on", "off", "step":
+	case "", "on", "off", "step", "mandates":
 	default:
-		return fmt.Errorf("autotelic: unknown verb %q (want on, off or step)", opts.Verb)
+		return fmt.Errorf("autotelic: unknown verb %q (want on, off, step or mandates)", opts.Verb)
 	}
 	conn, err := cmdutil.Open(opts.Target)
 	if err != nil {
@@ -84,6 +88,27 @@ func Run(opts *Options) error {
 			return err
 		}
 		fmt.Fprintln(opts.IO.Out, entries(res.Value)["summary"].String)
+		return nil
+	case "mandates":
+		res, err := conn.Send(ctx, oid, "mandates")
+		if err != nil {
+			return err
+		}
+		if len(res.Value.Items) == 0 {
+			fmt.Fprintln(opts.IO.Out, "no mandate: no object with data and little behaviour, no failed selector, no untested method, no persona with enough new data")
+			return nil
+		}
+		for _, it := range res.Value.Items {
+			m := entries(it)
+			what := m["selector"].String + " on " + m["targetName"].String
+			if m["kind"].String == "forge" {
+				what = "fine-tune"
+			}
+			if p := m["persona"].String; p != "" {
+				what += " by " + p
+			}
+			fmt.Fprintf(opts.IO.Out, "%-9s %-40s gain %.3f tried %d  %s\n", m["kind"].String, what, m["gain"].Float64(), m["tried"].Int, m["reason"].String)
+		}
 		return nil
 	}
 	view, err := conn.Object(ctx, oid)
