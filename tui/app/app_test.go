@@ -107,7 +107,7 @@ func start(t *testing.T, w, h int) *harness {
 
 func (h *harness) wait(t *testing.T, texts ...string) {
 	t.Helper()
-	h.screen.WaitFor(t, 5*time.Second, texts...)
+	h.screen.WaitFor(t, 20*time.Second, texts...)
 }
 
 func (h *harness) keys(ks ...tea.KeyPressMsg) {
