@@ -126,10 +126,7 @@ type entry struct {
 	reverted  bool // filled in by the caller that can look
 }
 
-func readLedger(a kernel.Object, ok bool) []entry {
-	if !ok {
-		return nil
-	}
+func readLedger(a kernel.Object) []entry {
 	l, _ := get(a, "ledger").([]any)
 	out := make([]entry, 0, len(l))
 	for _, v := range l {

@@ -31,8 +31,8 @@ const (
 var (
 	// ErrBusy: another step is running in this process.
 	ErrBusy = errors.New("autotelic: a step is already running")
-	// ErrNothingToDo: no mandate could raise CEM.
-	ErrNothingToDo = errors.New("autotelic: no mandate to choose from (no object with data and little behaviour, no failed selector, no untested method)")
+	// ErrNoMandate: nothing in the image gives a mandate to choose.
+	ErrNoMandate = errors.New("autotelic: no mandate to choose from (no object with data and little behaviour, no failed selector, no untested method)")
 	// ErrOffline: no model server answers.
 	ErrOffline = errors.New("autotelic: the pLLM is offline")
 	// ErrNoPLLM: this process has no pLLM.
@@ -258,7 +258,7 @@ func (l *Loop) Candidates(ctx context.Context) ([]Mandate, error) {
 		if err != nil {
 			return err
 		}
-		out, err = mandates(s, lobby, readConfig(a, true), readLedger(a, true), before)
+		out, err = mandates(s, lobby, readConfig(a, true), readLedger(a), before)
 		return err
 	})
 	return out, err
@@ -274,7 +274,7 @@ func (l *Loop) plan(ctx context.Context) (plan, error) {
 			return errors.New("autotelic: the image has no Lobby.autotelic")
 		}
 		pl.cfg = readConfig(a, true)
-		ledger := readLedger(a, true)
+		ledger := readLedger(a)
 		pl.used = used(ledger, time.Now().Add(-time.Hour))
 		if err := pl.cfg.Budget.allows(pl.used, Budget{Calls: 1, Commits: 2}); err != nil {
 			return err
@@ -288,7 +288,7 @@ func (l *Loop) plan(ctx context.Context) (plan, error) {
 			return err
 		}
 		if len(mandates) == 0 {
-			return ErrNothingToDo
+			return ErrNoMandate
 		}
 		list := make([]any, len(mandates))
 		for i, m := range mandates {

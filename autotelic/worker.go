@@ -78,7 +78,7 @@ func (l *Loop) look(below time.Time) time.Time {
 	switch {
 	case err == nil:
 		l.log.Info("the loop stepped", "summary", e.String())
-	case errors.Is(err, ErrOffline), errors.Is(err, ErrNothingToDo), errors.Is(err, ErrBusy):
+	case errors.Is(err, ErrOffline), errors.Is(err, ErrNoMandate), errors.Is(err, ErrBusy):
 		l.log.Info("the loop did not step", "reason", err)
 	default:
 		var budget *BudgetError

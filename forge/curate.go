@@ -372,8 +372,8 @@ func jsonLines(lines []line) ([]byte, error) {
 	return data, nil
 }
 
-// readManifest reads a job's dataset.json.
-func readManifest(jobDir string) (Manifest, error) {
+// ReadManifest reads the dataset.json of the job folder jobDir.
+func ReadManifest(jobDir string) (Manifest, error) {
 	var m Manifest
 	b, err := os.ReadFile(filepath.Join(jobDir, "dataset", "dataset.json"))
 	if err != nil {

@@ -410,7 +410,7 @@ func (f *Forge) register(j job, cfg config) error {
 	}
 	lineage := map[string]any{"version": j.version, "path": path, "gguf": gguf, "job": j.id,
 		"base": cfg.baseModel, "registered": time.Now().UTC().Format(time.RFC3339)}
-	if man, err := readManifest(f.jobDir(j)); err == nil {
+	if man, err := ReadManifest(f.jobDir(j)); err == nil {
 		lineage["dataset"], lineage["examples"] = man.Hash, man.Train+man.Valid
 	}
 	if m, err := readMetrics(filepath.Join(f.jobDir(j), "out")); err == nil {

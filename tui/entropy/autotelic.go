@@ -83,8 +83,10 @@ func readAutotelic(v api.ObjectView) autotelicState {
 			}
 		case "ledger":
 			for _, item := range val.Items {
-				if item.Kind == api.ValueMap {
-					st.ledger = append(st.ledger, readEntry(entries(item)))
+				// The ledger is data anyone may edit: what is not a
+				// step's entry is not shown as one.
+				if e := entries(item); item.Kind == api.ValueMap && e["kind"].String != "" && e["outcome"].String != "" {
+					st.ledger = append(st.ledger, readEntry(e))
 				}
 			}
 		}

@@ -200,7 +200,11 @@ func readState(v api.ObjectView) state {
 			st.budget = entries(*s.Value)
 		case "ledger":
 			for _, item := range s.Value.Items {
-				st.ledger = append(st.ledger, entries(item))
+				// The ledger is data anyone may edit: what is not a
+				// step's entry is not shown as one.
+				if e := entries(item); e["kind"].String != "" && e["outcome"].String != "" {
+					st.ledger = append(st.ledger, e)
+				}
 			}
 		}
 	}

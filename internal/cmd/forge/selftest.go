@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -142,7 +143,7 @@ g, _ := p.Get("generations").([]any); p.Set("generations", append(g, r))`, i, i,
 		}
 	}
 	jobDir := filepath.Join(dir, "forge", "jobs", fmt.Sprint(id))
-	if man, err := readManifestFile(jobDir); err == nil {
+	if man, err := forge.ReadManifest(jobDir); err == nil {
 		step("curate", "%d training and %d validation examples, %d tokens (byte vocabulary)", man.Train, man.Valid, man.Tokens)
 	}
 	first, last, steps := trainingCurve(forge.LogPath(dir, intOf(id)))
@@ -207,7 +208,7 @@ g, _ := p.Get("generations").([]any); p.Set("generations", append(g, r))`, i, i,
 		}
 		diff := logprobDiff(lc.LogProbs, pt.Logits)
 		worst = math.Max(worst, diff)
-		if !equalInts(lc.Tokens, pt.Tokens) || diff > 1e-3 || math.IsNaN(diff) {
+		if !slices.Equal(lc.Tokens, pt.Tokens) || diff > 1e-3 || math.IsNaN(diff) {
 			return fmt.Errorf("selftest: %s: llama.cpp continues with %v, PyTorch with %v (log-probabilities differ by %.2g)", what, lc.Tokens, pt.Tokens, diff)
 		}
 		step("llama.cpp", "%s: the same %d greedy tokens as PyTorch, log-probabilities within %.1g, in %s", what, n, diff, since(t0))
@@ -291,18 +292,6 @@ func logprobDiff(lc [][]float64, logits [][]float64) float64 {
 	return worst
 }
 
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // trainingCurve reads the first and last loss the trainer reported.
 func trainingCurve(log string) (first, last float64, steps int) {
 	b, err := os.ReadFile(log)
@@ -323,15 +312,6 @@ func trainingCurve(log string) (first, last float64, steps int) {
 		last, steps = *p.Loss, p.Step
 	}
 	return first, last, steps
-}
-
-func readManifestFile(jobDir string) (forge.Manifest, error) {
-	var m forge.Manifest
-	b, err := os.ReadFile(filepath.Join(jobDir, "dataset", "dataset.json"))
-	if err != nil {
-		return m, err
-	}
-	return m, json.Unmarshal(b, &m)
 }
 
 func intOf(v any) int {
