@@ -46,7 +46,14 @@ func defaultPrimitives() map[string]Primitive {
 		"recordEntropy":     primNoEntropy,
 		"autotelicStep":     primNoAutotelic,
 		"autotelicMandates": primNoAutotelic,
+		"pllmBench":         primNoBench,
 	}
+}
+
+// primNoBench is the pLLM's bench where package bench is not installed
+// (it rebinds it).
+func primNoBench(c *PrimitiveCall) (any, error) {
+	return nil, fmt.Errorf("%s: the pLLM bench is not installed in this process", c.Selector)
 }
 
 // primNoEntropy is the metric's primitives where package entropy is not

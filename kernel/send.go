@@ -223,6 +223,9 @@ func (s *Session) invoke(b binding, recv image.OID, sel string, args []any) (any
 			return nil, err
 		}
 		author := s.k.author(b)
+		prev := s.running
+		s.running = runningMethod{holder: b.holder, sel: sel}
+		defer func() { s.running = prev }()
 		var v any
 		if author != "" && ModelWritten(author) {
 			v, err = s.invokeModel(m, author, b.holder, recv, sel, args)

@@ -40,6 +40,11 @@ type Session struct {
 	// session, so the session never evaluates again.
 	closed bool
 	out    io.Writer // where scripts' fmt.Print output goes; nil discards it
+	// entry is the source of the Eval in progress; running is the method
+	// whose body is executing (zero at the entry's top level). Both are
+	// what a doesNotUnderstand can tell the model about the send.
+	entry   string
+	running runningMethod
 	// limits, when set, adjusts the limits read from Lobby.system for each
 	// evaluation of this session (see SetLimits).
 	limits func(interp.Limits) interp.Limits
@@ -63,6 +68,24 @@ func (s *Session) SetOutput(w io.Writer) {
 	s.mu.Lock()
 	s.out = w
 	s.mu.Unlock()
+}
+
+// Output returns where the session's evaluations print (nil: nowhere):
+// a primitive that reports progress prints there, as a script would.
+func (s *Session) Output() io.Writer { return s.out }
+
+// runningMethod names a method by where it was found.
+type runningMethod struct {
+	holder image.OID
+	sel    string
+}
+
+// Origin says where the send in progress was made from: the method whose
+// body is executing (its holder and selector), or, at an entry's top
+// level, the entry's source (holder 0). Both are empty outside Eval and
+// method bodies.
+func (s *Session) Origin() (holder image.OID, sel, entry string) {
+	return s.running.holder, s.running.sel, s.entry
 }
 
 // NewSession returns a session whose commits carry principal.
@@ -194,6 +217,8 @@ func (s *Session) Eval(ctx context.Context, src string) (EvalResult, error) {
 			}
 			s.ws = ws
 		}
+		s.entry = src
+		defer func() { s.entry = "" }()
 		r, err := s.ws.Eval(s.guard, src)
 		if errors.Is(err, interp.ErrAbandoned) {
 			s.closed = true

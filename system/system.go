@@ -25,6 +25,7 @@ import (
 	"batos/kernel"
 	"batos/kernel/entropy"
 	"batos/kernel/pllm"
+	"batos/kernel/pllm/bench"
 	"batos/kernel/sandbox"
 	"batos/server"
 )
@@ -115,6 +116,10 @@ func Open(dir string, opts Options) (*System, error) {
 			po.Sandbox = sys.runner
 		}
 		sys.pllm = pllm.Install(k, po)
+		if err := bench.Install(k, sys.runner); err != nil {
+			k.Close()
+			return nil, err
+		}
 	}
 	replay := opts.Replay
 	if replay <= 0 {

@@ -1,6 +1,9 @@
 package main_test
 
 import (
+	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -55,5 +58,52 @@ func TestInferAnswerEndsItsLine(t *testing.T) {
 	r := batos(t, "Lobby.Send(\"infer\", \"say hello\")\n", []string{"BATOS_LLM_URL=" + srv.URL}, "repl", "--image", img)
 	if r.out != "\"Hello there\"\n" || !strings.Contains(r.err, "answers]\nHello there\n") {
 		t.Fatalf("repl: %+v", r)
+	}
+}
+
+// TestPLLMBench: `batos pllm bench` runs mandates through the real
+// pipeline and sandbox against a server, prints a line per mandate and
+// the table, writes the JSON report and records the run in the image.
+func TestPLLMBench(t *testing.T) {
+	srv := llamatest.New(t)
+	area := "```go\nfunc area(self Object) int { return self.Get(\"w\").(int) * self.Get(\"h\").(int) }\n```"
+	srv.Respond(func(body map[string]any) llamatest.Reply {
+		if strings.Contains(fmt.Sprint(body["messages"]), "Selector: area") {
+			return llamatest.Reply{Text: area}
+		}
+		return llamatest.Reply{Text: "I cannot write that."}
+	})
+	dir := t.TempDir()
+	img, report := filepath.Join(dir, "img"), filepath.Join(dir, "report.json")
+	env := []string{"BATOS_LLM_URL=" + srv.URL}
+	r := batos(t, "", env, "pllm", "bench", "--image", img, "--run", "rect-area,word-count", "--personas", "BRICK,BABS", "--attempts", "1", "--json", report)
+	if r.code != 0 {
+		t.Fatalf("bench: %+v", r)
+	}
+	for _, want := range []string{"PASS  BRICK rect-area (train, 1 attempt", "FAIL  BABS word-count (heldout, 1 attempt", "PERSONA", "1/2  50%"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.out)
+		}
+	}
+	data, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Rows []struct {
+			Persona string
+			Pass    int `json:"pass"`
+		}
+		Outcomes []struct{ Mandate string }
+	}
+	if err := json.Unmarshal(data, &rep); err != nil || len(rep.Rows) != 2 || len(rep.Outcomes) != 4 || rep.Rows[0].Pass != 1 {
+		t.Fatalf("report %v: %s", err, data)
+	}
+	r = batos(t, "", nil, "eval", "--image", img, `len(Lobby.At("pLLM").Get("benchmarks").([]any))`)
+	if r.out != "1\n" {
+		t.Fatalf("benchmarks: %+v", r)
+	}
+	if r = batos(t, "", env, "pllm", "bench", "--image", img, "--split", "nope"); r.code == 0 || !strings.Contains(r.err, `unknown split "nope"`) {
+		t.Fatalf("bad split: %+v", r)
 	}
 }

@@ -3,6 +3,7 @@ package pllm
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,6 +26,9 @@ type config struct {
 	// reviewer, when set, names the persona that must approve a candidate
 	// that passed its trial run before it is installed.
 	reviewer string
+	// context is which optional parts of the context the model is told
+	// (Lobby.pLLM.context).
+	context contextParts
 }
 
 type persona struct {
@@ -66,6 +70,7 @@ func readConfig(pllm kernel.Object) config {
 		template:    stringSlot(pllm, "dnuTemplate", ""),
 		timeout:     defaultTimeout,
 		personas:    map[string]persona{},
+		context:     readContextParts(slot(pllm, "context")),
 	}
 	if d, err := time.ParseDuration(stringSlot(pllm, "generationTimeout", "")); err == nil && d > 0 {
 		c.timeout = d
@@ -160,9 +165,13 @@ func loraSlot(v any) (ids []llama.LoRA, paths []pathLoRA) {
 
 // request builds the model request for one persona.
 func (c config) request(p persona, user string) llama.Request {
+	system := p.systemPrompt
+	if c.context.api {
+		system = strings.TrimSpace(system + "\n\n" + apiReference)
+	}
 	req := llama.Request{
-		Messages: []llama.Message{{Role: "system", Content: p.systemPrompt}, {Role: "user", Content: user}},
-		Prompt:   p.systemPrompt + "\n\n" + user + "\n",
+		Messages: []llama.Message{{Role: "system", Content: system}, {Role: "user", Content: user}},
+		Prompt:   system + "\n\n" + user + "\n",
 		Model:    p.model,
 		LoRA:     p.lora,
 	}
@@ -195,4 +204,35 @@ func Endpoint(s *kernel.Session) string {
 		return stringSlot(p, "endpoint", defaultEndpoint)
 	}
 	return ""
+}
+
+// PersonaConfig is a persona as the pLLM will ask it.
+type PersonaConfig struct {
+	Name, Endpoint, Model string
+	// Adapter describes its LoRA slot: "" for none, else the adapter ids
+	// or files and their scales ("2@1", "/a/brick.gguf@0.5").
+	Adapter string
+}
+
+// Personas reads the personas configured in Lobby.pLLM, in name order,
+// through s's evaluation in progress.
+func Personas(s *kernel.Session) []PersonaConfig {
+	o, ok := slot(s.Object(image.RootOID), "pLLM").(kernel.Object)
+	if !ok {
+		return nil
+	}
+	cfg := readConfig(o)
+	var out []PersonaConfig
+	for _, p := range cfg.personas {
+		var adapters []string
+		for _, l := range p.lora {
+			adapters = append(adapters, fmt.Sprintf("%d@%g", l.ID, l.Scale))
+		}
+		for _, l := range p.loraPaths {
+			adapters = append(adapters, fmt.Sprintf("%s@%g", l.path, l.scale))
+		}
+		out = append(out, PersonaConfig{Name: p.name, Endpoint: p.endpoint, Model: p.model, Adapter: strings.Join(adapters, ",")})
+	}
+	slices.SortFunc(out, func(a, b PersonaConfig) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"sort"
 	"strings"
 	"text/template"
 
@@ -24,6 +25,14 @@ type mandate struct {
 	Params    string // a suggested parameter list: (self Object, a0 int, ...)
 	Failures  string
 	Purpose   string // why the method is wanted, when the asker says
+	// Path is how the receiver is reached from Lobby ("Lobby.rect"),
+	// when it is reachable; Origin is the source that made the send (an
+	// input, or the calling method); Docs lists the methods on the
+	// receiver's chain by signature and doc comment. Each is left empty
+	// when Lobby.pLLM.context switches it off.
+	Path   string
+	Origin string
+	Docs   string
 }
 
 // Limits on the context, so that a large image cannot overflow the
@@ -31,16 +40,28 @@ type mandate struct {
 const (
 	maxMethodSource = 1500
 	maxMethodsText  = 8000
+	maxDocsText     = 3000
 	maxChain        = 16
+	maxOriginText   = 1500
+	// maxPathSearch bounds the objects visited to find how the receiver
+	// is reached: a receiver deeper than that is described by its id.
+	maxPathSearch = 5000
 )
 
-func buildMandate(s *kernel.Session, self kernel.Object, sel string, args []any) (mandate, error) {
-	return buildMandateWithout(s, self, sel, args, "")
+func buildMandate(s *kernel.Session, self kernel.Object, sel string, args []any, cx contextParts) (mandate, error) {
+	m, err := buildMandateWithout(s, self, sel, args, "", cx)
+	if err != nil {
+		return m, err
+	}
+	if cx.path {
+		m.Path = pathTo(s, self.OID())
+	}
+	return m, nil
 }
 
 // buildMandateWithout leaves the receiver's own slot skip out of the
 // context.
-func buildMandateWithout(s *kernel.Session, self kernel.Object, sel string, args []any, skip string) (mandate, error) {
+func buildMandateWithout(s *kernel.Session, self kernel.Object, sel string, args []any, skip string, cx contextParts) (mandate, error) {
 	m := mandate{Receiver: s.Describe(self.OID()), Selector: sel}
 	slots, err := s.SlotsOf(self.OID())
 	if err != nil {
@@ -72,7 +93,7 @@ func buildMandateWithout(s *kernel.Session, self kernel.Object, sel string, args
 		chain = chain[:maxChain]
 	}
 	var parents []string
-	var methods strings.Builder
+	var methods, docs strings.Builder
 	for i, oid := range chain {
 		if i > 0 {
 			parents = append(parents, s.Describe(oid))
@@ -85,8 +106,15 @@ func buildMandateWithout(s *kernel.Session, self kernel.Object, sel string, args
 			if i == 0 && skip != "" && sl.Name == skip {
 				continue
 			}
-			if meth, ok := sl.Value.(image.Method); ok && methods.Len() < maxMethodsText {
+			meth, ok := sl.Value.(image.Method)
+			if !ok {
+				continue
+			}
+			if methods.Len() < maxMethodsText {
 				fmt.Fprintf(&methods, "// on %s\n%s\n\n", s.Describe(oid), truncate(meth.Source, maxMethodSource))
+			}
+			if cx.docs && docs.Len() < maxDocsText {
+				docs.WriteString(docLine(s.Describe(oid), sl.Name, meth.Source))
 			}
 		}
 	}
@@ -95,6 +123,7 @@ func buildMandateWithout(s *kernel.Session, self kernel.Object, sel string, args
 		m.Parents = "(none)"
 	}
 	m.Methods = methods.String()
+	m.Docs = docs.String()
 	if m.Methods == "" {
 		m.Methods = "(none)\n"
 	}
@@ -102,7 +131,11 @@ func buildMandateWithout(s *kernel.Session, self kernel.Object, sel string, args
 	var argText, params []string
 	params = append(params, "self Object")
 	for i, a := range args {
-		argText = append(argText, fmt.Sprintf("%s = %s", goType(a), abbreviate(s.Format(a), 80)))
+		if cx.values {
+			argText = append(argText, fmt.Sprintf("%s = %s", goType(a), abbreviate(s.Format(a), 80)))
+		} else {
+			argText = append(argText, goType(a))
+		}
 		params = append(params, fmt.Sprintf("a%d %s", i, goType(a)))
 	}
 	m.Arguments = strings.Join(argText, ", ")
@@ -163,11 +196,183 @@ func (m mandate) render(tmpl string) string {
 	fmt.Fprintf(&b, "\nThe method is called as %s.Send(%q, ...) with the arguments above; a fitting signature is func %s%s.\n"+
 		"Methods see self.Get, self.Set, self.Send, self.Clone, self.Define, self.Slots, Lobby and NewObject(); the standard library packages strings, strconv, math, sort, slices, maps, fmt, errors, unicode, bytes, regexp and encoding/json are available without imports. No goroutines, channels, os, net or unsafe.\n",
 		m.Receiver, m.Selector, m.Selector, m.Params)
+	if m.Path != "" {
+		fmt.Fprintf(&b, "The receiver is reached as %s.\n", m.Path)
+	}
+	if m.Origin != "" {
+		fmt.Fprintf(&b, "The send was made by %s\n", m.Origin)
+	}
+	if m.Docs != "" {
+		fmt.Fprintf(&b, "Methods the receiver already answers (signature, then doc comment):\n%s", m.Docs)
+	}
 	if m.Purpose != "" {
 		fmt.Fprintf(&b, "What the method is for: %s\n", m.Purpose)
 	}
 	return b.String()
 }
+
+// contextParts says which optional parts of the context the model is
+// told (Lobby.pLLM.context; every part is on by default): how the
+// receiver is reached, the source that made the send, the arguments'
+// values besides their types, the methods' signatures and doc comments,
+// and the Object API reference in the system prompt.
+type contextParts struct {
+	path, origin, values, docs, api bool
+}
+
+// ContextParts names the parts of Lobby.pLLM.context, in the order the
+// bench reports them.
+var ContextParts = []string{"path", "origin", "values", "docs", "api"}
+
+func readContextParts(v any) contextParts {
+	cx := contextParts{true, true, true, true, true}
+	m, _ := v.(map[string]any)
+	for k, on := range m {
+		b, ok := on.(bool)
+		if !ok {
+			continue
+		}
+		switch k {
+		case "path":
+			cx.path = b
+		case "origin":
+			cx.origin = b
+		case "values":
+			cx.values = b
+		case "docs":
+			cx.docs = b
+		case "api":
+			cx.api = b
+		}
+	}
+	return cx
+}
+
+// pathTo says how oid is reached from Lobby through data and parent
+// slots and lists ("Lobby.shapes[2].origin"), breadth first, so the
+// shortest way; "" when it is not reached within maxPathSearch objects.
+func pathTo(s *kernel.Session, oid image.OID) string {
+	if oid == image.RootOID {
+		return "Lobby"
+	}
+	paths := map[image.OID]string{image.RootOID: "Lobby"}
+	queue := []image.OID{image.RootOID}
+	for len(queue) > 0 && len(paths) < maxPathSearch {
+		at := queue[0]
+		queue = queue[1:]
+		slots, err := s.SlotsOf(at)
+		if err != nil {
+			continue
+		}
+		for _, sl := range slots {
+			var found bool
+			visit := func(ref image.Ref, path string) {
+				if _, seen := paths[ref.OID]; seen || found {
+					return
+				}
+				paths[ref.OID] = path
+				queue = append(queue, ref.OID)
+				found = ref.OID == oid
+			}
+			switch v := sl.Value.(type) {
+			case image.Ref:
+				visit(v, paths[at]+"."+sl.Name)
+			case []any:
+				for i, e := range v {
+					if ref, ok := e.(image.Ref); ok {
+						visit(ref, fmt.Sprintf("%s.%s[%d]", paths[at], sl.Name, i))
+					}
+				}
+			case map[string]any:
+				for _, k := range sortedKeys(v) {
+					if ref, ok := v[k].(image.Ref); ok {
+						visit(ref, fmt.Sprintf("%s.%s[%q]", paths[at], sl.Name, k))
+					}
+				}
+			}
+			if found {
+				return paths[oid]
+			}
+		}
+	}
+	return ""
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// docLine is one method of the chain as the context lists it: its
+// signature and the first line of its doc comment.
+func docLine(holder, sel, src string) string {
+	var doc []string
+	sig := ""
+	for _, line := range strings.Split(src, "\n") {
+		t := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(t, "//") && sig == "":
+			if c := strings.TrimSpace(strings.TrimPrefix(t, "//")); c != "" && !strings.HasPrefix(c, "batos:") {
+				doc = append(doc, c)
+			}
+		case strings.HasPrefix(t, "func "):
+			sig = strings.TrimSuffix(strings.TrimSpace(strings.TrimSuffix(t, "{")), "{")
+		}
+		if sig != "" {
+			break
+		}
+	}
+	if sig == "" {
+		sig = sel
+	}
+	line := fmt.Sprintf("  %s (on %s)", abbreviate(sig, 160), holder)
+	if len(doc) > 0 {
+		line += " — " + abbreviate(strings.Join(doc, " "), 160)
+	}
+	return line + "\n"
+}
+
+// origin describes where a send was made: the calling method's source, or
+// the input at the top level of an entry; "" when neither is known.
+func origin(s *kernel.Session) string {
+	holder, sel, entry := s.Origin()
+	if sel != "" {
+		slots, err := s.SlotsOf(holder)
+		if err == nil {
+			for _, sl := range slots {
+				if meth, ok := sl.Value.(image.Method); ok && sl.Name == sel {
+					return fmt.Sprintf("method %s on %s:\n%s\n", sel, s.Describe(holder), truncate(meth.Source, maxOriginText))
+				}
+			}
+		}
+		return fmt.Sprintf("method %s on %s.\n", sel, s.Describe(holder))
+	}
+	if strings.TrimSpace(entry) != "" {
+		return fmt.Sprintf("this input:\n%s\n", truncate(strings.TrimSpace(entry), maxOriginText))
+	}
+	return ""
+}
+
+// apiReference is the Object API with an example each, added to the
+// system prompt when Lobby.pLLM.context's api part is on.
+const apiReference = `The Object API a method uses (self is an Object; Lobby is the root object):
+  self.Get("w")                     any: a slot's value, found on self or its parents (assert its type: self.Get("w").(int))
+  self.At("shape")                  Object: a slot holding an object
+  v, ok := self.Lookup("w")         a slot that may be missing
+  self.Set("w", 3)                  sets a data slot on self (creates it)
+  self.Send("area", 2)              sends a message: any method or slot, with arguments; returns any
+  self.Define("sel", src)           installs a method from Go source
+  self.Remove("w"); self.Rename("w", "width")
+  self.Clone()                      a shallow copy sharing the parents
+  self.Slots()                      []string: the slot names
+  NewObject()                       a new empty object
+Values in slots are nil, bool, int, int64, float64, string, []byte, []any, map[string]any, Object,
+and []T or map[string]T of bool, int, int64, float64 and string. Numbers read back with the type
+they were set with: self.Get("n").(int) for an int.`
 
 func promptHash(prompt string) string {
 	h := sha256.Sum256([]byte(prompt))
@@ -184,7 +389,13 @@ func PromptFor(s *kernel.Session, holder image.OID, sel, src string) (string, er
 	if err != nil {
 		return "", err
 	}
-	m, err := buildMandateWithout(s, s.Object(holder), sel, nil, sel)
+	tmpl := ""
+	cx := readContextParts(nil)
+	if o, ok := slot(s.Object(image.RootOID), "pLLM").(kernel.Object); ok {
+		cfg := readConfig(o)
+		tmpl, cx = cfg.template, cfg.context
+	}
+	m, err := buildMandateWithout(s, s.Object(holder), sel, nil, sel, cx)
 	if err != nil {
 		return "", err
 	}
@@ -199,9 +410,8 @@ func PromptFor(s *kernel.Session, holder image.OID, sel, src string) (string, er
 		m.Arguments = strings.Join(types, ", ")
 	}
 	m.Failures = "(none)"
-	tmpl := ""
-	if o, ok := slot(s.Object(image.RootOID), "pLLM").(kernel.Object); ok {
-		tmpl = readConfig(o).template
+	if cx.path {
+		m.Path = pathTo(s, holder)
 	}
 	return m.render(tmpl), nil
 }

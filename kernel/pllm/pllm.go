@@ -158,6 +158,13 @@ type Request struct {
 	// Purpose tells the model why the method is wanted; Note heads the
 	// install's transaction note.
 	Purpose, Note string
+	// Origin is the source that made the send, told to the model (a
+	// doesNotUnderstand tells it the input or the calling method).
+	Origin string
+	// Checks are examples the candidate must also answer in its trial
+	// run (sandbox.Check): a failed one rejects it, and its
+	// counterexample is fed back to the model.
+	Checks []sandbox.Check
 	// MaxAttempts lowers Lobby.pLLM.maxAttempts (0: the image's).
 	MaxAttempts int
 	// MaxTokens caps each answer below the image's sampling max_tokens
@@ -183,6 +190,15 @@ type Result struct {
 	Spent    Spent
 	Install  image.TxInfo // the install's commit, when one was made
 	Recorded bool         // a generation record of a failure was committed
+	// Model is the model that answered last (the installed candidate's
+	// when one was installed), as its server named it; LoRA says which
+	// adapters it was asked with (see resolveLoRA), "" when none.
+	Model, LoRA string
+	// PromptBytes is the length of the last prompt, system prompt
+	// included: what the context costs.
+	PromptBytes int
+	// Source is the installed method's source.
+	Source string
 }
 
 // Generate runs the doesNotUnderstand pipeline for req: it writes,
@@ -203,7 +219,7 @@ func (p *PLLM) Generate(ctx context.Context, req Request) (Result, error) {
 	j := &job{
 		principal: principal, author: principal, recordAs: principal,
 		recv: req.Receiver, sel: req.Selector, args: req.Args, nu: nu,
-		personas: req.Personas, purpose: req.Purpose, note: req.Note,
+		personas: req.Personas, purpose: req.Purpose, note: req.Note, origin: req.Origin, checks: req.Checks,
 		maxAttempts: req.MaxAttempts, maxTokens: req.MaxTokens, allow: req.Allow,
 		view: func(fn func(s *kernel.Session) error) error {
 			// A read-only transaction: fn writes nothing, so nothing
@@ -260,6 +276,8 @@ type job struct {
 	personas  []string // consulted instead of routing, when set
 	purpose   string
 	note      string
+	origin    string          // the source that made the send, when the asker says
+	checks    []sandbox.Check // further examples the trial runs
 	// maxAttempts lowers the image's maxAttempts when positive.
 	maxAttempts int
 	maxTokens   int // caps each answer when positive
@@ -309,7 +327,13 @@ func (p *PLLM) pipeline(ctx context.Context, j *job) (Result, error) {
 		}
 		cfg = readConfig(o)
 		var err error
-		m, err = buildMandate(s, self, j.sel, j.args)
+		m, err = buildMandate(s, self, j.sel, j.args, cfg.context)
+		if cfg.context.origin {
+			m.Origin = j.origin
+			if m.Origin == "" {
+				m.Origin = origin(s)
+			}
+		}
 		return err
 	})
 	if err != nil {
@@ -387,6 +411,7 @@ func (p *PLLM) pipeline(ctx context.Context, j *job) (Result, error) {
 		resume := j.suspend()
 		prompt = p.fitPrompt(ctx, cfg.personas[names[0]].endpoint, m, cfg)
 		rec.prompt, rec.promptHash = prompt, promptHash(prompt)
+		res.PromptBytes = len(prompt) + len(cfg.request(cfg.personas[names[0]], "").Messages[0].Content)
 		cands := p.generate(ctx, j.principal, cfg, names, j.sel, prompt)
 		unreachable := 0
 		var accepted *candidate
@@ -396,6 +421,7 @@ func (p *PLLM) pipeline(ctx context.Context, j *job) (Result, error) {
 				unreachable++
 				continue
 			}
+			res.Model, res.LoRA = cand.model, cand.lora
 			if accepted != nil {
 				cand.outcome = "not needed"
 				continue
@@ -421,6 +447,7 @@ func (p *PLLM) pipeline(ctx context.Context, j *job) (Result, error) {
 				return res, fail(attempt, "installing the accepted method: %v", err)
 			}
 			res.Persona, res.Install = accepted.persona, info
+			res.Model, res.LoRA, res.Source = accepted.model, accepted.lora, accepted.source
 			return res, nil
 		}
 		if unreachable == len(cands) && len(cands) > 0 {
@@ -658,6 +685,7 @@ func (p *PLLM) validate(ctx context.Context, j *job, cand *candidate) bool {
 		Receiver: j.recv, Holder: holder, Selector: j.sel, Source: src, Args: j.args,
 		Author:     j.author + "/" + cand.persona,
 		DeadlineMS: int(p.opts.TrialDeadline / time.Millisecond),
+		Checks:     j.checks,
 	})
 	if err != nil {
 		return reject("trial run: %v", err)
@@ -742,6 +770,7 @@ func (p *PLLM) infer(c *kernel.PrimitiveCall) (any, error) {
 		return nil, fmt.Errorf("infer: the image has no Lobby.pLLM")
 	}
 	cfg := readConfig(pllmObj)
+	cfg.context.api = false // a question, not a method to write
 	name, _ := kernel.Arg[string](c.Args, 1)
 	if name == "" {
 		if names := p.route(pllmObj, cfg, prompt); len(names) > 0 {

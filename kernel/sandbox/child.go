@@ -128,7 +128,33 @@ func trial(s *kernel.Session, req Request) Response {
 	if err != nil {
 		return Response{ErrorKind: classify(err), Error: oneLine(err.Error()), Writes: writes}
 	}
-	return Response{OK: true, Value: capString(s.Format(v), MaxOutput), ValueType: typeName(v), Writes: writes}
+	resp := Response{OK: true, Value: capString(s.Format(v), MaxOutput), ValueType: typeName(v), Writes: writes}
+	for i, c := range req.Checks {
+		args := make([]any, len(c.Args))
+		for j, a := range c.Args {
+			args[j] = s.Bind(a)
+		}
+		var got any
+		err := catch(func() { got = recv.Send(req.Selector, args...) })
+		resp.Writes = writeSet(s.ModelWrites())
+		call := checkCall(s, req.Selector, args)
+		if err != nil {
+			return Response{ErrorKind: classify(err), Error: oneLine(fmt.Sprintf("check %d, %s: %v", i+1, call, err)), Writes: resp.Writes}
+		}
+		if text := s.Format(got); text != c.Want {
+			return Response{ErrorKind: KindCheck, Error: oneLine(fmt.Sprintf("check %d: %s = %s, want %s", i+1, call, capString(text, 200), c.Want)), Writes: resp.Writes}
+		}
+	}
+	return resp
+}
+
+// checkCall writes a check's send as a script would: area(3, "x").
+func checkCall(s *kernel.Session, sel string, args []any) string {
+	texts := make([]string, len(args))
+	for i, a := range args {
+		texts[i] = capString(s.Format(a), 80)
+	}
+	return sel + "(" + strings.Join(texts, ", ") + ")"
 }
 
 func writeSet(ws []kernel.Write) []Write {

@@ -36,6 +36,19 @@ type Request struct {
 	Args       []any     `json:"-"`
 	DeadlineMS int       `json:"deadline_ms,omitempty"` // 0: the image's Lobby.system.sendDeadline
 	MaxDepth   int       `json:"max_depth,omitempty"`   // 0: the image's Lobby.system.maxDepth
+	// Checks are further sends of Selector to Receiver, run after the
+	// first in the same (aborted) transaction, in order: each must print
+	// as its Want. A failed check fails the trial with KindCheck and a
+	// counterexample.
+	Checks []Check `json:"-"`
+}
+
+// Check is one example a candidate must answer: Selector sent to the
+// receiver with Args prints as Want (Session.Format's text: 12, "abc",
+// []any{1, 2}).
+type Check struct {
+	Args []any
+	Want string
 }
 
 // Error kinds of a failed Response.
@@ -50,6 +63,7 @@ const (
 	KindNotUnderstood = "not_understood" // a send found no slot
 	KindArgument      = "argument"       // the arguments do not fit the method's parameters
 	KindPolicy        = "policy"         // the candidate wrote what the image's write policy forbids
+	KindCheck         = "check"          // a check's send answered other than it wants
 	KindOther         = "other"          // any other error the method returned or raised
 	KindCrash         = "crash"          // the sandbox process died (fatal error, signal, no or garbled answer)
 )
@@ -98,20 +112,54 @@ type wireRequest struct {
 	Args       []json.RawMessage `json:"args"`
 	DeadlineMS int               `json:"deadline_ms,omitempty"`
 	MaxDepth   int               `json:"max_depth,omitempty"`
+	Checks     []wireCheck       `json:"checks,omitempty"`
+}
+
+type wireCheck struct {
+	Args []json.RawMessage `json:"args"`
+	Want string            `json:"want"`
+}
+
+func encodeArgs(args []any) ([]json.RawMessage, error) {
+	out := make([]json.RawMessage, len(args))
+	for i, a := range args {
+		v, err := encodeValue(a)
+		if err != nil {
+			return nil, fmt.Errorf("argument %d: %w", i+1, err)
+		}
+		if out[i], err = json.Marshal(v); err != nil {
+			return nil, fmt.Errorf("argument %d: %w", i+1, err)
+		}
+	}
+	return out, nil
+}
+
+func decodeArgs(raw []json.RawMessage) ([]any, error) {
+	out := make([]any, len(raw))
+	for i, r := range raw {
+		v, err := decodeValue(r)
+		if err != nil {
+			return nil, fmt.Errorf("argument %d: %w", i+1, err)
+		}
+		out[i] = v
+	}
+	return out, nil
 }
 
 // MarshalJSON writes args as tagged values (see encodeValue).
 func (r Request) MarshalJSON() ([]byte, error) {
 	w := wireRequest{Image: r.Image, Receiver: r.Receiver, Holder: r.Holder, Selector: r.Selector, Source: r.Source, Author: r.Author,
-		DeadlineMS: r.DeadlineMS, MaxDepth: r.MaxDepth, Args: make([]json.RawMessage, len(r.Args))}
-	for i, a := range r.Args {
-		v, err := encodeValue(a)
+		DeadlineMS: r.DeadlineMS, MaxDepth: r.MaxDepth}
+	var err error
+	if w.Args, err = encodeArgs(r.Args); err != nil {
+		return nil, err
+	}
+	for i, c := range r.Checks {
+		args, err := encodeArgs(c.Args)
 		if err != nil {
-			return nil, fmt.Errorf("argument %d: %w", i+1, err)
+			return nil, fmt.Errorf("check %d: %w", i+1, err)
 		}
-		if w.Args[i], err = json.Marshal(v); err != nil {
-			return nil, fmt.Errorf("argument %d: %w", i+1, err)
-		}
+		w.Checks = append(w.Checks, wireCheck{Args: args, Want: c.Want})
 	}
 	return json.Marshal(w)
 }
@@ -123,13 +171,17 @@ func (r *Request) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*r = Request{Image: w.Image, Receiver: w.Receiver, Holder: w.Holder, Selector: w.Selector, Source: w.Source, Author: w.Author,
-		DeadlineMS: w.DeadlineMS, MaxDepth: w.MaxDepth, Args: make([]any, len(w.Args))}
-	for i, raw := range w.Args {
-		v, err := decodeValue(raw)
+		DeadlineMS: w.DeadlineMS, MaxDepth: w.MaxDepth}
+	var err error
+	if r.Args, err = decodeArgs(w.Args); err != nil {
+		return err
+	}
+	for i, c := range w.Checks {
+		args, err := decodeArgs(c.Args)
 		if err != nil {
-			return fmt.Errorf("argument %d: %w", i+1, err)
+			return fmt.Errorf("check %d: %w", i+1, err)
 		}
-		r.Args[i] = v
+		r.Checks = append(r.Checks, Check{Args: args, Want: c.Want})
 	}
 	return nil
 }

@@ -146,6 +146,7 @@ type Server struct {
 	adapters  []Adapter
 	requests  []Request
 	ids       int
+	respond   func(map[string]any) Reply
 }
 
 // New starts a server that is closed when the test ends. With no script every
@@ -286,8 +287,22 @@ func (s *Server) model() string {
 	return p
 }
 
-func (s *Server) nextReply() Reply {
+// Respond makes every later chat or completion request answered by fn,
+// given the request's decoded body, instead of the script: a server that
+// answers by what it is asked (nil: back to the script).
+func (s *Server) Respond(fn func(body map[string]any) Reply) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.respond = fn
+}
+
+func (s *Server) nextReply(body map[string]any) Reply {
+	s.mu.Lock()
+	respond := s.respond
+	if respond != nil {
+		s.mu.Unlock()
+		return respond(body)
+	}
 	defer s.mu.Unlock()
 	if len(s.script) == 0 {
 		return Reply{Text: "Hello from llamatest."}
@@ -680,7 +695,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 400, "'messages' is required")
 		return
 	}
-	rep := s.nextReply()
+	rep := s.nextReply(body)
 	if rep.Status != 0 && rep.Status != 200 && !rep.ErrorMidStream {
 		writeError(w, rep.Status, rep.Message)
 		return
@@ -797,7 +812,7 @@ func (s *Server) completion(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 400, `"prompt" must be a string`)
 		return
 	}
-	rep := s.nextReply()
+	rep := s.nextReply(body)
 	if rep.Status != 0 && rep.Status != 200 && !rep.ErrorMidStream {
 		writeError(w, rep.Status, rep.Message)
 		return

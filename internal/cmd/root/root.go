@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	autotelicmd "batos/internal/cmd/autotelic"
+	pllmcmd "batos/internal/cmd/pllm"
 	entropycmd "batos/internal/cmd/entropy"
 	evalcmd "batos/internal/cmd/eval"
 	forgecmd "batos/internal/cmd/forge"
@@ -65,7 +66,7 @@ func NewCmd(ios *iostreams.IOStreams) *cobra.Command {
 		}
 		return repl.RunE(c, args)
 	}
-	cmd.AddCommand(repl, tui, tuicmd.NewAttachCmd(ios, target), evalcmd.NewCmd(ios, target), servecmd.NewCmd(ios, imagePath), forgecmd.NewCmd(ios, target), entropycmd.NewCmd(ios, target), autotelicmd.NewCmd(ios, target),
+	cmd.AddCommand(repl, tui, tuicmd.NewAttachCmd(ios, target), evalcmd.NewCmd(ios, target), servecmd.NewCmd(ios, imagePath), forgecmd.NewCmd(ios, target), entropycmd.NewCmd(ios, target), autotelicmd.NewCmd(ios, target), pllmcmd.NewCmd(ios, target),
 		imagecmd.NewCmd(ios, imagePath), sandboxcmd.NewCmd())
 	cmd.SetOut(ios.Out)
 	cmd.SetErr(ios.ErrOut)
