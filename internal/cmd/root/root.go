@@ -9,11 +9,11 @@ import (
 	"github.com/spf13/cobra"
 
 	autotelicmd "batos/internal/cmd/autotelic"
-	pllmcmd "batos/internal/cmd/pllm"
 	entropycmd "batos/internal/cmd/entropy"
 	evalcmd "batos/internal/cmd/eval"
 	forgecmd "batos/internal/cmd/forge"
 	imagecmd "batos/internal/cmd/image"
+	pllmcmd "batos/internal/cmd/pllm"
 	replcmd "batos/internal/cmd/repl"
 	sandboxcmd "batos/internal/cmd/sandbox"
 	servecmd "batos/internal/cmd/serve"
