@@ -29,6 +29,8 @@ type config struct {
 	// context is which optional parts of the context the model is told
 	// (Lobby.pLLM.context).
 	context contextParts
+	// constrain is Lobby.pLLM.constrain: auto, on or off (see Grammar).
+	constrain string
 }
 
 type persona struct {
@@ -71,6 +73,7 @@ func readConfig(pllm kernel.Object) config {
 		timeout:     defaultTimeout,
 		personas:    map[string]persona{},
 		context:     readContextParts(slot(pllm, "context")),
+		constrain:   readConstrain(slot(pllm, "constrain")),
 	}
 	if d, err := time.ParseDuration(stringSlot(pllm, "generationTimeout", "")); err == nil && d > 0 {
 		c.timeout = d

@@ -26,7 +26,7 @@ type mandate struct {
 	Failures  string
 	Purpose   string // why the method is wanted, when the asker says
 	// Path is how the receiver is reached from Lobby ("Lobby.rect"),
-	// when it is reachable; Origin is the source that made the send (an
+	// when it is reachable (Receiver then starts with it); Origin is the source that made the send (an
 	// input, or the calling method); Docs lists the methods on the
 	// receiver's chain by signature and doc comment. Each is left empty
 	// when Lobby.pLLM.context switches it off.
@@ -54,9 +54,21 @@ func buildMandate(s *kernel.Session, self kernel.Object, sel string, args []any,
 		return m, err
 	}
 	if cx.path {
-		m.Path = pathTo(s, self.OID())
+		m.reachedAs(pathTo(s, self.OID()))
 	}
 	return m, nil
+}
+
+// reachedAs names the receiver by the way it is reached from Lobby,
+// keeping its description: "Lobby.rect (rect, object 13)".
+func (m *mandate) reachedAs(path string) {
+	if path == "" {
+		return
+	}
+	m.Path = path
+	if path != m.Receiver {
+		m.Receiver = fmt.Sprintf("%s (%s)", path, m.Receiver)
+	}
 }
 
 // buildMandateWithout leaves the receiver's own slot skip out of the
@@ -193,12 +205,13 @@ func (m mandate) render(tmpl string) string {
 		b.Reset()
 		template.Must(template.New("dnu").Parse(defaultTemplate)).Execute(&b, m)
 	}
+	callee := m.Receiver
+	if m.Path != "" {
+		callee = m.Path
+	}
 	fmt.Fprintf(&b, "\nThe method is called as %s.Send(%q, ...) with the arguments above; a fitting signature is func %s%s.\n"+
 		"Methods see self.Get, self.Set, self.Send, self.Clone, self.Define, self.Slots, Lobby and NewObject(); the standard library packages strings, strconv, math, sort, slices, maps, fmt, errors, unicode, bytes, regexp and encoding/json are available without imports. No goroutines, channels, os, net or unsafe.\n",
-		m.Receiver, m.Selector, m.Selector, m.Params)
-	if m.Path != "" {
-		fmt.Fprintf(&b, "The receiver is reached as %s.\n", m.Path)
-	}
+		callee, m.Selector, m.Selector, m.Params)
 	if m.Origin != "" {
 		fmt.Fprintf(&b, "The send was made by %s\n", m.Origin)
 	}
@@ -308,26 +321,34 @@ func sortedKeys(m map[string]any) []string {
 }
 
 // docLine is one method of the chain as the context lists it: its
-// signature and the first line of its doc comment.
+// signature and its doc comment, on one line.
 func docLine(holder, sel, src string) string {
 	var doc []string
-	sig := ""
 	for _, line := range strings.Split(src, "\n") {
 		t := strings.TrimSpace(line)
-		switch {
-		case strings.HasPrefix(t, "//") && sig == "":
-			if c := strings.TrimSpace(strings.TrimPrefix(t, "//")); c != "" && !strings.HasPrefix(c, "batos:") {
-				doc = append(doc, c)
-			}
-		case strings.HasPrefix(t, "func "):
-			sig = strings.TrimSuffix(strings.TrimSpace(strings.TrimSuffix(t, "{")), "{")
-		}
-		if sig != "" {
+		if strings.HasPrefix(t, "func ") {
 			break
 		}
+		if c, ok := strings.CutPrefix(t, "//"); ok {
+			if c = strings.TrimSpace(c); c != "" && !strings.HasPrefix(c, "batos:") {
+				doc = append(doc, c)
+			}
+		}
 	}
-	if sig == "" {
-		sig = sel
+	sig := sel
+	if parsed, err := interp.ParseMethod(sel, src); err == nil {
+		params := []string{"self Object"}
+		for _, p := range parsed.Params {
+			params = append(params, p.Name+" "+p.Type)
+		}
+		sig = fmt.Sprintf("func %s(%s)", sel, strings.Join(params, ", "))
+		switch len(parsed.Results) {
+		case 0:
+		case 1:
+			sig += " " + parsed.Results[0]
+		default:
+			sig += " (" + strings.Join(parsed.Results, ", ") + ")"
+		}
 	}
 	line := fmt.Sprintf("  %s (on %s)", abbreviate(sig, 160), holder)
 	if len(doc) > 0 {
@@ -411,7 +432,7 @@ func PromptFor(s *kernel.Session, holder image.OID, sel, src string) (string, er
 	}
 	m.Failures = "(none)"
 	if cx.path {
-		m.Path = pathTo(s, holder)
+		m.reachedAs(pathTo(s, holder))
 	}
 	return m.render(tmpl), nil
 }

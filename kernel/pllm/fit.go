@@ -8,9 +8,14 @@ import (
 
 // contextSizes caches each endpoint's context size (GET /props), 0 when
 // the server does not say (servers other than llama-server).
-type contextSizes struct {
-	mu sync.Mutex
-	m  map[string]int
+// serverFacts is what the pLLM learnt about each endpoint, once per
+// process: its context size, whether it is llama.cpp, and whether it
+// refused a grammar.
+type serverFacts struct {
+	mu        sync.Mutex
+	m         map[string]int // context size per slot
+	llamaCpp  map[string]bool
+	noGrammar map[string]bool
 }
 
 // fitPrompt keeps the rendered prompt inside the endpoint's context window,

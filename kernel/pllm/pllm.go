@@ -41,7 +41,7 @@ type PLLM struct {
 	k     *kernel.Kernel
 	opts  Options
 	log   *slog.Logger
-	sizes contextSizes
+	sizes serverFacts
 }
 
 // Install binds the pLLM's primitives on k: doesNotUnderstand (replacing
@@ -107,6 +107,8 @@ type candidate struct {
 	review  string   // the reviewer's answer, when reviewed
 	lora    string   // the adapters named by file: which were used, or why not
 	writes  []string // the trial's write set (sandbox.Write.String)
+	// constrained: the answer was constrained by Grammar.
+	constrained bool
 	// unreachable is set when the model server could not be reached at all.
 	unreachable error
 }
@@ -412,7 +414,7 @@ func (p *PLLM) pipeline(ctx context.Context, j *job) (Result, error) {
 		prompt = p.fitPrompt(ctx, cfg.personas[names[0]].endpoint, m, cfg)
 		rec.prompt, rec.promptHash = prompt, promptHash(prompt)
 		res.PromptBytes = len(prompt) + len(cfg.request(cfg.personas[names[0]], "").Messages[0].Content)
-		cands := p.generate(ctx, j.principal, cfg, names, j.sel, prompt)
+		cands := p.generate(ctx, j.principal, cfg, names, j.sel, prompt, true)
 		unreachable := 0
 		var accepted *candidate
 		for _, cand := range cands {
@@ -570,7 +572,11 @@ func (p *PLLM) routeScored(pllmObj kernel.Object, cfg config, mandate string) (n
 
 // generate asks each persona for a candidate concurrently, streaming
 // tokens onto the bus.
-func (p *PLLM) generate(ctx context.Context, principal string, cfg config, names []string, sel, prompt string) []*candidate {
+//
+// Candidates for a method (constrain true) are constrained by Grammar(sel)
+// where Lobby.pLLM.constrain and the server allow; a server that refuses
+// the grammar is asked again without it, and never again with one.
+func (p *PLLM) generate(ctx context.Context, principal string, cfg config, names []string, sel, prompt string, constrain bool) []*candidate {
 	cands := make([]*candidate, len(names))
 	var wg sync.WaitGroup
 	for i, name := range names {
@@ -605,6 +611,9 @@ func (p *PLLM) generate(ctx context.Context, principal string, cfg config, names
 				req.LoRA = append(req.LoRA, ids...)
 				cand.lora = note
 			}
+			if constrain && p.constrained(ctx, per.endpoint, cfg.constrain) {
+				req.Grammar = Grammar(sel)
+			}
 			call := func() (llama.Result, error) {
 				if cfg.route == "/completion" {
 					return cl.Complete(ctx, req, onToken)
@@ -612,6 +621,13 @@ func (p *PLLM) generate(ctx context.Context, principal string, cfg config, names
 				return cl.Chat(ctx, req, onToken)
 			}
 			res, err := call()
+			if err != nil && req.Grammar != "" && grammarRefused(err) {
+				p.log.Warn("the model server refused the pLLM's grammar; asking without it from now on", "endpoint", per.endpoint, "err", err)
+				p.refuseGrammar(per.endpoint)
+				req.Grammar = ""
+				res, err = call()
+			}
+			cand.constrained = req.Grammar != ""
 			var loading *llama.LoadingError
 			if errors.As(err, &loading) {
 				// The server is still loading its model: wait for it
@@ -789,7 +805,7 @@ func (p *PLLM) infer(c *kernel.PrimitiveCall) (any, error) {
 	}
 	ctx, cancel := context.WithTimeout(parent, cfg.timeout)
 	defer cancel()
-	cands := p.generate(ctx, c.Session.Principal(), cfg, []string{name}, "infer", prompt)
+	cands := p.generate(ctx, c.Session.Principal(), cfg, []string{name}, "infer", prompt, false)
 	if cands[0].err != "" {
 		return nil, fmt.Errorf("infer (%s): %s", per.name, cands[0].err)
 	}
@@ -866,7 +882,7 @@ func (p *PLLM) review(ctx context.Context, principal string, cfg config, cand *c
 		return true
 	}
 	prompt := fmt.Sprintf("Review this method written for %s.%s(%s).\nAnswer APPROVE or REJECT on the first line, then one line of reason.\n\n```go\n%s\n```\n", m.Receiver, sel, m.Arguments, cand.source)
-	r := p.generate(ctx, principal, cfg, []string{cfg.reviewer}, sel, prompt)[0]
+	r := p.generate(ctx, principal, cfg, []string{cfg.reviewer}, sel, prompt, false)[0]
 	spent.add(r, prompt)
 	if reviewed != nil && r.unreachable == nil {
 		*reviewed = append(*reviewed, cfg.reviewer)

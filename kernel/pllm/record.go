@@ -77,6 +77,7 @@ func (r *record) commit(s *kernel.Session, lobby kernel.Object) {
 			"review":      c.review,
 			"lora":        c.lora,
 			"writes":      stringList(c.writes),
+			"constrained": c.constrained,
 		})
 	}
 	o.Set("candidates", cands)

@@ -213,6 +213,12 @@ func Parse(file string, data []byte) (*Mandate, error) {
 		return fail(offsets["send"], "send: %v", err)
 	}
 	m.Receiver, m.Selector, m.Args = recv, sel, args
+	if !token.IsIdentifier(sel) {
+		return fail(offsets["send"], "send: the selector %q is not a Go identifier", sel)
+	}
+	if !strings.Contains(m.Reference, "func "+sel+"(") {
+		return fail(offsets["reference"], "the reference does not declare func %s", sel)
+	}
 	if !slices.ContainsFunc(m.Checks, func(c Check) bool { return !c.Stmt }) {
 		return fail(offsets["checks"], "no check with a wanted value (EXPR => WANT)")
 	}
