@@ -23,6 +23,10 @@ type config struct {
 	// evalTolerance is how much worse than the base's the adapter's
 	// validation loss may be (a fraction) and still be registered.
 	evalTolerance float64
+	// passTolerance is how much lower (a fraction of the mandates) the
+	// held-out pass rate with the new adapter may be than with the
+	// current one and still be registered.
+	passTolerance float64
 	loraRank      int
 	learnRate     float64
 	epochs        int
@@ -60,6 +64,9 @@ func readConfig(f kernel.Object, imageDir string) config {
 	}
 	if v, ok := slot(f, "evalTolerance").(float64); ok && v >= 0 {
 		c.evalTolerance = v
+	}
+	if v, ok := slot(f, "passTolerance").(float64); ok && v >= 0 {
+		c.passTolerance = v
 	}
 	if m, ok := slot(f, "concurrency").(map[string]any); ok {
 		for k, v := range m {

@@ -1,6 +1,7 @@
 package forge_test
 
 import (
+	"batos/kernel/sandbox"
 	"context"
 	"errors"
 	"fmt"
@@ -28,6 +29,9 @@ func TestMain(m *testing.M) {
 	}
 	if os.Getenv(fakeServerEnv) == "1" {
 		os.Exit(fakeServer(os.Args[1:]))
+	}
+	if os.Getenv("BATOS_SANDBOX_CHILD") == "1" {
+		os.Exit(sandbox.Main())
 	}
 	os.Exit(m.Run())
 }

@@ -17,6 +17,7 @@ import (
 
 	"batos/image"
 	"batos/kernel"
+	"batos/kernel/sandbox"
 )
 
 // Principal is the principal of every transition the Forge commits.
@@ -44,6 +45,9 @@ type Options struct {
 	// persona whose model server is at endpoint (ByteTokenizer for the
 	// tiny test model); nil: a ServerTokenizer on that endpoint.
 	Tokenizer func(endpoint string) Tokenizer
+	// Sandbox runs the trial runs of the evaluate step's held-out pass
+	// rates (bench.Run); nil: pass rates are not compared.
+	Sandbox *sandbox.Runner
 }
 
 // SlurmSettings are Lobby.Forge.slurm's slots.

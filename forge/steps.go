@@ -357,6 +357,9 @@ func (f *Forge) evaluate(j job, cfg config) error {
 	default:
 		appendLog(logPath, fmt.Sprintf("forge: evaluate: validation loss %.4f with the adapter, %.4f without\n", after, before))
 	}
+	if err := f.comparePassRates(j, cfg); err != nil {
+		return err
+	}
 	if len(cfg.evaluator) == 0 {
 		return nil
 	}
@@ -415,6 +418,13 @@ func (f *Forge) register(j job, cfg config) error {
 	}
 	if m, err := readMetrics(filepath.Join(f.jobDir(j), "out")); err == nil {
 		lineage["metrics"] = m
+	}
+	if err := f.readIn(func(s *kernel.Session, _ kernel.Object) {
+		if rates, ok := slot(s.Object(j.oid), "heldOut").(map[string]any); ok {
+			lineage["heldOut"] = rates
+		}
+	}); err != nil {
+		return err
 	}
 	var endpoint string
 	var managed bool
@@ -545,6 +555,17 @@ func (f *Forge) compensate(j job, cfg config) error {
 	}
 	if err := os.RemoveAll(filepath.Join(dir, "out")); err != nil {
 		return err
+	}
+	// A managed server the evaluate step gave the new adapter to.
+	if j.version > 0 {
+		gguf := filepath.Join(adapterPath(cfg, j.persona, j.version), AdapterFile)
+		var endpoint string
+		if err := f.readIn(func(s *kernel.Session, lobby kernel.Object) { endpoint = personaEndpoint(s, lobby, j.persona) }); err != nil {
+			return err
+		}
+		if err := f.setServerLoRA(j, endpoint, gguf, false); err != nil {
+			return err
+		}
 	}
 	// Every version this job staged, whole or not, recorded or not (a
 	// convert cut short by a crash records nothing).

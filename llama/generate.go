@@ -41,7 +41,12 @@ type Request struct {
 	Seed        int      // 0 = server default (random); negative sends that value
 	Stop        []string // stop strings
 
-	LoRA       []LoRA // per-request adapter scales ("lora"); llama-server only
+	LoRA []LoRA // per-request adapter scales ("lora"); llama-server only
+	// NoLoRA, with LoRA empty, sends "lora": [], which makes llama-server
+	// answer with the base model even when it was started applying
+	// adapters to every request (--lora without
+	// --lora-init-without-apply). llama-server only.
+	NoLoRA     bool
 	Grammar    string // GBNF ("grammar"); llama-server only
 	JSONSchema any    // constrain output to this JSON schema, see Chat and Complete
 }
@@ -83,7 +88,7 @@ type generation struct {
 	NPredict       int             `json:"n_predict,omitempty"`
 	Seed           *int            `json:"seed,omitempty"`
 	Stop           []string        `json:"stop,omitempty"`
-	LoRA           []LoRA          `json:"lora,omitempty"`
+	LoRA           any             `json:"lora,omitempty"` // []LoRA; an empty one is sent (NoLoRA)
 	Grammar        string          `json:"grammar,omitempty"`
 	JSONSchema     any             `json:"json_schema,omitempty"`
 	ResponseFormat *responseFormat `json:"response_format,omitempty"`
@@ -107,7 +112,13 @@ func (r Request) wire() (generation, error) {
 	if r.Grammar != "" && r.JSONSchema != nil {
 		return generation{}, errors.New("grammar and JSON schema cannot both be set (Request.Grammar, Request.JSONSchema): llama-server rejects it")
 	}
-	g := generation{Model: r.Model, Stop: r.Stop, LoRA: r.LoRA, Grammar: r.Grammar, Stream: true}
+	g := generation{Model: r.Model, Stop: r.Stop, Grammar: r.Grammar, Stream: true}
+	switch {
+	case len(r.LoRA) > 0:
+		g.LoRA = r.LoRA
+	case r.NoLoRA:
+		g.LoRA = []LoRA{}
+	}
 	if r.Temperature != 0 {
 		t := max(r.Temperature, 0)
 		g.Temperature = &t

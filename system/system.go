@@ -132,7 +132,11 @@ func Open(dir string, opts Options) (*System, error) {
 		sys.Close()
 		return nil, err
 	}
-	f, err := forge.Install(k, dir, opts.ForgeOptions)
+	fo := opts.ForgeOptions
+	if fo.Sandbox == nil {
+		fo.Sandbox = sys.runner // the evaluate step's held-out pass rates
+	}
+	f, err := forge.Install(k, dir, fo)
 	if err != nil {
 		sys.Close()
 		return nil, err

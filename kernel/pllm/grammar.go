@@ -13,19 +13,22 @@ import (
 
 // Grammar is the GBNF grammar that constrains a candidate to one fenced
 // Go function declaration named selector whose first parameter is self
-// Object, optionally preceded by an install directive and doc comments:
-// what Extract and ParseMethod accept, and nothing a small model could
-// wrap around it. Body lines may not start with a backquote, so the
-// closing fence is the only way out. "" when selector is not a Go
-// identifier (nothing to constrain to).
+// Object, optionally preceded by comment lines (doc comments, an install
+// directive): what Extract and ParseMethod accept, and nothing a small
+// model could wrap around it. No line may hold three backquotes in a row,
+// so the closing fence is the only way out and Extract, which ends a
+// block at the first fence, gets the whole function. "" when selector is
+// not a Go identifier (nothing to constrain to).
 func Grammar(selector string) string {
 	if !token.IsIdentifier(selector) {
 		return ""
 	}
-	return `root ::= "` + "```go" + `\n" install? doc* "func ` + selector + `(self Object" [^\n]* "\n" line* "}\n` + "```" + `"
-install ::= "// batos:install-on " [A-Za-z0-9_*]+ "\n"
-doc ::= "//" [^\n]* "\n"
-line ::= [^` + "`" + `\n] [^\n]* "\n" | "\n"
+	const b = "`"
+	fence := b + b + b
+	return `root ::= "` + fence + `go\n" doc* "func ` + selector + `(self Object" rest "\n" line* "}\n` + fence + `"
+doc ::= "//" rest "\n"
+line ::= [^` + b + `\n] rest "\n" | "\n"
+rest ::= ([^` + b + `\n] | "` + b + `" [^` + b + `\n] | "` + b + b + `" [^` + b + `\n])* ("` + b + `" | "` + b + b + `")?
 `
 }
 

@@ -611,6 +611,10 @@ func (p *PLLM) generate(ctx context.Context, principal string, cfg config, names
 				req.LoRA = append(req.LoRA, ids...)
 				cand.lora = note
 			}
+			// A persona without an adapter is answered by the base model,
+			// even by a llama-server started applying adapters to every
+			// request: the image says which adapter each persona uses.
+			req.NoLoRA = len(req.LoRA) == 0 && p.isLlamaCpp(ctx, per.endpoint)
 			if constrain && p.constrained(ctx, per.endpoint, cfg.constrain) {
 				req.Grammar = Grammar(sel)
 			}
