@@ -936,6 +936,12 @@ var runtimeRules = []rule{
 	{re(`^interface conversion: nil is not (.+)$`), func(m []string, s *site) string {
 		return "interface conversion: interface is nil or holds a host type, not " + m[1] + " (the interpreter cannot assert a host type to an interface declared in the script)"
 	}},
+	// A type assertion of a host function's result (Object.Get's any) to
+	// a concrete type it does not hold: yaegi words it as an interface
+	// assertion with no method named.
+	{re(`^interface conversion: (\S+) is not ([^:]+): missing method\s*$`), func(m []string, s *site) string {
+		return fmt.Sprintf("interface conversion: interface {} is %s, not %s", m[1], m[2])
+	}},
 	{re(`^(interface conversion: .+)$`), func(m []string, s *site) string { return m[1] }},
 	// A method call on a value of an interface type declared in the
 	// script, which yaegi let hold a host value that lacks the method

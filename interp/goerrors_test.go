@@ -74,6 +74,7 @@ func TestGoErrors(t *testing.T) {
 		{`var x any = "s"; x.(int)`, "line 1:18: panic: interface conversion: interface {} is string, not int"}, // "1:46: interface conversion..."
 		{`var x any; x.(int)`, "line 1:12: panic: interface conversion: interface {} is nil, not int"},
 		{`var x any = 1; x.(fmt.Stringer)`, "line 1:16: panic: interface conversion: int is not fmt.Stringer: missing method String"},
+		{`Lobby.Set("w", 3); Lobby.Get("w").(string)`, "line 1:20: panic: interface conversion: interface {} is int, not string"}, // int is not string: missing method
 		// Compile errors.
 		{`1 / 0`, "line 1:1: invalid operation: division by zero"},
 		{`var i interface{ Foo() } = Lobby; i`, "line 1:28: cannot use Lobby (variable of type Object) as interface{Foo()} value in variable declaration: Object does not implement interface{Foo()} (missing method Foo)"}, // a struct dump
