@@ -129,7 +129,7 @@ func TestStepInstallsRecordsAndCanBeUndone(t *testing.T) {
 			ledger = ev
 		}
 	}
-	if install.Tx.ID != e.Tx || !strings.HasPrefix(install.Tx.Note, "autotelic "+e.Mandate.Kind+": ") || !strings.Contains(install.Tx.Note, "define describe on shape") {
+	if install.Tx.ID != e.Tx || !strings.HasPrefix(install.Tx.Note, "autotelic "+e.Mandate.Kind+": ") || !strings.Contains(install.Tx.Note, "define describe on Lobby.shape (object ") {
 		t.Fatalf("install commit = %+v, step tx %d", install.Tx, e.Tx)
 	}
 	if ledger.Tx.ID <= install.Tx.ID || !strings.Contains(ledger.Tx.Note, fmt.Sprintf("installed, CEM %.3f → %.3f", e.CEMBefore, e.CEMAfter)) {

@@ -66,8 +66,18 @@ func (m *mandate) reachedAs(path string) {
 		return
 	}
 	m.Path = path
-	if path != m.Receiver {
+	if path == m.Receiver {
+		return
+	}
+	// Describe says "object 13" or "rect (object 13)".
+	name, id, named := strings.Cut(strings.TrimSuffix(m.Receiver, ")"), " (")
+	switch {
+	case !named:
 		m.Receiver = fmt.Sprintf("%s (%s)", path, m.Receiver)
+	case strings.HasSuffix(path, "."+name):
+		m.Receiver = fmt.Sprintf("%s (%s)", path, id)
+	default:
+		m.Receiver = fmt.Sprintf("%s (%s, %s)", path, name, id)
 	}
 }
 

@@ -330,6 +330,7 @@ func (p *PLLM) pipeline(ctx context.Context, j *job) (Result, error) {
 		cfg = readConfig(o)
 		var err error
 		m, err = buildMandate(s, self, j.sel, j.args, cfg.context)
+		j.nu.Receiver = m.Receiver // named by its path, when it has one
 		if cfg.context.origin {
 			m.Origin = j.origin
 			if m.Origin == "" {

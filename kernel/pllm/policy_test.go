@@ -104,7 +104,7 @@ func TestCandidateOutsideThePolicyIsRejected(t *testing.T) {
 					pllmTx = append(pllmTx, tx)
 				}
 			}
-			if len(pllmTx) != 2 || !strings.Contains(pllmTx[0].Note, "define grow on point") || !strings.Contains(pllmTx[0].Note, "attempt 2") ||
+			if len(pllmTx) != 2 || !strings.Contains(pllmTx[0].Note, "define grow on Lobby.point (object ") || !strings.Contains(pllmTx[0].Note, "attempt 2") ||
 				pllmTx[1].Principal != "pLLM" || !strings.Contains(pllmTx[1].Note, fmt.Sprintf("record generation of grow (installed in transaction %d)", pllmTx[0].ID)) {
 				t.Fatalf("pLLM commits: %+v", pllmTx)
 			}
