@@ -186,7 +186,7 @@ func TestCounting(t *testing.T) {
 	run := func(script ...llamatest.Reply) bench.Outcome {
 		t.Helper()
 		srv.Script(script...)
-		rep, err := bench.Run(context.Background(), k, bench.Options{Suite: suite, Names: []string{"rect-area"}, Personas: []string{"ROBIN"}, Sandbox: runner()})
+		rep, err := bench.Run(context.Background(), k, bench.Options{Suite: suite, Names: []string{"rect-area"}, Personas: []string{"ROBIN"}, Sandbox: runner(), TrialDeadline: time.Second})
 		if err != nil || len(rep.Outcomes) != 1 {
 			t.Fatalf("run: %v, %+v", err, rep)
 		}
@@ -208,6 +208,20 @@ func TestCounting(t *testing.T) {
 	}
 	if o := run(llamatest.Reply{Text: wrong}); o.Passed || o.Installed || o.Attempts != 2 || !strings.Contains(o.Failure, "want 12") {
 		t.Errorf("wrong twice: %+v", o)
+	}
+	// A method that never returns is stopped by the trial's deadline.
+	loop := "```go\nfunc area(self Object) int {\n\tfor {\n\t}\n}\n```"
+	if o := run(llamatest.Reply{Text: loop}, llamatest.Reply{Text: right}); !o.Passed || o.Attempts != 2 {
+		t.Errorf("a runaway loop, then right: %+v", o)
+	}
+	// A server slower than generationTimeout fails the mandate; it is
+	// the model's failure, not the harness's.
+	s := k.NewSession("user")
+	if _, err := s.Eval(context.Background(), `Lobby.At("pLLM").Set("generationTimeout", "300ms")`); err != nil {
+		t.Fatal(err)
+	}
+	if o := run(llamatest.Reply{Text: right, Delay: 200 * time.Millisecond}); o.Passed || o.Error != "" || !strings.Contains(o.Failure, "deadline exceeded") {
+		t.Errorf("too slow: %+v", o)
 	}
 }
 
@@ -231,5 +245,36 @@ func TestUnreachable(t *testing.T) {
 	rep, err := bench.Run(context.Background(), k, bench.Options{Suite: suite, Sandbox: runner()})
 	if !errors.Is(err, bench.ErrUnreachable) || len(rep.Outcomes) != 1 || rep.Outcomes[0].Error == "" {
 		t.Fatalf("err %v, report %+v", err, rep)
+	}
+}
+
+// TestRealServer runs the held-out part against a real llama-server when
+// BATOS_TEST_LLAMA_URL names one, and prints the table: the figures are
+// the model's; the test checks only that every mandate ran.
+func TestRealServer(t *testing.T) {
+	url := os.Getenv("BATOS_TEST_LLAMA_URL")
+	if url == "" {
+		t.Skip("set BATOS_TEST_LLAMA_URL to a llama-server to bench it")
+	}
+	suite := loadSuite(t)
+	k, err := kernel.Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	if _, err := k.NewSession("user").Eval(context.Background(), fmt.Sprintf(`Lobby.At("pLLM").Set("endpoint", %q)`, url)); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := bench.Run(context.Background(), k, bench.Options{Suite: suite, Split: bench.HeldOut, Personas: []string{"BRICK"}, Sandbox: runner(),
+		Progress: func(o bench.Outcome) { t.Log(o) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table strings.Builder
+	rep.WriteTable(&table)
+	t.Log("\n" + table.String())
+	held, _ := suite.Select(bench.HeldOut)
+	if row, _ := rep.Row("BRICK"); row.Mandates != len(held) {
+		t.Fatalf("%d of %d held-out mandates ran: %+v", row.Mandates, len(held), row)
 	}
 }
