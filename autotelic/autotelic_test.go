@@ -44,6 +44,13 @@ type fixture struct {
 // for describe only; Lobby.shape has data and no behaviour.
 func setup(t *testing.T, poll time.Duration, script ...llamatest.Reply) *fixture {
 	t.Helper()
+	return setupWith(t, autotelic.Options{Poll: poll}, script...)
+}
+
+var trials = &sandbox.Runner{Command: []string{os.Args[0]}, Env: []string{"BATOS_SANDBOX_CHILD=1"}, Timeout: 20 * time.Second, Warm: true}
+
+func setupWith(t *testing.T, opts autotelic.Options, script ...llamatest.Reply) *fixture {
+	t.Helper()
 	k, err := kernel.Open(t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +60,7 @@ func setup(t *testing.T, poll time.Duration, script ...llamatest.Reply) *fixture
 		Sandbox:       &sandbox.Runner{Command: []string{os.Args[0]}, Env: []string{"BATOS_SANDBOX_CHILD=1"}, Timeout: 20 * time.Second},
 		TrialDeadline: 2 * time.Second,
 	})
-	loop, err := autotelic.Install(k, p, autotelic.Options{Poll: poll})
+	loop, err := autotelic.Install(k, p, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,11 +12,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"batos"
 	"batos/image"
 	"batos/interp"
 	"batos/kernel"
 	"batos/kernel/entropy"
 	"batos/kernel/pllm"
+	"batos/kernel/pllm/bench"
+	"batos/kernel/sandbox"
 )
 
 // Outcomes of a step.
@@ -25,6 +28,7 @@ const (
 	Failed    = "failed"    // no candidate passed; the generation is recorded
 	Queued    = "queued"    // a Forge job was queued
 	Stopped   = "stopped"   // the switch or a budget ended it between attempts
+	Measured  = "measured"  // a held-out bench run was recorded
 )
 
 // Errors a step can end with before it changes anything.
@@ -57,6 +61,9 @@ type Options struct {
 	// Poll is how often the worker measures CEM (default 30 s); a commit
 	// to Lobby.autotelic wakes it at once.
 	Poll time.Duration
+	// Sandbox runs the trials of measure steps (the held-out bench);
+	// nil: the loop proposes no measure mandates.
+	Sandbox *sandbox.Runner
 }
 
 // Loop is the autotelic loop of one kernel.
@@ -122,7 +129,8 @@ type Entry struct {
 	Commits    int // including the ledger's own
 	CEMBefore  float64
 	CEMAfter   float64
-	Measured   bool // CEMAfter was measured
+	Measured   bool   // CEMAfter was measured
+	Detail     string // what a measure step found
 }
 
 // String is the step as `batos autotelic step` prints it.
@@ -145,6 +153,8 @@ func (e Entry) String() string {
 		fmt.Fprintf(&b, "did: installed %s on %s in transaction %d\n", m.Selector, m.TargetName, e.Tx)
 	case Queued:
 		fmt.Fprintf(&b, "did: queued Forge job %d in transaction %d\n", e.Job, e.Tx)
+	case Measured:
+		fmt.Fprintf(&b, "did: measured %s's held-out pass rate: %s\n", m.Persona, e.Detail)
 	default:
 		fmt.Fprintf(&b, "did: nothing installed (%s): %s\n", e.Outcome, e.Error)
 	}
@@ -166,6 +176,9 @@ func (e Entry) asMap(s *kernel.Session) map[string]any {
 		"outcome": e.Outcome, "error": e.Error, "tx": int(e.Tx), "job": e.Job,
 		"calls": e.Spent.Calls, "tokens": e.Spent.Tokens, "commits": e.Commits,
 		"cemBefore": e.CEMBefore, "summary": e.String(),
+	}
+	if e.Detail != "" {
+		out["detail"] = e.Detail
 	}
 	if e.Measured {
 		out["cemAfter"] = e.CEMAfter
@@ -231,6 +244,8 @@ func (l *Loop) Step(ctx context.Context, trigger string) (Entry, error) {
 	switch m.Kind {
 	case Forge:
 		err = l.queueJob(ctx, &e)
+	case Measure:
+		err = l.measure(ctx, pl, &e)
 	default:
 		err = l.generate(ctx, pl, &e)
 	}
@@ -258,7 +273,7 @@ func (l *Loop) Candidates(ctx context.Context) ([]Mandate, error) {
 		if err != nil {
 			return err
 		}
-		out, err = mandates(s, lobby, readConfig(a, true), readLedger(a), before)
+		out, err = mandates(s, lobby, readConfig(a, true), readLedger(a), before, l.opts.Sandbox != nil)
 		return err
 	})
 	return out, err
@@ -283,7 +298,7 @@ func (l *Loop) plan(ctx context.Context) (plan, error) {
 		if pl.before, err = entropy.Measure(s); err != nil {
 			return err
 		}
-		mandates, err := mandates(s, lobby, pl.cfg, ledger, pl.before)
+		mandates, err := mandates(s, lobby, pl.cfg, ledger, pl.before, l.opts.Sandbox != nil)
 		if err != nil {
 			return err
 		}
@@ -305,7 +320,7 @@ func (l *Loop) plan(ctx context.Context) (plan, error) {
 }
 
 // mandates marks the ledger's reverted installs and gathers the mandates.
-func mandates(s *kernel.Session, lobby kernel.Object, cfg Config, ledger []entry, before entropy.Reading) ([]Mandate, error) {
+func mandates(s *kernel.Session, lobby kernel.Object, cfg Config, ledger []entry, before entropy.Reading, measure bool) ([]Mandate, error) {
 	for i := range ledger {
 		if ledger[i].installed && ledger[i].hasTarget {
 			kept, err := entropy.Responds(s, ledger[i].target, ledger[i].selector)
@@ -315,7 +330,7 @@ func mandates(s *kernel.Session, lobby kernel.Object, cfg Config, ledger []entry
 			ledger[i].reverted = !kept
 		}
 	}
-	st := situation{s: s, lobby: lobby, cfg: cfg, reading: before, weights: entropy.ReadConfig(lobby).Weights, ledger: ledger}
+	st := situation{s: s, lobby: lobby, cfg: cfg, reading: before, weights: entropy.ReadConfig(lobby).Weights, ledger: ledger, measure: measure}
 	if p, ok := object(lobby, "pLLM"); ok {
 		if ps, ok := object(p, "personas"); ok {
 			for _, name := range ps.Slots() {
@@ -365,6 +380,54 @@ func (b Budget) allows(used, need Budget) error {
 	case used.Commits+need.Commits > b.Commits:
 		return &BudgetError{Resource: "commits", Used: used.Commits, Need: need.Commits, Limit: b.Commits}
 	}
+	return nil
+}
+
+// measure runs the held-out bench for the mandate's persona, one attempt
+// a mandate, within the budgets, and records it in Lobby.pLLM.benchmarks.
+func (l *Loop) measure(ctx context.Context, pl plan, e *Entry) error {
+	m := pl.chosen
+	suite, err := bench.Load(batos.Mandates, batos.MandatesDir)
+	if err != nil {
+		return err
+	}
+	rep, err := bench.Run(ctx, l.k, bench.Options{
+		Suite: suite, Split: bench.HeldOut, Personas: []string{m.Persona}, Attempts: 1,
+		Sandbox: l.opts.Sandbox, Principal: Principal,
+		Allow: func(spent, next pllm.Spent) error {
+			if e.Trigger == "loop" && !l.enabled(ctx) {
+				return ErrSwitchedOff
+			}
+			// Two commits stay in reserve: the run's record and the ledger's.
+			return pl.cfg.Budget.allows(pl.used, Budget{Calls: spent.Calls + next.Calls, Tokens: spent.Tokens + next.Tokens, Commits: 2})
+		},
+	})
+	if rep != nil {
+		for _, o := range rep.Outcomes {
+			e.Spent.Calls += o.Calls
+			e.Spent.Tokens += o.Tokens
+		}
+	}
+	e.Commits = 1 // the ledger's
+	var budget *BudgetError
+	switch {
+	case err != nil && e.Spent.Calls == 0:
+		return err // nothing asked, nothing to record
+	case errors.Is(err, ErrSwitchedOff), errors.As(err, &budget):
+		// A partial run is no pass rate: it is not recorded.
+		e.Outcome, e.Error = Stopped, err.Error()
+		return nil
+	case err != nil:
+		e.Outcome, e.Error = Failed, err.Error()
+		return nil
+	}
+	if _, err := bench.Record(ctx, l.k, Principal, rep); err != nil {
+		return err
+	}
+	e.Commits++
+	row, _ := rep.Row(m.Persona)
+	e.Outcome = Measured
+	e.Detail = fmt.Sprintf("%d/%d held-out mandates passed (suite %s)", row.Pass, row.Mandates, rep.Version)
 	return nil
 }
 

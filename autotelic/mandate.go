@@ -13,6 +13,7 @@ import (
 	"batos/image"
 	"batos/kernel"
 	"batos/kernel/entropy"
+	"batos/kernel/pllm"
 )
 
 // The kinds of mandate.
@@ -22,6 +23,11 @@ const (
 	Retry     = "retry"
 	Test      = "test"
 	Forge     = "forge"
+	// Measure runs the mandate suite's held-out part for a persona whose
+	// current adapter has no pass rate yet (package bench): the router
+	// reads pass rates, so measuring steers generations to the personas
+	// that pass.
+	Measure = "measure"
 )
 
 // Bounds on what one step looks at.
@@ -71,6 +77,8 @@ type situation struct {
 	weights  entropy.Weights
 	personas []string
 	ledger   []entry
+	// measure: this process can run the bench (it has a sandbox).
+	measure bool
 }
 
 // gather lists the mandates that could raise CEM now, each with its
@@ -156,6 +164,9 @@ func gather(st situation) ([]Mandate, error) {
 	}
 	out = append(out, retries...)
 	out = append(out, forgeMandates(st)...)
+	if st.measure {
+		out = append(out, measureMandates(st)...)
+	}
 
 	// The ledger corrects each kind's prior by what that kind did to CEM.
 	observed := map[string][]float64{}
@@ -403,4 +414,45 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// measureMandates proposes a held-out bench run for each persona whose
+// current adapter (as pllm.Personas describes it) no held-out run in
+// Lobby.pLLM.benchmarks has measured.
+func measureMandates(st situation) []Mandate {
+	p, ok := object(st.lobby, "pLLM")
+	if !ok || get(p, "bench") == nil {
+		return nil
+	}
+	measured := map[string]bool{} // persona + "\x00" + adapter
+	runs, _ := get(p, "benchmarks").([]any)
+	for _, v := range runs {
+		run, ok := v.(map[string]any)
+		if !ok || run["split"] != "heldout" {
+			continue
+		}
+		rows, _ := run["rows"].([]any)
+		for _, r := range rows {
+			if row, ok := r.(map[string]any); ok {
+				measured[str(row["persona"])+"\x00"+str(row["adapter"])] = true
+			}
+		}
+	}
+	var out []Mandate
+	r, w := st.reading, st.weights
+	for _, c := range pllm.Personas(st.s) {
+		if measured[c.Name+"\x00"+c.Adapter] || !slices.Contains(st.personas, c.Name) {
+			continue
+		}
+		adapter := "no adapter"
+		if c.Adapter != "" {
+			adapter = "adapter " + c.Adapter
+		}
+		out = append(out, Mandate{
+			Kind: Measure, Persona: c.Name, TargetName: "Lobby.pLLM",
+			Reason: fmt.Sprintf("%s's held-out pass rate with %s was never measured: the router prefers the personas that pass, which should raise H_rel (%.2f)", c.Name, adapter, r.Rel),
+			Prior:  w.Rel * (1 - r.Rel) * 0.3,
+		})
+	}
+	return out
 }

@@ -149,7 +149,11 @@ func Open(dir string, opts Options) (*System, error) {
 	if opts.Entropy {
 		sys.stopRecorder = entropy.StartRecorder(k)
 	}
-	if sys.loop, err = autotelic.Install(k, sys.pllm, opts.AutotelicOptions); err != nil {
+	ao := opts.AutotelicOptions
+	if ao.Sandbox == nil {
+		ao.Sandbox = sys.runner // measure steps run the held-out bench
+	}
+	if sys.loop, err = autotelic.Install(k, sys.pllm, ao); err != nil {
 		sys.Close()
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"batos"
+	"batos/image"
 	"batos/kernel"
 	"batos/kernel/pllm/bench"
 	"batos/kernel/sandbox"
@@ -276,5 +277,49 @@ func TestRealServer(t *testing.T) {
 	held, _ := suite.Select(bench.HeldOut)
 	if row, _ := rep.Row("BRICK"); row.Mandates != len(held) {
 		t.Fatalf("%d of %d held-out mandates ran: %+v", row.Mandates, len(held), row)
+	}
+}
+
+// TestRouterMigrates: an image whose router is the codex's from before
+// the bench gets the one that reads pass rates; a router someone
+// rewrote is left alone.
+func TestRouterMigrates(t *testing.T) {
+	current, ok := bench.CodexMethod("pLLM", "route")
+	if !ok || !strings.Contains(current, `self.Lookup("benchmarks")`) {
+		t.Fatalf("the codex's router does not read pass rates:\n%s", current)
+	}
+	for _, tc := range []struct{ name, before, after string }{
+		{"old codex router", bench.RouteBeforeBench, current},
+		{"rewritten", bench.RouteBeforeBench + "\n// mine", bench.RouteBeforeBench + "\n// mine"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k, err := kernel.Open(t.TempDir(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer k.Close()
+			s := k.NewSession("user")
+			if _, err := s.Eval(context.Background(), fmt.Sprintf("Lobby.At(\"pLLM\").Define(\"route\", %q)", tc.before)); err != nil {
+				t.Fatal(err)
+			}
+			if err := bench.Install(k, nil); err != nil {
+				t.Fatal(err)
+			}
+			var got string
+			if _, err := s.Run(context.Background(), "", func(lobby kernel.Object) error {
+				slots, err := s.SlotsOf(lobby.At("pLLM").OID())
+				for _, sl := range slots {
+					if m, ok := sl.Value.(image.Method); ok && sl.Name == "route" {
+						got = m.Source
+					}
+				}
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.after {
+				t.Errorf("route after Install:\n%s", got)
+			}
+		})
 	}
 }

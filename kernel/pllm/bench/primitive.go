@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"batos"
+	"batos/image"
 	"batos/kernel"
 	"batos/kernel/pllm"
 	"batos/kernel/sandbox"
@@ -34,6 +35,13 @@ func Install(k *kernel.Kernel, runner *sandbox.Runner) error {
 		}
 		if _, ok := o.Lookup("benchmarks"); !ok {
 			o.Set("benchmarks", []any{})
+		}
+		// The codex's router before it read pass rates: replaced by the
+		// one that does, unless a user or the system rewrote it.
+		if src, ok := methodSource(s, o, "route"); ok && src == routeBeforeBench {
+			if route, ok := codexMethod("pLLM", "route"); ok {
+				o.Define("route", route)
+			}
 		}
 		if _, ok := o.Lookup("context"); !ok {
 			parts := map[string]any{}
@@ -186,5 +194,89 @@ func (b *primitive) options(raw map[string]any) (Options, string, error) {
 	}
 	return opts, jsonFile, err
 }
+
+// methodSource is the source of o's own method slot name.
+func methodSource(s *kernel.Session, o kernel.Object, name string) (string, bool) {
+	slots, err := s.SlotsOf(o.OID())
+	if err != nil {
+		return "", false
+	}
+	for _, sl := range slots {
+		if m, ok := sl.Value.(image.Method); ok && sl.Name == name {
+			return m.Source, true
+		}
+	}
+	return "", false
+}
+
+// codexMethod is the source of a method the codex gives the object
+// with the codex id object.
+func codexMethod(object, slot string) (string, bool) {
+	var codex struct {
+		Objects []struct {
+			ID    string `json:"id"`
+			Slots []struct {
+				Name   string `json:"name"`
+				Method string `json:"method"`
+			} `json:"slots"`
+		} `json:"objects"`
+	}
+	if err := json.Unmarshal(batos.CodexSeed, &codex); err != nil {
+		return "", false
+	}
+	for _, o := range codex.Objects {
+		for _, sl := range o.Slots {
+			if o.ID == object && sl.Name == slot && sl.Method != "" {
+				return sl.Method, true
+			}
+		}
+	}
+	return "", false
+}
+
+// routeBeforeBench is Lobby.pLLM.route as the codex wrote it before the
+// bench existed.
+const routeBeforeBench = `func route(self Object, mandate string, k int) []any {
+	// Noisy top-k gating: keyword matches, plus an exploration bonus that
+	// favours rarely used personas, plus a little noise.
+	personas := self.Get("personas").(Object)
+	bonus, _ := self.Get("explorationBonus").(float64)
+	text := strings.ToLower(mandate)
+	names := []string{}
+	scores := []float64{}
+	for _, name := range personas.Slots() {
+		p, ok := personas.Get(name).(Object)
+		if !ok || strings.HasSuffix(name, "*") {
+			continue
+		}
+		score := 0.0
+		if kws, ok := p.Get("keywords").([]any); ok {
+			for _, kw := range kws {
+				if s, ok := kw.(string); ok && strings.Contains(text, s) {
+					score++
+				}
+			}
+		}
+		uses, _ := p.Get("uses").(int)
+		score += bonus/float64(1+uses) + rand.Float64()*bonus
+		names = append(names, name)
+		scores = append(scores, score)
+	}
+	// Every persona, best first, with its score: the pLLM consults the
+	// first k and records the distribution (routing confidence).
+	out := []any{}
+	for len(names) > 0 {
+		best := 0
+		for i := range scores {
+			if scores[i] > scores[best] {
+				best = i
+			}
+		}
+		out = append(out, map[string]any{"persona": names[best], "score": scores[best]})
+		names = append(names[:best], names[best+1:]...)
+		scores = append(scores[:best], scores[best+1:]...)
+	}
+	return out
+}`
 
 func partNames() []string { return pllm.ContextParts }

@@ -48,6 +48,14 @@ type Options struct {
 	TempDir string
 	// Progress, when set, is called after each mandate.
 	Progress func(Outcome)
+	// Allow, when set, gates every model attempt of the run with what the
+	// whole run spent so far and the attempt's worst case (see
+	// pllm.Request.Allow): a budget. Its error ends the run with it.
+	Allow func(spent, next pllm.Spent) error
+	// Principal runs the generations ("pLLM" when empty): the methods
+	// are installed by Principal/<persona> and run under the write
+	// policy, as a doesNotUnderstand's are.
+	Principal string
 }
 
 // Outcome is one mandate asked of one persona.
@@ -137,9 +145,9 @@ func Run(ctx context.Context, src *kernel.Kernel, opts Options) (*Report, error)
 			if opts.Progress != nil {
 				opts.Progress(o)
 			}
-			if errors.Is(r.unreachable, ErrUnreachable) {
+			if r.stop != nil {
 				rep.finish()
-				return rep, r.unreachable
+				return rep, r.stop
 			}
 		}
 	}
@@ -159,9 +167,11 @@ type runner struct {
 	opts Options
 	tmp  string
 	n    int
-	// unreachable is set when a generation found no model server: the
-	// run stops there.
-	unreachable error
+	// stop is set when the run cannot go on: no model server answers
+	// (ErrUnreachable), or Allow refused.
+	stop error
+	// spent is what the run's generations cost so far.
+	spent pllm.Spent
 }
 
 // one runs mandate m for persona in a fresh copy of the image.
@@ -216,9 +226,20 @@ func (r *runner) one(ctx context.Context, persona string, m *Mandate) (o Outcome
 		examples = append(examples, sandbox.Check{Args: a, Want: c.Want})
 	}
 
+	principal := r.opts.Principal
+	if principal == "" {
+		principal = "pLLM"
+	}
+	var allow func(spent, next pllm.Spent) error
+	if r.opts.Allow != nil {
+		allow = func(spent, next pllm.Spent) error {
+			return r.opts.Allow(pllm.Spent{Calls: r.spent.Calls + spent.Calls, Tokens: r.spent.Tokens + spent.Tokens}, next)
+		}
+	}
 	start := time.Now()
 	res, err := p.Generate(ctx, pllm.Request{
-		Principal: "bench",
+		Principal: principal,
+		Allow:     allow,
 		Receiver:  obj.OID(),
 		Selector:  m.Selector,
 		Args:      args,
@@ -227,17 +248,24 @@ func (r *runner) one(ctx context.Context, persona string, m *Mandate) (o Outcome
 		Checks:    examples,
 	})
 	o.Attempts, o.Calls, o.Tokens, o.PromptBytes = res.Attempts, res.Spent.Calls, res.Spent.Tokens, res.PromptBytes
+	r.spent.Calls += res.Spent.Calls
+	r.spent.Tokens += res.Spent.Tokens
 	if res.Model != "" {
 		o.Model = res.Model
 	}
 	if err != nil {
 		var ge *pllm.GenerationError
+		if errors.As(err, &ge) && ge.Cause != nil {
+			// Allow refused: the run ends here, this mandate unjudged.
+			o.Error, r.stop = ge.Cause.Error(), ge.Cause
+			return o
+		}
 		if errors.As(err, &ge) && ge.Attempts == 0 && ctx.Err() == nil {
 			// Nothing was asked of a model: its server is down or
 			// misconfigured, or the mandate cannot be generated at all.
 			o.Error = ge.Reason
 			if res.Spent.Calls == 0 {
-				r.unreachable = fmt.Errorf("%w: %s", ErrUnreachable, ge.Reason)
+				r.stop = fmt.Errorf("%w: %s", ErrUnreachable, ge.Reason)
 			}
 			return o
 		}
