@@ -37,6 +37,6 @@ tab completes selectors and slot names. ctrl+c cancels a running entry or
 drops an unfinished one; ctrl+d or :quit quits.
 Commands: batos, batos tui, batos eval 'SOURCE', batos serve, batos attach,
 batos image info|history|undo|pack|check, batos forge train|jobs|show|cancel|
-logs|run|doctor|selftest, batos entropy, batos autotelic on|off|step.
-See README.md.
+logs|run|doctor|selftest, batos entropy, batos autotelic on|off|step|mandates,
+batos pllm bench. See README.md and docs/pllm.md.
 `
