@@ -1102,6 +1102,41 @@ func runtimeSite(v any, fset *token.FileSet, sm *srcMap) *site {
 	return sm.at(pos.Line, pos.Column)
 }
 
+// soleSite is where a runtime error without a position happened when the
+// source leaves no doubt: the only index expression for "index out of
+// range", the only slice expression for "slice bounds out of range"; nil
+// otherwise. (An index into a map cannot fail so, but without types it
+// counts: a source that also indexes a map gets no position.)
+func soleSite(sm *srcMap, msg string) *site {
+	if sm == nil || sm.file == nil || sm.fset == nil {
+		return nil
+	}
+	var want func(ast.Node) bool
+	switch msg {
+	case "runtime error: index out of range":
+		want = func(n ast.Node) bool { _, ok := n.(*ast.IndexExpr); return ok }
+	case "runtime error: slice bounds out of range":
+		want = func(n ast.Node) bool { _, ok := n.(*ast.SliceExpr); return ok }
+	default:
+		return nil
+	}
+	var found []ast.Node
+	ast.Inspect(sm.file, func(n ast.Node) bool {
+		if n != nil && want(n) {
+			found = append(found, n)
+		}
+		return len(found) < 2
+	})
+	if len(found) != 1 {
+		return nil
+	}
+	off := sm.fset.Position(found[0].Pos()).Offset
+	if off < sm.prefix || off > len(sm.text)-sm.suffix {
+		return nil
+	}
+	return &site{m: sm, off: off}
+}
+
 // panicToError is goTerms.panicToError without a compiler's terms or a
 // position.
 func panicToError(selector string, r any) error {
@@ -1138,6 +1173,11 @@ func (t *goTerms) panicToError(selector string, r any, fset *token.FileSet, sm *
 		if strings.HasPrefix(v, "reflect") {
 			if m := t.goRuntimeMessage(v, nil); m != "" {
 				pe.Value = runtimeError(m)
+				// reflect's panic carries no position; when the source
+				// has one expression that can fail so, it is the one.
+				if s := soleSite(sm, m); s != nil {
+					pe.Line, pe.Col = s.pos()
+				}
 			}
 		}
 		return pe

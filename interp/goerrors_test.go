@@ -57,11 +57,11 @@ func TestGoErrors(t *testing.T) {
 		want  string
 	}{
 		// Runtime errors (reflect's words before).
-		{`var a []int; a[3]`, "panic: runtime error: index out of range"},                                                    // reflect: slice index out of range
-		{`var a [3]int; i := 5; a[i]`, "panic: runtime error: index out of range"},                                           // reflect: array index out of range
-		{`s := "ab"; i := 5; s[i]`, "panic: runtime error: index out of range"},                                              // reflect: string index out of range
-		{`a := []int{1, 2}; i := 5; a[1:i]`, "panic: runtime error: slice bounds out of range"},                              // reflect.Value.Slice: slice index out of bounds
-		{`s := "ab"; i := 5; s[1:i]`, "panic: runtime error: slice bounds out of range"},                                     // ...: string slice index out of bounds
+		{`var a []int; a[3]`, "line 1:14: panic: runtime error: index out of range"},                                                    // reflect: slice index out of range
+		{`var a [3]int; i := 5; a[i]`, "line 1:23: panic: runtime error: index out of range"},                                           // reflect: array index out of range
+		{`s := "ab"; i := 5; s[i]`, "line 1:20: panic: runtime error: index out of range"},                                              // reflect: string index out of range
+		{`a := []int{1, 2}; i := 5; a[1:i]`, "line 1:27: panic: runtime error: slice bounds out of range"},                              // reflect.Value.Slice: slice index out of bounds
+		{`s := "ab"; i := 5; s[1:i]`, "line 1:20: panic: runtime error: slice bounds out of range"},                                     // ...: string slice index out of bounds
 		{`var m map[string]int; m["a"] = 1`, "panic: assignment to entry in nil map"},                                        // Go's already
 		{`var p *int; *p`, "panic: runtime error: invalid memory address or nil pointer dereference"},                        // no error at all
 		{`var p *int; x := *p; x`, "panic: runtime error: invalid memory address or nil pointer dereference"},                // reflect: call of reflect.Value.Set on zero Value
@@ -136,7 +136,7 @@ func TestGoErrors(t *testing.T) {
 		// entry, a position in a later line.
 		{"func f(a int) int { return a }⏎f(\"x\")", "line 1:3: cannot use \"x\" (untyped string constant) as int value in argument to f"},
 		{"func f(a int) int { return a }⏎f(1, 2)", "line 1:6: too many arguments in call to f"},
-		{"x := []int{1}⏎y := 2\nz := x[y]", "panic: runtime error: index out of range"},
+		{"x := []int{1}⏎y := 2\nz := x[y]", "line 2:6: panic: runtime error: index out of range"},
 		{"x := 1\ny := x\nx = \"s\"", "line 3:5: cannot use \"s\" (untyped string constant) as int value in assignment"},
 		{"x := 1\n\ty := x.z", "line 2:9: x.z undefined (type int has no field or method z)"},
 	}
@@ -184,7 +184,10 @@ func TestMethodGoErrors(t *testing.T) {
 		compile        bool // the error comes from Compile, not Call
 	}{
 		{"m1", "func m1(self Object) int {\n\tvar x any = \"s\"\n\treturn x.(int)\n}", "method m1: line 3:9: panic: interface conversion: interface {} is string, not int", false},
-		{"m2", "func m2(self Object) any {\n\tvar a []int\n\treturn a[3]\n}", "panic in m2: runtime error: index out of range", false},
+		{"m2", "func m2(self Object) any {\n\tvar a []int\n\treturn a[3]\n}", "method m2: line 3:9: panic: runtime error: index out of range", false},
+		// Two index expressions: which one failed is not known.
+		{"m2b", "func m2b(self Object) any {\n\ta := []int{1}\n\treturn a[0] + a[3]\n}", "panic in m2b: runtime error: index out of range", false},
+		{"m2c", "func m2c(self Object) any {\n\ts := \"ab\"\n\tn := 5\n\treturn s[1:n]\n}", "method m2c: line 4:9: panic: runtime error: slice bounds out of range", false},
 		{"m3", "func m3(self Object) any {\n\treturn self.Foo()\n}", "method m3: line 2:14: self.Foo undefined (type Object has no field or method Foo)", true},
 		{"m4", "func m4(self Object) any {\n\treturn self.Get(\"a\", \"b\")\n}", "method m4: line 2:23: too many arguments in call to self.Get (want (string))", true},
 		{"m5", "func m5(self Object) any {\n\treturn Lobby.Get()\n}", "method m5: line 2:19: not enough arguments in call to Lobby.Get (want (string))", true},

@@ -133,7 +133,7 @@ func TestTrial(t *testing.T) {
 			wantOK: true, value: fmt.Sprintf(`[]any{1, "a", @%d}`, f.other.OID()), valueType: "[]any"},
 		{name: "compile error", req: Request{Selector: "bad", Source: `func bad(self Object) int { return "x" }`}, kind: KindCompile},
 		{name: "forbidden import", req: Request{Selector: "bad", Source: "import \"os\"\nfunc bad(self Object) int { os.Exit(1); return 0 }"}, kind: KindCompile, errHas: `"os"`},
-		{name: "runtime panic", req: Request{Selector: "boom", Source: `func boom(self Object) int { var a []int; return a[3] }`}, kind: KindPanic, errHas: "index out of range"},
+		{name: "runtime panic", req: Request{Selector: "boom", Source: `func boom(self Object) int { var a []int; return a[3] }`}, kind: KindPanic, errHas: "method boom: line 1:50: panic: runtime error: index out of range"},
 		{name: "panic value", req: Request{Selector: "boom", Source: `func boom(self Object) int { panic("kaboom") }`}, kind: KindPanic, errHas: "kaboom"},
 		{name: "endless loop", req: Request{Selector: "spin", Source: `func spin(self Object) int { for {} }`, DeadlineMS: 300}, kind: KindDeadline},
 		{name: "runaway recursion", req: Request{Selector: "down", Source: `func down(self Object, n int) int { return self.Send("down", n+1).(int) }`, Args: []any{0}, MaxDepth: 200},
