@@ -57,11 +57,11 @@ func TestGoErrors(t *testing.T) {
 		want  string
 	}{
 		// Runtime errors (reflect's words before).
-		{`var a []int; a[3]`, "line 1:14: panic: runtime error: index out of range"},                                                    // reflect: slice index out of range
-		{`var a [3]int; i := 5; a[i]`, "line 1:23: panic: runtime error: index out of range"},                                           // reflect: array index out of range
-		{`s := "ab"; i := 5; s[i]`, "line 1:20: panic: runtime error: index out of range"},                                              // reflect: string index out of range
-		{`a := []int{1, 2}; i := 5; a[1:i]`, "line 1:27: panic: runtime error: slice bounds out of range"},                              // reflect.Value.Slice: slice index out of bounds
-		{`s := "ab"; i := 5; s[1:i]`, "line 1:20: panic: runtime error: slice bounds out of range"},                                     // ...: string slice index out of bounds
+		{`var a []int; a[3]`, "line 1:14: panic: runtime error: index out of range"},                                         // reflect: slice index out of range
+		{`var a [3]int; i := 5; a[i]`, "line 1:23: panic: runtime error: index out of range"},                                // reflect: array index out of range
+		{`s := "ab"; i := 5; s[i]`, "line 1:20: panic: runtime error: index out of range"},                                   // reflect: string index out of range
+		{`a := []int{1, 2}; i := 5; a[1:i]`, "line 1:27: panic: runtime error: slice bounds out of range"},                   // reflect.Value.Slice: slice index out of bounds
+		{`s := "ab"; i := 5; s[1:i]`, "line 1:20: panic: runtime error: slice bounds out of range"},                          // ...: string slice index out of bounds
 		{`var m map[string]int; m["a"] = 1`, "panic: assignment to entry in nil map"},                                        // Go's already
 		{`var p *int; *p`, "panic: runtime error: invalid memory address or nil pointer dereference"},                        // no error at all
 		{`var p *int; x := *p; x`, "panic: runtime error: invalid memory address or nil pointer dereference"},                // reflect: call of reflect.Value.Set on zero Value
