@@ -2,9 +2,7 @@ package autotelic_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -12,10 +10,8 @@ import (
 	"batos"
 	"batos/autotelic"
 	"batos/kernel/pllm/bench"
-	"batos/llama/llamatest"
+	"batos/kernel/pllm/bench/benchtest"
 )
-
-var sendLine = regexp.MustCompile(`(?m)^The send was made by this input:\n(.*)$`)
 
 // TestMeasure: a persona whose adapter has no held-out pass rate is a
 // measure mandate; the step runs the held-out bench through the real
@@ -28,17 +24,8 @@ func TestMeasure(t *testing.T) {
 		t.Fatal(err)
 	}
 	held, _ := suite.Select(bench.HeldOut)
-	bySend := map[string]*bench.Mandate{}
-	for _, m := range suite.Mandates {
-		bySend[m.Send] = m
-	}
 	f := setupWith(t, autotelic.Options{Poll: time.Hour, Sandbox: trials})
-	f.srv.Respond(func(body map[string]any) llamatest.Reply {
-		if m := sendLine.FindStringSubmatch(fmt.Sprint(body["messages"])); m != nil && bySend[m[1]] != nil {
-			return llamatest.Reply{Text: "```go\n" + bySend[m[1]].Reference + "\n```"}
-		}
-		return llamatest.Reply{Text: "no"}
-	})
+	f.srv.Respond(benchtest.Respond(suite, func(m *bench.Mandate, _ map[string]any) string { return m.Reference }))
 	kinds := func() map[string]bool {
 		ms, err := f.loop.Candidates(context.Background())
 		if err != nil {
@@ -83,5 +70,4 @@ func TestMeasure(t *testing.T) {
 	if led := f.ledger(t); len(led) != 2 || led[1]["outcome"] != autotelic.Measured || !strings.Contains(fmt.Sprint(led[1]["summary"]), "did: measured BABS's held-out pass rate") {
 		t.Errorf("ledger %v", led)
 	}
-	_ = errors.New
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -12,11 +11,10 @@ import (
 	"batos"
 	"batos/forge"
 	"batos/kernel/pllm/bench"
+	"batos/kernel/pllm/bench/benchtest"
 	"batos/kernel/sandbox"
 	"batos/llama/llamatest"
 )
-
-var sendLine = regexp.MustCompile(`(?m)^The send was made by this input:\n(.*)$`)
 
 // TestHeldOutPassRate: the evaluate step asks the held-out mandates of
 // BRICK's own server, with BRICK's current adapter and with the new one,
@@ -28,10 +26,6 @@ func TestHeldOutPassRate(t *testing.T) {
 	suite, err := bench.Load(batos.Mandates, batos.MandatesDir)
 	if err != nil {
 		t.Fatal(err)
-	}
-	bySend := map[string]*bench.Mandate{}
-	for _, m := range suite.Mandates {
-		bySend[m.Send] = m
 	}
 	runner := &sandbox.Runner{Command: []string{os.Args[0]}, Env: []string{"BATOS_SANDBOX_CHILD=1"}, Timeout: 30 * time.Second, Warm: true}
 	for _, tc := range []struct {
@@ -45,14 +39,12 @@ func TestHeldOutPassRate(t *testing.T) {
 			gguf := filepath.Join(e.dir, "adapters", "BRICK", "v1", forge.AdapterFile)
 			srv := llamatest.New(t)
 			srv.SetAdapters(llamatest.Adapter{Path: gguf})
-			srv.Respond(func(body map[string]any) llamatest.Reply {
-				withNew := strings.Contains(fmt.Sprint(body["lora"]), "map[id:0 scale:1]")
-				m := bySend[sendLine.FindStringSubmatch(fmt.Sprint(body["messages"]) + "\n")[1]]
-				if m == nil || withNew != tc.newIsGood {
-					return llamatest.Reply{Text: "I would rather not."}
+			srv.Respond(benchtest.Respond(suite, func(m *bench.Mandate, body map[string]any) string {
+				if withNew := strings.Contains(fmt.Sprint(body["lora"]), "map[id:0 scale:1]"); withNew != tc.newIsGood {
+					return ""
 				}
-				return llamatest.Reply{Text: "```go\n" + m.Reference + "\n```"}
-			})
+				return m.Reference
+			}))
 			e.eval(fmt.Sprintf(`p := Lobby.At("pLLM"); p.Set("endpoint", %q); p.Set("maxAttempts", 1); p.At("personas").At("BRICK").Set("endpoint", %q)`, srv.URL, srv.URL))
 			id := e.queue()
 			if got := e.await(id, forge.Succeeded, forge.Failed); got != tc.state {

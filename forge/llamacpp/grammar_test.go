@@ -210,19 +210,23 @@ func grammarPrefix(text string) (done bool, err error) {
 	return false, fmt.Errorf("text %q follows the closing fence", partial)
 }
 
+// missingTool skips the test, saying what is missing; with
+// BATOS_LLAMACPP_REQUIRED=1 (CI) it fails it instead.
+func missingTool(t *testing.T, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if os.Getenv("BATOS_LLAMACPP_REQUIRED") == "1" {
+		t.Fatal(msg + " (BATOS_LLAMACPP_REQUIRED=1)")
+	}
+	t.Skip(msg)
+}
+
 // requireLlamaCpp skips the test, saying what is missing, without node 20+
 // or forge/llamacpp/node_modules (the grammar test needs no PyTorch);
 // BATOS_LLAMACPP_REQUIRED=1 makes that a failure.
 func requireLlamaCpp(t *testing.T) {
 	t.Helper()
-	missing := func(format string, args ...any) {
-		t.Helper()
-		msg := fmt.Sprintf(format, args...)
-		if os.Getenv("BATOS_LLAMACPP_REQUIRED") == "1" {
-			t.Fatal(msg + " (BATOS_LLAMACPP_REQUIRED=1)")
-		}
-		t.Skip(msg)
-	}
+	missing := func(format string, args ...any) { t.Helper(); missingTool(t, format, args...) }
 	if _, err := exec.LookPath("node"); err != nil {
 		missing("node is not installed: llama.cpp runs here through node-llama-cpp")
 	}

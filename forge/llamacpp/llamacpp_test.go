@@ -214,25 +214,8 @@ func TestLlamaCppMatchesPyTorch(t *testing.T) {
 // that a failure.
 func requireTools(t *testing.T) {
 	t.Helper()
-	missing := func(format string, args ...any) {
-		t.Helper()
-		msg := fmt.Sprintf(format, args...)
-		if os.Getenv("BATOS_LLAMACPP_REQUIRED") == "1" {
-			t.Fatal(msg + " (BATOS_LLAMACPP_REQUIRED=1)")
-		}
-		t.Skip(msg)
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		missing("node is not installed: llama.cpp runs here through node-llama-cpp")
-	}
-	out, err := exec.Command("node", "--version").Output()
-	major, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimSpace(string(out)), "v"), ".")
-	if v, aerr := strconv.Atoi(major); err != nil || aerr != nil || v < 20 {
-		missing("node-llama-cpp needs node 20 or later; node --version says %q (%v)", strings.TrimSpace(string(out)), err)
-	}
-	if _, err := os.Stat(filepath.Join("node_modules", "node-llama-cpp", "package.json")); err != nil {
-		missing("node-llama-cpp is not installed: run npm ci --prefix forge/llamacpp from the repository root")
-	}
+	requireLlamaCpp(t)
+	missing := func(format string, args ...any) { t.Helper(); missingTool(t, format, args...) }
 	if _, err := os.Stat(python); err != nil {
 		missing("%s is missing: the trainers need it with torch", python)
 	}

@@ -2,20 +2,26 @@ package pllm
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"sync"
 	"time"
+
+	"batos/llama"
 )
 
-// contextSizes caches each endpoint's context size (GET /props), 0 when
-// the server does not say (servers other than llama-server).
 // serverFacts is what the pLLM learnt about each endpoint, once per
-// process: its context size, whether it is llama.cpp, and whether it
-// refused a grammar.
+// process: its /props (nothing when it answered something else: servers
+// other than llama-server), and whether it refused a grammar.
 type serverFacts struct {
 	mu        sync.Mutex
-	m         map[string]int // context size per slot
-	llamaCpp  map[string]bool
+	props     map[string]serverProps
 	noGrammar map[string]bool
+}
+
+type serverProps struct {
+	llama.Props
+	ok bool // the server answered /props
 }
 
 // fitPrompt keeps the rendered prompt inside the endpoint's context window,
@@ -53,24 +59,42 @@ func answerBudget(cfg config) int {
 	return 1024
 }
 
+// contextSize is endpoint's context size per slot, 0 when it does not
+// say.
 func (p *PLLM) contextSize(ctx context.Context, endpoint string) int {
+	props, _ := p.props(ctx, endpoint)
+	return props.ContextSize
+}
+
+// isLlamaCpp reports whether endpoint is a llama-server: its /props says
+// which build it is.
+func (p *PLLM) isLlamaCpp(ctx context.Context, endpoint string) bool {
+	props, ok := p.props(ctx, endpoint)
+	return ok && props.BuildInfo != ""
+}
+
+// props asks endpoint's GET /props once per process; a server that has
+// no /props (404, 405, 501) is remembered as having none, while no
+// answer (down, still loading, slow) is asked again next time.
+func (p *PLLM) props(ctx context.Context, endpoint string) (llama.Props, bool) {
 	p.sizes.mu.Lock()
-	n, ok := p.sizes.m[endpoint]
+	known, ok := p.sizes.props[endpoint]
 	p.sizes.mu.Unlock()
 	if ok {
-		return n
+		return known.Props, known.ok
 	}
 	tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	props, err := p.client(endpoint).Props(tctx)
-	if err != nil {
-		return 0 // unknown; asked again next time
+	var answered *llama.ServerError
+	if err != nil && !(errors.As(err, &answered) && (answered.Status == http.StatusNotFound || answered.Status == http.StatusMethodNotAllowed || answered.Status == http.StatusNotImplemented)) {
+		return llama.Props{}, false // no answer yet (down, loading, slow)
 	}
 	p.sizes.mu.Lock()
-	if p.sizes.m == nil {
-		p.sizes.m = map[string]int{}
+	if p.sizes.props == nil {
+		p.sizes.props = map[string]serverProps{}
 	}
-	p.sizes.m[endpoint] = props.ContextSize
+	p.sizes.props[endpoint] = serverProps{Props: props, ok: err == nil}
 	p.sizes.mu.Unlock()
-	return props.ContextSize
+	return props, err == nil
 }

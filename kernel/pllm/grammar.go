@@ -6,7 +6,6 @@ import (
 	"go/token"
 	"net/http"
 	"strings"
-	"time"
 
 	"batos/llama"
 )
@@ -93,28 +92,4 @@ func (p *PLLM) refuseGrammar(endpoint string) {
 func grammarRefused(err error) bool {
 	var se *llama.ServerError
 	return errors.As(err, &se) && !se.MidStream && (se.Status == http.StatusBadRequest || se.Status == http.StatusUnprocessableEntity)
-}
-
-// isLlamaCpp asks /props once per endpoint whether it is a llama-server.
-func (p *PLLM) isLlamaCpp(ctx context.Context, endpoint string) bool {
-	p.sizes.mu.Lock()
-	known, ok := p.sizes.llamaCpp[endpoint]
-	p.sizes.mu.Unlock()
-	if ok {
-		return known
-	}
-	tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	props, err := p.client(endpoint).Props(tctx)
-	if err != nil && ctx.Err() == nil && tctx.Err() != nil {
-		return false // unknown: asked again next time
-	}
-	is := err == nil && props.BuildInfo != ""
-	p.sizes.mu.Lock()
-	if p.sizes.llamaCpp == nil {
-		p.sizes.llamaCpp = map[string]bool{}
-	}
-	p.sizes.llamaCpp[endpoint] = is
-	p.sizes.mu.Unlock()
-	return is
 }

@@ -8,7 +8,6 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"batos/image"
 	"batos/kernel"
 	"batos/kernel/pllm/bench"
+	"batos/kernel/pllm/bench/benchtest"
 	"batos/kernel/sandbox"
 	"batos/llama/llamatest"
 )
@@ -59,29 +59,6 @@ func runner() *sandbox.Runner {
 	return &sandbox.Runner{Command: []string{os.Args[0]}, Env: []string{"BATOS_SANDBOX_CHILD=1"}, Timeout: 30 * time.Second, Warm: true}
 }
 
-var sendLine = regexp.MustCompile(`(?m)^The send was made by this input:\n(.*)$`)
-
-// answerBy answers each generation by the mandate whose send the prompt
-// quotes.
-func answerBy(t *testing.T, suite *bench.Suite, answer func(m *bench.Mandate) string) func(map[string]any) llamatest.Reply {
-	bySend := map[string]*bench.Mandate{}
-	for _, m := range suite.Mandates {
-		bySend[m.Send] = m
-	}
-	return func(body map[string]any) llamatest.Reply {
-		prompt := fmt.Sprint(body["messages"])
-		match := sendLine.FindStringSubmatch(prompt)
-		if match == nil {
-			return llamatest.Reply{Text: "no send quoted"}
-		}
-		m, ok := bySend[match[1]]
-		if !ok {
-			return llamatest.Reply{Text: "unknown send " + match[1]}
-		}
-		return llamatest.Reply{Text: "```go\n" + answer(m) + "\n```"}
-	}
-}
-
 // TestSuite: the suite is versioned, big enough, has both parts, and
 // every mandate's send is unique (the scripted server answers by it).
 func TestSuite(t *testing.T) {
@@ -111,7 +88,7 @@ func TestSuite(t *testing.T) {
 func TestReferencesPass(t *testing.T) {
 	suite := loadSuite(t)
 	srv := llamatest.New(t)
-	srv.Respond(answerBy(t, suite, func(m *bench.Mandate) string { return m.Reference }))
+	srv.Respond(benchtest.Respond(suite, func(m *bench.Mandate, _ map[string]any) string { return m.Reference }))
 	k := source(t, srv, 1)
 	rep, err := bench.Run(context.Background(), k, bench.Options{Suite: suite, Personas: []string{"BRICK"}, Sandbox: runner()})
 	if err != nil {
@@ -134,7 +111,7 @@ func TestReferencesPass(t *testing.T) {
 func TestChecksTell(t *testing.T) {
 	suite := loadSuite(t)
 	srv := llamatest.New(t)
-	srv.Respond(answerBy(t, suite, func(m *bench.Mandate) string { return zeroStub(t, m.Reference) }))
+	srv.Respond(benchtest.Respond(suite, func(m *bench.Mandate, _ map[string]any) string { return zeroStub(t, m.Reference) }))
 	k := source(t, srv, 1)
 	rep, err := bench.Run(context.Background(), k, bench.Options{Suite: suite, Personas: []string{"BRICK"}, Sandbox: runner()})
 	if err != nil {
