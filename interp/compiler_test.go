@@ -119,7 +119,7 @@ func TestPanics(t *testing.T) {
 	t.Run("value", func(t *testing.T) {
 		_, err := callSrc(t, c, newGuard(t, Limits{}), "p1", `func p1(self Object) { panic("oops") }`)
 		var pe *PanicError
-		if !errors.As(err, &pe) || err.Error() != "panic in p1: oops" {
+		if !errors.As(err, &pe) || err.Error() != "method p1: line 1:24: panic: oops" {
 			t.Fatalf("got %v", err)
 		}
 	})

@@ -1102,11 +1102,13 @@ func runtimeSite(v any, fset *token.FileSet, sm *srcMap) *site {
 	return sm.at(pos.Line, pos.Column)
 }
 
-// soleSite is where a runtime error without a position happened when the
-// source leaves no doubt: the only index expression for "index out of
-// range", the only slice expression for "slice bounds out of range"; nil
-// otherwise. (An index into a map cannot fail so, but without types it
-// counts: a source that also indexes a map gets no position.)
+// soleSite is where a panic without a position happened when the source
+// leaves no doubt: the only expression that can fail so — the only index
+// expression for "index out of range", the only slice expression for
+// "slice bounds out of range", the only division for "integer divide by
+// zero", the only call of panic for a panic of the script's own; nil
+// otherwise. (Without types an index into a map counts too: a source
+// that also indexes a map gets no position.)
 func soleSite(sm *srcMap, msg string) *site {
 	if sm == nil || sm.file == nil || sm.fset == nil {
 		return nil
@@ -1117,6 +1119,25 @@ func soleSite(sm *srcMap, msg string) *site {
 		want = func(n ast.Node) bool { _, ok := n.(*ast.IndexExpr); return ok }
 	case "runtime error: slice bounds out of range":
 		want = func(n ast.Node) bool { _, ok := n.(*ast.SliceExpr); return ok }
+	case "runtime error: integer divide by zero":
+		want = func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.BinaryExpr:
+				return n.Op == token.QUO || n.Op == token.REM
+			case *ast.AssignStmt:
+				return n.Tok == token.QUO_ASSIGN || n.Tok == token.REM_ASSIGN
+			}
+			return false
+		}
+	case panicCall:
+		want = func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return false
+			}
+			id, ok := call.Fun.(*ast.Ident)
+			return ok && id.Name == "panic"
+		}
 	default:
 		return nil
 	}
@@ -1136,6 +1157,9 @@ func soleSite(sm *srcMap, msg string) *site {
 	}
 	return &site{m: sm, off: off}
 }
+
+// panicCall is soleSite's kind for a panic the script raised itself.
+const panicCall = "panic()"
 
 // panicToError is goTerms.panicToError without a compiler's terms or a
 // position.
@@ -1163,6 +1187,9 @@ func (t *goTerms) panicToError(selector string, r any, fset *token.FileSet, sm *
 	case *StopError:
 		return v
 	case runtime.Error:
+		if s := soleSite(sm, v.Error()); s != nil {
+			pe.Line, pe.Col = s.pos()
+		}
 		return pe
 	case *reflect.ValueError:
 		if m := t.goRuntimeMessage(v.Error(), nil); m != "" {
@@ -1179,6 +1206,8 @@ func (t *goTerms) panicToError(selector string, r any, fset *token.FileSet, sm *
 					pe.Line, pe.Col = s.pos()
 				}
 			}
+		} else if s := soleSite(sm, panicCall); s != nil {
+			pe.Line, pe.Col = s.pos()
 		}
 		return pe
 	case error:

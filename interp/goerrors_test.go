@@ -70,7 +70,7 @@ func TestGoErrors(t *testing.T) {
 		{`var e error; e.Error()`, "panic: runtime error: invalid memory address or nil pointer dereference"},                // reflect: Method on nil interface value
 		{`var f func(); f()`, "panic: runtime error: invalid memory address or nil pointer dereference"},                     // reflect.Value.Call: call of nil function
 		{`n := -1; make([]int, n)`, "panic: runtime error: makeslice: len out of range"},                                     // reflect.MakeSlice: negative len
-		{`x := 0; 1 / x`, "panic: runtime error: integer divide by zero"},
+		{`x := 0; 1 / x`, "line 1:9: panic: runtime error: integer divide by zero"},
 		{`var x any = "s"; x.(int)`, "line 1:18: panic: interface conversion: interface {} is string, not int"}, // "1:46: interface conversion..."
 		{`var x any; x.(int)`, "line 1:12: panic: interface conversion: interface {} is nil, not int"},
 		{`var x any = 1; x.(fmt.Stringer)`, "line 1:16: panic: interface conversion: int is not fmt.Stringer: missing method String"},
@@ -187,6 +187,10 @@ func TestMethodGoErrors(t *testing.T) {
 		{"m2", "func m2(self Object) any {\n\tvar a []int\n\treturn a[3]\n}", "method m2: line 3:9: panic: runtime error: index out of range", false},
 		// Two index expressions: which one failed is not known.
 		{"m2b", "func m2b(self Object) any {\n\ta := []int{1}\n\treturn a[0] + a[3]\n}", "panic in m2b: runtime error: index out of range", false},
+		{"m2d", "func m2d(self Object) int {\n\tn := 0\n\treturn 10 / n\n}", "method m2d: line 3:9: panic: runtime error: integer divide by zero", false},
+		{"m2e", "func m2e(self Object) int {\n\tn := 1\n\tif n > 2 {\n\t\treturn 0\n\t}\n\tpanic(\"no\")\n}", "method m2e: line 6:2: panic: no", false},
+		// Two calls of panic: which one is not known.
+		{"m2f", "func m2f(self Object) int {\n\tn := 1\n\tif n > 2 {\n\t\tpanic(\"nil\")\n\t}\n\tpanic(\"no\")\n}", "panic in m2f: no", false},
 		{"m2c", "func m2c(self Object) any {\n\ts := \"ab\"\n\tn := 5\n\treturn s[1:n]\n}", "method m2c: line 4:9: panic: runtime error: slice bounds out of range", false},
 		{"m3", "func m3(self Object) any {\n\treturn self.Foo()\n}", "method m3: line 2:14: self.Foo undefined (type Object has no field or method Foo)", true},
 		{"m4", "func m4(self Object) any {\n\treturn self.Get(\"a\", \"b\")\n}", "method m4: line 2:23: too many arguments in call to self.Get (want (string))", true},
