@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"batos/image"
+	"batos/interp"
 )
 
 // NotUnderstoodError reports a send whose selector no slot on the
@@ -63,8 +64,17 @@ type SendError struct {
 
 // Frame is one send of a chain.
 type Frame struct {
-	Receiver string // described, e.g. "shape (object 15)"
+	Receiver string    // described, e.g. "shape (object 15)"
+	Object   image.OID // the receiver
 	Selector string
+	// Holder is the object the method was found on (the receiver or one
+	// of its parents), 0 for a primitive.
+	Holder image.OID
+	// Line is the line of the method's source the failure was at: where
+	// the innermost method failed, when the error says; in an outer
+	// method, its send to the next frame's selector, when the source has
+	// one line that sends it; 0 when not known.
+	Line int
 }
 
 func (e *SendError) Error() string {
@@ -84,17 +94,22 @@ func (e *SendError) Unwrap() error { return e.Err }
 // innermost matter; a runaway recursion's middle does not.
 const maxChain = 12
 
-// framed adds the send of sel to recv to err's chain. Errors that belong
-// to the evaluation rather than to a method (a retry, an abandoned
-// session) pass unchanged.
-func (s *Session) framed(err error, recv image.OID, sel string) error {
+// framed adds the send of sel to recv, found as b, to err's chain.
+// Errors that belong to the evaluation rather than to a method (a retry,
+// an abandoned session) pass unchanged.
+func (s *Session) framed(err error, recv image.OID, sel string, b binding) error {
 	var retry *RetryError
 	if err == nil || errors.As(err, &retry) || errors.Is(err, ErrSessionClosed) {
 		return err
 	}
-	f := Frame{Receiver: s.describe(recv), Selector: sel}
+	f := Frame{Receiver: s.describe(recv), Object: recv, Selector: sel}
+	src := ""
+	if m, ok := b.slot.Value.(image.Method); ok {
+		f.Holder, src = b.holder, m.Source
+	}
 	var se *SendError
 	if errors.As(err, &se) && se == err {
+		f.Line = sendLine(src, se.Chain[0].Selector)
 		if len(se.Chain) < maxChain {
 			se.Chain = append([]Frame{f}, se.Chain...)
 		} else {
@@ -102,5 +117,35 @@ func (s *Session) framed(err error, recv image.OID, sel string) error {
 		}
 		return se
 	}
+	f.Line = failedLine(err, sel)
 	return &SendError{Chain: []Frame{f}, Err: err}
+}
+
+// failedLine is the line of method sel's source that err says failed, 0
+// when err does not say.
+func failedLine(err error, sel string) int {
+	var pe *interp.PanicError
+	var se *interp.SyntaxError
+	switch {
+	case errors.As(err, &pe) && pe.Selector == sel:
+		return pe.Line
+	case errors.As(err, &se) && se.Selector == sel:
+		return se.Line
+	}
+	return 0
+}
+
+// sendLine is the line of src that sends sel, when exactly one does.
+func sendLine(src, sel string) int {
+	line := 0
+	for _, site := range interp.Sends(src) {
+		if site.Selector != sel {
+			continue
+		}
+		if line != 0 && site.Line != line {
+			return 0
+		}
+		line = site.Line
+	}
+	return line
 }

@@ -232,7 +232,7 @@ func (s *Session) invoke(b binding, recv image.OID, sel string, args []any) (any
 		} else {
 			v, err = m.Call(s.guard, Object{oid: recv, s: s}, args)
 		}
-		return v, s.framed(err, recv, sel)
+		return v, s.framed(err, recv, sel, b)
 	case image.SlotPrimitive:
 		name := b.slot.Value.(image.Primitive).Name
 		p, ok := s.k.primitive(name)
