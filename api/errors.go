@@ -47,6 +47,20 @@ type Error struct {
 	// ChangedBy is, for an undo conflict, the later transaction that
 	// changed Object since Tx.
 	ChangedBy uint64 `json:"changedBy,omitempty"`
+	// Frames is the chain of sends that led to a failure in a method,
+	// outermost first, when there was more than the one the request made.
+	Frames []Frame `json:"frames,omitempty"`
+}
+
+// Frame is one send of a failed chain: its receiver, the object its
+// method was found on (nil for a primitive) and the line of that method's
+// source where it failed or made the next send of the chain (0 when not
+// known). A client opens Holder's Selector at Line to show it.
+type Frame struct {
+	Object   Ref    `json:"object"`
+	Holder   *Ref   `json:"holder,omitempty"`
+	Selector string `json:"selector"`
+	Line     int    `json:"line,omitempty"`
 }
 
 func (e *Error) Error() string { return e.Message }

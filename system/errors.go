@@ -26,6 +26,19 @@ func apiError(err error) error {
 		return ae
 	}
 	e := &api.Error{Kind: api.ErrInternal, Message: err.Error()}
+	var chain *kernel.SendError
+	if errors.As(err, &chain) && len(chain.Chain) > 1 {
+		for _, f := range chain.Chain {
+			frame := api.Frame{Object: api.Ref{OID: uint64(f.Object), Name: f.Receiver}, Selector: f.Selector, Line: f.Line}
+			if f.Holder != 0 {
+				frame.Holder = &api.Ref{OID: uint64(f.Holder), Name: objectName(f.Holder)}
+				if f.Holder == f.Object {
+					frame.Holder.Name = f.Receiver
+				}
+			}
+			e.Frames = append(e.Frames, frame)
+		}
+	}
 	var (
 		stop      *interp.StopError
 		policy    *kernel.PolicyError
