@@ -85,6 +85,13 @@ type Token struct {
 	// empty then).
 	Waiting  float64 `json:"waiting,omitempty"`
 	Endpoint string  `json:"endpoint,omitempty"`
+	// Attempt is the generation's attempt the text belongs to (0 when
+	// not a candidate's). Outcome, when set, ends a candidate (Text is
+	// empty): accepted, rejected, failed, unreachable, not needed, or a
+	// review's approved or rejected; Reason says why.
+	Attempt int    `json:"attempt,omitempty"`
+	Outcome string `json:"outcome,omitempty"`
+	Reason  string `json:"reason,omitempty"`
 }
 
 // eventJSON is the wire form of an Event: the type's fields in content.

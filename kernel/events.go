@@ -62,6 +62,14 @@ type Token struct {
 	// empty): clients show that the model is being waited for.
 	Waiting  time.Duration
 	Endpoint string
+	// Attempt is the generation's attempt the text belongs to (1 and
+	// up; 0 when the text is not a candidate's, as infer's).
+	Attempt int
+	// Outcome, when set, ends a candidate (Text is empty): "accepted",
+	// "rejected", "failed", "unreachable", "not needed" — or a review's
+	// "approved" or "rejected" (Persona is the reviewer) — with Reason
+	// saying why.
+	Outcome, Reason string
 }
 
 // PublishToken publishes a piece of model output.

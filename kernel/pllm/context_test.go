@@ -135,3 +135,31 @@ func TestGrammar(t *testing.T) {
 	}
 	_ = context.Background
 }
+
+// TestOutcomesOnTheBus: each candidate's stream is marked with its
+// attempt and ends with its outcome and reason, so clients separate the
+// attempts and say why each was rejected.
+func TestOutcomesOnTheBus(t *testing.T) {
+	f := setup(t, 2, llamatest.Reply{Text: "```go\nfunc half(self Object, n int) int { return n / }\n```"}, llamatest.Reply{Text: "```go\nfunc half(self Object, n int) int { return n / 2 }\n```"})
+	sub := f.k.Bus().Subscribe(4096)
+	defer sub.Close()
+	if got := eval(t, f.s, `Lobby.Send("half", 8)`); got != "4" {
+		t.Fatalf("half = %s", got)
+	}
+	var outcomes []string
+	texts := map[int]bool{}
+	for len(sub.C) > 0 {
+		ev := <-sub.C
+		if ev.Token == nil {
+			continue
+		}
+		if ev.Token.Outcome != "" {
+			outcomes = append(outcomes, fmt.Sprintf("%d %s %s", ev.Token.Attempt, ev.Token.Outcome, ev.Token.Reason))
+		} else if ev.Token.Text != "" {
+			texts[ev.Token.Attempt] = true
+		}
+	}
+	if len(outcomes) != 2 || !strings.HasPrefix(outcomes[0], "1 rejected method half: line 1:") || outcomes[1] != "2 accepted " || !texts[1] || !texts[2] {
+		t.Errorf("outcomes %q, text in attempts %v", outcomes, texts)
+	}
+}

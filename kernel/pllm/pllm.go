@@ -415,7 +415,7 @@ func (p *PLLM) pipeline(ctx context.Context, j *job) (Result, error) {
 		prompt = p.fitPrompt(ctx, cfg.personas[names[0]].endpoint, m, cfg)
 		rec.prompt, rec.promptHash = prompt, promptHash(prompt)
 		res.PromptBytes = len(prompt) + len(cfg.request(cfg.personas[names[0]], "").Messages[0].Content)
-		cands := p.generate(ctx, j.principal, cfg, names, j.sel, prompt, true)
+		cands := p.generate(ctx, j.principal, cfg, names, j.sel, prompt, true, attempt)
 		unreachable := 0
 		var accepted *candidate
 		for _, cand := range cands {
@@ -430,7 +430,7 @@ func (p *PLLM) pipeline(ctx context.Context, j *job) (Result, error) {
 				continue
 			}
 			var reviewed []string
-			ok := p.validate(ctx, j, cand) && p.review(ctx, j.principal, cfg, cand, m, j.sel, &res.Spent, &reviewed)
+			ok := p.validate(ctx, j, cand) && p.review(ctx, j.principal, cfg, cand, m, j.sel, attempt, &res.Spent, &reviewed)
 			for _, n := range reviewed {
 				if !slices.Contains(rec.personas, n) {
 					rec.personas = append(rec.personas, n)
@@ -441,8 +441,14 @@ func (p *PLLM) pipeline(ctx context.Context, j *job) (Result, error) {
 			} else {
 				failures = append(failures, fmt.Sprintf("- %s's candidate: %s", cand.persona, cand.err))
 			}
+			p.publishOutcome(j.principal, j.sel, attempt, cand)
 		}
 		resume()
+		for _, cand := range cands {
+			if cand.unreachable != nil || cand.outcome == "not needed" {
+				p.publishOutcome(j.principal, j.sel, attempt, cand)
+			}
+		}
 		rec.candidates = append(rec.candidates, cands...)
 		if accepted != nil {
 			info, err := p.install(ctx, j, rec, accepted)
@@ -577,7 +583,7 @@ func (p *PLLM) routeScored(pllmObj kernel.Object, cfg config, mandate string) (n
 // Candidates for a method (constrain true) are constrained by Grammar(sel)
 // where Lobby.pLLM.constrain and the server allow; a server that refuses
 // the grammar is asked again without it, and never again with one.
-func (p *PLLM) generate(ctx context.Context, principal string, cfg config, names []string, sel, prompt string, constrain bool) []*candidate {
+func (p *PLLM) generate(ctx context.Context, principal string, cfg config, names []string, sel, prompt string, constrain bool, attempt int) []*candidate {
 	cands := make([]*candidate, len(names))
 	var wg sync.WaitGroup
 	for i, name := range names {
@@ -597,12 +603,12 @@ func (p *PLLM) generate(ctx context.Context, principal string, cfg config, names
 			var answered atomic.Bool
 			onToken := func(tok string) {
 				answered.Store(true)
-				p.k.Bus().PublishToken(kernel.Token{Principal: principal, Persona: name, Selector: sel, Text: tok})
+				p.k.Bus().PublishToken(kernel.Token{Principal: principal, Persona: name, Selector: sel, Text: tok, Attempt: attempt})
 			}
 			// A server that accepts the request and says nothing: say
 			// that it is waited for, and how long, until it answers.
 			stopWaiting := p.whileSilent(ctx, &answered, func(waited time.Duration) {
-				p.k.Bus().PublishToken(kernel.Token{Principal: principal, Persona: name, Selector: sel, Waiting: waited, Endpoint: per.endpoint})
+				p.k.Bus().PublishToken(kernel.Token{Principal: principal, Persona: name, Selector: sel, Waiting: waited, Endpoint: per.endpoint, Attempt: attempt})
 			})
 			defer stopWaiting()
 			req := cfg.request(per, prompt)
@@ -810,7 +816,7 @@ func (p *PLLM) infer(c *kernel.PrimitiveCall) (any, error) {
 	}
 	ctx, cancel := context.WithTimeout(parent, cfg.timeout)
 	defer cancel()
-	cands := p.generate(ctx, c.Session.Principal(), cfg, []string{name}, "infer", prompt, false)
+	cands := p.generate(ctx, c.Session.Principal(), cfg, []string{name}, "infer", prompt, false, 0)
 	if cands[0].err != "" {
 		return nil, fmt.Errorf("infer (%s): %s", per.name, cands[0].err)
 	}
@@ -879,7 +885,7 @@ func installTarget(s *kernel.Session, recv image.OID, name string) (kernel.Objec
 // reason is fed back like any other failure, and only an answer starting
 // with APPROVE approves. A reviewer that cannot be reached at all does not
 // block the install; one that fails or is cancelled mid-answer does.
-func (p *PLLM) review(ctx context.Context, principal string, cfg config, cand *candidate, m mandate, sel string, spent *Spent, reviewed *[]string) bool {
+func (p *PLLM) review(ctx context.Context, principal string, cfg config, cand *candidate, m mandate, sel string, attempt int, spent *Spent, reviewed *[]string) bool {
 	if cfg.reviewer == "" {
 		return true
 	}
@@ -887,7 +893,7 @@ func (p *PLLM) review(ctx context.Context, principal string, cfg config, cand *c
 		return true
 	}
 	prompt := fmt.Sprintf("Review this method written for %s.%s(%s).\nAnswer APPROVE or REJECT on the first line, then one line of reason.\n\n```go\n%s\n```\n", m.Receiver, sel, m.Arguments, cand.source)
-	r := p.generate(ctx, principal, cfg, []string{cfg.reviewer}, sel, prompt, false)[0]
+	r := p.generate(ctx, principal, cfg, []string{cfg.reviewer}, sel, prompt, false, attempt)[0]
 	spent.add(r, prompt)
 	if reviewed != nil && r.unreachable == nil {
 		*reviewed = append(*reviewed, cfg.reviewer)
@@ -901,9 +907,17 @@ func (p *PLLM) review(ctx context.Context, principal string, cfg config, cand *c
 		return false
 	case !strings.HasPrefix(strings.ToUpper(cand.review), "APPROVE"):
 		cand.outcome, cand.err = "rejected", fmt.Sprintf("%s's review: %s", cfg.reviewer, abbreviate(cand.review, 200))
+		p.k.Bus().PublishToken(kernel.Token{Principal: principal, Persona: cfg.reviewer, Selector: sel, Attempt: attempt, Outcome: "rejected", Reason: abbreviate(cand.review, 200)})
 		return false
 	}
+	p.k.Bus().PublishToken(kernel.Token{Principal: principal, Persona: cfg.reviewer, Selector: sel, Attempt: attempt, Outcome: "approved", Reason: abbreviate(cand.review, 200)})
 	return true
+}
+
+// publishOutcome ends a candidate's stream on the bus with what became
+// of it: clients separate the attempts and say why each was rejected.
+func (p *PLLM) publishOutcome(principal, sel string, attempt int, cand *candidate) {
+	p.k.Bus().PublishToken(kernel.Token{Principal: principal, Persona: cand.persona, Selector: sel, Attempt: attempt, Outcome: cand.outcome, Reason: cand.err})
 }
 
 // mustPropagate reports whether a recovered panic must keep unwinding: a
