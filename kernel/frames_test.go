@@ -38,7 +38,7 @@ func TestSendChainFrames(t *testing.T) {
 		object, holder uint64
 		line           int
 	}{
-		{"outer", ids["child"], ids["child.parent*"], 3}, // its send of middle
+		{"outer", ids["child"], ids["child.parent*"], 3},  // its send of middle
 		{"middle", ids["child"], ids["child.parent*"], 2}, // its send of inner
 		{"inner", ids["leaf"], ids["leaf"], 5},            // the division
 	}
