@@ -27,7 +27,7 @@ a.Define("f", "func f(self Object) int {\n\treturn self.At(\"b\").Send(\"g\", 5)
 a.Define("k", "func k(self Object) any { return self.At(\"b\").Send(\"h\") }")`)
 	_, err = s.Eval(context.Background(), `Lobby.At("a").Send("f")`)
 	var pe *interp.PanicError
-	if err == nil || !strings.HasSuffix(err.Error(), "(sends: a (object 15).f → b (object 16).g)") || !errors.As(err, &pe) {
+	if err == nil || !strings.HasSuffix(err.Error(), "(sends: a (object 15).f:2 → b (object 16).g:3)") || !errors.As(err, &pe) {
 		t.Fatalf("nested failure: %v", err)
 	}
 	_, err = s.Eval(context.Background(), `Lobby.At("a").At("b").Send("g", 7)`)
@@ -36,7 +36,7 @@ a.Define("k", "func k(self Object) any { return self.At(\"b\").Send(\"h\") }")`)
 	}
 	_, err = s.Eval(context.Background(), `Lobby.At("a").Send("k")`)
 	var nu *kernel.NotUnderstoodError
-	if err == nil || !errors.As(err, &nu) || !strings.Contains(err.Error(), "(sends: a (object 15).k → b (object 16).h)") {
+	if err == nil || !errors.As(err, &nu) || !strings.Contains(err.Error(), "(sends: a (object 15).k:1 → b (object 16).h:1)") {
 		t.Fatalf("a nested send nobody understands: %v", err)
 	}
 }

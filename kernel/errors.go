@@ -3,6 +3,7 @@ package kernel
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"batos/image"
@@ -84,6 +85,9 @@ func (e *SendError) Error() string {
 	parts := make([]string, len(e.Chain))
 	for i, f := range e.Chain {
 		parts[i] = f.Receiver + "." + f.Selector
+		if f.Line > 0 {
+			parts[i] += ":" + strconv.Itoa(f.Line)
+		}
 	}
 	return fmt.Sprintf("%v (sends: %s)", e.Err, strings.Join(parts, " → "))
 }
@@ -117,20 +121,24 @@ func (s *Session) framed(err error, recv image.OID, sel string, b binding) error
 		}
 		return se
 	}
-	f.Line = failedLine(err, sel)
+	f.Line = failedLine(err, sel, src)
 	return &SendError{Chain: []Frame{f}, Err: err}
 }
 
-// failedLine is the line of method sel's source that err says failed, 0
-// when err does not say.
-func failedLine(err error, sel string) int {
+// failedLine is the line of method sel's source src that err says
+// failed: the error's own line, or the line of the send nobody
+// understood; 0 when err does not say.
+func failedLine(err error, sel, src string) int {
 	var pe *interp.PanicError
 	var se *interp.SyntaxError
+	var nu *NotUnderstoodError
 	switch {
 	case errors.As(err, &pe) && pe.Selector == sel:
 		return pe.Line
 	case errors.As(err, &se) && se.Selector == sel:
 		return se.Line
+	case errors.As(err, &nu):
+		return sendLine(src, nu.Selector)
 	}
 	return 0
 }
