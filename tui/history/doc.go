@@ -10,7 +10,12 @@
 // it); choosing a method among the selected transaction's changes (and the
 // browser's last selection, from common.BrowseMsg); and a method's
 // versions (api.Image.Versions) beside the diff between the marked version
-// and the one under the cursor (go-udiff). u reverts the selected
+// and the one under the cursor (go-udiff). In the versions, r reverts the
+// method to the version under the cursor after a y/n question: it defines
+// the method again with that version's source (api.Image.Define), a new
+// transaction that the history lists and u can undo; a version with no
+// source (the method removed) or the current one is refused in one line.
+// u reverts the selected
 // transaction through api.Image.Undo after a y/n question; an undo
 // conflict (an *api.Error of kind undo-conflict) is explained from its
 // fields: the object, and the later transaction that changed it. Every

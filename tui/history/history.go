@@ -26,6 +26,7 @@ type KeyMap struct {
 	Up, Down, Top, Bottom key.Binding
 	Versions, Open, Back  key.Binding
 	Mark, Undo            key.Binding
+	RevertTo              key.Binding // in the versions: define the method's source as of that version
 }
 
 // DefaultKeyMap returns the history pane's default key bindings.
@@ -40,6 +41,7 @@ func DefaultKeyMap() KeyMap {
 		Back:     key.NewBinding(key.WithKeys("esc", "h", "backspace"), key.WithHelp("esc/h", "back")),
 		Mark:     key.NewBinding(key.WithKeys("space", "m"), key.WithHelp("space", "mark version to diff against")),
 		Undo:     key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "revert transaction")),
+		RevertTo: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "revert method to version")),
 	}
 }
 
@@ -64,8 +66,16 @@ type (
 	}
 	versionsMsg struct {
 		c    choice
-		vers []api.Version
+		vers []api.Version // sources sanitized, for the view
+		raw  []string      // the sources as the image holds them, for a revert
 		err  error
+	}
+	// revertToMsg answers a revert of a method to one of its versions.
+	revertToMsg struct {
+		c   choice
+		tx  uint64 // the version's transaction
+		new api.Tx
+		err error
 	}
 	undoMsg struct {
 		tx  uint64
@@ -105,13 +115,20 @@ type Model struct {
 
 	method   choice
 	versions []api.Version
+	raw      []string // versions' sources unsanitized, by index
 	vCursor  int
 	mark     int // the version diffed against; -1: the one before the cursor's
 	diffOff  int
+	follow   uint64 // a version (a transaction) to put the cursor on when it is listed
 
-	confirmUndo bool
-	conflict    []string // why the last revert could not apply
-	status      string
+	// A y/n question in the footer: question is asked while it is not
+	// empty, and yes answers it.
+	question string
+	yes      func() tea.Cmd
+
+	conflict  []string // why the last revert could not apply
+	status    string
+	statusErr bool // status is an error
 
 	// formatTime renders a transaction's time; tests fix it.
 	formatTime func(time.Time) string
@@ -132,7 +149,7 @@ func New(c *common.Common) *Model {
 func (m *Model) Init() tea.Cmd { m.loading = true; return m.load(0) }
 
 func (m *Model) Title() string  { return "History" }
-func (m *Model) Editing() bool  { return m.confirmUndo }
+func (m *Model) Editing() bool  { return m.question != "" }
 func (m *Model) Dirty() bool    { return false }
 func (m *Model) Blur()          { m.focus = false }
 func (m *Model) Focus() tea.Cmd { m.focus = true; return nil }
@@ -145,14 +162,14 @@ func (m *Model) SetSize(width, height int) {
 func (m *Model) ShortHelp() []key.Binding {
 	k := m.keys
 	if m.mode == modeVersions {
-		return []key.Binding{k.Up, k.Down, k.Mark, k.Back}
+		return []key.Binding{k.Up, k.Down, k.Mark, k.RevertTo, k.Back}
 	}
 	return []key.Binding{k.Up, k.Down, k.Versions, k.Undo}
 }
 
 func (m *Model) FullHelp() [][]key.Binding {
 	k := m.keys
-	return [][]key.Binding{{k.Up, k.Down, k.Top, k.Bottom}, {k.Versions, k.Open, k.Back, k.Mark}, {k.Undo}}
+	return [][]key.Binding{{k.Up, k.Down, k.Top, k.Bottom}, {k.Versions, k.Open, k.Back, k.Mark}, {k.Undo, k.RevertTo}}
 }
 
 func (m *Model) load(before uint64) tea.Cmd {
@@ -219,7 +236,7 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 	case historyMsg:
 		m.loading = false
 		if msg.err != nil {
-			m.status = common.Sanitize(msg.err.Error())
+			m.status, m.statusErr = common.Sanitize(msg.err.Error()), true
 			return m, nil
 		}
 		if msg.before != 0 && len(msg.txs) < pageSize {
@@ -254,12 +271,12 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 		return m, tea.Batch(cmds...)
 	case choicesMsg:
 		if msg.err != nil {
-			m.status = common.Sanitize(msg.err.Error())
+			m.status, m.statusErr = common.Sanitize(msg.err.Error()), true
 			return m, nil
 		}
 		switch len(msg.choices) {
 		case 0:
-			m.status = fmt.Sprintf("tx %d changed no method", msg.tx)
+			m.status, m.statusErr = fmt.Sprintf("tx %d changed no method", msg.tx), false
 		case 1:
 			return m, m.loadVersions(msg.choices[0])
 		default:
@@ -268,23 +285,34 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 		return m, nil
 	case versionsMsg:
 		if msg.err != nil {
-			m.status = common.Sanitize(msg.err.Error())
+			m.status, m.statusErr = common.Sanitize(msg.err.Error()), true
 			return m, nil
 		}
-		if m.mode != modeVersions || m.method != msg.c {
-			m.vCursor, m.mark, m.diffOff = 0, -1, 0
-		}
-		m.mode, m.method, m.versions = modeVersions, msg.c, msg.vers
-		m.vCursor = pane.Clamp(m.vCursor, len(m.versions))
+		m.showVersions(msg)
 		return m, nil
+	case revertToMsg:
+		what := fmt.Sprintf("%s › %s", msg.c.name, msg.c.selector)
+		if msg.err != nil {
+			// Define installs nothing when it fails: nothing changed.
+			m.status, m.statusErr = fmt.Sprintf("cannot revert %s to tx %d: %s", what, msg.tx, common.SanitizeLine(msg.err.Error())), true
+			return m, nil
+		}
+		m.status, m.statusErr = fmt.Sprintf("reverted %s to tx %d as tx %d", what, msg.tx, msg.new.ID), false
+		text := m.status
+		cmds := []tea.Cmd{m.load(0), func() tea.Msg { return common.InfoMsg{Text: text} }}
+		if m.mode == modeVersions && m.method == msg.c {
+			m.follow = msg.new.ID // the cursor goes to the new version: its diff is the revert
+			cmds = append(cmds, m.loadVersions(msg.c))
+		}
+		return m, tea.Batch(cmds...)
 	case undoMsg:
 		if msg.err != nil {
 			m.conflict = m.explain(msg.tx, msg.err)
-			m.status = ""
+			m.status, m.statusErr = "", false
 			return m, nil
 		}
 		m.conflict = nil
-		m.status = fmt.Sprintf("reverted tx %d as tx %d", msg.tx, msg.new.ID)
+		m.status, m.statusErr = fmt.Sprintf("reverted tx %d as tx %d", msg.tx, msg.new.ID), false
 		text := m.status
 		return m, tea.Batch(m.load(0), func() tea.Msg { return common.InfoMsg{Text: text} })
 	case tea.MouseClickMsg:
@@ -371,27 +399,18 @@ func (m *Model) more() tea.Cmd {
 
 func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys
-	if m.confirmUndo {
+	if m.question != "" {
 		switch msg.String() {
 		case "y", "Y":
-			m.confirmUndo = false
-			t, ok := m.selectedTx()
-			if !ok {
-				return nil
-			}
-			img := m.c.Image
-			return func() tea.Msg {
-				ctx, cancel := pane.Ctx()
-				defer cancel()
-				n, err := img.Undo(ctx, t.ID)
-				return undoMsg{tx: t.ID, new: n, err: err}
-			}
+			yes := m.yes
+			m.question, m.yes = "", nil
+			return yes()
 		case "n", "N", "esc":
-			m.confirmUndo = false
+			m.question, m.yes = "", nil
 		}
 		return nil
 	}
-	m.status = ""
+	m.status, m.statusErr = "", false
 	switch m.mode {
 	case modeChoose:
 		switch {
@@ -425,6 +444,8 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			m.diffOff += max(m.height/2, 1)
 		case msg.String() == "ctrl+u", msg.String() == "pgup":
 			m.diffOff = max(m.diffOff-max(m.height/2, 1), 0)
+		case key.Matches(msg, k.RevertTo):
+			m.askRevertTo()
 		case key.Matches(msg, k.Back):
 			m.mode = modeList
 		}
@@ -435,8 +456,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	switch {
 	case key.Matches(msg, k.Undo):
-		if _, ok := m.selectedTx(); ok {
-			m.confirmUndo, m.conflict = true, nil
+		if t, ok := m.selectedTx(); ok {
+			m.conflict = nil
+			m.ask(fmt.Sprintf("revert tx %d (%s)? y/n", t.ID, pane.FirstLine(t.Note)), func() tea.Cmd { return m.undo(t.ID) })
 		}
 		return nil
 	case key.Matches(msg, k.Versions), key.Matches(msg, k.Open):
@@ -445,6 +467,51 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	m.conflict = nil
 	m.off = pane.Scroll(m.cursor, m.off, m.listHeight(), len(m.txs))
 	return m.more()
+}
+
+// ask puts a y/n question in the footer; y runs yes.
+func (m *Model) ask(question string, yes func() tea.Cmd) { m.question, m.yes = question, yes }
+
+// undo reverts transaction tx as a new one.
+func (m *Model) undo(tx uint64) tea.Cmd {
+	img := m.c.Image
+	return func() tea.Msg {
+		ctx, cancel := pane.Ctx()
+		defer cancel()
+		n, err := img.Undo(ctx, tx)
+		return undoMsg{tx: tx, new: n, err: err}
+	}
+}
+
+// askRevertTo asks whether to revert the method shown to the version under
+// the cursor: to define it again with that version's source, as a new
+// transaction (so that it is in the history, and can itself be undone).
+// A version with no source (its transaction removed the method) is refused
+// rather than offered as a removal: removing a method is the browser's d,
+// and a revert that deletes would be a surprise. A version whose source is
+// the current one is refused too: the define would change nothing.
+func (m *Model) askRevertTo() {
+	if m.vCursor >= len(m.versions) || m.vCursor >= len(m.raw) {
+		return
+	}
+	c, v, src := m.method, m.versions[m.vCursor], m.raw[m.vCursor]
+	switch {
+	case src == "":
+		m.status, m.statusErr = fmt.Sprintf("tx %d removed %s: no source to revert to (the browser's d removes a method)", v.Tx, c.selector), true
+		return
+	case src == m.raw[0]:
+		m.status, m.statusErr = fmt.Sprintf("tx %d's %s is the current source: nothing to revert", v.Tx, c.selector), false
+		return
+	}
+	m.ask(fmt.Sprintf("revert %s › %s to its source of tx %d, as a new transaction? y/n", c.name, c.selector, v.Tx), func() tea.Cmd {
+		img := m.c.Image
+		return func() tea.Msg {
+			ctx, cancel := pane.Ctx()
+			defer cancel()
+			n, err := img.Define(ctx, c.oid, c.selector, src)
+			return revertToMsg{c: c, tx: v.Tx, new: n, err: err}
+		}
+	})
 }
 
 // choose lists the methods the selected transaction changed: those its
@@ -501,11 +568,48 @@ func (m *Model) loadVersions(c choice) tea.Cmd {
 		ctx, cancel := pane.Ctx()
 		defer cancel()
 		vers, err := img.Versions(ctx, c.oid, c.selector)
+		raw := make([]string, len(vers))
 		for i := range vers {
+			raw[i] = vers[i].Source
 			vers[i].Principal, vers[i].Source = common.Sanitize(vers[i].Principal), common.SanitizeSource(vers[i].Source)
 		}
-		return versionsMsg{c: c, vers: vers, err: err}
+		return versionsMsg{c: c, vers: vers, raw: raw, err: err}
 	}
+}
+
+// showVersions shows a method's versions. Reloaded versions of the method
+// already shown keep the cursor and the mark on their transactions (a new
+// version shifts them down), and the cursor goes to the version followed
+// (a revert's) once it is listed.
+func (m *Model) showVersions(msg versionsMsg) {
+	txAt := func(i int) uint64 {
+		if i >= 0 && i < len(m.versions) {
+			return m.versions[i].Tx
+		}
+		return 0
+	}
+	same := m.mode == modeVersions && m.method == msg.c
+	cur, mark := txAt(m.vCursor), txAt(m.mark)
+	if !same {
+		m.vCursor, m.mark, m.diffOff, m.follow = 0, -1, 0, 0
+		cur, mark = 0, 0
+	}
+	m.mode, m.method, m.versions, m.raw = modeVersions, msg.c, msg.vers, msg.raw
+	for _, v := range m.versions {
+		if m.follow != 0 && v.Tx == m.follow {
+			cur, mark, m.follow = v.Tx, 0, 0 // the mark is dropped: the diff shows the revert
+		}
+	}
+	m.mark = -1
+	for i, v := range m.versions {
+		if cur != 0 && v.Tx == cur && i != m.vCursor {
+			m.vCursor, m.diffOff = i, 0
+		}
+		if mark != 0 && v.Tx == mark {
+			m.mark = i
+		}
+	}
+	m.vCursor = pane.Clamp(m.vCursor, len(m.versions))
 }
 
 // diffPair returns the older and newer versions compared: the marked one
@@ -692,13 +796,14 @@ func (m *Model) diffView(w, h int) []string {
 func (m *Model) footer() string {
 	st := m.c.Styles
 	switch {
-	case m.confirmUndo:
-		t, _ := m.selectedTx()
-		return st.Error.Render(fmt.Sprintf("revert tx %d (%s)? y/n", t.ID, pane.FirstLine(t.Note)))
+	case m.question != "":
+		return st.Error.Render(m.question)
+	case m.status != "" && m.statusErr:
+		return st.Error.Render(m.status)
 	case m.status != "":
 		return st.Info.Render(m.status)
 	case m.mode == modeVersions:
-		return st.Dim.Render("j/k version · space mark the version to diff against · esc back")
+		return st.Dim.Render("j/k version · space mark the version to diff against · r revert to it · esc back")
 	}
 	return st.Dim.Render(fmt.Sprintf("%d transactions · v method versions · u revert", len(m.txs)))
 }
