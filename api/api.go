@@ -66,6 +66,17 @@ type Image interface {
 	Undo(ctx context.Context, tx uint64) (Tx, error)
 	// Search finds objects and selectors whose names fuzzily match query.
 	Search(ctx context.Context, query string, limit int) ([]Hit, error)
+	// Implementors finds the objects reachable from Lobby whose own
+	// slots define selector as a method or a primitive; each Hit's
+	// Selector is selector. Senders finds the methods, on objects
+	// reachable from Lobby, whose source sends selector
+	// (X.Send("selector", ...), the selector written as a string
+	// literal); each Hit names the sending method's holder and its own
+	// selector. Both answer nearest to Lobby first, at most limit hits
+	// (0: no limit), with Score 0, and visit at most as many objects as
+	// Search does.
+	Implementors(ctx context.Context, selector string, limit int) ([]Hit, error)
+	Senders(ctx context.Context, selector string, limit int) ([]Hit, error)
 	// Status describes the image, the pLLM and this client.
 	Status(ctx context.Context) (Status, error)
 	// Check verifies, on a snapshot of the image while it stays in use,
@@ -178,7 +189,8 @@ type Version struct {
 	Source    string    `json:"source"` // empty: the method did not exist after Tx
 }
 
-// Hit is a search result: an object, or a selector on it.
+// Hit is a search result: an object, or a selector on it (also what
+// Implementors and Senders answer).
 type Hit struct {
 	Object   Ref    `json:"object"`
 	Selector string `json:"selector,omitempty"`

@@ -17,24 +17,26 @@ const Subprotocol = "batos.v1"
 // running request of the same connection; MethodEvent is the server's
 // notification carrying an Event.
 const (
-	MethodEval       = "eval"       // EvalParams → Result
-	MethodSend       = "send"       // SendParams → Result
-	MethodObject     = "object"     // OIDParams → ObjectView
-	MethodChildren   = "children"   // OIDParams → []Child
-	MethodSelectors  = "selectors"  // OIDParams → []string
-	MethodDefine     = "define"     // DefineParams → Tx
-	MethodSetSlot    = "setSlot"    // SetSlotParams → Tx
-	MethodRemoveSlot = "removeSlot" // SlotParams → Tx
-	MethodRenameSlot = "renameSlot" // RenameSlotParams → Tx
-	MethodClone      = "clone"      // CloneParams → Ref
-	MethodHistory    = "history"    // HistoryParams → []Tx
-	MethodVersions   = "versions"   // VersionsParams → []Version
-	MethodUndo       = "undo"       // UndoParams → Tx
-	MethodSearch     = "search"     // SearchParams → []Hit
-	MethodStatus     = "status"     // {} → Status
-	MethodCheck      = "check"      // {} → CheckReport
-	MethodInterrupt  = "interrupt"  // InterruptParams → InterruptResult; may be a notification
-	MethodEvent      = "event"      // server → client notification: params are an Event
+	MethodEval         = "eval"         // EvalParams → Result
+	MethodSend         = "send"         // SendParams → Result
+	MethodObject       = "object"       // OIDParams → ObjectView
+	MethodChildren     = "children"     // OIDParams → []Child
+	MethodSelectors    = "selectors"    // OIDParams → []string
+	MethodDefine       = "define"       // DefineParams → Tx
+	MethodSetSlot      = "setSlot"      // SetSlotParams → Tx
+	MethodRemoveSlot   = "removeSlot"   // SlotParams → Tx
+	MethodRenameSlot   = "renameSlot"   // RenameSlotParams → Tx
+	MethodClone        = "clone"        // CloneParams → Ref
+	MethodHistory      = "history"      // HistoryParams → []Tx
+	MethodVersions     = "versions"     // VersionsParams → []Version
+	MethodUndo         = "undo"         // UndoParams → Tx
+	MethodSearch       = "search"       // SearchParams → []Hit
+	MethodImplementors = "implementors" // SelectorParams → []Hit
+	MethodSenders      = "senders"      // SelectorParams → []Hit
+	MethodStatus       = "status"       // {} → Status
+	MethodCheck        = "check"        // {} → CheckReport
+	MethodInterrupt    = "interrupt"    // InterruptParams → InterruptResult; may be a notification
+	MethodEvent        = "event"        // server → client notification: params are an Event
 )
 
 // EvalParams are eval's params.
@@ -109,6 +111,13 @@ type UndoParams struct {
 type SearchParams struct {
 	Query string `json:"query"`
 	Limit int    `json:"limit,omitempty"`
+}
+
+// SelectorParams are the params of implementors and senders (Limit 0: no
+// limit).
+type SelectorParams struct {
+	Selector string `json:"selector"`
+	Limit    int    `json:"limit,omitempty"`
 }
 
 // InterruptParams name the request to cancel by its JSON-RPC id as it

@@ -16,22 +16,22 @@ type SendSite struct {
 
 // Sends lists, in source order, the sends in a method's source (or in a
 // workspace entry's statements) whose selector is a string literal: what
-// "senders of" finds and what a stack frame points at. A source that does
-// not parse has none.
-func Sends(src string) []SendSite {
+// "senders of" finds and what a stack frame points at. The error is the
+// parser's, for a source that does not parse.
+func Sends(src string) ([]SendSite, error) {
 	const wrapper = "package p\n"
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, "", wrapper+src, parser.SkipObjectResolution)
 	if err != nil {
 		// A workspace entry: statements, not declarations.
 		const stmts = "package p\nfunc _() {\n"
-		f, err = parser.ParseFile(fset, "", stmts+src+"\n}", parser.SkipObjectResolution)
-		if err != nil {
-			return nil
+		var serr error
+		if f, serr = parser.ParseFile(fset, "", stmts+src+"\n}", parser.SkipObjectResolution); serr != nil {
+			return nil, err
 		}
-		return sendsIn(fset, f, 2)
+		return sendsIn(fset, f, 2), nil
 	}
-	return sendsIn(fset, f, 1)
+	return sendsIn(fset, f, 1), nil
 }
 
 func sendsIn(fset *token.FileSet, f *ast.File, skipLines int) []SendSite {

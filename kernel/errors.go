@@ -146,7 +146,8 @@ func failedLine(err error, sel, src string) int {
 // sendLine is the line of src that sends sel, when exactly one does.
 func sendLine(src, sel string) int {
 	line := 0
-	for _, site := range interp.Sends(src) {
+	sites, _ := interp.Sends(src)
+	for _, site := range sites {
 		if site.Selector != sel {
 			continue
 		}

@@ -142,6 +142,16 @@ func (o Object) Remove(name string) {
 
 // Rename renames o's own slot from to to, keeping its place, kind and
 // value. A name ending in "*" must stay a parent slot's.
+//
+// A method's source declares its selector (func foo(self Object, ...)),
+// so renaming a method also rewrites that declaration to the new name,
+// in the same transaction, and the method answers under its new name.
+// Only the declared name changes (a send of the old selector inside the
+// body is left as written) and the method keeps its author. A method
+// that cannot be renamed so is refused with a one-line *SlotError saying
+// why, and nothing changes: to is no Go identifier, the method was
+// written by another author than the one a define here would record, or
+// its rewritten source does not compile.
 func (o Object) Rename(from, to string) {
 	s := o.session()
 	if err := validSlotName(to); err != nil {
@@ -159,8 +169,17 @@ func (o Object) Rename(from, to string) {
 		panic(&SlotError{Object: s.describe(o.oid), Slot: to, Msg: "a parent slot's name ends in \"*\" and only a parent slot's does"})
 	}
 	s.checkWrite("rename", o.oid, from, to, isMethodKind(st.slots[i].Kind))
+	value := st.slots[i].Value
+	if m, ok := value.(image.Method); ok && st.slots[i].Kind == image.SlotMethod {
+		renamed, err := o.renamedMethod(m, from, to)
+		if err != nil {
+			panic(err)
+		}
+		value = renamed
+	}
 	slots := s.tx.mutable(o.oid, st)
 	slots[i].Name = to
+	slots[i].Value = value
 	s.tx.shaped = true
 }
 

@@ -514,6 +514,18 @@ func (im *Image) Search(ctx context.Context, query string, limit int) ([]api.Hit
 	return r, err
 }
 
+func (im *Image) Implementors(ctx context.Context, selector string, limit int) ([]api.Hit, error) {
+	var r []api.Hit
+	err := im.call(ctx, api.MethodImplementors, api.SelectorParams{Selector: selector, Limit: limit}, &r)
+	return r, err
+}
+
+func (im *Image) Senders(ctx context.Context, selector string, limit int) ([]api.Hit, error) {
+	var r []api.Hit
+	err := im.call(ctx, api.MethodSenders, api.SelectorParams{Selector: selector, Limit: limit}, &r)
+	return r, err
+}
+
 // Status describes the served image; Remote is the URL dialled.
 func (im *Image) Check(ctx context.Context) (api.CheckReport, error) {
 	var r api.CheckReport

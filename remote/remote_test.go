@@ -81,6 +81,10 @@ func TestMethods(t *testing.T) {
 		{"versions", func() (any, error) { return im.Versions(ctx, 5, "area") }, []api.Version{{Tx: 5, Source: "area", Principal: "remote:alice"}}},
 		{"undo", func() (any, error) { return im.Undo(ctx, 4) }, api.Tx{ID: 5, Principal: "remote:alice", Note: "undo 4"}},
 		{"search", func() (any, error) { return im.Search(ctx, "ar", 1) }, []api.Hit{{Object: api.Ref{OID: 1, Name: "object 1"}, Selector: "ar", Score: 1}}},
+		{"implementors", func() (any, error) { return im.Implementors(ctx, "area", 2) },
+			[]api.Hit{{Object: api.Ref{OID: 1, Name: "object 1"}, Selector: "area"}, {Object: api.Ref{OID: 2, Name: "object 2"}, Selector: "area"}}},
+		{"senders", func() (any, error) { return im.Senders(ctx, "area", 1) }, []api.Hit{{Object: api.Ref{OID: 1, Name: "object 1"}, Selector: "sendsarea"}}},
+		{"no senders", func() (any, error) { return im.Senders(ctx, "area", 0) }, []api.Hit{}},
 		{"status", func() (any, error) { return im.Status(ctx) },
 			api.Status{Image: "servertest", Client: "remote:alice", Clients: 1, Remote: s.URL}},
 	}

@@ -371,3 +371,40 @@ func TestReplayEndToEnd(t *testing.T) {
 		t.Errorf("since too old: %+v, want EventMissed", ev)
 	}
 }
+
+// TestSendersEndToEnd asks a served image for the implementors and the
+// senders of a selector: the remote client gets the hits the image finds.
+func TestSendersEndToEnd(t *testing.T) {
+	_, s := serveSystem(t, server.Options{})
+	ctx := context.Background()
+	im := dialImage(t, s, "alice")
+	res, err := im.Eval(ctx, "o := NewObject(); Lobby.Set(\"shape\", o)\n"+
+		"o.Define(\"e2eArea\", `func e2eArea(self Object) int { return 6 }`)\n"+
+		"o.Define(\"e2eTwice\", `func e2eTwice(self Object) int { return 2 * self.Send(\"e2eArea\").(int) }`)\n"+
+		"o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shape := res.Value.Object.OID
+	for _, tt := range []struct {
+		name string
+		call func() ([]api.Hit, error)
+		want []api.Hit
+	}{
+		{"implementors", func() ([]api.Hit, error) { return im.Implementors(ctx, "e2eArea", 0) },
+			[]api.Hit{{Object: api.Ref{OID: shape, Name: res.Value.Object.Name}, Selector: "e2eArea"}}},
+		{"senders", func() ([]api.Hit, error) { return im.Senders(ctx, "e2eArea", 5) },
+			[]api.Hit{{Object: api.Ref{OID: shape, Name: res.Value.Object.Name}, Selector: "e2eTwice"}}},
+		{"no senders", func() ([]api.Hit, error) { return im.Senders(ctx, "e2eTwice", 0) }, []api.Hit{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.call()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}

@@ -110,6 +110,12 @@ var methods = map[string]method{
 			return list(l), err
 		}, nil
 	}),
+	api.MethodImplementors: withSelector(func(ctx context.Context, c Client, selector string, limit int) ([]api.Hit, error) {
+		return c.Implementors(ctx, selector, limit)
+	}),
+	api.MethodSenders: withSelector(func(ctx context.Context, c Client, selector string, limit int) ([]api.Hit, error) {
+		return c.Senders(ctx, selector, limit)
+	}),
 	api.MethodStatus: with(func(struct{}) (prepared, error) {
 		return func(ctx context.Context, c Client) (any, error) { return c.Status(ctx) }, nil
 	}),
@@ -139,6 +145,23 @@ func withOID(fn func(ctx context.Context, c Client, oid uint64) (any, error)) me
 			return nil, err
 		}
 		return func(ctx context.Context, c Client) (any, error) { return fn(ctx, c, p.OID) }, nil
+	})
+}
+
+// withSelector makes implementors and senders: a required selector and a
+// limit ≥ 0.
+func withSelector(fn func(ctx context.Context, c Client, selector string, limit int) ([]api.Hit, error)) method {
+	return with(func(p api.SelectorParams) (prepared, error) {
+		if err := need(p.Selector != "", "selector"); err != nil {
+			return nil, err
+		}
+		if err := need(p.Limit >= 0, "limit ≥ 0"); err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context, c Client) (any, error) {
+			l, err := fn(ctx, c, p.Selector, p.Limit)
+			return list(l), err
+		}, nil
 	})
 }
 

@@ -122,6 +122,8 @@ func TestBadFrames(t *testing.T) {
 		{"positional params", `{"jsonrpc":"2.0","id":7,"method":"object","params":[1]}`, "7", api.CodeInvalidParams, api.ErrInvalid},
 		{"missing oid", `{"jsonrpc":"2.0","id":8,"method":"object","params":{}}`, "8", api.CodeInvalidParams, api.ErrInvalid},
 		{"missing selector", `{"jsonrpc":"2.0","id":"s","method":"send","params":{"oid":1}}`, `"s"`, api.CodeInvalidParams, api.ErrInvalid},
+		{"senders without a selector", `{"jsonrpc":"2.0","id":12,"method":"senders","params":{"limit":3}}`, "12", api.CodeInvalidParams, api.ErrInvalid},
+		{"implementors with a negative limit", `{"jsonrpc":"2.0","id":13,"method":"implementors","params":{"selector":"area","limit":-1}}`, "13", api.CodeInvalidParams, api.ErrInvalid},
 		{"eval as a notification", `{"jsonrpc":"2.0","method":"eval","params":{"source":"x"}}`, "null", api.CodeInvalidRequest, api.ErrInvalid},
 		{"image error", `{"jsonrpc":"2.0","id":9,"method":"eval","params":{"source":"fail compile"}}`, "9", api.CodeImage, api.ErrCompile},
 		{"image error by a read", `{"jsonrpc":"2.0","id":10,"method":"object","params":{"oid":404}}`, "10", api.CodeImage, api.ErrNotFound},

@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -371,85 +370,15 @@ func (c *Client) RemoveSlot(ctx context.Context, oid uint64, slot string) (api.T
 	})
 }
 
-// RenameSlot renames a slot. A method's source declares its selector
-// (func foo(self Object, ...)), so renaming a method rewrites that
-// declaration to the new name and compiles it again, in the same
-// transaction: the renamed method answers under its new name. Only the
-// declared name changes; a recursive send of the old selector inside the
-// body is left as written.
+// RenameSlot renames a slot with kernel.Object.Rename: renaming a method
+// rewrites the name its source declares, in the same transaction, so that
+// the renamed method answers under its new name, or refuses in one line
+// saying why and changes nothing.
 func (c *Client) RenameSlot(ctx context.Context, oid uint64, from, to string) (api.Tx, error) {
 	return c.change(ctx, fmt.Sprintf("rename %s to %s", from, to), func(s *kernel.Session) error {
-		o := s.Object(image.OID(oid))
-		slots, err := s.SlotsOf(image.OID(oid))
-		if err != nil {
-			return err
-		}
-		var m image.Method
-		isMethod := false
-		for _, sl := range slots {
-			if sl.Name == from && sl.Kind == image.SlotMethod {
-				m, isMethod = sl.Value.(image.Method)
-			}
-		}
-		if !isMethod {
-			o.Rename(from, to)
-			return nil
-		}
-		refuse := func(format string, args ...any) error {
-			return &kernel.SlotError{Object: s.Describe(image.OID(oid)), Slot: from, Msg: "cannot rename method to " + to + ": " + fmt.Sprintf(format, args...)}
-		}
-		if !token.IsIdentifier(to) {
-			return refuse("a method's selector must be a Go identifier")
-		}
-		// Defining the rewritten source records the renamer as its author;
-		// a method someone else wrote (the pLLM's, which runs under the
-		// write policy) must not change author by a rename.
-		if m.Author != c.principal {
-			return refuse("it was written by %s; define %s with its source and remove %s instead", authorName(m.Author), to, from)
-		}
-		src, err := renameDecl(m.Source, from, to)
-		if err != nil {
-			return refuse("%v", err)
-		}
-		o.Rename(from, to)
-		o.Define(to, src)
+		s.Object(image.OID(oid)).Rename(from, to)
 		return nil
 	})
-}
-
-func authorName(a string) string {
-	if a == "" {
-		return "an unrecorded author"
-	}
-	return a
-}
-
-// renameDecl rewrites the name of the one function src declares, from to
-// to, leaving every other byte of src (comments, layout) as it was.
-func renameDecl(src, from, to string) (string, error) {
-	const prefix = "package main;"
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "", prefix+src, parser.SkipObjectResolution)
-	if err != nil {
-		return "", fmt.Errorf("its source does not parse")
-	}
-	var name *ast.Ident
-	for _, d := range f.Decls {
-		if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Name.Name == from {
-			if name != nil {
-				return "", fmt.Errorf("its source declares %s twice", from)
-			}
-			name = fd.Name
-		}
-	}
-	if name == nil {
-		return "", fmt.Errorf("its source declares no func %s", from)
-	}
-	off := fset.Position(name.Pos()).Offset - len(prefix)
-	if off < 0 || off+len(from) > len(src) || src[off:off+len(from)] != from {
-		return "", fmt.Errorf("its declaration of %s could not be found", from)
-	}
-	return src[:off] + to + src[off+len(from):], nil
 }
 
 func (c *Client) Clone(ctx context.Context, oid, holder uint64, slot string) (api.Ref, error) {
@@ -548,22 +477,41 @@ func (c *Client) Undo(ctx context.Context, tx uint64) (api.Tx, error) {
 // stays interactive on large images.
 const searchLimit = 200_000
 
+// reachable calls visit with each object reachable from Lobby through
+// data and parent slots, breadth first (Lobby first), with the object's
+// own slots, until visit answers false, it has seen searchLimit objects
+// or ctx ends. An object that cannot be read is skipped.
+func reachable(ctx context.Context, s *kernel.Session, visit func(oid image.OID, slots []image.Slot) bool) error {
+	queue := []image.OID{image.RootOID}
+	seen := map[image.OID]bool{image.RootOID: true}
+	for len(queue) > 0 && len(seen) <= searchLimit {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		oid := queue[0]
+		queue = queue[1:]
+		slots, err := s.SlotsOf(oid)
+		if err != nil {
+			continue
+		}
+		if !visit(oid, slots) {
+			return nil
+		}
+		for _, child := range (&image.Record{Slots: slots}).Refs() {
+			if !seen[child] {
+				seen[child] = true
+				queue = append(queue, child)
+			}
+		}
+	}
+	return nil
+}
+
 func (c *Client) Search(ctx context.Context, query string, limit int) ([]api.Hit, error) {
 	var hits []api.Hit
 	q := strings.ToLower(query)
 	err := c.read(ctx, func(s *kernel.Session) error {
-		queue := []image.OID{image.RootOID}
-		seen := map[image.OID]bool{image.RootOID: true}
-		for len(queue) > 0 && len(seen) <= searchLimit {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			oid := queue[0]
-			queue = queue[1:]
-			slots, err := s.SlotsOf(oid)
-			if err != nil {
-				continue
-			}
+		return reachable(ctx, s, func(oid image.OID, slots []image.Slot) bool {
 			r := ref(s, oid)
 			if score, ok := fuzzy(q, strings.ToLower(r.Name)); ok {
 				hits = append(hits, api.Hit{Object: r, Score: score})
@@ -575,20 +523,73 @@ func (c *Client) Search(ctx context.Context, query string, limit int) ([]api.Hit
 					}
 				}
 			}
-			for _, child := range (&image.Record{Slots: slots}).Refs() {
-				if !seen[child] {
-					seen[child] = true
-					queue = append(queue, child)
-				}
-			}
-		}
-		return nil
+			return true
+		})
 	})
 	sort.SliceStable(hits, func(i, j int) bool { return hits[i].Score > hits[j].Score })
 	if limit > 0 && len(hits) > limit {
 		hits = hits[:limit]
 	}
 	return hits, err
+}
+
+// Implementors finds the objects reachable from Lobby whose own slots
+// define selector as a method or a primitive, nearest to Lobby first
+// (breadth first, bounded as Search is). Each hit's Selector is selector.
+func (c *Client) Implementors(ctx context.Context, selector string, limit int) ([]api.Hit, error) {
+	return c.methodHits(ctx, limit, func(sl image.Slot) bool {
+		return sl.Name == selector && (sl.Kind == image.SlotMethod || sl.Kind == image.SlotPrimitive)
+	})
+}
+
+// Senders finds the methods, on objects reachable from Lobby, whose
+// source sends selector (X.Send("selector", ...) with the selector as a
+// string literal), nearest to Lobby first (breadth first, bounded as
+// Search is). Each hit names the sending method's holder and selector.
+func (c *Client) Senders(ctx context.Context, selector string, limit int) ([]api.Hit, error) {
+	return c.methodHits(ctx, limit, func(sl image.Slot) bool {
+		m, ok := sl.Value.(image.Method)
+		return ok && sl.Kind == image.SlotMethod && sends(m.Source, selector)
+	})
+}
+
+// methodHits walks the objects reachable from Lobby and answers a hit for
+// every own slot match accepts, in walk order, at most limit (0: no
+// limit).
+func (c *Client) methodHits(ctx context.Context, limit int, match func(image.Slot) bool) ([]api.Hit, error) {
+	var hits []api.Hit
+	err := c.read(ctx, func(s *kernel.Session) error {
+		return reachable(ctx, s, func(oid image.OID, slots []image.Slot) bool {
+			for _, sl := range slots {
+				if match(sl) {
+					hits = append(hits, api.Hit{Object: ref(s, oid), Selector: sl.Name})
+					if limit > 0 && len(hits) == limit {
+						return false
+					}
+				}
+			}
+			return true
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return hits, nil
+}
+
+// sends reports whether a method's source sends selector: a call
+// X.Send("selector", ...) whose first argument is that string literal.
+// A source that does not parse (no stored method should; an image
+// written by an older version might hold one) is matched as text.
+func sends(src, selector string) bool {
+	if selector == "" || !strings.Contains(src, "Send") {
+		return false
+	}
+	sites, err := interp.Sends(src)
+	if err != nil {
+		return strings.Contains(src, ".Send("+strconv.Quote(selector))
+	}
+	return slices.ContainsFunc(sites, func(s interp.SendSite) bool { return s.Selector == selector })
 }
 
 // fuzzy matches query as a subsequence of name (Spotter-style): a match
@@ -688,7 +689,7 @@ func convertEvent(ev kernel.Event) api.Event {
 	case kernel.EventToken:
 		t := ev.Token
 		return api.Event{Type: api.EventToken, Token: &api.Token{Principal: t.Principal, Persona: t.Persona, Selector: t.Selector, Text: t.Text,
-			Waiting: t.Waiting.Seconds(), Endpoint: t.Endpoint}}
+			Waiting: t.Waiting.Seconds(), Endpoint: t.Endpoint, Attempt: t.Attempt, Outcome: t.Outcome, Reason: t.Reason}}
 	case kernel.EventForge:
 		p := ev.Forge
 		return api.Event{Type: api.EventForge, Client: forge.Principal, Forge: &api.ForgeProgress{

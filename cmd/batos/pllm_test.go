@@ -107,3 +107,16 @@ func TestPLLMBench(t *testing.T) {
 		t.Fatalf("bad split: %+v", r)
 	}
 }
+
+// TestREPLShowsAttempts: the REPL separates the attempts and says why a
+// candidate was turned down.
+func TestREPLShowsAttempts(t *testing.T) {
+	srv := llamatest.New(t,
+		llamatest.Reply{Text: "```go\nfunc triple(self Object, n int) int { return n * }\n```"},
+		llamatest.Reply{Text: "```go\nfunc triple(self Object, n int) int { return 3 * n }\n```"})
+	img := filepath.Join(t.TempDir(), "img")
+	r := batos(t, "Lobby.At(\"pLLM\").Set(\"topK\", 1)\nLobby.Send(\"triple\", 5)\n", []string{"BATOS_LLM_URL=" + srv.URL}, "repl", "--image", img)
+	if r.out != "15\n" || !regexp.MustCompile(`\[(BRICK|ROBIN|BABS|ALFRED) rejected: method triple: line 1:`).MatchString(r.err) || !strings.Contains(r.err, "is writing triple, attempt 2]") {
+		t.Fatalf("repl: %+v", r)
+	}
+}

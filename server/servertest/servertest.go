@@ -364,6 +364,25 @@ func (c *Client) Search(ctx context.Context, query string, limit int) ([]api.Hit
 	return out, nil
 }
 
+// Implementors returns limit hits of selector, on objects 1 to limit.
+func (c *Client) Implementors(ctx context.Context, selector string, limit int) ([]api.Hit, error) {
+	var out []api.Hit
+	for i := range limit {
+		out = append(out, api.Hit{Object: ref(uint64(i + 1)), Selector: selector})
+	}
+	return out, nil
+}
+
+// Senders returns limit hits of methods named "sends" + selector, on
+// objects 1 to limit.
+func (c *Client) Senders(ctx context.Context, selector string, limit int) ([]api.Hit, error) {
+	var out []api.Hit
+	for i := range limit {
+		out = append(out, api.Hit{Object: ref(uint64(i + 1)), Selector: "sends" + selector})
+	}
+	return out, nil
+}
+
 // Status names the client and counts the clients.
 func (c *Client) Check(ctx context.Context) (api.CheckReport, error) {
 	return api.CheckReport{}, nil

@@ -162,6 +162,12 @@ type Model struct {
 	confirm    confirmKind
 	status     string
 	statusErr  bool
+
+	// hits is the senders or implementors list shown over the source
+	// column, nil when none; hitSeq numbers its requests, so that an
+	// answer to a list closed or replaced since is dropped.
+	hits   *hitList
+	hitSeq int
 }
 
 var _ common.Pane = (*Model)(nil)
@@ -210,6 +216,7 @@ func (m *Model) SetSize(width, height int) {
 	m.editor.SetHeight(max(l.source.h-2, 1))
 	m.input.SetWidth(max(m.width-24, 10))
 	m.treeOff = pane.Scroll(m.cursor, m.treeOff, l.tree.h-1, len(m.rows))
+	m.scrollHits()
 }
 
 func (m *Model) Focus() tea.Cmd {
@@ -245,6 +252,11 @@ func (m *Model) ShortHelp() []key.Binding {
 	if m.editing {
 		return []key.Binding{k.Accept, k.Cancel}
 	}
+	if m.hits != nil {
+		open := key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open"))
+		done := key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close the list"))
+		return []key.Binding{k.Up, k.Down, open, done, k.Senders, k.Implementors}
+	}
 	return []key.Binding{k.Up, k.Down, k.Expand, k.Collapse, k.Edit, k.Add, k.Inspect}
 }
 
@@ -252,7 +264,7 @@ func (m *Model) FullHelp() [][]key.Binding {
 	k := m.keys
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown},
-		{k.Expand, k.Collapse, k.NextColumn, k.PrevColumn, k.Inspect},
+		{k.Expand, k.Collapse, k.NextColumn, k.PrevColumn, k.Inspect, k.Senders, k.Implementors},
 		{k.Edit, k.Accept, k.Cancel},
 		{k.Add, k.Rename, k.Remove, k.Clone},
 	}
@@ -655,6 +667,13 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 	case common.BrowseMsg:
 		return m, m.browse(msg.OID, msg.Selector)
 
+	case SendersMsg:
+		return m, m.listHits(msg.Selector, msg.Implementors)
+
+	case hitsMsg:
+		m.gotHits(msg)
+		return m, nil
+
 	case common.RefreshMsg:
 		return m, m.refresh()
 
@@ -697,6 +716,9 @@ func (m *Model) browse(oid uint64, selector string) tea.Cmd {
 	}
 	m.editing = false
 	m.prompt, m.confirm = promptNone, confirmNone
+	if m.hits != nil {
+		m.closeHits()
+	}
 	for i := range m.rows {
 		if m.rows[i].oid == oid {
 			m.cursor = i
@@ -794,6 +816,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.promptKey(msg)
 	case m.editing:
 		return m.editKey(msg)
+	case m.hits != nil:
+		m.status = ""
+		return m.listKey(msg)
 	}
 	m.status = ""
 	k := m.keys
@@ -824,6 +849,10 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			m.confirm = confirmRemove
 		}
 		return nil
+	case key.Matches(msg, k.Senders):
+		return m.hitsKey(false)
+	case key.Matches(msg, k.Implementors):
+		return m.hitsKey(true)
 	}
 	switch m.col {
 	case colTree:
@@ -1203,6 +1232,9 @@ func (m *Model) click(ms tea.Mouse) tea.Cmd {
 		}
 	case l.source.contains(ms.X, ms.Y):
 		m.col = colSource
+		if m.hits != nil {
+			m.clickHits(l.source, ms.Y)
+		}
 	}
 	return nil
 }
@@ -1223,6 +1255,8 @@ func (m *Model) wheel(ms tea.Mouse) {
 		m.treeOff = max(0, min(m.treeOff+d, len(m.rows)-(l.tree.h-1)))
 	case l.slots.contains(ms.X, ms.Y):
 		m.slotOff = max(0, min(m.slotOff+d, len(m.entries)-(l.slots.h-1)))
+	case l.source.contains(ms.X, ms.Y) && m.hits != nil:
+		m.hits.off = max(0, min(m.hits.off+d, len(m.hits.hits)-(l.source.h-1)))
 	case l.source.contains(ms.X, ms.Y) && !m.editing:
 		m.srcOff = max(0, m.srcOff+d)
 	}

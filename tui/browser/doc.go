@@ -26,6 +26,15 @@
 // with its column, and nothing is set. common.RefreshMsg (the live feed
 // missed events) reloads everything loaded.
 //
+// Senders and implementors (Pharo's navigation): s on a selected method
+// (or primitive) lists the methods that send its selector
+// (api.Image.Senders), I the objects that implement it
+// (api.Image.Implementors). The list takes the source column until esc;
+// enter browses the hit's object with its method selected, and s and I
+// on a hit list its selector's senders and implementors in turn. The app
+// opens the same list for a selector typed on its command line by sending
+// SendersMsg.
+//
 // Mouse coordinates are taken relative to the pane's content (0,0 is the
 // top-left cell View draws); the app translates them.
 package browser

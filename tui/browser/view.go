@@ -227,6 +227,9 @@ func (m *Model) sourceView(r rect) []string {
 		out := []string{m.header(title, colSource, r.w)}
 		return pane.Block(append(out, m.editorView(r)...), r.w, r.h)
 	}
+	if m.hits != nil {
+		return m.hitsView(r)
+	}
 	e, ok := m.selectedSlot()
 	if !ok {
 		out := []string{m.header("Source", colSource, r.w)}
@@ -324,6 +327,8 @@ func (m *Model) footer() string {
 		return st.Error.Render(m.status)
 	case m.status != "":
 		return st.Info.Render(m.status)
+	case m.hits != nil:
+		return st.Dim.Render(m.hits.what() + " · j/k move · enter opens · s senders · I implementors · i inspect · esc closes")
 	}
-	return st.Dim.Render(fmt.Sprintf("%d rows · enter expand · ] [ columns · e edit · a add · r rename · d remove · c clone · i inspect", len(m.rows)))
+	return st.Dim.Render(fmt.Sprintf("%d rows · enter expand · ] [ columns · e edit · a add · r rename · d remove · c clone · i inspect · s senders · I implementors", len(m.rows)))
 }

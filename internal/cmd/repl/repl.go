@@ -174,6 +174,13 @@ func (p *Printer) entry(cancels *interrupts, src string) (ok bool) {
 	return true
 }
 
+// followed is the candidate a selector's tokens are shown from: one
+// persona's, in the newest attempt.
+type followed struct {
+	persona string
+	attempt int
+}
+
 // Printer evaluates entries on an image and prints, as they come, the
 // output they print (on Out) and the pLLM's tokens while it writes a
 // method for them (on ErrOut).
@@ -191,7 +198,7 @@ func NewPrinter(ios *iostreams.IOStreams, img api.Image) (*Printer, error) {
 		return nil, err
 	}
 	w := &watcher{subscribe: func() (<-chan api.Event, func()) { return img.Subscribe(4096) },
-		client: st.Client, out: ios.Out, model: ios.ErrOut, following: map[string]string{}}
+		client: st.Client, out: ios.Out, model: ios.ErrOut, following: map[string]followed{}}
 	w.events, w.cancel = w.subscribe()
 	return &Printer{ios: ios, img: img, status: st, w: w}, nil
 }
@@ -281,7 +288,7 @@ type watcher struct {
 	client    string
 	out       io.Writer
 	model     io.Writer
-	following map[string]string // selector → the persona followed
+	following map[string]followed // selector → the candidate whose tokens are shown
 }
 
 // idleWait bounds how long the REPL waits, after a result, for the events
@@ -326,24 +333,45 @@ func (w *watcher) drain(stop <-chan struct{}) {
 		case ev.Type == api.EventOutput && ev.Client == w.client:
 			io.WriteString(w.out, ev.Output)
 		case ev.Type == api.EventCommit && strings.HasPrefix(ev.Tx.Principal, "pLLM") && len(w.following) > 0:
-			fmt.Fprintf(w.model, "\n[%s committed transaction %d: %s]\n", ev.Tx.Principal, ev.Tx.ID, ev.Tx.Note)
+			nl := ""
+			if midLine {
+				nl = "\n"
+			}
+			fmt.Fprintf(w.model, "%s[%s committed transaction %d: %s]\n", nl, ev.Tx.Principal, ev.Tx.ID, ev.Tx.Note)
 			clear(w.following)
 			midLine = false
 		case ev.Type == api.EventToken && ev.Token.Principal == w.client && ev.Token.Waiting > 0:
 			t := ev.Token
 			fmt.Fprintf(w.model, "\n[waiting for %s at %s: no answer after %s]\n", t.Persona, t.Endpoint, time.Duration(t.Waiting*float64(time.Second)).Round(time.Second))
 			midLine = false
+		case ev.Type == api.EventToken && ev.Token.Principal == w.client && ev.Token.Outcome != "":
+			// A candidate ended: say why one followed here was turned
+			// down; an accepted one is followed by its commit, an
+			// unreachable server by the entry's error.
+			t := ev.Token
+			if f, ok := w.following[t.Selector]; ok && (t.Outcome == "rejected" || t.Outcome == "failed") && (f.persona == t.Persona || f.attempt == t.Attempt) {
+				nl := ""
+				if midLine {
+					nl = "\n"
+				}
+				fmt.Fprintf(w.model, "%s[%s %s: %s]\n", nl, t.Persona, t.Outcome, t.Reason)
+				midLine = false
+			}
 		case ev.Type == api.EventToken && ev.Token.Principal == w.client:
 			t := ev.Token
-			switch persona, ok := w.following[t.Selector]; {
+			switch f, ok := w.following[t.Selector]; {
 			case !ok:
-				w.following[t.Selector] = t.Persona
+				w.following[t.Selector] = followed{t.Persona, t.Attempt}
 				if t.Selector == "infer" {
 					fmt.Fprintf(w.model, "\n[pLLM/%s answers]\n", t.Persona)
 				} else {
 					fmt.Fprintf(w.model, "\n[pLLM/%s is writing %s]\n", t.Persona, t.Selector)
 				}
-			case persona != t.Persona:
+			case t.Attempt > f.attempt:
+				// A new attempt: follow its first candidate.
+				w.following[t.Selector] = followed{t.Persona, t.Attempt}
+				fmt.Fprintf(w.model, "\n[pLLM/%s is writing %s, attempt %d]\n", t.Persona, t.Selector, t.Attempt)
+			case f.persona != t.Persona:
 				continue
 			}
 			io.WriteString(w.model, t.Text)

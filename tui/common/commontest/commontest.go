@@ -11,6 +11,7 @@ package commontest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -318,6 +319,42 @@ func (f *Image) Search(ctx context.Context, query string, limit int) ([]api.Hit,
 		hits = hits[:limit]
 	}
 	return hits, nil
+}
+
+// Implementors answers the objects whose own slots define selector as a
+// method or a primitive, by OID.
+func (f *Image) Implementors(ctx context.Context, selector string, limit int) ([]api.Hit, error) {
+	return f.methodHits(limit, func(s api.SlotView) bool {
+		return s.Name == selector && (s.Kind == api.KindMethod || s.Kind == api.KindPrimitive)
+	}), nil
+}
+
+// Senders answers the methods whose source holds .Send("selector", by
+// holder OID: the image parses the source, the fake matches text.
+func (f *Image) Senders(ctx context.Context, selector string, limit int) ([]api.Hit, error) {
+	return f.methodHits(limit, func(s api.SlotView) bool {
+		return s.Kind == api.KindMethod && strings.Contains(s.Source, fmt.Sprintf(".Send(%q", selector))
+	}), nil
+}
+
+func (f *Image) methodHits(limit int, match func(api.SlotView) bool) []api.Hit {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	oids := make([]uint64, 0, len(f.Objects))
+	for oid := range f.Objects {
+		oids = append(oids, oid)
+	}
+	slices.Sort(oids)
+	var hits []api.Hit
+	for _, oid := range oids {
+		v := f.Objects[oid]
+		for _, s := range v.Slots {
+			if match(s) && (limit <= 0 || len(hits) < limit) {
+				hits = append(hits, api.Hit{Object: v.Ref, Selector: s.Name})
+			}
+		}
+	}
+	return hits
 }
 
 func (f *Image) Check(ctx context.Context) (api.CheckReport, error) {
