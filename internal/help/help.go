@@ -1,6 +1,7 @@
-// Package help is the one help text of the REPL's `help` (and, to come,
-// the TUI's `:help`): the script API with an example each, the commands,
-// the limits.
+// Package help is the one help text of the REPL's `help` and the TUI's
+// `:help` (which shows it in the TUI's pager, wrapped to its width, and
+// adds the TUI's own keys and commands after it): the script API with an
+// example each, the commands, the limits.
 package help
 
 // Text is the help, for a terminal 80 columns wide.

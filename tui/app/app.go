@@ -39,6 +39,10 @@ type Options struct {
 	// OnFirstView is called once, when the first frame is rendered
 	// (start-up measurements).
 	OnFirstView func()
+	// InfoTimeout is how long a line of information (not an error) stays
+	// on the info line when no key clears it first (default 8 s;
+	// negative: until the next key).
+	InfoTimeout time.Duration
 }
 
 // Pane indexes, in tab order (the visual order: top row, then bottom).
@@ -68,6 +72,7 @@ const (
 	commandOverlay
 	searchOverlay
 	confirmQuitOverlay
+	pagerOverlay
 )
 
 // rect is a pane's box on screen.
@@ -116,13 +121,21 @@ type Model struct {
 	// refreshes the status's autotelic switch.
 	autotelicOID uint64
 
-	info     string
-	infoErr  bool
-	spin     spinner.Model
-	spinning bool
+	// info is the info line's message (infoErr: an error), "" when it
+	// was cleared; infoSeq numbers the messages, so that the timeout of
+	// an older one does not clear a newer. lastInfo and lastInfoErr keep
+	// the last message after it is cleared, for the LastInfo key.
+	info        string
+	infoErr     bool
+	infoSeq     int
+	lastInfo    string
+	lastInfoErr bool
+	spin        spinner.Model
+	spinning    bool
 
 	overlay   overlay
 	help      help.Model
+	pager     pager
 	cmdIn     textinput.Model
 	lobbyKids []string
 	searchIn  textinput.Model
@@ -156,6 +169,9 @@ func New(c *common.Common, opts Options) *Model {
 	if opts.StatusEvery == 0 {
 		opts.StatusEvery = 3 * time.Second
 	}
+	if opts.InfoTimeout == 0 {
+		opts.InfoTimeout = defaultInfoTimeout
+	}
 	ps := opts.Panes
 	if ps == nil {
 		d := defaultPanes(c)
@@ -169,7 +185,7 @@ func New(c *common.Common, opts Options) *Model {
 	if entropy == nil {
 		entropy = defaultEntropy(c)
 	}
-	m := &Model{c: c, opts: opts, keys: DefaultKeyMap(), help: help.New(), shown: transcriptPane, forgeStates: map[int]string{}}
+	m := &Model{c: c, opts: opts, keys: DefaultKeyMap(), help: help.New(), pager: newPager(), shown: transcriptPane, forgeStates: map[int]string{}}
 	m.panes = [paneCount]common.Pane{ps.Browser, ps.Inspector, ps.History, ps.Workspace, ps.Transcript, forge, entropy}
 	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
 	m.cmdIn = textinput.New()
@@ -389,11 +405,18 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 		return m.deliver(browserPane, msg.msg)
 	case common.ErrMsg:
 		if msg.Err != nil {
-			m.info, m.infoErr = common.Sanitize(msg.Err.Error()), true
+			return m.setInfo(msg.Err.Error(), true)
 		}
 		return nil
 	case common.InfoMsg:
-		m.info, m.infoErr = common.Sanitize(msg.Text), false
+		return m.setInfo(msg.Text, false)
+	case infoExpiredMsg:
+		if msg.seq == m.infoSeq && !m.infoErr {
+			m.info = ""
+		}
+		return nil
+	case common.PagerMsg:
+		m.openPager(msg.Title, msg.Text)
 		return nil
 	case common.BrowseMsg:
 		return tea.Batch(m.update(browserPane, msg), m.setFocus(browserPane))
@@ -453,8 +476,8 @@ func (m *Model) resubscribe(missed common.EventMsg) tea.Cmd {
 		m.unsubscribe()
 	}
 	m.events, m.unsubscribe = m.c.Image.Subscribe(eventBuffer)
-	m.info, m.infoErr = fmt.Sprintf("the live feed fell behind and missed %d events: resubscribed, views refreshed", missed.Event.Missed), false
-	return tea.Batch(m.broadcast(missed), m.broadcast(common.RefreshMsg{}), m.refreshStatus(), waitEvent(m.events))
+	info := m.setInfo(fmt.Sprintf("the live feed fell behind and missed %d events: resubscribed, views refreshed", missed.Event.Missed), false)
+	return tea.Batch(m.broadcast(missed), m.broadcast(common.RefreshMsg{}), m.refreshStatus(), waitEvent(m.events), info)
 }
 
 // quit quits, or asks first when a pane holds an unsaved edit or runs
@@ -518,12 +541,26 @@ func (m *Model) quitNow() tea.Cmd {
 }
 
 func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
+	// Any key the person types clears the info line's message (the key
+	// that shows it in full aside): it was there to be read before it.
+	if !key.Matches(msg, m.keys.LastInfo) {
+		m.info = ""
+	}
 	switch m.overlay {
 	case confirmQuitOverlay:
 		switch msg.String() {
 		case "y", "Y", "ctrl+c":
 			return m.quitNow()
 		case "n", "N", "esc", "q":
+			m.overlay = noOverlay
+		}
+		return nil
+	case pagerOverlay:
+		if key.Matches(msg, m.keys.ForceQuit) {
+			m.overlay = noOverlay
+			return m.quit()
+		}
+		if m.pager.update(msg) {
 			m.overlay = noOverlay
 		}
 		return nil
@@ -585,8 +622,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	if msg.String() == "esc" && m.inspectCancel != nil {
 		m.cancelInspect()
 		m.inspectSeq++ // its answer, if any comes, is dropped
-		m.info, m.infoErr = ":inspect cancelled", false
-		return nil
+		return m.setInfo(":inspect cancelled", false)
 	}
 
 	editing := m.panes[m.focus].Editing()
@@ -595,6 +631,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.quit()
 	case msg.String() == "f1":
 		m.overlay = helpOverlay
+		return nil
+	case key.Matches(msg, m.keys.LastInfo):
+		m.showLastInfo()
 		return nil
 	case key.Matches(msg, m.keys.PrevPane):
 		return m.setFocus((m.focus + paneCount - 1) % paneCount)
@@ -623,15 +662,21 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			return m.searchIn.Focus()
 		}
 	}
-	m.info = ""
 	return m.update(m.focus, msg)
 }
 
 // mouse focuses (on a click) and forwards to the pane under the pointer,
 // with coordinates relative to its content.
 func (m *Model) mouse(msg tea.Msg, mo tea.Mouse, click bool) tea.Cmd {
+	if m.overlay == pagerOverlay && !click {
+		m.pager.update(msg) // the wheel scrolls the pager
+		return nil
+	}
 	if m.overlay != noOverlay {
 		return nil
+	}
+	if click {
+		m.info = "" // a click is read as a key: the message was seen
 	}
 	for i, r := range m.rects {
 		if m.hidden(i) || !r.contains(mo.X, mo.Y) {
@@ -682,6 +727,18 @@ func (m *Model) resize(width, height int) {
 	m.help.SetWidth(max(width-6, 10))
 	m.cmdIn.SetWidth(max(width-2, 10))
 	m.searchIn.SetWidth(max(width/2-6, 10))
+	// The pager's box leaves two columns each side, and the info line
+	// and the status bar; its content is within a border and a column of
+	// padding, over a title and a footer line.
+	m.pager.setSize(pagerWidth(width)-4, max(height-2, 5)-4)
+}
+
+// pagerWidth is the pager's box's width in a terminal width wide.
+func pagerWidth(width int) int {
+	if width >= 40 {
+		return width - 4
+	}
+	return max(width, 6)
 }
 
 // View implements tea.Model.
@@ -758,9 +815,9 @@ func (m *Model) infoLine() string {
 	case m.overlay == commandOverlay:
 		return common.FitLine(m.cmdIn.View(), m.width)
 	case m.info != "" && m.infoErr:
-		return common.FitLine(st.Error.Render("✗ "+m.info), m.width)
+		return m.infoCut(st.Error, "✗ "+m.info)
 	case m.info != "":
-		return common.FitLine(st.Info.Render("• "+m.info), m.width)
+		return m.infoCut(st.Info, "• "+m.info)
 	case m.statusErr != nil:
 		return common.FitLine(st.Error.Render("✗ status: "+common.Sanitize(m.statusErr.Error())), m.width)
 	}
@@ -771,6 +828,12 @@ func (m *Model) infoLine() string {
 	}
 	bindings := append(p.ShortHelp(), global...)
 	return common.FitLine(m.help.ShortHelpView(bindings), m.width)
+}
+
+// infoCut draws a message on the info line in style, cut to one line:
+// the LastInfo key shows it in full.
+func (m *Model) infoCut(style lipgloss.Style, text string) string {
+	return common.FitLine(style.Render(strings.ReplaceAll(text, "\n", " ⏎ ")), m.width)
 }
 
 // box draws pane p in r: a border with its title, thick when focused (so
@@ -833,9 +896,12 @@ func (m *Model) overlayBox() string {
 		}
 		b.WriteString("\n" + st.Title.Render("Global keys") + "\n")
 		b.WriteString(m.help.FullHelpView(m.keys.FullHelp()) + "\n")
-		// The commands wrap rather than be cut at the terminal's edge.
-		b.WriteString("\n" + st.Dim.Render(ansi.Wordwrap("commands: "+commandsHelp, max(m.width-6, 20), "")))
-		b.WriteString("\n" + st.Dim.Render("esc or ? closes this help"))
+		// The commands and the pager's keys wrap rather than be cut at
+		// the terminal's edge.
+		wrapW := max(m.width-6, 20)
+		b.WriteString("\n" + st.Dim.Render(ansi.Wordwrap("commands: "+commandsHelp, wrapW, "")))
+		b.WriteString("\n" + st.Dim.Render(ansi.Wordwrap("in a pager (ctrl+l, :help, a pane's full view): "+pagerHelp, wrapW, "")))
+		b.WriteString("\n" + st.Dim.Render("esc or ? closes this help · ") + st.Title.Render(":help") + st.Dim.Render(" the script API, with examples"))
 		return frame.MaxWidth(m.width).Render(b.String())
 	case searchOverlay:
 		w := max(m.width/2, min(m.width, 30))
@@ -843,6 +909,8 @@ func (m *Model) overlayBox() string {
 		return frame.Width(w).Render(common.Fit(m.searchView(w-4, h), w-4, h))
 	case confirmQuitOverlay:
 		return frame.MaxWidth(m.width).Render(st.Error.Render(m.quitQuestion))
+	case pagerOverlay:
+		return frame.Render(m.pager.view(st))
 	}
 	return ""
 }

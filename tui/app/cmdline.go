@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"batos/api"
+	"batos/internal/help"
 	"batos/tui/common"
 	"batos/tui/entropy"
 	"batos/tui/internal/pane"
@@ -17,10 +18,18 @@ import (
 
 // commands are the command line's verbs, as completion offers them.
 var commands = []string{"workspace", "browse ", "inspect ", "history", "transcript", "forge", "entropy",
-	"autotelic", "autotelic on", "autotelic off", "autotelic step", "undo ", "quit"}
+	"autotelic", "autotelic on", "autotelic off", "autotelic step", "undo ", "help", "quit"}
 
 // commandsHelp lists the commands for the ? help and an unknown command.
-const commandsHelp = ":workspace :browse NAME :inspect EXPR :history :transcript :forge :entropy :autotelic [on|off|step] :undo TXID :quit"
+const commandsHelp = ":workspace :browse NAME :inspect EXPR :history :transcript :forge :entropy :autotelic [on|off|step] :undo TXID :quit :help"
+
+// tuiHelp follows help.Text in :help's pager: what the TUI adds.
+const tuiHelp = `
+TUI: type entries in the Workspace (ctrl+d do it, ctrl+p print it, ctrl+o
+inspect it, ctrl+r the last result in full); ? lists the focused pane's keys;
+ctrl+l shows the last message or error in full.
+TUI commands: ` + commandsHelp + `
+`
 
 // lobbySlotsMsg carries Lobby's children, for :browse completion,
 // Lobby.Forge's OID (0: none), whose commits refresh the status bar,
@@ -87,6 +96,11 @@ func (m *Model) runCommand(line string) tea.Cmd {
 		return m.autotelic(arg)
 	case "quit", "q":
 		return m.quit()
+	case "help":
+		// The REPL's help, in the pager: the script API with examples,
+		// the commands, the limits; then the TUI's own.
+		m.openPager("Help: the script API, the commands, the limits", help.Text+tuiHelp)
+		return nil
 	case "browse", "b":
 		if arg == "" {
 			return common.Err(fmt.Errorf(":browse needs a name: an object, a Lobby slot, or a path like Lobby.pLLM"))
@@ -139,8 +153,8 @@ func (m *Model) autotelic(verb string) tea.Cmd {
 	case "step":
 		// A step is a Send: it holds this client's evaluation slot, so
 		// the workspace's evaluations wait for it.
-		m.info, m.infoErr = "autotelic step running (a minute or so; evaluations wait for it)…", false
-		return m.update(entropyPane, entropy.StepMsg{})
+		info := m.setInfo("autotelic step running (a minute or so; evaluations wait for it)…", false)
+		return tea.Batch(info, m.update(entropyPane, entropy.StepMsg{}))
 	}
 	return common.Err(fmt.Errorf(":autotelic %s: want on, off or step, or nothing to show the loop", verb))
 }

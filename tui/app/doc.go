@@ -2,7 +2,26 @@
 // between them, routes the messages panes exchange (common.BrowseMsg,
 // InspectMsg, InspectValueMsg, FocusMsg), forwards the image's live
 // events to every pane, and owns the global overlays: the ? help, the :
-// command line, the / search and the quit confirmation.
+// command line, the / search, the quit confirmation and the pager.
+//
+// The pager shows a long text in full where the panes and the info line
+// cut it to a line ("…"): a scrollable viewport over the panes, with a
+// title, the text sanitized and wrapped to its width (again on resize),
+// j/k ↑/↓, pgup/pgdn (space, b), u/d, g/G to move and esc or q to close.
+// A pane opens it by returning common.PagerMsg (the workspace's ctrl+r:
+// the last output and result; the transcript's v: the selected entry);
+// ctrl+l opens the info line's last message or error; :help opens
+// internal/help.Text, the script API with examples, the commands and the
+// limits, followed by the TUI's keys and commands.
+//
+// The info line's message (an error, or a line of information such as
+// "reverted tx…") clears at the next key typed after it, whatever that
+// key does (tab, shift+tab, :, /, an overlay's key, a pane's key; only
+// ctrl+l, which shows it in full, leaves it), and at a mouse click. A line
+// of information also goes after Options.InfoTimeout (8 s), counted per
+// message so that the timeout of a replaced message clears nothing; an
+// error stays until a key or click, never timing out, so that one is not
+// missed while the person looked away.
 //
 // Layout: the browser, inspector and history across the top, the
 // workspace and transcript under them, an information line and the status

@@ -9,11 +9,15 @@ type KeyMap struct {
 	Command            key.Binding
 	Search             key.Binding
 	Zoom               key.Binding
+	LastInfo           key.Binding
 	Quit, ForceQuit    key.Binding
 }
 
 // DefaultKeyMap returns the global bindings. ?, :, /, +, q and tab yield
-// to a pane that is editing text; f1, shift+tab and ctrl+c always work.
+// to a pane that is editing text; f1, shift+tab, ctrl+l and ctrl+c always
+// work. ctrl+l (the last message in full) is bound by no pane, nor by the
+// text fields (textarea, textinput) the panes edit in: it must work while
+// one is typing, since the message clears on the next key.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
 		NextPane:  key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
@@ -22,6 +26,7 @@ func DefaultKeyMap() KeyMap {
 		Command:   key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "command line")),
 		Search:    key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "search objects and selectors")),
 		Zoom:      key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "zoom the pane / restore the layout")),
+		LastInfo:  key.NewBinding(key.WithKeys("ctrl+l"), key.WithHelp("ctrl+l", "last message/error in full")),
 		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit, even while editing")),
 	}
@@ -43,5 +48,5 @@ func (k KeyMap) EditingHelp() []key.Binding {
 
 // FullHelp implements help.KeyMap.
 func (k KeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.NextPane, k.PrevPane, k.Help, k.Command}, {k.Search, k.Zoom, k.Quit, k.ForceQuit}}
+	return [][]key.Binding{{k.NextPane, k.PrevPane, k.Help, k.Command}, {k.Search, k.Zoom, k.LastInfo, k.Quit, k.ForceQuit}}
 }

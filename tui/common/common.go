@@ -5,9 +5,10 @@
 // A pane is a Bubble Tea model plus its key map and SetSize. Panes never
 // talk to each other directly: they return commands whose messages the
 // app routes (BrowseMsg opens an object in the browser, InspectMsg in the
-// inspector). Panes reach the image only through api.Image, the interface
-// a remote (WebSocket) client implements too, and never block the UI
-// loop: image calls run inside tea.Cmds.
+// inspector, PagerMsg shows a long text in full in the app's pager).
+// Panes reach the image only through api.Image, the interface a remote
+// (WebSocket) client implements too, and never block the UI loop: image
+// calls run inside tea.Cmds.
 package common
 
 import (
@@ -92,7 +93,18 @@ type (
 	// RefreshMsg tells every pane that the live feed lost events (the app
 	// has resubscribed): reload whatever the lost commits may have changed.
 	RefreshMsg struct{}
+	// PagerMsg asks the app to show Text in full in its pager: an overlay
+	// over the panes that wraps long lines to its width and scrolls, for
+	// what a pane can only show cut to a line (a value, an output, an
+	// entry). Title heads it. The app sanitizes both; Text is plain (no
+	// ANSI styles).
+	PagerMsg struct{ Title, Text string }
 )
+
+// Pager returns a command that opens text in the app's pager under title.
+func Pager(title, text string) tea.Cmd {
+	return func() tea.Msg { return PagerMsg{Title: title, Text: text} }
+}
 
 // Err returns a command that reports err.
 func Err(err error) tea.Cmd { return func() tea.Msg { return ErrMsg{Err: err} } }

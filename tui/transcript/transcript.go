@@ -10,7 +10,10 @@
 // entry caching its lines until its content or the width changes. While
 // the newest entry is selected the view follows the feed; moving up stops
 // following, G follows again. A filter (f) cycles all / user / pLLM /
-// other principals.
+// other principals. An entry is drawn cut to the pane's width (a commit
+// to its summary's first line); v opens the selected entry in full in the
+// app's pager (common.PagerMsg): a whole output line, a pLLM stream's
+// whole text, a commit's summary, note, diffs and slot values.
 package transcript
 
 import (
@@ -129,7 +132,7 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 		m.event(msg.Event)
 	case tea.KeyPressMsg:
 		if m.focused {
-			m.key(msg)
+			return m, m.key(msg)
 		}
 	case tea.MouseWheelMsg:
 		switch msg.Button {
@@ -142,7 +145,7 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 	return m, nil
 }
 
-func (m *Model) key(msg tea.KeyPressMsg) {
+func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, m.keys.Up):
 		m.move(-1)
@@ -165,7 +168,13 @@ func (m *Model) key(msg tea.KeyPressMsg) {
 	case key.Matches(msg, m.keys.Filter):
 		m.filter = (m.filter + 1) % len(filters)
 		m.refilter()
+	case key.Matches(msg, m.keys.Full):
+		if e := m.selected(); e != nil {
+			title, text := m.full(e)
+			return common.Pager(title, text)
+		}
 	}
+	return nil
 }
 
 func (m *Model) selected() *entry {
@@ -451,9 +460,50 @@ func (m *Model) lines(e *entry) []string {
 	head := fmt.Sprintf("%s %s %s %s %s", stamp, who, marker, st.Dim.Render(fmt.Sprintf("tx %d", e.tx.ID)), firstLine(common.Sanitize(summary(e))))
 	out := []string{head}
 	if e.expanded {
-		out = append(out, m.diffLines(e)...)
+		out = append(out, m.diffLines(e, false)...)
 	}
 	return out
+}
+
+// full is entry e in full, as plain text, for the app's pager: what the
+// pane cuts to its width or to a first line (a long output line, a
+// summary, a note, a data slot's values) and what it folds (a commit's
+// diffs, shown whether or not they are expanded).
+func (m *Model) full(e *entry) (title, text string) {
+	stamp := e.time.Format("15:04:05")
+	who := common.Sanitize(e.principal)
+	switch e.kind {
+	case outputEntry:
+		return "Transcript: output of " + who, stamp + " " + who + " output\n\n" + common.Sanitize(e.text)
+	case missedEntry:
+		return "Transcript: missed events", stamp + " " + e.text
+	case streamEntry:
+		verb := "is writing"
+		if !e.open {
+			verb = "wrote"
+		}
+		sel := common.Sanitize(e.selector)
+		text := fmt.Sprintf("%s %s %s %s\n\n%s", stamp, who, verb, sel, strings.TrimRight(common.Sanitize(e.text), "\n"))
+		if e.open && e.waiting != "" {
+			text += "\n" + e.waiting
+		}
+		return "Transcript: " + who + " " + verb + " " + sel, text
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s tx %d\n%s\n", stamp, who, e.tx.ID, common.Sanitize(fullSummary(e)))
+	if e.tx.Note != "" && len(e.changes) > 0 {
+		b.WriteString("note: " + common.Sanitize(e.tx.Note) + "\n")
+	}
+	b.WriteString("\n" + strings.Join(m.diffLines(e, true), "\n"))
+	return fmt.Sprintf("Transcript: tx %d by %s", e.tx.ID, who), b.String()
+}
+
+// fullSummary is summary without its cut: every line of a note.
+func fullSummary(e *entry) string {
+	if len(e.changes) == 0 && e.tx.Note != "" {
+		return e.tx.Note
+	}
+	return summary(e)
 }
 
 // summary names the objects and slots a commit changed: "point: +area ~w".
@@ -514,37 +564,52 @@ func firstLine(s string) string {
 }
 
 // diffLines shows each changed method as a unified diff, and each other
-// slot as before → after.
-func (m *Model) diffLines(e *entry) []string {
+// slot as before → after, cut to a line and styled; plain: unstyled and
+// in full (a value of many lines is shown whole), for the pager.
+func (m *Model) diffLines(e *entry, plain bool) []string {
 	st := m.c.Styles
+	var dim, add, del func(...string) string = st.Dim.Render, st.Info.Render, st.Error.UnsetBold().Render
+	cut, none := firstLine, orNone
+	if plain {
+		id := func(s ...string) string { return strings.Join(s, " ") }
+		dim, add, del = id, id, id
+		cut = func(s string) string { return s }
+		none = func(s string) string {
+			if s == "" {
+				return "(none)"
+			}
+			return s
+		}
+	}
 	var out []string
 	for _, c := range e.changes {
 		for _, s := range c.Slots {
 			if s.Kind != api.KindMethod {
-				out = append(out, "  "+st.Dim.Render(firstLine(common.Sanitize(fmt.Sprintf("%s.%s (%s) %s: %s → %s", refName(c.Object), s.Name, s.Kind, s.Op, orNone(s.Before), orNone(s.After))))))
+				line := cut(common.Sanitize(fmt.Sprintf("%s.%s (%s) %s: %s → %s", refName(c.Object), s.Name, s.Kind, s.Op, none(s.Before), none(s.After))))
+				out = append(out, "  "+dim(strings.ReplaceAll(line, "\n", "\n    ")))
 				continue
 			}
 			name := common.Sanitize(refName(c.Object) + "." + s.Name)
 			d := udiff.Unified(name+" before", name+" after", withNL(common.SanitizeSource(s.Before)), withNL(common.SanitizeSource(s.After)))
 			if d == "" {
-				out = append(out, "  "+st.Dim.Render(common.Sanitize(s.Name)+": source unchanged"))
+				out = append(out, "  "+dim(common.Sanitize(s.Name)+": source unchanged"))
 				continue
 			}
 			for _, l := range strings.Split(strings.TrimRight(d, "\n"), "\n") {
 				switch {
 				case strings.HasPrefix(l, "+++"), strings.HasPrefix(l, "---"), strings.HasPrefix(l, "@@"):
-					l = st.Dim.Render(l)
+					l = dim(l)
 				case strings.HasPrefix(l, "+"):
-					l = st.Info.Render(l)
+					l = add(l)
 				case strings.HasPrefix(l, "-"):
-					l = st.Error.UnsetBold().Render(l)
+					l = del(l)
 				}
 				out = append(out, "  "+strings.ReplaceAll(l, "\t", "    "))
 			}
 		}
 	}
 	if len(out) == 0 {
-		out = append(out, "  "+st.Dim.Render("no slot changes recorded"))
+		out = append(out, "  "+dim("no slot changes recorded"))
 	}
 	return out
 }

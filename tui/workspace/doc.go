@@ -6,7 +6,10 @@
 // inspect it (ctrl+o; ctrl+i too where the terminal tells it from tab)
 // opens the value in the inspector: an object as common.InspectMsg, any
 // other value as common.InspectValueMsg. Evaluation runs in a tea.Cmd with
-// a context, off the UI loop, behind a spinner; esc cancels it.
+// a context, off the UI loop, behind a spinner; esc cancels it. What the
+// pane shows under the input is cut to its width and height; ctrl+r
+// (typing or not) opens it in full, the output and then the result, in
+// the app's pager (common.PagerMsg).
 //
 // What an evaluation prints arrives as api.EventOutput events of every
 // client (common.EventMsg); the pane shows, above the result, only those

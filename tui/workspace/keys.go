@@ -8,11 +8,14 @@ type KeyMap struct {
 	Cancel, Resume           key.Binding
 	Complete                 key.Binding
 	HistoryPrev, HistoryNext key.Binding
+	Full                     key.Binding
 }
 
 // DefaultKeyMap returns the workspace's default bindings. inspect it is
 // ctrl+o: ctrl+i is the same byte as tab in most terminals, so ctrl+i is
-// bound as well but only works where the terminal reports it apart.
+// bound as well but only works where the terminal reports it apart. The
+// last result in full is ctrl+r, which the text area leaves free, so that
+// it works while typing.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
 		DoIt:        key.NewBinding(key.WithKeys("ctrl+d"), key.WithHelp("ctrl+d", "do it")),
@@ -23,6 +26,7 @@ func DefaultKeyMap() KeyMap {
 		Complete:    key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "complete selector")),
 		HistoryPrev: key.NewBinding(key.WithKeys("alt+up"), key.WithHelp("up/alt+up", "previous input")),
 		HistoryNext: key.NewBinding(key.WithKeys("alt+down"), key.WithHelp("down/alt+down", "next input")),
+		Full:        key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "result in full")),
 	}
 }
 
@@ -35,6 +39,6 @@ func (k KeyMap) ShortHelp() []key.Binding {
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.DoIt, k.PrintIt, k.InspectIt, k.Cancel, k.Resume},
-		{k.Complete, k.HistoryPrev, k.HistoryNext},
+		{k.Complete, k.HistoryPrev, k.HistoryNext, k.Full},
 	}
 }

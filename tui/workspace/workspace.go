@@ -48,6 +48,7 @@ type Model struct {
 	running bool
 	runID   int
 	cancel  context.CancelFunc
+	src     string // the input evaluated last
 
 	output    []string // what the last action showed under the input
 	outputErr bool
@@ -284,6 +285,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	if !m.focused {
 		return nil
 	}
+	if key.Matches(msg, m.keys.Full) {
+		return m.full()
+	}
 	if !m.typing {
 		if key.Matches(msg, m.keys.Resume) {
 			m.typing = true
@@ -371,7 +375,7 @@ func (m *Model) eval(act action) tea.Cmd {
 	m.runID++
 	id := m.runID
 	ctx, cancel := context.WithCancel(context.Background())
-	m.running, m.cancel = true, cancel
+	m.running, m.cancel, m.src = true, cancel, src
 	m.printed, m.printedOpen, m.cut = nil, false, 0
 	m.show(false)
 	img := m.c.Image
@@ -443,6 +447,32 @@ func (m *Model) print(text string) {
 		m.cut += n
 	}
 	m.layout()
+}
+
+// full opens what the pane shows under the input in the app's pager, in
+// full: the last evaluation's printed output, then its result (a printed
+// value, an error), which the pane cuts to its width and height.
+func (m *Model) full() tea.Cmd {
+	var lines []string
+	if m.cut > 0 {
+		lines = append(lines, fmt.Sprintf("(%d earlier lines of output not kept)", m.cut))
+	}
+	lines = append(lines, m.printed...)
+	if m.running {
+		lines = append(lines, "evaluating… esc cancels")
+	} else {
+		lines = append(lines, m.output...)
+	}
+	if len(lines) == 0 {
+		return func() tea.Msg {
+			return common.InfoMsg{Text: "no result yet: ctrl+d does it, ctrl+p prints it"}
+		}
+	}
+	title := "Workspace: the last result"
+	if m.src != "" {
+		title = "Workspace: " + firstLine(strings.TrimSpace(m.src))
+	}
+	return common.Pager(title, strings.Join(lines, "\n"))
 }
 
 // maxOutputLine bounds one printed line as the pane keeps it.
