@@ -12,6 +12,7 @@ import (
 
 	"batos/api"
 	"batos/tui/app"
+	"batos/tui/browser"
 	"batos/tui/common"
 	"batos/tui/common/commontest"
 	"batos/tui/transcript"
@@ -31,7 +32,7 @@ type fakePane struct {
 func (p *fakePane) Init() tea.Cmd { return nil }
 func (p *fakePane) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 	switch msg.(type) {
-	case common.BrowseMsg, common.InspectMsg, common.InspectValueMsg, common.RefreshMsg:
+	case common.BrowseMsg, common.InspectMsg, common.InspectValueMsg, common.RefreshMsg, browser.SendersMsg:
 		p.got = append(p.got, msg)
 	}
 	return p, nil

@@ -11,17 +11,18 @@ import (
 
 	"batos/api"
 	"batos/internal/help"
+	"batos/tui/browser"
 	"batos/tui/common"
 	"batos/tui/entropy"
 	"batos/tui/internal/pane"
 )
 
 // commands are the command line's verbs, as completion offers them.
-var commands = []string{"workspace", "browse ", "inspect ", "history", "transcript", "forge", "entropy",
+var commands = []string{"workspace", "browse ", "inspect ", "senders ", "implementors ", "history", "transcript", "forge", "entropy",
 	"autotelic", "autotelic on", "autotelic off", "autotelic step", "undo ", "help", "quit"}
 
 // commandsHelp lists the commands for the ? help and an unknown command.
-const commandsHelp = ":workspace :browse NAME :inspect EXPR :history :transcript :forge :entropy :autotelic [on|off|step] :undo TXID :quit :help"
+const commandsHelp = ":workspace :browse NAME :inspect EXPR :senders SEL :implementors SEL :history :transcript :forge :entropy :autotelic [on|off|step] :undo TXID :quit :help"
 
 // tuiHelp follows help.Text in :help's pager: what the TUI adds.
 const tuiHelp = `
@@ -115,6 +116,13 @@ func (m *Model) runCommand(line string) tea.Cmd {
 		// The inspector takes the focus now; the evaluation runs in the
 		// command.
 		return tea.Batch(m.setFocus(inspectorPane), m.inspect(arg))
+	case "senders", "implementors":
+		// Pharo's senders and implementors: the browser lists them, and
+		// takes the focus now, before the next key is read.
+		if arg == "" || strings.ContainsAny(arg, " \t") {
+			return common.Err(fmt.Errorf(":%s needs one selector", verb))
+		}
+		return tea.Batch(m.setFocus(browserPane), m.update(browserPane, browser.SendersMsg{Selector: arg, Implementors: verb == "implementors"}))
 	case "undo", "u":
 		tx, err := strconv.ParseUint(arg, 10, 64)
 		if err != nil {

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"batos/tui/app"
+	"batos/tui/browser"
 	"batos/tui/common"
 	"batos/tui/common/commontest"
 	"batos/tui/transcript"
@@ -230,4 +232,32 @@ func yields[T any](cmd tea.Cmd) bool {
 		}
 	}
 	return false
+}
+
+// TestTypeAheadSenders: :senders X⏎ and :implementors X⏎ hand the browser
+// its list request and focus it before the next key is read.
+func TestTypeAheadSenders(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want browser.SendersMsg
+	}{
+		{":senders area⏎", browser.SendersMsg{Selector: "area"}},
+		{":implementors area⏎", browser.SendersMsg{Selector: "area", Implementors: true}},
+	} {
+		ta := newTypeAhead(t)
+		ta.send(tc.line + "j")
+		if f := ta.app.Focused(); f != "Browser" {
+			t.Fatalf("%s: %s focused, want the browser", tc.line, f)
+		}
+		got := ta.panes["Browser"].got
+		if len(got) != 1 || got[0] != tc.want {
+			t.Fatalf("%s: the browser got %v, want %v", tc.line, got, tc.want)
+		}
+	}
+	ta := newTypeAhead(t)
+	cmds := ta.send(":senders⏎")
+	msgs := results(cmds[len(cmds)-1])
+	if len(msgs) != 1 || fmt.Sprint(msgs[0]) != "{:senders needs one selector}" {
+		t.Fatalf(":senders without a selector: %v", msgs)
+	}
 }
