@@ -17,6 +17,7 @@ import (
 
 	"batos/api"
 	"batos/tui/common"
+	"batos/tui/internal/pane"
 )
 
 // Panes are the seven panes the app lays out. Forge and Entropy share the
@@ -150,8 +151,9 @@ type Model struct {
 	// inspectCancel cancels the :inspect in flight (nil: none).
 	inspectCancel context.CancelFunc
 	inspectSeq    int
-	// quitQuestion is what the quit overlay asks.
-	quitQuestion string
+	// quitConfirm is the quit overlay's question (y or ctrl+c quits; n,
+	// esc or q stays).
+	quitConfirm pane.Confirm
 	// feedLost is set when the live event feed closed for good (not
 	// after an EventMissed, which the app answers by resubscribing).
 	feedLost bool
@@ -484,7 +486,8 @@ func (m *Model) resubscribe(missed common.EventMsg) tea.Cmd {
 // long work (an evaluation), which quitting cancels.
 func (m *Model) quit() tea.Cmd {
 	if why := m.quitReasons(); len(why) > 0 {
-		m.quitQuestion = strings.Join(why, "; ") + ": quit anyway? y/n"
+		m.quitConfirm.Keys = quitKeys
+		m.quitConfirm.Ask(strings.Join(why, "; ")+": quit anyway?", m.quitNow)
 		m.overlay = confirmQuitOverlay
 		return nil
 	}
@@ -520,10 +523,17 @@ func (m *Model) requestion() tea.Cmd {
 	why := m.quitReasons()
 	if len(why) == 0 {
 		m.overlay = noOverlay
+		m.quitConfirm.Cancel()
 		return m.quitNow()
 	}
-	m.quitQuestion = strings.Join(why, "; ") + ": quit anyway? y/n"
+	m.quitConfirm.SetQuestion(strings.Join(why, "; ") + ": quit anyway?")
 	return nil
+}
+
+// quitKeys answer the quit question: ctrl+c, which asked it, confirms.
+var quitKeys = pane.ConfirmKeys{
+	Yes: key.NewBinding(key.WithKeys("y", "Y", "ctrl+c"), key.WithHelp("y", "quit")),
+	No:  key.NewBinding(key.WithKeys("n", "N", "esc", "q"), key.WithHelp("n", "stay")),
 }
 
 // quitNow cancels all work in flight and quits.
@@ -548,13 +558,11 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	switch m.overlay {
 	case confirmQuitOverlay:
-		switch msg.String() {
-		case "y", "Y", "ctrl+c":
-			return m.quitNow()
-		case "n", "N", "esc", "q":
+		cmd, _ := m.quitConfirm.Update(msg)
+		if !m.quitConfirm.Asking() {
 			m.overlay = noOverlay
 		}
-		return nil
+		return cmd
 	case pagerOverlay:
 		if key.Matches(msg, m.keys.ForceQuit) {
 			m.overlay = noOverlay
@@ -908,7 +916,7 @@ func (m *Model) overlayBox() string {
 		h := max(m.height/2, 5)
 		return frame.Width(w).Render(common.Fit(m.searchView(w-4, h), w-4, h))
 	case confirmQuitOverlay:
-		return frame.MaxWidth(m.width).Render(st.Error.Render(m.quitQuestion))
+		return frame.MaxWidth(m.width).Render(st.Error.Render(m.quitConfirm.Question()))
 	case pagerOverlay:
 		return frame.Render(m.pager.view(st))
 	}

@@ -132,9 +132,8 @@ type Model struct {
 	live      map[int]*live
 	liveOrder []int // live's keys, oldest first
 
-	confirm   bool // asking whether to cancel confirmJob
-	confirmOf Job
-	prompting bool // the persona prompt has the keys
+	confirm   pane.Confirm // asking whether to cancel a job
+	prompting bool         // the persona prompt has the keys
 	input     textinput.Model
 
 	note    string // the last action's outcome, one line
@@ -164,7 +163,7 @@ func (m *Model) Init() tea.Cmd { return m.ask(loadReq{all: true}) }
 func (m *Model) Title() string { return "Forge" }
 
 // Editing is true while the prompt or the cancel question has the keys.
-func (m *Model) Editing() bool { return m.prompting || m.confirm }
+func (m *Model) Editing() bool { return m.prompting || m.confirm.Asking() }
 
 // Dirty is true while the prompt holds a name not yet queued.
 func (m *Model) Dirty() bool { return m.prompting && strings.TrimSpace(m.input.Value()) != "" }
@@ -193,11 +192,8 @@ func (m *Model) ShortHelp() []key.Binding {
 	switch {
 	case m.prompting:
 		return []key.Binding{k.Accept, k.Dismiss}
-	case m.confirm:
-		return []key.Binding{
-			key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "cancel the job")),
-			key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n", "keep it")),
-		}
+	case m.confirm.Asking():
+		return m.confirm.ShortHelp()
 	}
 	return k.ShortHelp()
 }
@@ -579,15 +575,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case m.prompting:
 		return m.promptKey(msg)
-	case m.confirm:
-		switch msg.String() {
-		case "y", "Y":
-			m.confirm = false
-			return m.cancelJob(m.confirmOf)
-		case "n", "N", "esc":
-			m.confirm = false
-		}
-		return nil
+	case m.confirm.Asking():
+		cmd, _ := m.confirm.Update(msg)
+		return cmd
 	}
 	m.note = ""
 	if c, ok := pane.Navigate(msg, pane.ListKeys{Down: k.Down, Up: k.Up, Top: k.Top, Bottom: k.Bottom}, m.cursor, len(m.jobs)); ok {
@@ -615,7 +605,11 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		case j.CancelAsked || j.State == compensating:
 			m.say(fmt.Sprintf("job %d (%s) is being stopped already", j.ID, j.Persona), false)
 		default:
-			m.confirm, m.confirmOf = true, j
+			m.confirm.Keys = pane.ConfirmKeys{
+				Yes: key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "cancel the job")),
+				No:  key.NewBinding(key.WithKeys("n", "N", "esc"), key.WithHelp("n", "keep it")),
+			}
+			m.confirm.Ask(fmt.Sprintf("cancel job %d (%s, %s)?", j.ID, j.Persona, j.State), func() tea.Cmd { return m.cancelJob(j) })
 		}
 	}
 	return nil
@@ -933,9 +927,8 @@ func (m *Model) footer() string {
 	switch {
 	case m.prompting:
 		return m.input.View()
-	case m.confirm:
-		j := m.confirmOf
-		return st.Error.Render(fmt.Sprintf("cancel job %d (%s, %s)? y/n", j.ID, j.Persona, j.State))
+	case m.confirm.Asking():
+		return st.Error.Render(m.confirm.Question())
 	case m.note != "" && m.noteErr:
 		return st.Error.Render("✗ " + m.note)
 	case m.note != "":

@@ -121,10 +121,8 @@ type Model struct {
 	diffOff  int
 	follow   uint64 // a version (a transaction) to put the cursor on when it is listed
 
-	// A y/n question in the footer: question is asked while it is not
-	// empty, and yes answers it.
-	question string
-	yes      func() tea.Cmd
+	// confirm is the y/n question in the footer (undo, revert).
+	confirm pane.Confirm
 
 	conflict  []string // why the last revert could not apply
 	status    string
@@ -149,7 +147,7 @@ func New(c *common.Common) *Model {
 func (m *Model) Init() tea.Cmd { m.loading = true; return m.load(0) }
 
 func (m *Model) Title() string  { return "History" }
-func (m *Model) Editing() bool  { return m.question != "" }
+func (m *Model) Editing() bool  { return m.confirm.Asking() }
 func (m *Model) Dirty() bool    { return false }
 func (m *Model) Blur()          { m.focus = false }
 func (m *Model) Focus() tea.Cmd { m.focus = true; return nil }
@@ -161,6 +159,9 @@ func (m *Model) SetSize(width, height int) {
 
 func (m *Model) ShortHelp() []key.Binding {
 	k := m.keys
+	if m.confirm.Asking() {
+		return m.confirm.ShortHelp()
+	}
 	if m.mode == modeVersions {
 		return []key.Binding{k.Up, k.Down, k.Mark, k.RevertTo, k.Back}
 	}
@@ -169,6 +170,9 @@ func (m *Model) ShortHelp() []key.Binding {
 
 func (m *Model) FullHelp() [][]key.Binding {
 	k := m.keys
+	if m.confirm.Asking() {
+		return [][]key.Binding{m.confirm.ShortHelp()}
+	}
 	return [][]key.Binding{{k.Up, k.Down, k.Top, k.Bottom}, {k.Versions, k.Open, k.Back, k.Mark}, {k.Undo, k.RevertTo}}
 }
 
@@ -399,16 +403,8 @@ func (m *Model) more() tea.Cmd {
 
 func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys
-	if m.question != "" {
-		switch msg.String() {
-		case "y", "Y":
-			yes := m.yes
-			m.question, m.yes = "", nil
-			return yes()
-		case "n", "N", "esc":
-			m.question, m.yes = "", nil
-		}
-		return nil
+	if cmd, handled := m.confirm.Update(msg); handled {
+		return cmd
 	}
 	m.status, m.statusErr = "", false
 	switch m.mode {
@@ -458,7 +454,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Undo):
 		if t, ok := m.selectedTx(); ok {
 			m.conflict = nil
-			m.ask(fmt.Sprintf("revert tx %d (%s)? y/n", t.ID, pane.FirstLine(t.Note)), func() tea.Cmd { return m.undo(t.ID) })
+			m.confirm.Ask(fmt.Sprintf("revert tx %d (%s)?", t.ID, pane.FirstLine(t.Note)), func() tea.Cmd { return m.undo(t.ID) })
 		}
 		return nil
 	case key.Matches(msg, k.Versions), key.Matches(msg, k.Open):
@@ -468,9 +464,6 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	m.off = pane.Scroll(m.cursor, m.off, m.listHeight(), len(m.txs))
 	return m.more()
 }
-
-// ask puts a y/n question in the footer; y runs yes.
-func (m *Model) ask(question string, yes func() tea.Cmd) { m.question, m.yes = question, yes }
 
 // undo reverts transaction tx as a new one.
 func (m *Model) undo(tx uint64) tea.Cmd {
@@ -503,7 +496,7 @@ func (m *Model) askRevertTo() {
 		m.status, m.statusErr = fmt.Sprintf("tx %d's %s is the current source: nothing to revert", v.Tx, c.selector), false
 		return
 	}
-	m.ask(fmt.Sprintf("revert %s › %s to its source of tx %d, as a new transaction? y/n", c.name, c.selector, v.Tx), func() tea.Cmd {
+	m.confirm.Ask(fmt.Sprintf("revert %s › %s to its source of tx %d, as a new transaction?", c.name, c.selector, v.Tx), func() tea.Cmd {
 		img := m.c.Image
 		return func() tea.Msg {
 			ctx, cancel := pane.Ctx()
@@ -796,8 +789,8 @@ func (m *Model) diffView(w, h int) []string {
 func (m *Model) footer() string {
 	st := m.c.Styles
 	switch {
-	case m.question != "":
-		return st.Error.Render(m.question)
+	case m.confirm.Asking():
+		return st.Error.Render(m.confirm.Question())
 	case m.status != "" && m.statusErr:
 		return st.Error.Render(m.status)
 	case m.status != "":
