@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -132,9 +131,8 @@ type Model struct {
 	live      map[int]*live
 	liveOrder []int // live's keys, oldest first
 
-	confirm   pane.Confirm // asking whether to cancel a job
-	prompting bool         // the persona prompt has the keys
-	input     textinput.Model
+	confirm pane.Confirm // asking whether to cancel a job
+	prompt  pane.Prompt  // asking which persona to fine-tune
 
 	note    string // the last action's outcome, one line
 	noteErr bool
@@ -144,16 +142,14 @@ var _ common.Pane = (*Model)(nil)
 
 // New returns a Forge pane over c.Image.
 func New(c *common.Common) *Model {
-	ti := textinput.New()
-	ti.Prompt = "fine-tune persona: "
-	ti.Placeholder = "BRICK"
-	ti.ShowSuggestions = true
-	st := ti.Styles()
-	st.Cursor.Blink = false
-	ti.SetStyles(st)
+	keys := DefaultKeyMap()
+	prompt := pane.NewPrompt("fine-tune persona: ")
+	prompt.Keys = pane.PromptKeys{Accept: keys.Accept, Dismiss: keys.Dismiss}
+	prompt.Input.Placeholder = "BRICK"
+	prompt.Input.ShowSuggestions = true
 	return &Model{
-		c: c, keys: DefaultKeyMap(), width: 80, height: 24,
-		cache: map[uint64]Job{}, live: map[int]*live{}, input: ti,
+		c: c, keys: keys, width: 80, height: 24,
+		cache: map[uint64]Job{}, live: map[int]*live{}, prompt: prompt,
 	}
 }
 
@@ -163,35 +159,35 @@ func (m *Model) Init() tea.Cmd { return m.ask(loadReq{all: true}) }
 func (m *Model) Title() string { return "Forge" }
 
 // Editing is true while the prompt or the cancel question has the keys.
-func (m *Model) Editing() bool { return m.prompting || m.confirm.Asking() }
+func (m *Model) Editing() bool { return m.prompt.Asking() || m.confirm.Asking() }
 
 // Dirty is true while the prompt holds a name not yet queued.
-func (m *Model) Dirty() bool { return m.prompting && strings.TrimSpace(m.input.Value()) != "" }
+func (m *Model) Dirty() bool { return m.prompt.Asking() && strings.TrimSpace(m.prompt.Value()) != "" }
 
 func (m *Model) Focus() tea.Cmd {
 	m.focus = true
-	if m.prompting {
-		return m.input.Focus()
+	if m.prompt.Asking() {
+		return m.prompt.Input.Focus()
 	}
 	return nil
 }
 
 func (m *Model) Blur() {
 	m.focus = false
-	m.input.Blur()
+	m.prompt.Input.Blur()
 }
 
 func (m *Model) SetSize(width, height int) {
 	m.width, m.height = max(width, 0), max(height, 0)
-	m.input.SetWidth(max(m.width-lipgloss.Width(m.input.Prompt)-1, 1))
+	m.prompt.Input.SetWidth(max(m.width-lipgloss.Width(m.prompt.Input.Prompt)-1, 1))
 	m.off = pane.Scroll(m.cursor, m.off, m.listHeight(), len(m.jobs))
 }
 
 func (m *Model) ShortHelp() []key.Binding {
 	k := m.keys
 	switch {
-	case m.prompting:
-		return []key.Binding{k.Accept, k.Dismiss}
+	case m.prompt.Asking():
+		return m.prompt.ShortHelp()
 	case m.confirm.Asking():
 		return m.confirm.ShortHelp()
 	}
@@ -526,7 +522,7 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 	case sentMsg:
 		return m, m.sent(msg)
 	case personasMsg:
-		m.input.SetSuggestions(msg.names)
+		m.prompt.Input.SetSuggestions(msg.names)
 		return m, nil
 	case tea.MouseClickMsg:
 		if msg.Button == tea.MouseLeft {
@@ -544,22 +540,14 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 		}
 		return m, nil
 	case tea.PasteMsg:
-		if m.prompting {
-			var cmd tea.Cmd
-			m.input, cmd = m.input.Update(msg)
-			return m, cmd
-		}
-		return m, nil
+		cmd, _ := m.prompt.Update(msg)
+		return m, cmd
 	case tea.KeyPressMsg:
 		return m, m.key(msg)
 	}
-	if m.prompting {
-		// The text field's own messages (its cursor).
-		var cmd tea.Cmd
-		m.input, cmd = m.input.Update(msg)
-		return m, cmd
-	}
-	return m, nil
+	// The text field's own messages (its cursor), while it is up.
+	cmd, _ := m.prompt.Update(msg)
+	return m, cmd
 }
 
 func (m *Model) move(i int) {
@@ -573,8 +561,9 @@ func (m *Model) move(i int) {
 func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys
 	switch {
-	case m.prompting:
-		return m.promptKey(msg)
+	case m.prompt.Asking():
+		cmd, _ := m.prompt.Update(msg)
+		return cmd
 	case m.confirm.Asking():
 		cmd, _ := m.confirm.Update(msg)
 		return cmd
@@ -593,9 +582,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Reload):
 		return m.ask(loadReq{all: true})
 	case key.Matches(msg, k.New):
-		m.prompting = true
-		m.input.SetValue("")
-		return tea.Batch(m.input.Focus(), personas(m.c.Image))
+		return tea.Batch(m.prompt.Ask("", m.queue), personas(m.c.Image))
 	case key.Matches(msg, k.Cancel):
 		switch {
 		case !ok:
@@ -617,21 +604,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 
 func (m *Model) say(text string, isErr bool) { m.note, m.noteErr = text, isErr }
 
-func (m *Model) promptKey(msg tea.KeyPressMsg) tea.Cmd {
-	switch msg.String() {
-	case "esc":
-		m.prompting = false
-		m.input.Blur()
-		return nil
-	case "enter":
-	default:
-		var cmd tea.Cmd
-		m.input, cmd = m.input.Update(msg)
-		return cmd
-	}
-	name := strings.TrimSpace(m.input.Value())
-	m.prompting = false
-	m.input.Blur()
+// queue queues a fine-tune of the persona the prompt was answered with.
+func (m *Model) queue(name string) tea.Cmd {
+	name = strings.TrimSpace(name)
 	if name == "" {
 		return nil
 	}
@@ -925,8 +900,8 @@ func waiting(state string) string {
 func (m *Model) footer() string {
 	st := m.c.Styles
 	switch {
-	case m.prompting:
-		return m.input.View()
+	case m.prompt.Asking():
+		return m.prompt.View()
 	case m.confirm.Asking():
 		return st.Error.Render(m.confirm.Question())
 	case m.note != "" && m.noteErr:
