@@ -47,6 +47,10 @@ type Error struct {
 	// ChangedBy is, for an undo conflict, the later transaction that
 	// changed Object since Tx.
 	ChangedBy uint64 `json:"changedBy,omitempty"`
+	// Confirm is set on a not-understood error that the pLLM would answer
+	// once a person confirms (Lobby.pLLM.confirm): the client asks, sends
+	// Lobby.pLLM.allowWrite(Object, Selector) and runs the input again.
+	Confirm bool `json:"confirm,omitempty"`
 	// Frames is the chain of sends that led to a failure in a method,
 	// outermost first, when there was more than the one the request made.
 	Frames []Frame `json:"frames,omitempty"`

@@ -40,6 +40,7 @@ func defaultPrimitives() map[string]Primitive {
 		"printString":       primPrintString,
 		"respondsTo":        primRespondsTo,
 		"infer":             primInfer,
+		"allowWrite":        primNoPLLM,
 		"fineTune":          primNoForge,
 		"cancelJob":         primNoForge,
 		"measureEntropy":    primNoEntropy,
@@ -87,6 +88,12 @@ func primPrintString(c *PrimitiveCall) (any, error) {
 		return nil, fmt.Errorf("printString: want no arguments, got %d", len(c.Args))
 	}
 	return c.Session.describe(c.Self.oid), nil
+}
+
+// primNoPLLM is the pLLM's primitives other than infer where package
+// pllm is not installed (it rebinds them).
+func primNoPLLM(c *PrimitiveCall) (any, error) {
+	return nil, fmt.Errorf("%s: the pLLM is not installed in this process", c.Selector)
 }
 
 // primInfer is the default infer: this process runs without a model

@@ -9,6 +9,7 @@ import (
 	"batos/image"
 	"batos/interp"
 	"batos/kernel"
+	"batos/kernel/pllm"
 )
 
 // apiError turns an error of the kernel, the interpreter or the store into
@@ -86,6 +87,11 @@ func apiError(err error) error {
 		e.Kind, e.Selector = api.ErrArgument, argument.Selector
 	case errors.As(err, &dnu):
 		e.Kind, e.Selector = api.ErrNotUnderstood, dnu.Selector
+		var confirm *pllm.ConfirmError
+		if errors.As(err, &confirm) {
+			e.Confirm = true
+			e.Object = &api.Ref{OID: uint64(confirm.Receiver), Name: dnu.Receiver}
+		}
 	case errors.As(err, &slot):
 		e.Kind, e.Slot = api.ErrSlot, slot.Slot
 	case errors.As(err, &panicked):

@@ -116,6 +116,10 @@ func Open(dir string, opts Options) (*System, error) {
 			po.Sandbox = sys.runner
 		}
 		sys.pllm = pllm.Install(k, po)
+		if err := sys.pllm.Migrate(context.Background()); err != nil {
+			k.Close()
+			return nil, err
+		}
 		if err := bench.Install(k, sys.runner); err != nil {
 			k.Close()
 			return nil, err

@@ -2,10 +2,12 @@ package pllm_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
+	"batos/kernel"
 	"batos/kernel/pllm"
 	"batos/llama/llamatest"
 )
@@ -133,7 +135,6 @@ func TestGrammar(t *testing.T) {
 	if pllm.Grammar("not an identifier") != "" || pllm.Grammar("x") == "" {
 		t.Error("Grammar of a non-identifier")
 	}
-	_ = context.Background
 }
 
 // TestOutcomesOnTheBus: each candidate's stream is marked with its
@@ -161,5 +162,55 @@ func TestOutcomesOnTheBus(t *testing.T) {
 	}
 	if len(outcomes) != 2 || !strings.HasPrefix(outcomes[0], "1 rejected method half: line 1:") || outcomes[1] != "2 accepted " || !texts[1] || !texts[2] {
 		t.Errorf("outcomes %q, text in attempts %v", outcomes, texts)
+	}
+}
+
+// TestConfirmBeforeWriting: with Lobby.pLLM.confirm on, a send nobody
+// understands asks nothing of the model and commits nothing until the
+// caller's principal allows that selector on that receiver, once.
+func TestConfirmBeforeWriting(t *testing.T) {
+	f := setup(t, 1, llamatest.Reply{Text: "```go\nfunc twice(self Object, n int) int { return 2 * n }\n```"})
+	eval(t, f.s, `Lobby.At("pLLM").Set("confirm", true)`)
+	before, requests := f.k.Store().LastTx(), len(f.srv.Requests())
+	_, err := f.s.Eval(context.Background(), `Lobby.Send("twice", 4)`)
+	var ce *pllm.ConfirmError
+	if !errors.As(err, &ce) || !kernel.IsNotUnderstood(err) || !strings.Contains(err.Error(), `Send("allowWrite", ObjectAt(1), "twice")`) {
+		t.Fatalf("unconfirmed: %v", err)
+	}
+	if f.k.Store().LastTx() != before || len(f.srv.Requests()) != requests {
+		t.Fatal("an unconfirmed send asked the model or committed")
+	}
+	// Another principal's confirmation is not this one's.
+	other := f.k.NewSession("remote:bob")
+	eval(t, other, `Lobby.At("pLLM").Send("allowWrite", Lobby, "twice")`)
+	if _, err := f.s.Eval(context.Background(), `Lobby.Send("twice", 4)`); !errors.As(err, &ce) {
+		t.Fatalf("bob's confirmation allowed user's send: %v", err)
+	}
+	eval(t, f.s, `Lobby.At("pLLM").Send("allowWrite", Lobby, "twice")`)
+	if got := eval(t, f.s, `Lobby.Send("twice", 4)`); got != "8" {
+		t.Fatalf("confirmed: %s", got)
+	}
+	// Used up: the next missing selector asks again.
+	if _, err := f.s.Eval(context.Background(), `Lobby.Send("thrice", 4)`); !errors.As(err, &ce) {
+		t.Fatalf("a second selector was not asked about: %v", err)
+	}
+}
+
+// TestMigrateConfirm: an image made before the confirm switch gets it,
+// off, and the allowWrite primitive.
+func TestMigrateConfirm(t *testing.T) {
+	k, err := kernel.Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	p := pllm.Install(k, pllm.Options{})
+	s := k.NewSession("user")
+	eval(t, s, `Lobby.At("pLLM").Remove("confirm"); Lobby.At("pLLM").Remove("allowWrite")`)
+	if err := p.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := eval(t, s, `c, _ := Lobby.At("pLLM").Lookup("confirm"); _, a := Lobby.At("pLLM").Lookup("allowWrite"); fmt.Sprint(c, a)`); got != `"false true"` {
+		t.Fatalf("after Migrate: %s", got)
 	}
 }

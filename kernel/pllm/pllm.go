@@ -42,6 +42,8 @@ type PLLM struct {
 	opts  Options
 	log   *slog.Logger
 	sizes serverFacts
+	// allowed are the confirmations Lobby.pLLM.confirm waits for.
+	allowed allowances
 }
 
 // Install binds the pLLM's primitives on k: doesNotUnderstand (replacing
@@ -57,6 +59,7 @@ func Install(k *kernel.Kernel, opts Options) *PLLM {
 	p := &PLLM{k: k, opts: opts, log: k.Logger()}
 	k.RegisterPrimitive("doesNotUnderstand", p.doesNotUnderstand)
 	k.RegisterPrimitive("infer", p.infer)
+	k.RegisterPrimitive("allowWrite", p.allowWrite)
 	return p
 }
 
@@ -120,8 +123,12 @@ func (p *PLLM) doesNotUnderstand(c *kernel.PrimitiveCall) (any, error) {
 	if sel == "" || strings.HasPrefix(sel, "batos_") || p.opts.Sandbox == nil {
 		return nil, nu
 	}
-	if _, ok := slot(c.Self.Lobby(), "pLLM").(kernel.Object); !ok {
+	pllmObj, ok := slot(c.Self.Lobby(), "pLLM").(kernel.Object)
+	if !ok {
 		return nil, nu
+	}
+	if on, _ := slot(pllmObj, "confirm").(bool); on && !p.allowed.take(allowance{principal: c.Session.Principal(), receiver: c.Self.OID(), selector: sel}) {
+		return nil, &ConfirmError{NotUnderstood: nu, Receiver: c.Self.OID()}
 	}
 	parent := c.Context
 	if parent == nil {

@@ -138,12 +138,31 @@ func Loop(opts *Options, img api.Image) error {
 			fmt.Fprint(ios.Out, help.Text)
 		case actEval:
 			lines.remember(act.src)
-			if p.entry(cancels, act.src) {
+			ok, confirm := p.entry(cancels, act.src)
+			// Lobby.pLLM.confirm: a person says yes before the pLLM
+			// writes a method nobody defined (a typo stays an error).
+			for confirm != nil && ios.Interactive {
+				answer, err := lines.readLine(fmt.Sprintf("let the pLLM write %s on %s? [y/N] ", confirm.Selector, confirm.Object.Name))
+				if err != nil || !strings.EqualFold(strings.TrimSpace(answer), "y") {
+					break
+				}
+				if _, err := p.img.Eval(context.Background(), fmt.Sprintf("Lobby.At(\"pLLM\").Send(\"allowWrite\", ObjectAt(%d), %q)", confirm.Object.OID, confirm.Selector)); err != nil {
+					fmt.Fprintln(ios.Out, "error:", oneLine(err.Error()))
+					break
+				}
+				ok, confirm = p.entry(cancels, act.src)
+			}
+			if confirm != nil {
+				fmt.Fprintln(ios.Out, "error:", oneLine(confirm.Error()))
+			}
+			if ok {
 				comp.learn(act.src)
 			}
 		case actQuit:
 			if act.src != "" {
-				p.entry(cancels, act.src)
+				if _, confirm := p.entry(cancels, act.src); confirm != nil {
+					fmt.Fprintln(ios.Out, "error:", oneLine(confirm.Error()))
+				}
 			}
 			if ios.Interactive && readErr != nil {
 				fmt.Fprintln(ios.Out) // end the prompt's line
@@ -157,21 +176,26 @@ func Loop(opts *Options, img api.Image) error {
 }
 
 // entry evaluates one entry and prints its output, then its value or
-// error; ok reports that it ran.
-func (p *Printer) entry(cancels *interrupts, src string) (ok bool) {
+// error; ok reports that it ran, and confirm is the error when it asks a
+// person to confirm that the pLLM may write a method (api.Error.Confirm).
+func (p *Printer) entry(cancels *interrupts, src string) (ok bool, confirm *api.Error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cancels.set(cancel)
 	res, err := p.Eval(ctx, src)
 	cancels.set(nil)
 	if err != nil {
+		var ae *api.Error
+		if errors.As(err, &ae) && ae.Confirm && ae.Object != nil && p.ios.Interactive {
+			return false, ae // asked, not printed: the question says it
+		}
 		fmt.Fprintln(p.ios.Out, "error:", oneLine(err.Error()))
-		return false
+		return false, nil
 	}
 	if res.HasValue {
 		fmt.Fprintln(p.ios.Out, res.Value.Text)
 	}
-	return true
+	return true, nil
 }
 
 // followed is the candidate a selector's tokens are shown from: one
@@ -293,7 +317,7 @@ type watcher struct {
 
 // idleWait bounds how long the REPL waits, after a result, for the events
 // that the entry caused and that have not arrived yet.
-const idleWait = 5 * time.Second
+var idleWait = 5 * time.Second // a variable for tests over a fake image, which sends no idle
 
 // drain prints events as they come until this client's entry went idle
 // (its output is published before that) or stop is closed.
