@@ -28,11 +28,16 @@ const (
 // evalDoneMsg ends evaluation id.
 type evalDoneMsg struct {
 	id  int
-	src string
+	b   block
 	act action
 	res api.Result
 	err error
 }
+
+// NextPane is the title of the pane that tab leaves the workspace for
+// when there is nothing to complete: the one after it in the app's tab
+// order.
+const NextPane = "Transcript"
 
 // Model is the workspace pane.
 type Model struct {
@@ -52,6 +57,15 @@ type Model struct {
 
 	output    []string // what the last action showed under the input
 	outputErr bool
+
+	// frames is the chain of sends of the error output shows, whose
+	// first line is output[frameRow]; frameSel is the frame selected
+	// (-1: none).
+	frames   []api.Frame
+	frameRow int
+	frameSel int
+
+	clearArmed bool // the clear key was pressed once over unsaved input
 
 	// client is the name this client's events carry (api.Status.Client);
 	// printed is the output of this client's evaluations since the last
@@ -90,6 +104,8 @@ func New(c *common.Common) *Model {
 		keys:  DefaultKeyMap(),
 		input: ta,
 		spin:  spinner.New(spinner.WithSpinner(spinner.MiniDot)),
+
+		frameSel: -1,
 	}
 	return m
 }
@@ -124,18 +140,30 @@ func (m *Model) Title() string { return "Workspace" }
 func (m *Model) Editing() bool { return m.focused && m.typing }
 
 // Dirty implements common.Pane: input that was never evaluated would be
-// lost by quitting.
+// lost by quitting. The input counts as evaluated when it is, as a whole
+// or each of its paragraphs, in the history; the result lines print it
+// wrote count for nothing.
 func (m *Model) Dirty() bool {
-	v := strings.TrimSpace(m.input.Value())
-	if v == "" {
+	v := withoutResults(m.input.Value())
+	if v == "" || m.evaluated(v) {
 		return false
 	}
-	for _, h := range m.history {
-		if strings.TrimSpace(h) == v {
-			return false
+	for _, p := range paragraphs(v) {
+		if !m.evaluated(withoutResults(p)) {
+			return true
 		}
 	}
-	return true
+	return false
+}
+
+// evaluated reports whether the history holds src, result lines aside.
+func (m *Model) evaluated(src string) bool {
+	for _, h := range m.history {
+		if withoutResults(h) == src {
+			return true
+		}
+	}
+	return false
 }
 
 // Busy reports an evaluation in progress (common.Busy).
@@ -155,12 +183,22 @@ func (m *Model) Value() string { return m.input.Value() }
 func (m *Model) SetValue(s string) { m.input.SetValue(s) }
 
 // ShortHelp implements common.Pane; out of typing mode it leads with the
-// way back.
+// way back; while the last error shows frames, with the key that selects
+// them, and while one is selected, with the keys that act on it.
 func (m *Model) ShortHelp() []key.Binding {
-	if m.focused && !m.typing {
-		return []key.Binding{m.keys.Resume, m.keys.DoIt, m.keys.PrintIt, m.keys.InspectIt}
+	if m.focused && m.frameSel >= 0 {
+		move := key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("up/down", "frame"))
+		unselect := key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "unselect"))
+		return []key.Binding{m.keys.BrowseFrame, move, m.keys.Frames, unselect}
 	}
-	return m.keys.ShortHelp()
+	var frames []key.Binding
+	if m.focused && len(m.frames) > 0 {
+		frames = []key.Binding{m.keys.Frames}
+	}
+	if m.focused && !m.typing {
+		return append(append([]key.Binding{m.keys.Resume}, frames...), m.keys.DoIt, m.keys.PrintIt, m.keys.InspectIt)
+	}
+	return append(frames, m.keys.ShortHelp()...)
 }
 
 // FullHelp implements common.Pane.
@@ -218,6 +256,7 @@ func (m *Model) show(err bool, lines ...string) {
 		lines[i] = common.Sanitize(l)
 	}
 	m.output, m.outputErr = lines, err
+	m.frames, m.frameSel = nil, -1
 	m.layout()
 }
 
@@ -285,8 +324,13 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	if !m.focused {
 		return nil
 	}
+	armed := m.clearArmed
+	m.clearArmed = false
 	if key.Matches(msg, m.keys.Full) {
 		return m.full()
+	}
+	if cmd, ok := m.frameKey(msg); ok {
+		return cmd
 	}
 	if !m.typing {
 		if key.Matches(msg, m.keys.Resume) {
@@ -310,12 +354,25 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.eval(printIt)
 	case key.Matches(msg, m.keys.InspectIt):
 		return m.eval(inspectIt)
+	case key.Matches(msg, m.keys.Clear):
+		switch {
+		case m.running:
+			return func() tea.Msg { return common.InfoMsg{Text: "an evaluation is running: esc cancels it"} }
+		case m.Dirty() && !armed:
+			m.clearArmed = true
+			return func() tea.Msg {
+				return common.InfoMsg{Text: "the input was never evaluated: ctrl+x again clears it"}
+			}
+		}
+		m.clear()
+		return nil
 	case key.Matches(msg, m.keys.Complete):
 		before := m.beforeCursor()
 		prefix, mode, ok := completionContext(before)
 		if !ok {
-			m.input.InsertString("\t")
-			return nil
+			// Nothing to complete: tab goes on to the next pane, as
+			// everywhere else (see NextPane).
+			return func() tea.Msg { return common.FocusMsg{Title: NextPane} }
 		}
 		return completeCmd(m.c.Image, m.lobby, before, prefix, mode)
 	case key.Matches(msg, m.keys.HistoryPrev) || (msg.String() == "up" && m.input.Line() == 0):
@@ -362,8 +419,9 @@ func (m *Model) walkHistory(dir int) {
 }
 
 func (m *Model) eval(act action) tea.Cmd {
-	src := m.input.Value()
-	if strings.TrimSpace(src) == "" {
+	b := m.target()
+	src := b.src
+	if withoutResults(src) == "" {
 		return nil
 	}
 	if m.running {
@@ -381,7 +439,7 @@ func (m *Model) eval(act action) tea.Cmd {
 	img := m.c.Image
 	run := func() tea.Msg {
 		res, err := img.Eval(ctx, src)
-		return evalDoneMsg{id: id, src: src, act: act, res: res, err: err}
+		return evalDoneMsg{id: id, b: b, act: act, res: res, err: err}
 	}
 	return tea.Batch(run, m.spin.Tick)
 }
@@ -394,14 +452,17 @@ func (m *Model) finish(msg evalDoneMsg) tea.Cmd {
 			m.show(true, "cancelled")
 			return nil
 		}
-		m.show(true, strings.Split("error: "+msg.err.Error(), "\n")...)
+		m.showError(msg.err, msg.b)
 		return nil
 	}
-	m.history = appendHistory(m.history, msg.src)
+	m.history = appendHistory(m.history, msg.b.src)
 	m.histPos = len(m.history)
 	res := msg.res
 	switch msg.act {
 	case printIt:
+		if msg.b.inline {
+			m.writeResult(msg.b, res.Value.Text, res.HasValue)
+		}
 		if !res.HasValue {
 			m.show(false, "(no value)"+txNote(res.Tx))
 			return nil
@@ -535,15 +596,23 @@ func (m *Model) View() string {
 	case len(m.output) == 0 && len(m.printed) == 0 && m.focused && !m.typing:
 		result = []string{st.Dim.Render("not typing: enter or i to type, tab to the next pane")}
 	default:
-		lines := m.output
-		if len(lines) > h {
-			lines = append(append([]string(nil), lines[:h-1]...), fmt.Sprintf("… %d more lines", len(lines)-h+1))
+		sel := -1
+		if m.frameSel >= 0 {
+			sel = m.frameRow + m.frameSel
 		}
-		for _, l := range lines {
-			if m.outputErr {
-				result = append(result, st.Error.Render(l))
-			} else {
-				result = append(result, st.Info.Render(l))
+		rows := outputRows(len(m.output), h, sel)
+		for _, i := range rows {
+			switch {
+			case i < 0:
+				result = append(result, fmt.Sprintf("… %d more lines", len(m.output)-len(rows)+1))
+			case i == sel:
+				result = append(result, st.Selected.Render("▸"+strings.TrimPrefix(m.output[i], " ")))
+			case len(m.frames) > 0 && i >= m.frameRow:
+				result = append(result, m.output[i])
+			case m.outputErr:
+				result = append(result, st.Error.Render(m.output[i]))
+			default:
+				result = append(result, st.Info.Render(m.output[i]))
 			}
 		}
 	}
