@@ -66,6 +66,9 @@ type Model struct {
 	frameSel int
 
 	clearArmed bool // the clear key was pressed once over unsaved input
+	// confirm asks whether the pLLM may write a method nobody defined
+	// (Lobby.pLLM.confirm).
+	confirm pane.Confirm
 
 	// client is the name this client's events carry (api.Status.Client);
 	// printed is the output of this client's evaluations since the last
@@ -137,7 +140,7 @@ func (m *Model) Init() tea.Cmd { return tea.Batch(loadHistoryCmd(m.c.Image), cli
 func (m *Model) Title() string { return "Workspace" }
 
 // Editing implements common.Pane: true while keys are typed into the text.
-func (m *Model) Editing() bool { return m.focused && m.typing }
+func (m *Model) Editing() bool { return m.focused && (m.typing || m.confirm.Asking()) }
 
 // Dirty implements common.Pane: input that was never evaluated would be
 // lost by quitting. The input counts as evaluated when it is, as a whole
@@ -186,6 +189,9 @@ func (m *Model) SetValue(s string) { m.input.SetValue(s) }
 // way back; while the last error shows frames, with the key that selects
 // them, and while one is selected, with the keys that act on it.
 func (m *Model) ShortHelp() []key.Binding {
+	if m.confirm.Asking() {
+		return m.confirm.ShortHelp()
+	}
 	if m.focused && m.frameSel >= 0 {
 		move := key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("up/down", "frame"))
 		unselect := key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "unselect"))
@@ -297,6 +303,8 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 		return m, m.finish(msg)
 	case completionMsg:
 		return m, m.complete(msg)
+	case allowedMsg:
+		return m, m.allowed(msg)
 	case spinner.TickMsg:
 		if !m.running {
 			return m, nil
@@ -323,6 +331,9 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	if !m.focused {
 		return nil
+	}
+	if cmd, handled := m.confirm.Update(msg); handled {
+		return cmd
 	}
 	armed := m.clearArmed
 	m.clearArmed = false
@@ -418,8 +429,10 @@ func (m *Model) walkHistory(dir int) {
 	}
 }
 
-func (m *Model) eval(act action) tea.Cmd {
-	b := m.target()
+func (m *Model) eval(act action) tea.Cmd { return m.run(m.target(), act) }
+
+// run evaluates block b for act.
+func (m *Model) run(b block, act action) tea.Cmd {
 	src := b.src
 	if withoutResults(src) == "" {
 		return nil
@@ -453,6 +466,7 @@ func (m *Model) finish(msg evalDoneMsg) tea.Cmd {
 			return nil
 		}
 		m.showError(msg.err, msg.b)
+		m.askConfirm(msg.err, msg.b, msg.act)
 		return nil
 	}
 	m.history = appendHistory(m.history, msg.b.src)
@@ -614,6 +628,15 @@ func (m *Model) View() string {
 			default:
 				result = append(result, st.Info.Render(m.output[i]))
 			}
+		}
+	}
+	if m.confirm.Asking() {
+		// The question is the output's last line, in view.
+		q := st.Error.Render(m.confirm.Question())
+		if len(result) >= h && len(result) > 0 {
+			result[len(result)-1] = q
+		} else {
+			result = append(result, q)
 		}
 	}
 	// What the evaluation printed goes above its result, its newest lines
