@@ -29,7 +29,9 @@ type SendersMsg struct {
 // hitsLimit is how many hits a senders or implementors list shows at most.
 const hitsLimit = 500
 
-// hitList is the senders or implementors list over the source column.
+// hitList is the senders or implementors list over the source column:
+// the source editor opens it (openHits), hands it the keys while it is
+// open (hitsKey) and closes it; it is nil while closed.
 type hitList struct {
 	seq          int // the request the list shows, or waits for
 	selector     string
@@ -55,31 +57,13 @@ type hitsMsg struct {
 	err  error
 }
 
-// listHits opens the list of the senders or implementors of selector and
-// starts loading it.
-func (m *Model) listHits(selector string, implementors bool) tea.Cmd {
-	if m.Dirty() {
-		if m.editing {
-			m.setStatus("accept (ctrl+s) or cancel (esc) the edit first", true)
-		} else {
-			m.setStatus("finish (enter) or cancel (esc) the prompt first", true)
-		}
-		return nil
-	}
-	selector = common.Sanitize(strings.TrimSpace(selector))
-	if selector == "" {
-		m.setStatus("senders and implementors need a selector", true)
-		return nil
-	}
-	if m.editing {
-		m.stopEdit()
-	}
-	m.prompt, m.confirm = promptNone, confirmNone
-	m.input.Blur()
-	m.hitSeq++
-	m.hits = &hitList{seq: m.hitSeq, selector: selector, implementors: implementors, loading: true}
-	m.col = colSource
-	img, seq := m.c.Image, m.hitSeq
+// openHits opens the list of the senders or implementors of selector
+// over the column and starts loading it. (The browser has closed the
+// editor and the prompts.)
+func (s *sourceEditor) openHits(selector string, implementors bool) tea.Cmd {
+	s.hitSeq++
+	s.hits = &hitList{seq: s.hitSeq, selector: selector, implementors: implementors, loading: true}
+	img, seq := s.c.Image, s.hitSeq
 	return func() tea.Msg {
 		ctx, cancel := pane.Ctx()
 		defer cancel()
@@ -99,44 +83,29 @@ func (m *Model) listHits(selector string, implementors bool) tea.Cmd {
 }
 
 // gotHits fills the list with the answer it waits for.
-func (m *Model) gotHits(msg hitsMsg) {
-	l := m.hits
+func (s *sourceEditor) gotHits(msg hitsMsg) {
+	l := s.hits
 	if l == nil || msg.seq != l.seq {
 		return // closed, or another list opened since
 	}
 	l.loading, l.hits, l.err, l.cursor, l.off = false, msg.hits, msg.err, 0, 0
 	if msg.err != nil {
-		m.setStatus(l.what()+": "+msg.err.Error(), true)
+		s.report.set(l.what()+": "+msg.err.Error(), true)
 	}
-}
-
-// hitsKey opens the list for the selected slot's selector, when it is a
-// method or a primitive.
-func (m *Model) hitsKey(implementors bool) tea.Cmd {
-	e, ok := m.selectedSlot()
-	if !ok {
-		m.setStatus("no slot selected", true)
-		return nil
-	}
-	if e.slot.Kind != api.KindMethod && e.slot.Kind != api.KindPrimitive {
-		m.setStatus(fmt.Sprintf("%s is a %s slot: senders and implementors are a method's", e.slot.Name, e.slot.Kind), true)
-		return nil
-	}
-	return m.listHits(e.slot.Name, implementors)
 }
 
 // closeHits closes the list.
-func (m *Model) closeHits() {
-	m.hits = nil
-	m.hitSeq++ // an answer still coming is answered to no one
+func (s *sourceEditor) closeHits() {
+	s.hits = nil
+	s.hitSeq++ // an answer still coming is answered to no one
 }
 
-// listKey handles a key while the list is open: it moves through the
-// list, enter browses the hit, s and I list the hit's selector's senders
-// and implementors, esc and h close it.
-func (m *Model) listKey(msg tea.KeyPressMsg) tea.Cmd {
-	l, k := m.hits, m.keys
-	page := max(m.layout().source.h-2, 1)
+// hitsKey handles a key while the list is open: it moves through the
+// list, Open browses the hit, Senders and Implementors list the hit's
+// selector's senders and implementors, Close closes it.
+func (s *sourceEditor) hitsKey(msg tea.KeyPressMsg) (tea.Cmd, request) {
+	l, k := s.hits, s.hitKeys
+	page := max(s.height-2, 1)
 	switch {
 	case key.Matches(msg, k.Down):
 		l.cursor++
@@ -150,43 +119,40 @@ func (m *Model) listKey(msg tea.KeyPressMsg) tea.Cmd {
 		l.cursor += page
 	case key.Matches(msg, k.PageUp):
 		l.cursor -= page
-	case key.Matches(msg, k.Cancel), key.Matches(msg, k.Collapse):
-		m.closeHits()
-		return nil
-	case key.Matches(msg, k.Expand):
+	case key.Matches(msg, k.Close):
+		s.closeHits()
+		return nil, nil
+	case key.Matches(msg, k.Open):
 		if l.cursor >= len(l.hits) {
-			return nil
+			return nil, nil
 		}
 		h := l.hits[l.cursor]
-		m.closeHits()
-		return m.browse(h.Object.OID, h.Selector)
+		s.closeHits()
+		return nil, browseReq{oid: h.Object.OID, selector: h.Selector}
 	case key.Matches(msg, k.Senders), key.Matches(msg, k.Implementors):
 		if l.cursor >= len(l.hits) {
-			return nil
+			return nil, nil
 		}
-		return m.listHits(l.hits[l.cursor].Selector, key.Matches(msg, k.Implementors))
+		return nil, hitsReq{selector: l.hits[l.cursor].Selector, implementors: key.Matches(msg, k.Implementors)}
 	case key.Matches(msg, k.Inspect):
 		if l.cursor >= len(l.hits) {
-			return nil
+			return nil, nil
 		}
-		oid := l.hits[l.cursor].Object.OID
-		return func() tea.Msg { return common.InspectMsg{OID: oid} }
+		return inspectCmd(l.hits[l.cursor].Object.OID), nil
 	}
 	l.cursor = pane.Clamp(l.cursor, len(l.hits))
-	m.scrollHits()
-	return nil
+	s.scrollHits()
+	return nil, nil
 }
 
-func (m *Model) scrollHits() {
-	if l := m.hits; l != nil {
-		l.off = pane.Scroll(l.cursor, l.off, m.layout().source.h-1, len(l.hits))
+func (s *sourceEditor) scrollHits() {
+	if l := s.hits; l != nil {
+		l.off = pane.Scroll(l.cursor, l.off, s.height-1, len(l.hits))
 	}
 }
 
-// hitsView renders the list in r, the source column's place.
-func (m *Model) hitsView(r rect) []string {
-	st := m.c.Styles
-	l := m.hits
+// view renders the list in the source column's place, w×h.
+func (l *hitList) view(st *common.Styles, focused bool, w, h int) []string {
 	title := strings.ToUpper(l.what()[:1]) + l.what()[1:]
 	switch {
 	case l.loading:
@@ -198,35 +164,27 @@ func (m *Model) hitsView(r rect) []string {
 		}
 		title += fmt.Sprintf(" (%s) — enter opens · esc closes", n)
 	}
-	out := []string{m.header(title, colSource, r.w)}
+	out := []string{header(st, title, focused, w)}
 	switch {
 	case l.loading:
 	case l.err != nil:
-		out = append(out, st.Error.Render(pane.Fit(" ✗ "+common.Sanitize(l.err.Error()), r.w)))
+		out = append(out, st.Error.Render(pane.Fit(" ✗ "+common.Sanitize(l.err.Error()), w)))
 	case len(l.hits) == 0:
-		out = append(out, st.Dim.Render(pane.Fit(" no "+l.what(), r.w)))
+		out = append(out, st.Dim.Render(pane.Fit(" no "+l.what(), w)))
 	}
-	end := min(l.off+r.h-1, len(l.hits))
+	end := min(l.off+h-1, len(l.hits))
 	for i := l.off; i < end; i++ {
-		h := l.hits[i]
-		on := h.Object.Name
-		if !anonymous(h.Object) {
-			on = shortName(h.Object) + " #" + fmt.Sprint(h.Object.OID)
+		hit := l.hits[i]
+		on := hit.Object.Name
+		if !anonymous(hit.Object) {
+			on = shortName(hit.Object) + " #" + fmt.Sprint(hit.Object.OID)
 		}
-		text := h.Selector + "()  " + st.Dim.Render("on "+on)
+		text := hit.Selector + "()  " + st.Dim.Render("on "+on)
 		if i == l.cursor {
-			out = append(out, m.selectedRow(text, colSource, r.w))
+			out = append(out, selectedRow(st, text, focused, w))
 		} else {
-			out = append(out, pane.Fit(" "+text, r.w))
+			out = append(out, pane.Fit(" "+text, w))
 		}
 	}
-	return pane.Block(out, r.w, r.h)
-}
-
-// clickHits puts the list's cursor on the row clicked in r.
-func (m *Model) clickHits(r rect, y int) {
-	l := m.hits
-	if i := l.off + y - r.y - 1; y > r.y && i < len(l.hits) {
-		l.cursor = i
-	}
+	return pane.Block(out, w, h)
 }
