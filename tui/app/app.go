@@ -300,6 +300,11 @@ func (m *Model) busy() bool {
 func (m *Model) update(i int, msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
 	m.panes[i], cmd = m.panes[i].Update(msg)
+	// A pane that asked to show something elsewhere (Common.Navigate)
+	// has it shown, and that pane focused, now: before the next key.
+	for _, nav := range m.c.TakeNavigations() {
+		cmd = tea.Batch(cmd, m.handle(nav))
+	}
 	return cmd
 }
 
@@ -367,7 +372,13 @@ func (m *Model) handle(msg tea.Msg) tea.Cmd {
 			if msg.err != nil {
 				m.statusErr = msg.err
 			} else {
+				last := m.status.LastTx
 				m.status, m.statusErr = sanitizeStatus(msg.st), nil
+				// A status read before a commit that the live feed has
+				// shown since must not take the bar back to an older one.
+				if last.ID > m.status.LastTx.ID {
+					m.status.LastTx = last
+				}
 			}
 		}
 		if !msg.poll {

@@ -27,10 +27,16 @@ type fakePane struct {
 	dirty, editing bool
 	got            []tea.Msg
 	w, h           int
+	// On the key i, a pane with nav asks c to show it elsewhere.
+	c   *common.Common
+	nav tea.Msg
 }
 
 func (p *fakePane) Init() tea.Cmd { return nil }
 func (p *fakePane) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
+	if k, ok := msg.(tea.KeyPressMsg); ok && k.String() == "i" && p.nav != nil {
+		return p, p.c.Navigate(p.nav)
+	}
 	switch msg.(type) {
 	case common.BrowseMsg, common.InspectMsg, common.InspectValueMsg, common.RefreshMsg, browser.SendersMsg:
 		p.got = append(p.got, msg)
@@ -271,7 +277,7 @@ func TestGolden(t *testing.T) {
 			h := start(t, size[0], size[1])
 			h.img.Emit(api.Event{Type: api.EventCommit, Tx: &api.Tx{ID: 8, Time: clock, Principal: "user"},
 				Changes: []api.Change{{Object: api.Ref{OID: 1, Name: "Lobby"}, Slots: []api.SlotChange{{Name: "area", Kind: api.KindMethod, Op: "added"}}}}})
-			h.wait(t, "tx 8")
+			h.wait(t, "tx 7", "tx 8") // tx 7: the image's history, shown on start
 			h.keys(char('q'))
 			h.finish(t)
 			golden.RequireEqual(t, h.app.Render())

@@ -23,13 +23,14 @@ type typeAhead struct {
 	app   *app.Model
 	ws    *workspace.Model
 	panes map[string]*fakePane
+	c     *common.Common
 }
 
 func newTypeAhead(t *testing.T) *typeAhead {
 	t.Helper()
 	img := commontest.New()
 	c := &common.Common{Image: img, Styles: common.DefaultStyles(), Clock: func() time.Time { return clock }}
-	ta := &typeAhead{panes: map[string]*fakePane{}, ws: workspace.New(c)}
+	ta := &typeAhead{c: c, panes: map[string]*fakePane{}, ws: workspace.New(c)}
 	for _, n := range []string{"Browser", "Inspector", "History"} {
 		ta.panes[n] = &fakePane{title: n}
 	}
@@ -259,5 +260,28 @@ func TestTypeAheadSenders(t *testing.T) {
 	msgs := results(cmds[len(cmds)-1])
 	if len(msgs) != 1 || fmt.Sprint(msgs[0]) != "{:senders needs one selector}" {
 		t.Fatalf(":senders without a selector: %v", msgs)
+	}
+}
+
+// TestTypeAheadPaneNavigates: a pane's request to show something in
+// another pane (Common.Navigate) focuses that pane in the Update of the
+// key that asked, so the next key typed goes there; the request's
+// command then delivers nothing twice.
+func TestTypeAheadPaneNavigates(t *testing.T) {
+	ta := newTypeAhead(t)
+	b := ta.panes["Browser"]
+	b.c, b.nav = ta.c, common.InspectMsg{OID: 5}
+	cmds := ta.send(":browse Lobby⏎ij")
+	if f := ta.app.Focused(); f != "Inspector" {
+		t.Fatalf("i in the browser then j: %s focused, want the inspector", f)
+	}
+	got := ta.panes["Inspector"].got
+	if len(got) != 1 || got[0] != (common.InspectMsg{OID: 5}) {
+		t.Fatalf("the inspector got %v", got)
+	}
+	for _, msg := range results(cmds[len(cmds)-2]) {
+		if _, ok := msg.(common.InspectMsg); ok {
+			t.Fatalf("the navigation's command delivered it again")
+		}
 	}
 }

@@ -99,14 +99,17 @@ type (
 		selector     string
 		implementors bool
 	}
+	// inspectReq inspects oid in the inspector, which takes the focus.
+	inspectReq struct{ oid uint64 }
 )
 
-func (selectReq) isRequest() {}
-func (focusReq) isRequest()  {}
-func (editReq) isRequest()   {}
-func (methodReq) isRequest() {}
-func (browseReq) isRequest() {}
-func (hitsReq) isRequest()   {}
+func (selectReq) isRequest()  {}
+func (focusReq) isRequest()   {}
+func (editReq) isRequest()    {}
+func (methodReq) isRequest()  {}
+func (browseReq) isRequest()  {}
+func (hitsReq) isRequest()    {}
+func (inspectReq) isRequest() {}
 
 // doneMsg reports a change made through the image (changeCmd).
 type doneMsg struct {
@@ -125,11 +128,6 @@ func changeCmd(img api.Image, what string, oid uint64, slot string, define bool,
 		tx, err := fn(img)
 		return doneMsg{what: what, oid: oid, slot: slot, tx: tx.ID, err: err, define: define}
 	}
-}
-
-// inspectCmd asks the app to inspect oid.
-func inspectCmd(oid uint64) tea.Cmd {
-	return func() tea.Msg { return common.InspectMsg{OID: oid} }
 }
 
 // New returns a browser over c.Image.
@@ -271,6 +269,8 @@ func (m *Model) do(cmd tea.Cmd, req request) tea.Cmd {
 		cmd = tea.Batch(cmd, m.browse(r.oid, r.selector))
 	case hitsReq:
 		cmd = tea.Batch(cmd, m.listHits(r.selector, r.implementors))
+	case inspectReq:
+		cmd = tea.Batch(cmd, m.c.Navigate(common.InspectMsg{OID: r.oid}))
 	}
 	return cmd
 }
@@ -304,7 +304,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		if e, ok := m.slotList.selectedSlot(); ok && m.col != colTree && e.slot.Target() != nil {
 			oid = e.slot.Target().OID
 		}
-		return inspectCmd(oid)
+		return m.c.Navigate(common.InspectMsg{OID: oid})
 	case key.Matches(msg, k.Senders), key.Matches(msg, k.Implementors):
 		sel, ok := m.slotList.selector()
 		if !ok {

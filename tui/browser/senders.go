@@ -138,7 +138,7 @@ func (s *sourceEditor) hitsKey(msg tea.KeyPressMsg) (tea.Cmd, request) {
 		if l.cursor >= len(l.hits) {
 			return nil, nil
 		}
-		return inspectCmd(l.hits[l.cursor].Object.OID), nil
+		return nil, inspectReq{oid: l.hits[l.cursor].Object.OID}
 	}
 	l.cursor = pane.Clamp(l.cursor, len(l.hits))
 	s.scrollHits()

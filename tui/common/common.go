@@ -12,6 +12,7 @@
 package common
 
 import (
+	"sync"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -66,6 +67,60 @@ type Common struct {
 	// Clock tells the time panes show (nil: the wall clock); tests fix it
 	// so that golden views stay the same from run to run. Use Now.
 	Clock func() time.Time
+
+	nav navigations
+}
+
+// navigations are the BrowseMsg, InspectMsg and InspectValueMsg panes
+// asked for (Navigate) and no one has taken yet.
+type navigations struct {
+	mu      sync.Mutex
+	next    int
+	pending map[int]tea.Msg
+	order   []int
+}
+
+// Navigate asks the app to show something in another pane and focus it
+// (msg is a BrowseMsg, InspectMsg or InspectValueMsg). The app takes the
+// request in the same Update that handled the key (TakeNavigations), so
+// the keys typed after it go to the pane it focuses; without an app (a
+// pane's own tests) the returned command delivers msg as before.
+func (c *Common) Navigate(msg tea.Msg) tea.Cmd {
+	c.nav.mu.Lock()
+	if c.nav.pending == nil {
+		c.nav.pending = map[int]tea.Msg{}
+	}
+	c.nav.next++
+	id := c.nav.next
+	c.nav.pending[id] = msg
+	c.nav.order = append(c.nav.order, id)
+	c.nav.mu.Unlock()
+	return func() tea.Msg {
+		c.nav.mu.Lock()
+		defer c.nav.mu.Unlock()
+		m, ok := c.nav.pending[id]
+		if !ok {
+			return nil // the app took it
+		}
+		delete(c.nav.pending, id)
+		return m
+	}
+}
+
+// TakeNavigations returns the navigations asked for and not yet
+// delivered, oldest first; their commands then deliver nothing.
+func (c *Common) TakeNavigations() []tea.Msg {
+	c.nav.mu.Lock()
+	defer c.nav.mu.Unlock()
+	var out []tea.Msg
+	for _, id := range c.nav.order {
+		if m, ok := c.nav.pending[id]; ok {
+			out = append(out, m)
+			delete(c.nav.pending, id)
+		}
+	}
+	c.nav.order = c.nav.order[:0]
+	return out
 }
 
 // Messages panes exchange through the app.

@@ -463,10 +463,10 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.record()
 	case key.Matches(msg, k.Inspect) && m.oid != 0:
 		oid := m.oid
-		return func() tea.Msg { return common.InspectMsg{OID: oid} }
+		return m.c.Navigate(common.InspectMsg{OID: oid})
 	case key.Matches(msg, k.Browse) && m.oid != 0:
 		oid := m.oid
-		return func() tea.Msg { return common.BrowseMsg{OID: oid} }
+		return m.c.Navigate(common.BrowseMsg{OID: oid})
 	}
 	return nil
 }

@@ -576,9 +576,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	j, ok := m.Selected()
 	switch {
 	case key.Matches(msg, k.Inspect) && ok:
-		return func() tea.Msg { return common.InspectMsg{OID: j.OID} }
+		return m.c.Navigate(common.InspectMsg{OID: j.OID})
 	case key.Matches(msg, k.Browse) && ok:
-		return func() tea.Msg { return common.BrowseMsg{OID: j.OID} }
+		return m.c.Navigate(common.BrowseMsg{OID: j.OID})
 	case key.Matches(msg, k.Reload):
 		return m.ask(loadReq{all: true})
 	case key.Matches(msg, k.New):

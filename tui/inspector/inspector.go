@@ -394,14 +394,11 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		it, ok := m.selected()
 		switch {
 		case ok && (it.slot.Kind == api.KindMethod || it.slot.Kind == api.KindPrimitive):
-			b := common.BrowseMsg{OID: it.slot.Holder.OID, Selector: it.slot.Name}
-			return func() tea.Msg { return b }
+			return m.c.Navigate(common.BrowseMsg{OID: it.slot.Holder.OID, Selector: it.slot.Name})
 		case f.oid != 0:
-			oid := f.oid
-			return func() tea.Msg { return common.BrowseMsg{OID: oid} }
+			return m.c.Navigate(common.BrowseMsg{OID: f.oid})
 		case ok && it.slot.Target() != nil:
-			oid := it.slot.Target().OID
-			return func() tea.Msg { return common.BrowseMsg{OID: oid} }
+			return m.c.Navigate(common.BrowseMsg{OID: it.slot.Target().OID})
 		}
 	case key.Matches(msg, k.Edit):
 		it, ok := m.selected()

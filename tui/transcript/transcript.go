@@ -5,6 +5,19 @@
 // each line attributed to the client that printed it (api.Event.Client).
 // Where the feed lost events (api.EventMissed), a line says so.
 //
+// It opens on the image's recent history (RecentOnStart transactions,
+// loaded by Init) before the live commits. The app subscribes before it
+// starts the panes, so a commit made while the history loads comes live
+// too: the two merge by transaction (see recent), keeping every live
+// commit and showing none twice.
+//
+// The pLLM's tokens stream into one entry per persona, selector and
+// attempt (api.Token.Attempt), headed "pLLM/BRICK is writing fibonacci ·
+// attempt 2": each candidate of a generation, and each review of one,
+// reads apart. A token with an Outcome ends its entry and is shown on it:
+// accepted, a review's approved, or rejected, failed, unreachable with the
+// reason, as an error.
+//
 // The feed keeps at most MaxEntries entries (the oldest go first) and is
 // virtualised: only the entries that reach the screen are rendered, each
 // entry caching its lines until its content or the width changes. While
@@ -13,25 +26,43 @@
 // other principals. An entry is drawn cut to the pane's width (a commit
 // to its summary's first line); v opens the selected entry in full in the
 // app's pager (common.PagerMsg): a whole output line, a pLLM stream's
-// whole text, a commit's summary, note, diffs and slot values.
+// whole text with its outcome and every line of the reason, a commit's
+// summary, note, diffs and slot values.
 package transcript
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/aymanbagabas/go-udiff"
 	"github.com/charmbracelet/x/ansi"
 
 	"batos/api"
 	"batos/tui/common"
+	"batos/tui/internal/pane"
 )
 
 // MaxEntries caps the kept history.
 const MaxEntries = 5000
+
+// RecentOnStart is how many of the image's newest transactions the
+// transcript shows when it opens, before the live commits.
+const RecentOnStart = 50
+
+// historyMsg carries the image's recent transactions, newest first.
+type historyMsg struct {
+	txs []api.Tx
+	err error
+}
+
+// lookBack is how many of the newest entries a token or an output line
+// may continue.
+const lookBack = 20
 
 // maxOutputLine bounds one line of a script's output as the transcript
 // keeps it.
@@ -58,6 +89,15 @@ type entry struct {
 	open      bool   // output: the line has no newline yet; stream: still writing
 	waiting   string // stream: the server has said nothing yet, for this long
 	expanded  bool
+	past      bool // commit: from the image's history, not the live feed
+
+	// A stream's generation: session is the principal whose send it
+	// answers (api.Token.Principal), attempt the candidate's attempt (0:
+	// not a candidate's), outcome and reason what became of it (empty
+	// while it has not ended).
+	session         string
+	attempt         int
+	outcome, reason string
 
 	lines []string // rendered, for width; nil when stale
 	width int
@@ -80,6 +120,14 @@ type Model struct {
 
 	width, height int
 	focused       bool
+
+	// The recent history (see recent): loading until it has come; liveMin
+	// the oldest live commit seen meanwhile; past the history's entries
+	// by transaction, which a live commit of the same transaction takes
+	// the place of.
+	loading bool
+	liveMin uint64
+	past    map[uint64]*entry
 }
 
 var _ common.Pane = (*Model)(nil)
@@ -89,8 +137,84 @@ func New(c *common.Common) *Model {
 	return &Model{c: c, keys: DefaultKeyMap(), follow: true}
 }
 
-// Init implements common.Pane.
-func (m *Model) Init() tea.Cmd { return nil }
+// Init implements common.Pane: it loads the image's recent transactions,
+// which the transcript shows before the commits that come live.
+func (m *Model) Init() tea.Cmd {
+	m.loading = true
+	img := m.c.Image
+	return func() tea.Msg {
+		ctx, cancel := pane.Ctx()
+		defer cancel()
+		txs, err := img.History(ctx, 0, RecentOnStart)
+		return historyMsg{txs: txs, err: err}
+	}
+}
+
+// recent puts the image's recent transactions (newest first) before the
+// entries the live feed added while they loaded. The app subscribed before
+// the history was asked for, so every later commit comes live; one that
+// committed in between is in both, and its live entry is the one kept
+// (it carries the slot changes):
+//   - a transaction the feed has delivered already is not added again;
+//   - nor is one as new as the oldest live commit seen (liveMin): those
+//     the feed has delivered or is delivering, after everything older;
+//   - the rest are older than anything live, so they go first; should the
+//     feed deliver one of them yet (commits published out of order, or
+//     queued before any live commit was seen), its live entry replaces
+//     the history's at the end (see relive).
+func (m *Model) recent(txs []api.Tx) {
+	live := map[uint64]bool{}
+	for _, e := range m.entries {
+		if e.kind == commitEntry {
+			live[e.tx.ID] = true
+		}
+	}
+	var old []*entry
+	for i := len(txs) - 1; i >= 0; i-- {
+		tx := txs[i]
+		if tx.ID == 0 || live[tx.ID] || m.liveMin != 0 && tx.ID >= m.liveMin {
+			continue
+		}
+		live[tx.ID] = true
+		t := tx.Time
+		if t.IsZero() {
+			t = m.c.Now()
+		}
+		e := &entry{kind: commitEntry, time: t, principal: tx.Principal, tx: &tx, past: true}
+		old = append(old, e)
+		if m.past == nil {
+			m.past = map[uint64]*entry{}
+		}
+		m.past[tx.ID] = e
+	}
+	if len(old) == 0 {
+		return
+	}
+	var sel *entry
+	if !m.follow {
+		sel = m.selected()
+	}
+	m.entries = append(old, m.entries...)
+	if len(m.entries) > MaxEntries {
+		m.entries = append([]*entry(nil), m.entries[len(m.entries)-MaxEntries:]...)
+	}
+	m.rebuild(sel)
+}
+
+// relive moves e, the history's entry of a transaction the live feed has
+// now delivered, to the end of the feed as that live commit.
+func (m *Model) relive(e *entry, tx api.Tx, changes []api.Change, t time.Time) {
+	var sel *entry
+	if !m.follow {
+		sel = m.selected()
+	}
+	if i := slices.Index(m.entries, e); i >= 0 {
+		m.entries = slices.Delete(m.entries, i, i+1)
+	}
+	e.time, e.tx, e.changes, e.past, e.lines = t, &tx, changes, false, nil
+	m.entries = append(m.entries, e)
+	m.rebuild(sel)
+}
 
 // Title implements common.Pane; it names the filter when one is set.
 func (m *Model) Title() string { return "Transcript" }
@@ -128,6 +252,15 @@ func (m *Model) Blur() { m.focused = false }
 // Update implements common.Pane.
 func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 	switch msg := msg.(type) {
+	case historyMsg:
+		if !m.loading {
+			return m, nil
+		}
+		m.loading = false
+		if msg.err != nil {
+			return m, common.Err(fmt.Errorf("transcript: recent history: %w", msg.err))
+		}
+		m.recent(msg.txs)
 	case common.EventMsg:
 		m.event(msg.Event)
 	case tea.KeyPressMsg:
@@ -240,39 +373,28 @@ func (m *Model) event(ev api.Event) {
 		if t.IsZero() {
 			t = now
 		}
+		if m.loading && (m.liveMin == 0 || tx.ID < m.liveMin) {
+			m.liveMin = tx.ID
+		}
 		// A commit by a principal that was streaming ends its stream; a
 		// pLLM commit (pLLM/<persona> installing, or pLLM recording a
 		// failure) ends the generation, so every persona's stream.
-		for i := len(m.entries) - 1; i >= 0 && i >= len(m.entries)-20; i-- {
+		for i := len(m.entries) - 1; i >= 0 && i >= len(m.entries)-lookBack; i-- {
 			e := m.entries[i]
 			if e.kind == streamEntry && e.open && (e.principal == tx.Principal || kindOf(tx.Principal) == "pLLM" && kindOf(e.principal) == "pLLM") {
 				e.open, e.lines = false, nil
 			}
 		}
-		m.add(&entry{kind: commitEntry, time: t, principal: tx.Principal, tx: &tx, changes: ev.Changes})
-	case api.EventToken:
-		tok := ev.Token
-		if tok == nil {
+		if e := m.past[tx.ID]; e != nil {
+			delete(m.past, tx.ID)
+			m.relive(e, tx, ev.Changes, t)
 			return
 		}
-		// The writer is the persona; Token.Principal is the session whose
-		// send it answers. Personas write concurrently: one entry each.
-		principal := tok.Principal
-		if tok.Persona != "" {
-			principal = "pLLM/" + tok.Persona
+		m.add(&entry{kind: commitEntry, time: t, principal: tx.Principal, tx: &tx, changes: ev.Changes})
+	case api.EventToken:
+		if ev.Token != nil {
+			m.token(ev.Token, now)
 		}
-		for i := len(m.entries) - 1; i >= 0 && i >= len(m.entries)-20; i-- {
-			if e := m.entries[i]; e.kind == streamEntry && e.open && e.principal == principal && e.selector == tok.Selector {
-				e.text += tok.Text
-				e.waiting = waitingNote(tok)
-				e.lines = nil
-				if !m.follow {
-					m.scroll()
-				}
-				return
-			}
-		}
-		m.add(&entry{kind: streamEntry, time: now, principal: principal, persona: tok.Persona, selector: tok.Selector, text: tok.Text, waiting: waitingNote(tok), open: true})
 	case api.EventOutput:
 		// Each client's lines are its own: another client's output in
 		// between does not join them.
@@ -302,10 +424,57 @@ func (m *Model) event(ev api.Event) {
 	}
 }
 
+// token adds a piece of model output to its stream. The writer is the
+// persona; Token.Principal is the session whose send it answers. Personas
+// write concurrently, a generation tries again, a reviewer answers on a
+// candidate: one entry per persona, selector and attempt. An outcome ends
+// the entry it belongs to (one that a commit already closed, too), or
+// stands alone when nothing of that stream is left to end (a persona that
+// was unreachable wrote nothing).
+func (m *Model) token(tok *api.Token, now time.Time) {
+	principal := tok.Principal
+	if tok.Persona != "" {
+		principal = "pLLM/" + tok.Persona
+	}
+	var cur *entry
+	for i := len(m.entries) - 1; i >= 0 && i >= len(m.entries)-lookBack; i-- {
+		e := m.entries[i]
+		if e.kind != streamEntry || e.selector != tok.Selector || e.session != tok.Principal {
+			continue
+		}
+		switch {
+		case cur == nil && e.principal == principal && e.attempt == tok.Attempt && (e.open || tok.Outcome != "" && e.outcome == ""):
+			cur = e
+		case !e.open || e.attempt == 0:
+		case e.attempt < tok.Attempt, tok.Outcome != "" && e.attempt == tok.Attempt:
+			// An attempt begins once the one before it has ended, and
+			// outcomes and verdicts come once every candidate of their
+			// attempt is written: a stream left open there is over.
+			e.open, e.lines = false, nil
+		}
+	}
+	added := cur == nil
+	if added {
+		cur = &entry{kind: streamEntry, time: now, principal: principal, persona: tok.Persona, selector: tok.Selector,
+			session: tok.Principal, attempt: tok.Attempt, open: true}
+	}
+	cur.text += tok.Text
+	cur.waiting = waitingNote(tok)
+	if tok.Outcome != "" {
+		cur.open, cur.outcome, cur.reason = false, tok.Outcome, tok.Reason
+	}
+	cur.lines = nil
+	if added {
+		m.add(cur)
+	} else if !m.follow {
+		m.scroll()
+	}
+}
+
 // openOutput returns principal's unfinished output line among the newest
 // entries, or nil.
 func (m *Model) openOutput(principal string) *entry {
-	for i := len(m.entries) - 1; i >= 0 && i >= len(m.entries)-20; i-- {
+	for i := len(m.entries) - 1; i >= 0 && i >= len(m.entries)-lookBack; i-- {
 		if e := m.entries[i]; e.kind == outputEntry && e.open && e.principal == principal {
 			return e
 		}
@@ -351,6 +520,12 @@ func (m *Model) refilter() {
 	if !m.follow {
 		sel = m.selected()
 	}
+	m.rebuild(sel)
+}
+
+// rebuild lists the entries that pass the filter, keeping sel selected,
+// or following when sel is nil.
+func (m *Model) rebuild(sel *entry) {
 	m.visible = m.visible[:0]
 	m.cursor = 0
 	for i, e := range m.entries {
@@ -377,7 +552,11 @@ func (m *Model) View() string {
 	header := m.c.Styles.Dim.Render(fmt.Sprintf("filter: %s · %d entries", filters[m.filter], len(m.visible)))
 	h := m.height - 1
 	if len(m.visible) == 0 {
-		return common.Fit(header+"\n"+m.c.Styles.Dim.Render("no commits yet: they appear here live"), m.width, m.height)
+		empty := "no commits yet: they appear here live"
+		if m.loading {
+			empty = "loading recent history…"
+		}
+		return common.Fit(header+"\n"+m.c.Styles.Dim.Render(empty), m.width, m.height)
 	}
 	var lines []string
 	if m.follow || m.lastLinesFit() {
@@ -436,20 +615,29 @@ func (m *Model) lines(e *entry) []string {
 	case missedEntry:
 		return []string{stamp + " " + st.Error.Render(e.text)}
 	case streamEntry:
-		verb := "is writing"
-		if !e.open {
-			verb = "wrote"
+		head := fmt.Sprintf("%s %s %s %s", stamp, who, e.verb(), st.Title.Render(common.Sanitize(e.selector)))
+		if e.attempt > 0 {
+			head += st.Dim.Render(fmt.Sprintf(" · attempt %d", e.attempt))
 		}
-		head := fmt.Sprintf("%s %s %s %s", stamp, who, verb, st.Title.Render(common.Sanitize(e.selector)))
+		if e.outcome != "" {
+			head += st.Dim.Render(" · ") + m.outcomeStyle(e.outcome).Render(common.Sanitize(e.outcome))
+		}
 		out := []string{head}
-		for _, l := range strings.Split(strings.TrimRight(common.Sanitize(e.text), "\n"), "\n") {
-			out = append(out, "  "+l)
+		if e.open || e.text != "" {
+			for _, l := range strings.Split(strings.TrimRight(common.Sanitize(e.text), "\n"), "\n") {
+				out = append(out, "  "+l)
+			}
 		}
 		if e.open {
 			out[len(out)-1] += "▌"
 		}
 		if e.open && e.text == "" && e.waiting != "" {
 			out = append(out, "  "+st.Dim.Render(e.waiting))
+		}
+		if e.outcome != "" {
+			// The reason on one line: a compiler's or a reviewer's
+			// lines joined, cut to the width; v shows them as they are.
+			out = append(out, "  "+m.outcomeStyle(e.outcome).Render(common.Sanitize(e.outcomeLine(oneLine(e.reason)))))
 		}
 		return out
 	}
@@ -478,16 +666,21 @@ func (m *Model) full(e *entry) (title, text string) {
 	case missedEntry:
 		return "Transcript: missed events", stamp + " " + e.text
 	case streamEntry:
-		verb := "is writing"
-		if !e.open {
-			verb = "wrote"
+		what := e.verb() + " " + common.Sanitize(e.selector)
+		if e.attempt > 0 {
+			what += fmt.Sprintf(" · attempt %d", e.attempt)
 		}
-		sel := common.Sanitize(e.selector)
-		text := fmt.Sprintf("%s %s %s %s\n\n%s", stamp, who, verb, sel, strings.TrimRight(common.Sanitize(e.text), "\n"))
+		text := fmt.Sprintf("%s %s %s", stamp, who, what)
+		if e.open || e.text != "" {
+			text += "\n\n" + strings.TrimRight(common.Sanitize(e.text), "\n")
+		}
 		if e.open && e.waiting != "" {
 			text += "\n" + e.waiting
 		}
-		return "Transcript: " + who + " " + verb + " " + sel, text
+		if e.outcome != "" {
+			text += "\n\n" + common.Sanitize(e.outcomeLine(e.reason))
+		}
+		return "Transcript: " + who + " " + what, text
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s tx %d\n%s\n", stamp, who, e.tx.ID, common.Sanitize(fullSummary(e)))
@@ -496,6 +689,50 @@ func (m *Model) full(e *entry) (title, text string) {
 	}
 	b.WriteString("\n" + strings.Join(m.diffLines(e, true), "\n"))
 	return fmt.Sprintf("Transcript: tx %d by %s", e.tx.ID, who), b.String()
+}
+
+// verb says what a stream's persona does or did: a verdict tells a
+// review.
+func (e *entry) verb() string {
+	switch {
+	case e.open:
+		return "is writing"
+	case e.outcome == "approved":
+		return "reviewed"
+	}
+	return "wrote"
+}
+
+// outcomeLine is what became of a candidate, with why: "rejected: it
+// does not compile".
+func (e *entry) outcomeLine(reason string) string {
+	if reason == "" {
+		return e.outcome
+	}
+	return e.outcome + ": " + reason
+}
+
+// outcomeStyle styles an outcome: a candidate taken or approved as
+// information, one turned down as an error, one left unused dim.
+func (m *Model) outcomeStyle(outcome string) lipgloss.Style {
+	switch outcome {
+	case "accepted", "approved":
+		return m.c.Styles.Info
+	case "rejected", "failed", "unreachable":
+		return m.c.Styles.Error
+	}
+	return m.c.Styles.Dim
+}
+
+// oneLine joins s's non-blank lines with " · ".
+func oneLine(s string) string {
+	var parts []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, " · ")
 }
 
 // fullSummary is summary without its cut: every line of a note.
@@ -608,7 +845,9 @@ func (m *Model) diffLines(e *entry, plain bool) []string {
 			}
 		}
 	}
-	if len(out) == 0 {
+	if len(out) == 0 && e.past {
+		out = append(out, "  "+dim("from the image's history: its slot changes are not loaded here (the History pane has them)"))
+	} else if len(out) == 0 {
 		out = append(out, "  "+dim("no slot changes recorded"))
 	}
 	return out

@@ -19,9 +19,19 @@ var clock = time.Date(2026, 11, 25, 18, 40, 0, 0, time.UTC)
 
 var screen *commontest.Recorder
 
+// start opens a transcript on an image with no history.
 func start(t *testing.T) (*teatest.TestModel, *transcript.Model) {
 	t.Helper()
-	c := &common.Common{Image: commontest.New(), Styles: common.DefaultStyles(), Clock: func() time.Time { return clock }}
+	img := commontest.New()
+	img.Txs = []api.Tx{}
+	return startOn(t, img)
+}
+
+// startOn opens a transcript on img, as the app does: Init loads the
+// recent history.
+func startOn(t *testing.T, img *commontest.Image) (*teatest.TestModel, *transcript.Model) {
+	t.Helper()
+	c := &common.Common{Image: img, Styles: common.DefaultStyles(), Clock: func() time.Time { return clock }}
 	tr := transcript.New(c)
 	screen = commontest.Record(commontest.NewModel(tr))
 	tm := teatest.NewTestModel(t, screen, teatest.WithInitialTermSize(100, 20))

@@ -485,15 +485,15 @@ func (m *Model) finish(msg evalDoneMsg) tea.Cmd {
 	case inspectIt:
 		if !res.HasValue {
 			m.show(false, "inspecting (no value)")
-			return func() tea.Msg { return common.InspectValueMsg{Value: api.Value{Text: "(no value)"}} }
+			return m.c.Navigate(common.InspectValueMsg{Value: api.Value{Text: "(no value)"}})
 		}
 		m.show(false, "inspecting "+firstLine(res.Value.Text))
 		if r := res.Value.Object; r != nil {
 			oid := r.OID
-			return func() tea.Msg { return common.InspectMsg{OID: oid} }
+			return m.c.Navigate(common.InspectMsg{OID: oid})
 		}
 		v := res.Value
-		return func() tea.Msg { return common.InspectValueMsg{Value: v} }
+		return m.c.Navigate(common.InspectValueMsg{Value: v})
 	default:
 		m.show(false, "✓ done"+txNote(res.Tx))
 	}
