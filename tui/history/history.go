@@ -27,6 +27,7 @@ type KeyMap struct {
 	Versions, Open, Back  key.Binding
 	Mark, Undo            key.Binding
 	RevertTo              key.Binding // in the versions: define the method's source as of that version
+	Full                  key.Binding // in the versions: the diff in the pager, full width and wrapped
 }
 
 // DefaultKeyMap returns the history pane's default key bindings.
@@ -42,6 +43,7 @@ func DefaultKeyMap() KeyMap {
 		Mark:     key.NewBinding(key.WithKeys("space", "m"), key.WithHelp("space", "mark version to diff against")),
 		Undo:     key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "revert transaction")),
 		RevertTo: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "revert method to version")),
+		Full:     key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "diff in full")),
 	}
 }
 
@@ -173,7 +175,7 @@ func (m *Model) FullHelp() [][]key.Binding {
 	if m.confirm.Asking() {
 		return [][]key.Binding{m.confirm.ShortHelp()}
 	}
-	return [][]key.Binding{{k.Up, k.Down, k.Top, k.Bottom}, {k.Versions, k.Open, k.Back, k.Mark}, {k.Undo, k.RevertTo}}
+	return [][]key.Binding{{k.Up, k.Down, k.Top, k.Bottom}, {k.Versions, k.Open, k.Back, k.Mark}, {k.Undo, k.RevertTo, k.Full}}
 }
 
 func (m *Model) load(before uint64) tea.Cmd {
@@ -442,6 +444,10 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			m.diffOff = max(m.diffOff-max(m.height/2, 1), 0)
 		case key.Matches(msg, k.RevertTo):
 			m.askRevertTo()
+		case key.Matches(msg, k.Full):
+			if d := m.Diff(); d != "" {
+				return common.Pager(fmt.Sprintf("%s › %s: diff", m.method.name, m.method.selector), d)
+			}
 		case key.Matches(msg, k.Back):
 			m.mode = modeList
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"batos/api"
+	"batos/tui/common"
 	"batos/tui/internal/panetest"
 )
 
@@ -246,5 +247,16 @@ func TestRevertToVersionFails(t *testing.T) {
 	f.d.Send(panetest.Key("k"))
 	if f.m.status != "" || f.m.statusErr {
 		t.Fatalf("status %q after a key", f.m.status)
+	}
+}
+
+// TestDiffInFull: f in the versions view shows the diff the pane shows,
+// whole, in the pager.
+func TestDiffInFull(t *testing.T) {
+	f := setupRevert(t, nil)
+	f.d.Send(panetest.Key("f"))
+	p, ok := panetest.Last[common.PagerMsg](f.d)
+	if !ok || p.Text != f.m.Diff() || !strings.Contains(p.Text, "-\treturn 1") || !strings.Contains(p.Text, "+\treturn 2") || !strings.Contains(p.Title, "area: diff") {
+		t.Fatalf("pager %+v\ndiff %q", p, f.m.Diff())
 	}
 }

@@ -21,6 +21,7 @@ type KeyMap struct {
 	Open, Back, Edit      key.Binding
 	Commit, Cancel        key.Binding
 	Browse                key.Binding
+	Full                  key.Binding
 }
 
 // DefaultKeyMap returns the inspector's default key bindings.
@@ -36,6 +37,7 @@ func DefaultKeyMap() KeyMap {
 		Commit: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "commit")),
 		Cancel: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
 		Browse: key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "browse")),
+		Full:   key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "value in full")),
 	}
 }
 
@@ -158,7 +160,7 @@ func (m *Model) ShortHelp() []key.Binding {
 
 func (m *Model) FullHelp() [][]key.Binding {
 	k := m.keys
-	return [][]key.Binding{{k.Up, k.Down, k.Top, k.Bottom}, {k.Open, k.Back, k.Browse}, {k.Edit, k.Commit, k.Cancel}}
+	return [][]key.Binding{{k.Up, k.Down, k.Top, k.Bottom}, {k.Open, k.Back, k.Browse, k.Full}, {k.Edit, k.Commit, k.Cancel}}
 }
 
 // Dirty is true while a typed literal differs from the slot's value.
@@ -390,6 +392,19 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			return m.push(valueFrame(*it.slot.Value, it.slot.Name))
 		}
 		m.status = "not a reference or a container: nothing to drill into"
+	case key.Matches(msg, k.Full):
+		// Rows are cut to the pane; the pager shows all of a value.
+		if it, ok := m.selected(); ok {
+			text := it.slot.Source
+			if v := it.slot.Value; v != nil {
+				text = v.Text
+			}
+			return common.Pager(f.title()+" › "+it.slot.Name, text)
+		}
+		if f != nil && f.oid == 0 {
+			return common.Pager(f.title(), f.value.Text)
+		}
+		return nil
 	case key.Matches(msg, k.Browse):
 		it, ok := m.selected()
 		switch {

@@ -106,3 +106,24 @@ func TestRefreshReloadsFrames(t *testing.T) {
 		t.Fatalf("not reloaded:\n%s", panetest.Plain(m.View()))
 	}
 }
+
+// TestValueInFull: v shows the selected row's whole value in the pager,
+// which the pane's row cuts; on a plain value, the value.
+func TestValueInFull(t *testing.T) {
+	_, m, d := fake(t)
+	long := strings.Repeat("word ", 60)
+	d.Send(common.InspectValueMsg{Value: api.List(api.String(long), api.Int(2))})
+	if strings.Contains(panetest.Plain(m.View()), strings.TrimSpace(long)) {
+		t.Fatal("the row shows the whole value: nothing to test")
+	}
+	d.Send(panetest.Key("v"))
+	p, ok := panetest.Last[common.PagerMsg](d)
+	if !ok || !strings.Contains(p.Text, strings.TrimSpace(long)) || !strings.Contains(p.Title, "[0]") {
+		t.Fatalf("pager %+v", p)
+	}
+	d.Send(common.InspectValueMsg{Value: api.String(long)})
+	d.Send(panetest.Key("v"))
+	if p, ok := panetest.Last[common.PagerMsg](d); !ok || !strings.Contains(p.Text, strings.TrimSpace(long)) {
+		t.Fatalf("plain value's pager %+v", p)
+	}
+}
