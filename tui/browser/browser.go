@@ -197,7 +197,7 @@ func (m *Model) FullHelp() [][]key.Binding {
 	k := m.keys
 	return [][]key.Binding{
 		{k.Tree.Up, k.Tree.Down, k.Tree.Top, k.Tree.Bottom, k.Tree.PageUp, k.Tree.PageDown},
-		{k.Tree.Expand, k.Tree.Collapse, k.NextColumn, k.PrevColumn, k.Inspect, k.Senders, k.Implementors},
+		{k.Tree.Expand, k.Tree.Collapse, k.NextColumn, k.PrevColumn, k.Inspect, k.Senders, k.Implementors, k.Full},
 		{k.Edit, k.Source.Accept, k.Source.Cancel},
 		{k.Slots.Add, k.Slots.Rename, k.Slots.Remove, k.Slots.Clone},
 	}
@@ -305,6 +305,16 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			oid = e.slot.Target().OID
 		}
 		return m.c.Navigate(common.InspectMsg{OID: oid})
+	case key.Matches(msg, k.Full):
+		e, ok := m.slotList.selectedSlot()
+		if !ok {
+			return nil
+		}
+		text := e.slot.Source
+		if e.slot.Value != nil {
+			text = e.slot.Value.Text
+		}
+		return common.Pager(m.slotList.obj.Name+" › "+e.slot.Name, text)
 	case key.Matches(msg, k.Senders), key.Matches(msg, k.Implementors):
 		sel, ok := m.slotList.selector()
 		if !ok {

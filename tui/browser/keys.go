@@ -21,6 +21,9 @@ type KeyMap struct {
 	// Senders and Implementors list the senders and the implementors of
 	// the selected method's selector (see SendersMsg).
 	Senders, Implementors key.Binding
+	// Full shows the selected slot's value or source in full, in the
+	// app's pager: the slot list cuts values to its column.
+	Full key.Binding
 
 	Tree   TreeKeyMap
 	Slots  SlotKeyMap
@@ -98,6 +101,7 @@ func DefaultKeyMap() KeyMap {
 		Inspect:      inspect,
 		Senders:      senders,
 		Implementors: implors,
+		Full:         key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "value in full")),
 		Tree: TreeKeyMap{
 			Up: up, Down: down, Top: top, Bottom: bottom, PageUp: pageUp, PageDown: pageDown,
 			Expand:   key.NewBinding(key.WithKeys("enter", "l", "right"), key.WithHelp("enter/l", "expand · open")),

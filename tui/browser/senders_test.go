@@ -159,3 +159,26 @@ func TestSendersWhileEditing(t *testing.T) {
 		t.Fatalf("a late answer reopened the list: %+v", f.m.hits)
 	}
 }
+
+// TestValueInFull: v shows the selected slot's whole value (or a
+// method's source) in the pager; the slot list cuts it to its column.
+func TestValueInFull(t *testing.T) {
+	f := setup(t)
+	long := strings.Repeat("long words ", 30)
+	if _, err := f.img.SetSlot(context.Background(), f.point, "label", api.String(long)); err != nil {
+		t.Fatal(err)
+	}
+	f.d.Send(common.RefreshMsg{}, common.BrowseMsg{OID: f.point, Selector: "label"})
+	if strings.Contains(panetest.Plain(f.m.View()), strings.TrimSpace(long)) {
+		t.Fatal("the slot list shows the whole value: nothing to test")
+	}
+	f.d.Send(panetest.Key("v"))
+	p, ok := panetest.Last[common.PagerMsg](f.d)
+	if !ok || !strings.Contains(p.Text, strings.TrimSpace(long)) || !strings.HasSuffix(p.Title, "› label") {
+		t.Fatalf("pager %+v", p)
+	}
+	f.d.Send(common.BrowseMsg{OID: f.point, Selector: "norm"}, panetest.Key("v"))
+	if p, ok := panetest.Last[common.PagerMsg](f.d); !ok || p.Text != normSrc {
+		t.Fatalf("method's pager %+v", p)
+	}
+}
