@@ -227,7 +227,9 @@ func (m *Model) Update(msg tea.Msg) (common.Pane, tea.Cmd) {
 	case common.EventMsg:
 		return m, m.event(msg.Event)
 	case common.BrowseMsg:
-		return m, m.browse(msg.OID, msg.Selector)
+		cmd := m.browse(msg.OID, msg.Selector)
+		m.sourceEditor.markLine(msg.OID, msg.Selector, msg.Line)
+		return m, cmd
 	case SendersMsg:
 		return m, m.listHits(msg.Selector, msg.Implementors)
 	case common.RefreshMsg:

@@ -182,3 +182,28 @@ func TestValueInFull(t *testing.T) {
 		t.Fatalf("method's pager %+v", p)
 	}
 }
+
+// TestBrowseToLine: a BrowseMsg with a line (a failed send's frame)
+// shows the method scrolled to that line and points at it.
+func TestBrowseToLine(t *testing.T) {
+	f := setup(t)
+	var src strings.Builder
+	src.WriteString("func long(self Object) int {\n")
+	for i := 2; i < 40; i++ {
+		fmt.Fprintf(&src, "\t_ = %d // line %d\n", i, i)
+	}
+	src.WriteString("\treturn 0\n}")
+	if _, err := f.img.Define(context.Background(), f.point, "long", src.String()); err != nil {
+		t.Fatal(err)
+	}
+	f.d.Send(common.RefreshMsg{}, common.BrowseMsg{OID: f.point, Selector: "long", Line: 30})
+	v := panetest.Plain(f.m.View())
+	if !strings.Contains(v, "▸ 30") || !strings.Contains(v, "// line 30") || strings.Contains(v, "// line 5\n") || strings.Contains(v, "func long(") {
+		t.Fatalf("not at line 30:\n%s", v)
+	}
+	// Without a line, the same method shows from its top.
+	f.d.Send(common.BrowseMsg{OID: f.point, Selector: "norm"}, common.BrowseMsg{OID: f.point, Selector: "long"})
+	if v := panetest.Plain(f.m.View()); strings.Contains(v, "▸ 30") || !strings.Contains(v, "func long(") {
+		t.Fatalf("a browse without a line:\n%s", v)
+	}
+}

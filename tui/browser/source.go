@@ -35,6 +35,14 @@ type sourceEditor struct {
 
 	// srcOff is how far the source shown is scrolled.
 	srcOff int
+	// mark is a line of a method to point at (BrowseMsg.Line): while
+	// its method is shown the view scrolls to it, until the user scrolls.
+	mark struct {
+		holder   uint64
+		selector string
+		line     int
+		moved    bool
+	}
 
 	// The method editor.
 	editor      textarea.Model
@@ -136,10 +144,13 @@ func (s *sourceEditor) key(msg tea.KeyPressMsg) (tea.Cmd, request) {
 	k := s.keys
 	switch {
 	case key.Matches(msg, k.Down):
+		s.scrolled()
 		s.srcOff++
 	case key.Matches(msg, k.Up):
+		s.scrolled()
 		s.srcOff = max(s.srcOff-1, 0)
 	case key.Matches(msg, k.Top):
+		s.mark.moved = true
 		s.srcOff = 0
 	case key.Matches(msg, k.Collapse), key.Matches(msg, k.Cancel):
 		return nil, focusReq{col: colSlots}
@@ -152,12 +163,35 @@ func (s *sourceEditor) key(msg tea.KeyPressMsg) (tea.Cmd, request) {
 // top shows the source from its first line.
 func (s *sourceEditor) top() { s.srcOff = 0 }
 
+// markLine points at line of holder's method selector (0: no mark).
+func (s *sourceEditor) markLine(holder uint64, selector string, line int) {
+	s.mark.holder, s.mark.selector, s.mark.line, s.mark.moved = holder, selector, line, false
+}
+
+// marked reports the line to point at in sv, 0 when none.
+func (s *sourceEditor) marked(sv api.SlotView) int {
+	if s.mark.line > 0 && sv.Kind == api.KindMethod && sv.Name == s.mark.selector && sv.Holder.OID == s.mark.holder {
+		return s.mark.line
+	}
+	return 0
+}
+
+// scrolled hands the view's scrolling back to the user: from where the
+// mark put it.
+func (s *sourceEditor) scrolled() {
+	if s.mark.line > 0 && !s.mark.moved {
+		s.mark.moved = true
+		s.srcOff = max(s.mark.line-3, 0)
+	}
+}
+
 // wheel scrolls the hit list, or the source shown, by d.
 func (s *sourceEditor) wheel(d int) {
 	switch {
 	case s.hits != nil:
 		s.hits.off = max(0, min(s.hits.off+d, len(s.hits.hits)-(s.height-1)))
 	case !s.editing:
+		s.scrolled()
 		s.srcOff = max(0, s.srcOff+d)
 	}
 }
@@ -314,6 +348,7 @@ func (s *sourceEditor) View(focused bool, sel selection) []string {
 	sv := e.slot
 	title := fmt.Sprintf("%s › %s", shortName(sv.Holder), sv.Name)
 	var body []string
+	scroll := s.srcOff
 	switch sv.Kind {
 	case api.KindMethod:
 		if sv.Author != "" {
@@ -321,8 +356,16 @@ func (s *sourceEditor) View(focused bool, sel selection) []string {
 			title += " · by " + sv.Author
 		}
 		lines := s.hl.Lines(sv.Source)
+		mark := s.marked(sv)
 		for i, l := range lines {
+			if i+1 == mark {
+				body = append(body, st.Error.Render(fmt.Sprintf("▸%3d ", i+1))+l)
+				continue
+			}
 			body = append(body, st.Dim.Render(fmt.Sprintf("%4d ", i+1))+l)
+		}
+		if mark > 0 && !s.mark.moved {
+			scroll = max(mark-3, 0)
 		}
 	case api.KindPrimitive:
 		body = []string{" primitive " + sv.Source, "", st.Dim.Render(" a Go-native behaviour, persisted by name")}
@@ -340,7 +383,7 @@ func (s *sourceEditor) View(focused bool, sel selection) []string {
 			body = append(body, "", st.Dim.Render(" e sets it to a Go literal"))
 		}
 	}
-	off := min(s.srcOff, max(len(body)-1, 0))
+	off := min(scroll, max(len(body)-1, 0))
 	out := []string{header(st, title, focused, w)}
 	out = append(out, body[off:]...)
 	return pane.Block(out, w, h)

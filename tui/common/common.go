@@ -130,6 +130,9 @@ type (
 	BrowseMsg struct {
 		OID      uint64
 		Selector string
+		// Line, when not 0, is the line of the method's source to point
+		// at (a frame of a failed send): the source is scrolled to it.
+		Line int
 	}
 	// InspectMsg asks the app to inspect an object and focus the inspector.
 	InspectMsg struct{ OID uint64 }

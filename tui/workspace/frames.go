@@ -92,7 +92,7 @@ func (m *Model) frameKey(msg tea.KeyPressMsg) (cmd tea.Cmd, handled bool) {
 			text := common.SanitizeLine(f.Selector) + " is a primitive: it has no source to browse"
 			return func() tea.Msg { return common.InfoMsg{Text: text} }, true
 		}
-		return m.c.Navigate(common.BrowseMsg{OID: f.Holder.OID, Selector: f.Selector}), true
+		return m.c.Navigate(common.BrowseMsg{OID: f.Holder.OID, Selector: f.Selector, Line: f.Line}), true
 	case msg.String() == "up":
 		m.frameSel = max(m.frameSel-1, 0)
 		return nil, true
