@@ -27,8 +27,11 @@ const commandsHelp = ":workspace :browse NAME :inspect EXPR :senders SEL :implem
 // tuiHelp follows help.Text in :help's pager: what the TUI adds.
 const tuiHelp = `
 TUI: type entries in the Workspace (ctrl+d do it, ctrl+p print it, ctrl+o
-inspect it, ctrl+r the last result in full); ? lists the focused pane's keys;
-ctrl+l shows the last message or error in full.
+inspect it — the selection, or the paragraph at the cursor; ctrl+x clears;
+ctrl+r the last result in full; ctrl+n then enter opens a failed send's
+frames); ? lists the focused pane's keys; ctrl+l shows the last message or
+error in full; v shows a value in full in the browser, inspector and
+transcript; s and I in the browser list senders and implementors.
 TUI commands: ` + commandsHelp + `
 `
 

@@ -91,7 +91,7 @@ func TestHelpCommand(t *testing.T) {
 	h.keys(enter)
 	h.wait(t, "Help: the script API", `o.Send("area", 3)`, "o := NewObject()")
 	h.keys(char('G'))
-	h.wait(t, "Limits (Lobby.system)", "TUI commands: :workspace")
+	h.wait(t, "TUI commands: :workspace", "s and I in the browser list senders")
 	h.keys(esc)
 	h.screen.WaitUntil(t, 5*time.Second, "the help closed", func(s string) bool { return !strings.Contains(s, "Help: the script API") })
 	h.keys(char('q'))

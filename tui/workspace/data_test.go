@@ -23,12 +23,7 @@ func withHistory(img *commontest.Image, v api.Value) {
 
 func drive(t *testing.T, img *commontest.Image) (*Model, *panetest.Driver) {
 	t.Helper()
-	m := New(panetest.Common(img))
-	m.SetSize(60, 12)
-	m.Focus()
-	d := &panetest.Driver{TB: t, Pane: m}
-	d.Init()
-	return m, d
+	return driveOver(t, img)
 }
 
 // TestHistoryFromItems: the history is the strings among the slot's
