@@ -186,6 +186,12 @@ func (m *Model) Dirty() bool {
 }
 
 func (m *Model) ShortHelp() []key.Binding {
+	switch {
+	case m.slotList.confirm.Asking():
+		return m.slotList.confirm.ShortHelp()
+	case m.slotList.prompt != promptNone:
+		return []key.Binding{m.keys.Slots.Prompt.Accept, m.keys.Slots.Prompt.Dismiss}
+	}
 	if h := m.sourceEditor.ShortHelp(); h != nil {
 		return h // the editor or a hit list has the keys
 	}

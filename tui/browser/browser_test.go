@@ -269,7 +269,7 @@ func TestAddRenameRemoveClone(t *testing.T) {
 	// An inherited slot cannot be removed here.
 	f.selectSlot(t, "isNil")
 	f.d.Send(panetest.Key("d"))
-	if f.m.confirm != confirmNone || !strings.Contains(f.m.status, "inherited from traits") {
+	if f.m.confirm.Asking() || !strings.Contains(f.m.status, "inherited from traits") {
 		t.Fatalf("inherited remove: confirm %v status %q", f.m.confirm, f.m.status)
 	}
 	// c: clone point into Lobby.point2.

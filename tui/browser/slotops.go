@@ -28,14 +28,6 @@ const (
 	promptLiteral             // a data slot's new value
 )
 
-// confirmKind says what a y/n question is about.
-type confirmKind int
-
-const (
-	confirmNone   confirmKind = iota
-	confirmRemove             // remove the selected slot
-)
-
 // operate handles the operation keys, which the browser passes from any
 // column; handled is false for any other key.
 func (s *slotList) operate(msg tea.KeyPressMsg) (cmd tea.Cmd, handled bool) {
@@ -51,8 +43,9 @@ func (s *slotList) operate(msg tea.KeyPressMsg) (cmd tea.Cmd, handled bool) {
 		}
 		return nil, true
 	case key.Matches(msg, k.Remove):
-		if _, ok := s.ownSlot(); ok {
-			s.confirm = confirmRemove
+		if e, ok := s.ownSlot(); ok {
+			s.confirm.Keys = s.keys.Confirm
+			s.confirm.Ask(fmt.Sprintf("remove slot %s from %s?", e.slot.Name, s.obj.Name), s.remove)
 		}
 		return nil, true
 	}
@@ -105,7 +98,7 @@ func (s *slotList) edit() (tea.Cmd, request) {
 // --- the prompt and the question ---------------------------------------------
 
 // asking reports whether the prompt or the question is open.
-func (s *slotList) asking() bool { return s.prompt != promptNone || s.confirm != confirmNone }
+func (s *slotList) asking() bool { return s.prompt != promptNone || s.confirm.Asking() }
 
 // promptDirty reports whether the prompt holds text typed since it opened.
 func (s *slotList) promptDirty() bool {
@@ -128,7 +121,8 @@ func (s *slotList) ask(kind promptKind, value, placeholder string) tea.Cmd {
 
 // closePrompt closes the prompt and the question without acting.
 func (s *slotList) closePrompt() {
-	s.prompt, s.promptErr, s.confirm = promptNone, nil, confirmNone
+	s.prompt, s.promptErr = promptNone, nil
+	s.confirm.Cancel()
 	s.input.Blur()
 }
 
@@ -152,9 +146,8 @@ func (s *slotList) promptLabel() string {
 // footer renders the question or the prompt, for the last line.
 func (s *slotList) footer() string {
 	st := s.c.Styles
-	if s.confirm == confirmRemove {
-		e, _ := s.selectedSlot()
-		return st.Error.Render(fmt.Sprintf("remove slot %s from %s? y/n", e.slot.Name, s.obj.Name))
+	if s.confirm.Asking() {
+		return st.Error.Render(s.confirm.Question())
 	}
 	return st.Title.Render(s.promptLabel()) + s.input.View()
 }
@@ -270,18 +263,8 @@ func (s *slotList) literalEntered(kind promptKind) tea.Cmd {
 	})
 }
 
-// answer takes the key answering the remove question: yes removes the
-// selected slot, no drops the question, any other key is swallowed.
-func (s *slotList) answer(msg tea.KeyPressMsg) tea.Cmd {
-	switch {
-	case key.Matches(msg, s.keys.Confirm.Yes):
-	case key.Matches(msg, s.keys.Confirm.No):
-		s.confirm = confirmNone
-		return nil
-	default:
-		return nil
-	}
-	s.confirm = confirmNone
+// remove removes the selected slot: the remove question's yes.
+func (s *slotList) remove() tea.Cmd {
 	e, ok := s.selectedSlot()
 	if !ok {
 		return nil

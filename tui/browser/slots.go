@@ -66,7 +66,7 @@ type slotList struct {
 	promptSel  pane.SelectAll // the old value a prompt opened on, selected: typing replaces it
 	promptErr  error          // why the literal typed was refused; shown over the prompt
 	addName    string
-	confirm    confirmKind
+	confirm    pane.Confirm // the remove question
 }
 
 func newSlotList(c *common.Common, keys SlotKeyMap, report *statusLine) *slotList {
@@ -110,8 +110,9 @@ func (s *slotList) Update(msg tea.Msg) (tea.Cmd, request) {
 		}
 	case tea.KeyPressMsg:
 		switch {
-		case s.confirm != confirmNone:
-			return s.answer(msg), nil
+		case s.confirm.Asking():
+			cmd, _ := s.confirm.Update(msg)
+			return cmd, nil
 		case s.prompt != promptNone:
 			return s.promptKey(msg)
 		}
