@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"batos/api"
 	"batos/internal/cmd/repl"
 	"batos/internal/cmdutil"
 	"batos/internal/iostreams"
@@ -101,8 +102,19 @@ func RunBench(opts *BenchOptions) error {
 	defer p.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	_, err = p.Eval(ctx, src)
-	return err
+	res, err := p.Eval(ctx, src)
+	if err != nil || opts.JSON == "" {
+		return err
+	}
+	// The image answers the report; this process writes the file (the
+	// image's scripts reach no file system).
+	if res.Value.Kind != api.ValueString || res.Value.Truncated {
+		return fmt.Errorf("pllm bench: the image answered no whole report (%s)", res.Value.Type)
+	}
+	if err := os.WriteFile(opts.JSON, []byte(res.Value.String), 0o644); err != nil {
+		return fmt.Errorf("pllm bench: write the report: %w", err)
+	}
+	return nil
 }
 
 // benchSource is the entry that runs the bench: a send of
@@ -129,11 +141,7 @@ func benchSource(opts *BenchOptions) (string, error) {
 		entries["attempts"] = strconv.Itoa(opts.Attempts)
 	}
 	if opts.JSON != "" {
-		abs, err := filepath.Abs(opts.JSON)
-		if err != nil {
-			return "", err
-		}
-		entries["json"] = strconv.Quote(abs)
+		entries["report"] = "true"
 	}
 	if len(opts.Context) > 0 {
 		var parts []string
@@ -156,7 +164,12 @@ func benchSource(opts *BenchOptions) (string, error) {
 	for _, k := range keys {
 		kv = append(kv, fmt.Sprintf("%q: %s", k, entries[k]))
 	}
-	return fmt.Sprintf(`_ = Lobby.At("pLLM").Send("bench", map[string]any{%s})`, strings.Join(kv, ", ")), nil
+	send := fmt.Sprintf(`Lobby.At("pLLM").Send("bench", map[string]any{%s})`, strings.Join(kv, ", "))
+	if opts.JSON != "" {
+		// The entry's value is the report, which RunBench writes.
+		return send + `.(map[string]any)["report"]`, nil
+	}
+	return "_ = " + send, nil
 }
 
 func stringList(ss []string) string {

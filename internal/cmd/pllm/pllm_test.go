@@ -29,9 +29,8 @@ func TestBenchFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	abs, _ := filepath.Abs("out.json")
 	suite, _ := filepath.Abs("mine")
-	want := `_ = Lobby.At("pLLM").Send("bench", map[string]any{"attempts": 2, "context": map[string]any{"api": false, "docs": true}, "json": "` + abs + `", "names": []any{"gcd", "roman"}, "personas": []any{"BRICK"}, "split": "heldout", "suite": "` + suite + `"})`
+	want := `Lobby.At("pLLM").Send("bench", map[string]any{"attempts": 2, "context": map[string]any{"api": false, "docs": true}, "names": []any{"gcd", "roman"}, "personas": []any{"BRICK"}, "report": true, "split": "heldout", "suite": "` + suite + `"}).(map[string]any)["report"]`
 	if src != want {
 		t.Errorf("source\n  %s\nwant\n  %s", src, want)
 	}

@@ -126,25 +126,28 @@ func TestChecksTell(t *testing.T) {
 
 // zeroStub keeps the reference's signature and returns zero values.
 func zeroStub(t *testing.T, ref string) string {
+	t.Helper()
+	src := "package p\n" + ref
 	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "", "package p\n"+ref, 0)
+	f, err := parser.ParseFile(fset, "", src, 0)
 	if err != nil || len(f.Decls) == 0 {
 		t.Fatalf("reference does not parse: %v", err)
 	}
-	fn := f.Decls[len(f.Decls)-1].(*ast.FuncDecl)
-	src := "package p\n" + ref
+	fn, ok := f.Decls[len(f.Decls)-1].(*ast.FuncDecl)
+	if !ok {
+		t.Fatalf("the reference's last declaration is not a func:\n%s", ref)
+	}
+	text := func(n ast.Node) string { return src[fset.Position(n.Pos()).Offset:fset.Position(n.End()).Offset] }
 	sig := src[fset.Position(fn.Pos()).Offset:fset.Position(fn.Body.Lbrace).Offset]
 	var body strings.Builder
 	var names []string
 	if fn.Type.Results != nil {
-		for i, r := range fn.Type.Results.List {
-			typ := src[fset.Position(r.Type.Pos()).Offset:fset.Position(r.Type.End()).Offset]
+		for _, r := range fn.Type.Results.List {
 			for range max(1, len(r.Names)) {
 				n := fmt.Sprintf("r%d", len(names))
-				fmt.Fprintf(&body, "\tvar %s %s\n", n, typ)
+				fmt.Fprintf(&body, "\tvar %s %s\n", n, text(r.Type))
 				names = append(names, n)
 			}
-			_ = i
 		}
 		fmt.Fprintf(&body, "\treturn %s\n", strings.Join(names, ", "))
 	}

@@ -68,7 +68,9 @@ type primitive struct {
 // Lobby.pLLM.benchmarks and answers the recorded entry. Options (a map,
 // every key optional): suite (a folder; default the embedded suite),
 // split, names, personas, attempts, context (part → bool), lora (persona
-// → slot value), json (a file to write the full report to).
+// → slot value), report (true: the answer's "report" is the full report
+// as JSON, every outcome included, for the caller to keep: the primitive
+// writes no file, as scripts reach no file system).
 func (b *primitive) call(c *kernel.PrimitiveCall) (any, error) {
 	if len(c.Args) > 1 {
 		return nil, fmt.Errorf("bench: want (options map[string]any), got %d arguments", len(c.Args))
@@ -83,7 +85,7 @@ func (b *primitive) call(c *kernel.PrimitiveCall) (any, error) {
 			return nil, fmt.Errorf("bench: options must be a map[string]any, got %T", c.Args[0])
 		}
 	}
-	opts, jsonFile, err := b.options(raw)
+	opts, withReport, err := b.options(raw)
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
@@ -105,22 +107,25 @@ func (b *primitive) call(c *kernel.PrimitiveCall) (any, error) {
 	if err := rep.WriteTable(out); err != nil {
 		return nil, err
 	}
-	if jsonFile != "" {
-		data, err := json.MarshalIndent(rep, "", "  ")
-		if err == nil {
-			err = os.WriteFile(jsonFile, append(data, '\n'), 0o644)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("bench: write the report: %w", err)
-		}
+	entry, err := Record(context.WithoutCancel(ctx), b.k, c.Session.Principal(), rep)
+	if err != nil || !withReport {
+		return entry, err
 	}
-	return Record(context.WithoutCancel(ctx), b.k, c.Session.Principal(), rep)
+	data, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("bench: the report: %w", err)
+	}
+	answer := map[string]any{"report": string(data) + "\n"}
+	for k, v := range entry {
+		answer[k] = v
+	}
+	return answer, nil
 }
 
 // options reads the primitive's options map.
-func (b *primitive) options(raw map[string]any) (Options, string, error) {
+func (b *primitive) options(raw map[string]any) (Options, bool, error) {
 	opts := Options{Sandbox: b.runner}
-	var jsonFile string
+	var withReport bool
 	strs := func(key string, v any) ([]string, error) {
 		switch v := v.(type) {
 		case string:
@@ -158,32 +163,32 @@ func (b *primitive) options(raw map[string]any) (Options, string, error) {
 				err = fmt.Errorf("attempts: want an int ≥ 0, got %v", v)
 			}
 			opts.Attempts = n
-		case "json":
-			jsonFile, _ = v.(string)
+		case "report":
+			withReport, _ = v.(bool)
 		case "context":
 			m, ok := v.(map[string]any)
 			if !ok {
-				return opts, "", fmt.Errorf("context: want a map of part to bool, got %T", v)
+				return opts, false, fmt.Errorf("context: want a map of part to bool, got %T", v)
 			}
 			opts.Context = map[string]bool{}
 			for part, on := range m {
 				b, ok := on.(bool)
 				if !ok {
-					return opts, "", fmt.Errorf("context: %s: want a bool, got %T", part, on)
+					return opts, false, fmt.Errorf("context: %s: want a bool, got %T", part, on)
 				}
 				opts.Context[part] = b
 			}
 		case "lora":
 			m, ok := v.(map[string]any)
 			if !ok {
-				return opts, "", fmt.Errorf("lora: want a map of persona to adapter, got %T", v)
+				return opts, false, fmt.Errorf("lora: want a map of persona to adapter, got %T", v)
 			}
 			opts.LoRA = m
 		default:
-			return opts, "", fmt.Errorf("unknown option %q (want suite, split, names, personas, attempts, context, lora or json)", key)
+			return opts, false, fmt.Errorf("unknown option %q (want suite, split, names, personas, attempts, context, lora or report)", key)
 		}
 		if err != nil {
-			return opts, "", err
+			return opts, false, err
 		}
 	}
 	var err error
@@ -192,7 +197,7 @@ func (b *primitive) options(raw map[string]any) (Options, string, error) {
 	} else {
 		opts.Suite, err = Load(os.DirFS(suiteDir), ".")
 	}
-	return opts, jsonFile, err
+	return opts, withReport, err
 }
 
 // methodSource is the source of o's own method slot name.
