@@ -13,7 +13,7 @@ import (
 	"strings"
 	"sync"
 
-	yaegi "github.com/traefik/yaegi/interp"
+	yaegi "batos/internal/yaegi/interp"
 )
 
 // DefaultMaxVersions is Config.MaxVersions's default.
@@ -176,12 +176,12 @@ type Method struct {
 	Source     string
 	Generation uint64
 
-	fv      reflect.Value  // the compiled function: func(*Guard, Object, params...) results
-	recv    reflect.Type   // the receiver type
-	lastErr bool           // the last result is an error
-	home    *interpreter   // the interpreter it was compiled in
-	params  []reflect.Type // parameter types after self; a variadic last one is its slice type
-	src     *srcMap        // maps positions of runtime errors back to Source
+	call    func([]reflect.Value) []reflect.Value // runs the compiled function func(*Guard, Object, params...) results
+	recv    reflect.Type                          // the receiver type
+	lastErr bool                                  // the last result is an error
+	home    *interpreter                          // the interpreter it was compiled in
+	params  []reflect.Type                        // parameter types after self; a variadic last one is its slice type
+	src     *srcMap                               // maps positions of runtime errors back to Source
 	terms   *goTerms
 }
 
@@ -289,7 +289,6 @@ func (c *Compiler) compile(selector, src string) (*Method, error) {
 		return nil, err
 	}
 	out = strings.TrimPrefix(out, "package main;")
-	out += "\n" + c.wrappers(pm, hidden)
 	sm.base = it.in.FileSet().Base()
 	_, err = c.eval(it, out)
 	sm.end = it.in.FileSet().Base()
@@ -304,7 +303,11 @@ func (c *Compiler) compile(selector, src string) (*Method, error) {
 	if fv.Kind() != reflect.Func {
 		return nil, fmt.Errorf("method %s: internal error: compiled to %s", selector, fv.Type())
 	}
-	m := &Method{Selector: selector, Sig: pm.sig, Source: src, Generation: c.mu.gen, fv: fv, recv: ft.In(1), home: it, src: sm, terms: c.terms}
+	call, err := it.in.Func(hidden)
+	if err != nil {
+		return nil, fmt.Errorf("method %s: internal error: %w", selector, err)
+	}
+	m := &Method{Selector: selector, Sig: pm.sig, Source: src, Generation: c.mu.gen, call: call, recv: ft.In(1), home: it, src: sm, terms: c.terms}
 	n := len(pm.sig.Results)
 	m.lastErr = n > 0 && pm.sig.Results[n-1] == "error"
 	for i := 2; i < ft.NumIn(); i++ {
@@ -339,40 +342,6 @@ func (c *Compiler) evalErr(selector string, err error, sm *srcMap) error {
 	return c.terms.compileErr(selector, err, sm)
 }
 
-// wrappers generates, after the method, the recursion entry that accounts
-// depth for direct self-calls (Method.Call accounts the entry from Go).
-func (c *Compiler) wrappers(pm *parsed, hidden string) string {
-	sig := pm.sig
-	var params, args []string
-	params = append(params, guardParam+" *"+rtPkg+".Guard", selfParam+" "+c.cfg.ReceiverType)
-	args = append(args, guardParam, selfParam)
-	for i, p := range sig.Params {
-		name := fmt.Sprintf("batos_a%d", i)
-		spread := ""
-		if strings.HasPrefix(p.Type, "...") {
-			spread = "..."
-		}
-		params = append(params, name+" "+p.Type)
-		args = append(args, name+spread)
-	}
-	results := ""
-	if len(sig.Results) > 0 {
-		results = "(" + strings.Join(sig.Results, ", ") + ")"
-	}
-	var b strings.Builder
-	// Recursion entry.
-	var zeros []string
-	for _, t := range sig.Results {
-		zeros = append(zeros, zeroOf(t))
-	}
-	fmt.Fprintf(&b, "func %s_r(%s) %s { if !%s.EnterOK() { return %s }; defer %s.Leave(); ", hidden, strings.Join(params, ", "), results, guardParam, strings.Join(zeros, ", "), guardParam)
-	if len(sig.Results) > 0 {
-		b.WriteString("return ")
-	}
-	fmt.Fprintf(&b, "%s(%s) }\n", hidden, strings.Join(args, ", "))
-	return b.String()
-}
-
 // Call runs the method with self and args under g. See the package
 // documentation for argument conversion, results and panics.
 func (m *Method) Call(g *Guard, self any, args []any) (res any, err error) {
@@ -385,8 +354,7 @@ func (m *Method) Call(g *Guard, self any, args []any) (res any, err error) {
 			res, err = nil, m.terms.panicToError(m.Selector, r, m.home.in.FileSet(), m.src)
 		}
 	}()
-	g.Enter()
-	defer g.Leave()
+	// The body's entry is accounted by the interpreter (Guard.Meter).
 	m.home.busy.RLock()
 	defer m.home.busy.RUnlock()
 	in := make([]reflect.Value, 2+len(args))
@@ -403,12 +371,7 @@ func (m *Method) Call(g *Guard, self any, args []any) (res any, err error) {
 			in[i+2] = reflect.ValueOf(a)
 		}
 	}
-	var out []reflect.Value
-	if m.Sig.Variadic {
-		out = m.fv.CallSlice(in)
-	} else {
-		out = m.fv.Call(in)
-	}
+	out := m.call(in)
 	if e := g.stopped.Load(); e != nil {
 		// Rewritten code unwinds a stop by returning zero values.
 		return nil, e

@@ -24,9 +24,7 @@
 //  2. rewrite the syntax tree by text edits that never add a line (so
 //     interpreter errors keep the user's line numbers): the function gets a
 //     hidden name (batos_m42_area) and a hidden first parameter, the
-//     *Guard; every func literal starts with a guarded entry; every loop
-//     body counts down to a Guard.TickN call; goto ticks; direct recursion
-//     goes through a generated entry that accounts depth; recover() becomes
+//     *Guard, which the interpreter meters it by (below); recover() becomes
 //     Guard.Recover(recover()); make sizes are checked in bytes against
 //     MaxAlloc, and library calls whose allocation grows with an argument
 //     or a product of inputs (strings.Repeat, Replace, Split, FormatFloat's
@@ -41,11 +39,24 @@
 //  3. compile into the shared interpreter, whose prelude imported the
 //     curated packages, the Guard and the API package (dot import, so
 //     Object is unqualified) once.
-//  4. cache the function value and its parameter types in a *Method.
+//  4. cache a native entry to the function (yaegi's Interpreter.Func, no
+//     reflect call) and its parameter types in a *Method.
+//
+// The interpreter is batos's copy of yaegi (internal/yaegi, PATCH.md),
+// which meters a function called from Go with a *Guard first: the guard
+// admits every function body it and its closures enter (depth, deadline,
+// stop) and counts every instruction they run as a step, checking the
+// budget and the deadline every yaegi.MeterInterval instructions. A
+// method's code therefore carries no guard statements, and runs at the
+// speed of unguarded code. Workspace input, run by yaegi's Eval at top
+// level, has no such entry: its functions and loops are still rewritten to
+// call the guard (Guard.EnterOK, TickN), and its steps are function entries
+// and loop back-edges.
 //
 // Method.Call converts arguments (exact or assignable types pass, numbers
 // convert when lossless, nil becomes a nilable type's zero value, else
-// *ArgumentError), accounts one level of depth, calls the function, and
+// *ArgumentError), calls the function (its body's entry is one level of
+// depth), and
 // maps results: none → nil, one → it, a last error → the error when
 // non-nil (a sole error result included), several → []any. A panic becomes
 // an error: a *StopError or any other error value as is (typed errors of
@@ -78,7 +89,8 @@
 // # Invariants
 //
 //   - Every function entry and loop back-edge of script code passes through
-//     the Guard of the evaluation running it; once a guard has stopped it
+//     the Guard of the evaluation running it (a method's through the
+//     interpreter's meter); once a guard has stopped it
 //     stays stopped, so a script that recovers the stop is stopped again at
 //     its next call or loop step.
 //   - A Guard belongs to one goroutine at a time; Method values are
@@ -104,15 +116,17 @@
 // # yaegi hazards and the defences here
 //
 //   - A compiled function called from Go cannot be stopped: hence the
-//     rewritten guard calls (cooperative preemption).
+//     meter patched into the interpreter, and the rewritten guard calls of
+//     workspace input (cooperative preemption).
 //   - A cancelled EvalWithContext wedges its interpreter: methods never use
 //     it; a workspace uses it only as a backstop past the guard's deadline
 //     and then replaces its interpreter (ErrWorkspaceReset).
 //   - Deep interpreted recursion kills the process with a fatal stack
 //     overflow: the depth limit stops it first. Unwinding a panic through
 //     thousands of interpreted frames costs time quadratic in their number
-//     (yaegi recovers and re-panics in every frame), so rewritten code
-//     unwinds a stop by returning zero values (Guard.EnterOK, TickN < 0) and
+//     (yaegi recovers and re-panics in every frame), so metered and
+//     rewritten code unwinds a stop by returning zero values (the meter's
+//     refusals, Guard.EnterOK, TickN < 0) and
 //     Call reports the guard's error; depth 10,000 stops in about 50 ms.
 //   - Memory grows with every Eval (yaegi #1678): interpreter replacement.
 //   - Concurrent Eval is unsupported: compiles hold a mutex.

@@ -1067,7 +1067,7 @@ func yaegiErrorPos(v any) (token.Pos, bool) {
 		return 0, false
 	}
 	st := rv.Elem()
-	if st.Type().Name() != "cfgError" || st.Type().PkgPath() != "github.com/traefik/yaegi/interp" || st.NumField() == 0 {
+	if st.Type().Name() != "cfgError" || st.Type().PkgPath() != "batos/internal/yaegi/interp" || st.NumField() == 0 {
 		return 0, false
 	}
 	n := st.Field(0)
@@ -1084,7 +1084,7 @@ func yaegiErrorPos(v any) (token.Pos, bool) {
 // isYaegiError reports whether v is an error yaegi raised itself.
 func isYaegiError(v any) bool {
 	t := reflect.TypeOf(v)
-	return t != nil && t.Kind() == reflect.Pointer && t.Elem().PkgPath() == "github.com/traefik/yaegi/interp"
+	return t != nil && t.Kind() == reflect.Pointer && t.Elem().PkgPath() == "batos/internal/yaegi/interp"
 }
 
 // runtimeSite returns the site of yaegi's error v in the source sm maps,

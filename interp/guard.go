@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	yaegi "batos/internal/yaegi/interp"
 )
 
 // Defaults for zero Limits fields.
@@ -36,7 +38,7 @@ const stopContextDeadline = 100
 type Limits struct {
 	Deadline time.Duration // wall-clock budget, default 5s
 	MaxDepth int           // nested calls (sends, method entries, func literals), default 10000
-	MaxSteps int64         // function entries plus loop back-edges, default 1e9
+	MaxSteps int64         // a method's instructions, workspace input's function entries and loop back-edges; default 1e9
 	MaxAlloc int           // bytes for one allocation (make, Grow, Repeat, Replace, ...), default 64 MiB
 	// MemoryBudget is how far, in bytes, evaluations may grow the heap
 	// past what the process held when they began, default 1 GiB: past it
@@ -283,6 +285,33 @@ func (g *Guard) TickN() int {
 		return -1
 	}
 	return tickChunk
+}
+
+// Meter returns g as the interpreter's meter: a method's compiled
+// function takes the guard as its first argument, and the interpreter
+// then accounts each function body it enters (EnterOK) and every
+// instruction it runs as a step, with no interpreted statement added to
+// the method (see package yaegi's Meter).
+func (g *Guard) Meter() yaegi.Meter { return (*meter)(g) }
+
+// meter is a Guard as the interpreter's yaegi.Meter.
+type meter Guard
+
+func (m *meter) Enter() bool { return (*Guard)(m).EnterOK() }
+
+func (m *meter) Leave(steps int) {
+	m.depth--
+	m.steps += int64(steps)
+}
+
+func (m *meter) Tick(steps int) bool {
+	g := (*Guard)(m)
+	g.steps += int64(steps)
+	if g.steps > g.limits.MaxSteps || g.expired.Load() != 0 || g.stopped.Load() != nil {
+		g.stopQuietly()
+		return false
+	}
+	return true
 }
 
 // Err returns the *StopError once the guard has stopped, else nil.

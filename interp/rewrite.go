@@ -968,9 +968,6 @@ func (r *rewriter) walk(n ast.Node, parent ast.Node, fn *ast.FuncType) {
 				// (one interpreted statement less per call).
 				r.contextual = withSelf(r.contextual)
 			}
-			if hasLoops(n.Body) {
-				pro += countVar + " := 0; _ = " + countVar + "; "
-			}
 			r.insert(n.Body.Lbrace+1, pro)
 			r.walk(n.Type, n, nil)
 		} else {
@@ -989,7 +986,7 @@ func (r *rewriter) walk(n ast.Node, parent ast.Node, fn *ast.FuncType) {
 	case *ast.RangeStmt:
 		r.loop(n.Body, fn)
 	case *ast.BranchStmt:
-		if n.Tok == token.GOTO {
+		if n.Tok == token.GOTO && r.method == nil {
 			r.insert(n.Pos(), r.guard(fn)+".Tick(); ")
 		}
 	case *ast.CallExpr:
@@ -1078,7 +1075,10 @@ func withSelf(m map[string]string) map[string]string {
 	return out
 }
 
-// prologue makes a function account its entry and loops.
+// prologue makes a function of workspace input account its entry and
+// loops. A method's functions need none: the interpreter meters them
+// natively (Guard.Meter), which costs a counter per instruction instead of
+// two native calls and a defer per call.
 //
 // A stopped guard makes the function return zero values instead of
 // panicking: a panic through thousands of interpreted frames costs time
@@ -1086,6 +1086,9 @@ func withSelf(m map[string]string) map[string]string {
 // and each panic walks the whole stack), so a depth stop unwinds by returns
 // and Method.Call reports the guard's error.
 func (r *rewriter) prologue(typ *ast.FuncType, body *ast.BlockStmt, outer *ast.FuncType) {
+	if r.method != nil {
+		return // metered natively (see Guard.Meter)
+	}
 	var pro string
 	if r.wsFuncs && outer == nil {
 		pro = guardParam + " := " + r.topGuard + "; "
@@ -1098,6 +1101,9 @@ func (r *rewriter) prologue(typ *ast.FuncType, body *ast.BlockStmt, outer *ast.F
 }
 
 func (r *rewriter) loop(body *ast.BlockStmt, fn *ast.FuncType) {
+	if r.method != nil {
+		return // metered natively (see Guard.Meter)
+	}
 	if fn != nil {
 		r.insert(body.Lbrace+1, "if "+countVar+"--; "+countVar+" < 0 { "+countVar+" = "+guardParam+".TickN(); if "+countVar+" < 0 { "+r.zeroReturn(fn)+" } }; ")
 	} else {
@@ -1130,7 +1136,7 @@ func (r *rewriter) call(n *ast.CallExpr, fn *ast.FuncType) bool {
 	g := r.guard(fn)
 	switch {
 	case r.method != nil && id.Obj != nil && id.Obj == r.method.Name.Obj:
-		r.replace(id, r.hidden+"_r")
+		r.replace(id, r.hidden)
 		r.insert(n.Lparen+1, guardParam+", ")
 		for _, a := range n.Args {
 			r.walk(a, n, fn)

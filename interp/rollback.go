@@ -8,7 +8,7 @@ import (
 	"reflect"
 	"strings"
 
-	yaegi "github.com/traefik/yaegi/interp"
+	yaegi "batos/internal/yaegi/interp"
 )
 
 // A failed entry declares nothing.

@@ -16,7 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	yaegi "github.com/traefik/yaegi/interp"
+	yaegi "batos/internal/yaegi/interp"
 )
 
 // Workspace evaluates top-level input (a REPL or workspace pane) for one

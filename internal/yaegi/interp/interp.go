@@ -118,6 +118,8 @@ type frame struct {
 	deferred  [][]reflect.Value  // defer stack
 	recovered interface{}        // to handle panic recover
 	done      reflect.SelectCase // for cancellation of channel operations
+
+	meter Meter // batos: accounts this frame's work; nil runs it unmetered (see meter.go)
 }
 
 func newFrame(anc *frame, length int, id uint64) *frame {
@@ -131,6 +133,7 @@ func newFrame(anc *frame, length int, id uint64) *frame {
 	} else {
 		f.done = anc.done
 		f.root = anc.root
+		f.meter = anc.meter
 	}
 	return f
 }
@@ -148,6 +151,7 @@ func (f *frame) clone() *frame {
 		id:        f.runid(),
 		done:      f.done,
 		debug:     f.debug,
+		meter:     f.meter,
 	}
 	nf.data = make([]reflect.Value, len(f.data))
 	copy(nf.data, f.data)

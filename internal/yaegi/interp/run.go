@@ -1,7 +1,5 @@
 package interp
 
-//go:generate go run ../internal/cmd/genop/genop.go
-
 import (
 	"errors"
 	"fmt"
@@ -204,7 +202,19 @@ func panicFunc(s *scope) string {
 // runCfg executes a node AST by walking its CFG and running node builtin at each step.
 func runCfg(n *node, f *frame, funcNode, callNode *node) {
 	var exec bltn
+	// batos: a metered body is admitted by its meter, reports the
+	// instructions it ran, and leaves it however it ends.
+	m := f.meter
+	steps := 0
+	if m != nil {
+		if !m.Enter() {
+			return
+		}
+	}
 	defer func() {
+		if m != nil {
+			m.Leave(steps)
+		}
 		f.mutex.Lock()
 		f.recovered = recover()
 		for _, val := range f.deferred {
@@ -229,6 +239,18 @@ func runCfg(n *node, f *frame, funcNode, callNode *node) {
 	}()
 
 	dbg := n.interp.debugger
+	if dbg == nil && m != nil {
+		for exec := n.exec; exec != nil && f.runid() == n.interp.runid(); {
+			if steps++; steps == MeterInterval {
+				steps = 0
+				if !m.Tick(MeterInterval) {
+					return
+				}
+			}
+			exec = exec(f)
+		}
+		return
+	}
 	if dbg == nil {
 		for exec := n.exec; exec != nil && f.runid() == n.interp.runid(); {
 			exec = exec(f)
@@ -972,12 +994,26 @@ func genBuiltinDeferWrapper(n *node, in, out []func(*frame) reflect.Value, fn fu
 }
 
 func genFunctionWrapper(n *node) func(*frame) reflect.Value {
-	var def *node
-	var ok bool
-
-	if def, ok = n.val.(*node); !ok {
+	def, ok := n.val.(*node)
+	if !ok {
 		return genValueAsFunctionWrapper(n)
 	}
+	funcType := n.typ.TypeOf()
+	call := genFunctionCall(n, def)
+
+	return func(f *frame) reflect.Value {
+		call := call()
+		return reflect.MakeFunc(funcType, func(in []reflect.Value) []reflect.Value { return call(f, in) })
+	}
+}
+
+// genFunctionCall returns the body of genFunctionWrapper's function: it
+// runs def, the function n refers to, in a new frame under f with the
+// arguments in (the variadic ones as a slice, as reflect.MakeFunc passes
+// them). batos: split out of genFunctionWrapper for Interpreter.Func, and
+// the arguments' types are classified once per function value instead of
+// once per argument per call (itype.TypeOf allocates).
+func genFunctionCall(n, def *node) func() func(f *frame, in []reflect.Value) []reflect.Value {
 	start := def.child[3].start
 	numRet := len(def.typ.ret)
 	var rcvr func(*frame) reflect.Value
@@ -985,10 +1021,13 @@ func genFunctionWrapper(n *node) func(*frame) reflect.Value {
 	if n.recv != nil {
 		rcvr = genValueRecv(n)
 	}
-	funcType := n.typ.TypeOf()
 
-	return func(f *frame) reflect.Value {
-		return reflect.MakeFunc(funcType, func(in []reflect.Value) []reflect.Value {
+	return func() func(f *frame, in []reflect.Value) []reflect.Value {
+		wrap := make([]bool, len(def.typ.arg))
+		for i, typ := range def.typ.arg {
+			wrap[i] = !isEmptyInterface(typ) && typ.TypeOf() != valueInterfaceType && isInterfaceSrc(typ)
+		}
+		return func(f *frame, in []reflect.Value) []reflect.Value {
 			// Allocate and init local frame. All values to be settable and addressable.
 			fr := newFrame(f, len(def.types), f.runid())
 			d := fr.data
@@ -1027,14 +1066,18 @@ func genFunctionWrapper(n *node) func(*frame) reflect.Value {
 					// In case of unused arg, there may be not even a frame entry allocated, just skip.
 					break
 				}
-				typ := def.typ.arg[i]
-				switch {
-				case isEmptyInterface(typ) || typ.TypeOf() == valueInterfaceType:
-					d[i].Set(arg)
-				case isInterfaceSrc(typ):
+				if wrap[i] {
 					d[i].Set(reflect.ValueOf(valueInterface{value: arg.Elem()}))
-				default:
+				} else {
 					d[i].Set(arg)
+				}
+			}
+
+			// batos: a function called from Go with a metered first
+			// argument runs under that argument's meter.
+			if len(in) > 0 && in[0].Kind() == reflect.Pointer && !in[0].IsNil() && in[0].CanInterface() {
+				if mv, ok := in[0].Interface().(Metered); ok {
+					fr.meter = mv.Meter()
 				}
 			}
 
@@ -1042,7 +1085,7 @@ func genFunctionWrapper(n *node) func(*frame) reflect.Value {
 			runCfg(start, fr, def, n)
 
 			return fr.data[:numRet]
-		})
+		}
 	}
 }
 
