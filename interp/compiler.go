@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	yaegi "batos/internal/yaegi/interp"
 )
@@ -41,6 +42,21 @@ type Config struct {
 	MaxVersions int
 	// Stdout receives fmt.Print output of scripts; nil discards it.
 	Stdout io.Writer
+	// Direct gives native entries to methods of the API's types, which
+	// interpreted code then calls without reflect.
+	Direct []DirectMethod
+}
+
+// A DirectMethod is a native entry to the method Name of the API type Type
+// (a value receiver) for interpreted code: Call(recv, in) must do exactly
+// what calling that method on recv with the arguments in, variadic ones
+// one by one, does, and return its results. Through reflect, a call from
+// interpreted code to a native method costs about 300 ns and six
+// allocations; through its direct entry about 40 ns and one.
+type DirectMethod struct {
+	Type reflect.Type
+	Name string
+	Call func(recv reflect.Value, in []reflect.Value) []reflect.Value
 }
 
 // Compiler turns method source into callable Methods. It is safe for
@@ -52,6 +68,9 @@ type Compiler struct {
 	symbols    map[string]map[string]reflect.Value
 	apiKey     string
 	terms      *goTerms // what errors in Go's words need to know
+	// gen is mu.gen for readers that must not wait for a compile: every
+	// send asks whether its cached method is current.
+	gen atomic.Uint64
 
 	mu struct {
 		sync.Mutex
@@ -151,6 +170,11 @@ func (c *Compiler) newInterpreter(extra yaegi.Exports, extraImports ...string) (
 	if err := in.Use(exp); err != nil {
 		return nil, fmt.Errorf("interp: load API: %w", err)
 	}
+	for _, d := range c.cfg.Direct {
+		if err := in.Direct(yaegi.DirectMethod(d)); err != nil {
+			return nil, fmt.Errorf("interp: load API: %w", err)
+		}
+	}
 	lines := append([]string{rtPkg + ` "` + rtPath + `"`, `. "` + c.cfg.APIPackage + `"`}, extraImports...)
 	if _, err := in.Eval(preludeImports(lines...)); err != nil {
 		return nil, fmt.Errorf("interp: prelude: %w", err)
@@ -162,11 +186,7 @@ func (c *Compiler) newInterpreter(extra yaegi.Exports, extraImports ...string) (
 // when the interpreter is replaced after MaxVersions compiles; Methods of
 // older generations stay valid, but callers should recompile so the old
 // interpreter's memory can be freed.
-func (c *Compiler) Generation() uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.mu.gen
-}
+func (c *Compiler) Generation() uint64 { return c.gen.Load() }
 
 // Method is a compiled method version. It is immutable and safe for
 // concurrent calls, each with its own Guard.
@@ -225,6 +245,7 @@ type interpreter struct {
 func (c *Compiler) retire() {
 	c.mu.pool = nil
 	c.mu.gen++
+	c.gen.Store(c.mu.gen)
 	c.mu.versions = 0
 	c.mu.failed = false
 	clear(c.mu.cache)
@@ -357,7 +378,8 @@ func (m *Method) Call(g *Guard, self any, args []any) (res any, err error) {
 	// The body's entry is accounted by the interpreter (Guard.Meter).
 	m.home.busy.RLock()
 	defer m.home.busy.RUnlock()
-	in := make([]reflect.Value, 2+len(args))
+	in := g.pushArgs(2 + len(args))
+	defer g.popArgs(len(in))
 	in[0] = reflect.ValueOf(g)
 	if self == nil {
 		in[1] = reflect.Zero(m.recv)

@@ -113,6 +113,29 @@ type Guard struct {
 	refused    int // entries EnterOK refused once stopped
 	refusedAt  int // the depth of the last refusal
 	sameDepth  int // refusals in a row at refusedAt
+	// args is a stack of the arguments of the method calls in progress
+	// (Method.Call): a send from a method then allocates none.
+	args []reflect.Value
+}
+
+// pushArgs returns room for n arguments of a call, until popArgs(n).
+func (g *Guard) pushArgs(n int) []reflect.Value {
+	base := len(g.args)
+	if cap(g.args)-base < n {
+		grown := make([]reflect.Value, base, max(2*cap(g.args), base+n, 16))
+		copy(grown, g.args)
+		g.args = grown
+	}
+	g.args = g.args[:base+n]
+	return g.args[base : base+n : base+n]
+}
+
+// popArgs releases the room of the last pushArgs(n), dropping the values
+// so that the stack keeps nothing alive.
+func (g *Guard) popArgs(n int) {
+	top := len(g.args)
+	clear(g.args[top-n : top])
+	g.args = g.args[:top-n]
 }
 
 // NewGuard returns a guard for one evaluation under ctx and l. Call Release

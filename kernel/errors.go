@@ -102,8 +102,11 @@ const maxChain = 12
 // Errors that belong to the evaluation rather than to a method (a retry,
 // an abandoned session) pass unchanged.
 func (s *Session) framed(err error, recv image.OID, sel string, b binding) error {
+	if err == nil {
+		return nil // before the errors.As below, whose target would escape
+	}
 	var retry *RetryError
-	if err == nil || errors.As(err, &retry) || errors.Is(err, ErrSessionClosed) {
+	if errors.As(err, &retry) || errors.Is(err, ErrSessionClosed) {
 		return err
 	}
 	f := Frame{Receiver: s.describe(recv), Object: recv, Selector: sel}

@@ -79,6 +79,7 @@ func Open(dir string, opts *Options) (*Kernel, error) {
 		ReceiverType: "Object",
 		Contextual:   map[string]string{"Lobby": "self.Lobby()", "NewObject": "self.NewObject"},
 		MaxVersions:  opts.MaxVersions,
+		Direct:       directMethods,
 	})
 	if err != nil {
 		k.Close()
@@ -186,3 +187,42 @@ func scriptExports() map[string]map[string]reflect.Value {
 		},
 	}
 }
+
+// directMethods are the script API's hot methods as native entries for
+// interpreted code (interp.DirectMethod): a send from a method is then one
+// Go call instead of a call through reflect.
+var directMethods = []interp.DirectMethod{
+	{Type: objectType, Name: "Send", Call: func(recv reflect.Value, in []reflect.Value) []reflect.Value {
+		args := make([]any, len(in)-1)
+		for i := range args {
+			args[i] = in[i+1].Interface()
+		}
+		return anyResult(receiver(recv).Send(in[0].String(), args...))
+	}},
+	{Type: objectType, Name: "Get", Call: func(recv reflect.Value, in []reflect.Value) []reflect.Value {
+		return anyResult(receiver(recv).Get(in[0].String()))
+	}},
+	{Type: objectType, Name: "Set", Call: func(recv reflect.Value, in []reflect.Value) []reflect.Value {
+		receiver(recv).Set(in[0].String(), in[1].Interface())
+		return nil
+	}},
+}
+
+// receiver is the Object a direct method is called on (without the
+// allocation of Value.Interface).
+func receiver(v reflect.Value) Object {
+	o, _ := reflect.TypeAssert[Object](v)
+	return o
+}
+
+// anyResult is a method's result of type any as the interpreter takes it:
+// the value itself (a Value of its dynamic type, which the interpreter
+// assigns to the any it expects without copying), or any's zero.
+func anyResult(v any) []reflect.Value {
+	if v == nil {
+		return []reflect.Value{reflect.Zero(anyType)}
+	}
+	return []reflect.Value{reflect.ValueOf(v)}
+}
+
+var anyType = reflect.TypeFor[any]()

@@ -208,6 +208,8 @@ type Interpreter struct {
 	rdir       map[string]bool                  // for src import cycle detection
 	mapTypes   map[reflect.Value][]reflect.Type // special interfaces mapping for wrappers
 
+	direct map[directKey]DirectMethod // batos: native methods called without reflect (meter.go)
+
 	mutex    sync.RWMutex
 	frame    *frame            // program data storage during execution
 	universe *scope            // interpreter global level scope

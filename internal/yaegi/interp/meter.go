@@ -66,3 +66,64 @@ func (interp *Interpreter) Func(name string) (call func(in []reflect.Value) []re
 	f := interp.frame
 	return func(in []reflect.Value) []reflect.Value { return body(f, in) }, nil
 }
+
+// A DirectMethod is a native entry to the method Name of the native type
+// Type (a method with a value receiver): Call(recv, in) must do exactly
+// what calling the method on recv with the arguments in would, variadic
+// ones passed one by one, and return its results. Interpreted code calls
+// it instead of calling the method through reflect, which costs a few
+// hundred nanoseconds and several allocations a call; a call that spreads
+// a slice (f(xs...)), is deferred or is a go statement still goes through
+// reflect.
+type DirectMethod struct {
+	Type reflect.Type
+	Name string
+	Call func(recv reflect.Value, in []reflect.Value) []reflect.Value
+}
+
+type directKey struct {
+	typ  reflect.Type
+	name string
+}
+
+// Direct registers m for the code compiled from now on. It fails unless
+// Type has a method Name with a value receiver.
+func (interp *Interpreter) Direct(m DirectMethod) error {
+	if m.Type == nil || m.Call == nil || m.Type.Kind() == reflect.Interface {
+		return fmt.Errorf("direct method %s: want a concrete type and a call", m.Name)
+	}
+	if _, ok := m.Type.MethodByName(m.Name); !ok {
+		return fmt.Errorf("direct method: %s has no method %s with a value receiver", m.Type, m.Name)
+	}
+	interp.mutex.Lock()
+	defer interp.mutex.Unlock()
+	if interp.direct == nil {
+		interp.direct = map[directKey]DirectMethod{}
+	}
+	interp.direct[directKey{m.Type, m.Name}] = m
+	return nil
+}
+
+// directMethod returns the direct entry of the method c0 selects, if any:
+// only a method found on a native value type itself (getIndexBinMethod),
+// whose receiver is that type.
+func (interp *Interpreter) directMethod(c0 *node) func(reflect.Value, []reflect.Value) []reflect.Value {
+	if c0.kind != selectorExpr || c0.action != aGetMethod || c0.recv == nil || len(c0.child) < 2 {
+		return nil
+	}
+	rt := c0.child[0].typ
+	if rt == nil || rt.cat != valueT || rt.rtype == nil || rt.rtype.Kind() == reflect.Interface {
+		return nil
+	}
+	ft := c0.typ.rtype
+	if ft == nil || ft.Kind() != reflect.Func || ft.NumIn() == 0 || ft.In(0) != rt.rtype {
+		return nil
+	}
+	interp.mutex.RLock()
+	m, ok := interp.direct[directKey{rt.rtype, c0.child[1].ident}]
+	interp.mutex.RUnlock()
+	if !ok {
+		return nil
+	}
+	return m.Call
+}

@@ -231,3 +231,79 @@ func TestFunc(t *testing.T) {
 		}
 	}
 }
+
+// Box is a native type with a method given a direct entry.
+type Box struct{ n *int }
+
+func (b Box) Add(k int, more ...int) int {
+	*b.n += k
+	for _, m := range more {
+		*b.n += m
+	}
+	return *b.n
+}
+
+func TestDirect(t *testing.T) {
+	i := interp.New(interp.Options{})
+	if err := i.Use(interp.Exports{"b/b": {"Box": reflect.ValueOf((*Box)(nil))}}); err != nil {
+		t.Fatal(err)
+	}
+	direct := 0
+	err := i.Direct(interp.DirectMethod{Type: reflect.TypeFor[Box](), Name: "Add", Call: func(recv reflect.Value, in []reflect.Value) []reflect.Value {
+		direct++
+		b, _ := reflect.TypeAssert[Box](recv)
+		more := make([]int, len(in)-1)
+		for j := range more {
+			more[j] = int(in[j+1].Int())
+		}
+		return []reflect.Value{reflect.ValueOf(b.Add(int(in[0].Int()), more...))}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := i.Eval(`import . "b"
+func plain(b Box) int { return b.Add(1) + b.Add(2, 3) }
+func spread(b Box) int { xs := []int{4, 5}; return b.Add(0, xs...) }
+func deferred(b Box) { defer b.Add(10) }
+func value(b Box) int { f := b.Add; return f(100) }`); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	b := Box{&n}
+	call := func(name string) any {
+		v, err := i.Eval(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := v.Call([]reflect.Value{reflect.ValueOf(b)})
+		if len(out) == 0 {
+			return nil
+		}
+		return out[0].Interface()
+	}
+	// 1, then 1+2+3: the second call's result is 6, the sum 7.
+	if got := call("plain"); got != 7 || direct != 2 {
+		t.Errorf("plain = %v with %d direct calls, want 7 with 2", got, direct)
+	}
+	// A spread slice, a deferred call and a method value go through
+	// reflect, with the same effect.
+	if got := call("spread"); got != 15 || direct != 2 {
+		t.Errorf("spread = %v with %d direct calls, want 15 with 2", got, direct)
+	}
+	call("deferred")
+	if n != 25 || direct != 2 {
+		t.Errorf("after deferred: n = %d with %d direct calls, want 25 with 2", n, direct)
+	}
+	if got := call("value"); got != 125 {
+		t.Errorf("value = %v, want 125", got)
+	}
+	for _, bad := range []interp.DirectMethod{
+		{Type: reflect.TypeFor[Box](), Name: "Sub", Call: func(reflect.Value, []reflect.Value) []reflect.Value { return nil }},
+		{Type: reflect.TypeFor[*Box](), Name: "Add"},
+		{Type: reflect.TypeFor[error](), Name: "Error", Call: func(reflect.Value, []reflect.Value) []reflect.Value { return nil }},
+	} {
+		if err := i.Direct(bad); err == nil {
+			t.Errorf("Direct(%v.%s) accepted", bad.Type, bad.Name)
+		}
+	}
+}

@@ -6,7 +6,9 @@ import (
 	"go/constant"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // bltn type defines functions which run at CFG execution.
@@ -1007,6 +1009,50 @@ func genFunctionWrapper(n *node) func(*frame) reflect.Value {
 	}
 }
 
+// frameLayout is the type of one allocation holding a call's frame, its
+// values and the variables they point to (batos): struct { Frame frame;
+// Data [n]reflect.Value; V0 types[0]; V1 types[1]; ... }. A call then
+// allocates once instead of 2+n times. nil when reflect cannot make it.
+type frameLayout struct {
+	typ     reflect.Type
+	dataOff uintptr
+}
+
+func newFrameLayout(types []reflect.Type) (l *frameLayout) {
+	defer func() {
+		if recover() != nil {
+			l = nil
+		}
+	}()
+	fields := make([]reflect.StructField, 2, 2+len(types))
+	fields[0] = reflect.StructField{Name: "Frame", Type: reflect.TypeOf(frame{})}
+	fields[1] = reflect.StructField{Name: "Data", Type: reflect.ArrayOf(len(types), valueType)}
+	for i, t := range types {
+		fields = append(fields, reflect.StructField{Name: "V" + strconv.Itoa(i), Type: t})
+	}
+	st := reflect.StructOf(fields)
+	return &frameLayout{typ: st, dataOff: st.Field(1).Offset}
+}
+
+var valueType = reflect.TypeOf(reflect.Value{})
+
+// alloc returns a frame under anc whose data holds n addressable zero
+// values of the layout's types, as newFrame and reflect.New would make
+// them.
+func (l *frameLayout) alloc(anc *frame, n int) *frame {
+	v := reflect.New(l.typ)
+	p := v.UnsafePointer()
+	f := (*frame)(p)
+	f.anc, f.id = anc, anc.runid()
+	f.done, f.root, f.meter = anc.done, anc.root, anc.meter
+	f.data = unsafe.Slice((*reflect.Value)(unsafe.Add(p, l.dataOff)), n)
+	e := v.Elem()
+	for i := range f.data {
+		f.data[i] = e.Field(2 + i)
+	}
+	return f
+}
+
 // genFunctionCall returns the body of genFunctionWrapper's function: it
 // runs def, the function n refers to, in a new frame under f with the
 // arguments in (the variadic ones as a slice, as reflect.MakeFunc passes
@@ -1027,13 +1073,19 @@ func genFunctionCall(n, def *node) func() func(f *frame, in []reflect.Value) []r
 		for i, typ := range def.typ.arg {
 			wrap[i] = !isEmptyInterface(typ) && typ.TypeOf() != valueInterfaceType && isInterfaceSrc(typ)
 		}
+		layout := newFrameLayout(def.types)
 		return func(f *frame, in []reflect.Value) []reflect.Value {
 			// Allocate and init local frame. All values to be settable and addressable.
-			fr := newFrame(f, len(def.types), f.runid())
-			d := fr.data
-			for i, t := range def.types {
-				d[i] = reflect.New(t).Elem()
+			var fr *frame
+			if layout != nil {
+				fr = layout.alloc(f, len(def.types))
+			} else {
+				fr = newFrame(f, len(def.types), f.runid())
+				for i, t := range def.types {
+					fr.data[i] = reflect.New(t).Elem()
+				}
 			}
+			d := fr.data
 
 			if rcvr == nil {
 				d = d[numRet:]
@@ -1508,6 +1560,12 @@ func callBin(n *node) {
 	callFn := func(v reflect.Value, in []reflect.Value) []reflect.Value { return v.Call(in) }
 	if n.action == aCallSlice {
 		callFn = func(v reflect.Value, in []reflect.Value) []reflect.Value { return v.CallSlice(in) }
+	}
+	// batos: a native method given a direct entry (Interpreter.Direct) is
+	// called through it, with its receiver, instead of through reflect.
+	if fn := n.interp.directMethod(c0); fn != nil && n.action != aCallSlice && n.anc.kind != deferStmt && n.anc.kind != goStmt {
+		value = genValue(c0.child[0])
+		callFn = fn
 	}
 
 	for i, c := range child {
