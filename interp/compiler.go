@@ -316,15 +316,7 @@ func (c *Compiler) compile(selector, src string) (*Method, error) {
 	if err != nil {
 		return nil, c.evalErr(selector, err, sm)
 	}
-	fv, err := c.eval(it, hidden)
-	if err != nil {
-		return nil, c.evalErr(selector, err, nil)
-	}
-	ft := fv.Type()
-	if fv.Kind() != reflect.Func {
-		return nil, fmt.Errorf("method %s: internal error: compiled to %s", selector, fv.Type())
-	}
-	call, err := it.in.Func(hidden)
+	call, ft, err := it.in.Func(hidden)
 	if err != nil {
 		return nil, fmt.Errorf("method %s: internal error: %w", selector, err)
 	}

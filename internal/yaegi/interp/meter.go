@@ -45,26 +45,32 @@ type Metered interface {
 }
 
 // Func returns a native entry to the function name declared in the main
-// package: call(in) runs it with the arguments in (a variadic function's
-// last one as a slice, as reflect.Value.CallSlice takes them) and returns
-// its results, as calling the function's value through reflect would,
-// without reflect's call and reflect.MakeFunc's stub (their allocations
-// and argument layout lookups). Each argument must be assignable to its
-// parameter's type.
-func (interp *Interpreter) Func(name string) (call func(in []reflect.Value) []reflect.Value, err error) {
+// package, and the function's type: call(in) runs it with the arguments
+// in (a variadic function's last one as a slice, as reflect.Value.CallSlice
+// takes them) and returns its results, as calling the function's value
+// through reflect would, without reflect's call and reflect.MakeFunc's stub
+// (their allocations and argument layout lookups). Each argument must be
+// assignable to its parameter's type.
+func (interp *Interpreter) Func(name string) (call func(in []reflect.Value) []reflect.Value, typ reflect.Type, err error) {
 	interp.mutex.RLock()
 	sym, ok := interp.srcPkg["main"][name]
 	interp.mutex.RUnlock()
 	if !ok || sym.kind != funcSym || sym.node == nil {
-		return nil, fmt.Errorf("%s is not a function of the main package", name)
+		return nil, nil, fmt.Errorf("%s is not a function of the main package", name)
 	}
 	def := sym.node
 	if def.kind != funcDecl || def.typ == nil || len(def.child) < 4 {
-		return nil, fmt.Errorf("%s is not a function declaration", name)
+		return nil, nil, fmt.Errorf("%s is not a function declaration", name)
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			call, typ, err = nil, nil, fmt.Errorf("function %s: %v", name, r)
+		}
+	}()
+	typ = def.typ.TypeOf()
 	body := genFunctionCall(def, def)()
 	f := interp.frame
-	return func(in []reflect.Value) []reflect.Value { return body(f, in) }, nil
+	return func(in []reflect.Value) []reflect.Value { return body(f, in) }, typ, nil
 }
 
 // A DirectMethod is a native entry to the method Name of the native type

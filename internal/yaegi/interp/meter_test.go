@@ -205,9 +205,12 @@ func TestMeterLeavesOnPanic(t *testing.T) {
 
 func TestFunc(t *testing.T) {
 	i, _ := eval(t, fibSrc, "fib")
-	call, err := i.Func("fib")
+	call, typ, err := i.Func("fib")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if typ != reflect.TypeFor[func(*testMeter, int) int]() {
+		t.Errorf("Func's type = %v", typ)
 	}
 	m := &testMeter{}
 	out := call([]reflect.Value{reflect.ValueOf(m), reflect.ValueOf(10)})
@@ -217,7 +220,7 @@ func TestFunc(t *testing.T) {
 	if m.entries != 1+177 {
 		t.Errorf("entries = %d, want %d", m.entries, 1+177)
 	}
-	sum, err := i.Func("sum")
+	sum, _, err := i.Func("sum")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +229,7 @@ func TestFunc(t *testing.T) {
 		t.Errorf("sum(1, 2, 3) = %v", out[0])
 	}
 	for _, name := range []string{"nope", "fibSrc"} {
-		if _, err := i.Func(name); err == nil || !strings.Contains(err.Error(), name) {
+		if _, _, err := i.Func(name); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("Func(%q) = %v, want an error naming it", name, err)
 		}
 	}
