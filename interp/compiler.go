@@ -251,6 +251,23 @@ func (c *Compiler) retire() {
 	clear(c.mu.cache)
 }
 
+// Prepare starts an interpreter ahead of the first compile, so that the
+// compile does not wait for one (a sandbox child prepares while it waits
+// for its request).
+func (c *Compiler) Prepare() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.mu.pool) > 0 {
+		return nil
+	}
+	it, err := c.acquire()
+	if err != nil {
+		return err
+	}
+	it.busy.Unlock()
+	return nil
+}
+
 // acquire returns an idle interpreter of the pool, write-locked, creating
 // one when all are busy. c.mu is held.
 func (c *Compiler) acquire() (*interpreter, error) {

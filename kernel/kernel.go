@@ -27,6 +27,14 @@ type Options struct {
 	// MaxVersions bounds compiled method versions per interpreter
 	// (see interp.Config.MaxVersions); zero keeps interp's default.
 	MaxVersions int
+	// ReadOnly opens the image for reading only (image.Options.ReadOnly):
+	// a transaction that changes anything fails to commit, and an empty
+	// image is refused, not awakened.
+	ReadOnly bool
+	// Compiler, when set, is the method compiler, made by NewCompiler
+	// ahead of Open (a sandbox child makes one while it waits for its
+	// request); MaxVersions is then its own.
+	Compiler *interp.Compiler
 }
 
 // Kernel is a running image: the store, the method compiler, the lookup
@@ -62,7 +70,7 @@ func Open(dir string, opts *Options) (*Kernel, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	st, err := image.Open(dir, &image.Options{Create: true})
+	st, err := image.Open(dir, &image.Options{Create: !opts.ReadOnly, ReadOnly: opts.ReadOnly})
 	if err != nil {
 		return nil, err
 	}
@@ -73,17 +81,17 @@ func Open(dir string, opts *Options) (*Kernel, error) {
 		return nil, err
 	}
 	k.prims = defaultPrimitives()
-	k.compiler, err = interp.NewCompiler(interp.Config{
-		Exports:      scriptExports(),
-		APIPackage:   scriptPackage,
-		ReceiverType: "Object",
-		Contextual:   map[string]string{"Lobby": "self.Lobby()", "NewObject": "self.NewObject"},
-		MaxVersions:  opts.MaxVersions,
-		Direct:       directMethods,
-	})
+	k.compiler = opts.Compiler
+	if k.compiler == nil {
+		k.compiler, err = NewCompiler(opts.MaxVersions)
+	}
 	if err != nil {
 		k.Close()
 		return nil, fmt.Errorf("open image %s: %w", dir, err)
+	}
+	if st.Empty() && opts.ReadOnly {
+		k.Close()
+		return nil, fmt.Errorf("open image %s: the image is empty, and it is opened read-only", dir)
 	}
 	if st.Empty() {
 		src, name := opts.Codex, opts.CodexName
@@ -100,6 +108,19 @@ func Open(dir string, opts *Options) (*Kernel, error) {
 	}
 	k.log.Info("image opened", "dir", dir, "lastTx", uint64(st.LastTx()))
 	return k, nil
+}
+
+// NewCompiler returns a method compiler for Options.Compiler, set up as
+// Open sets up its own.
+func NewCompiler(maxVersions int) (*interp.Compiler, error) {
+	return interp.NewCompiler(interp.Config{
+		Exports:      scriptExports(),
+		APIPackage:   scriptPackage,
+		ReceiverType: "Object",
+		Contextual:   map[string]string{"Lobby": "self.Lobby()", "NewObject": "self.NewObject"},
+		MaxVersions:  maxVersions,
+		Direct:       directMethods,
+	})
 }
 
 // Close closes the image. Sessions must not be used afterwards.

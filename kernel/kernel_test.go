@@ -3,6 +3,7 @@ package kernel_test
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -348,5 +349,46 @@ o.Define("doesNotUnderstand", "func doesNotUnderstand(self Object, sel string, a
 o.Send("anything", 1, 2)`)
 	if err != nil || res.Text != `"anything/2"` {
 		t.Fatalf("override doesNotUnderstand: %q, %v", res.Text, err)
+	}
+}
+
+// TestOpenReadOnly opens an image for reading only, as a sandbox child
+// opens its checkpoint: sends work, a change fails to commit and leaves
+// the image as it was, and an empty folder is refused, not awakened.
+func TestOpenReadOnly(t *testing.T) {
+	k, dir := openKernel(t)
+	run(t, k.NewSession("user"), func(lobby kernel.Object) {
+		lobby.Define("answer", `func answer(self Object) int { return 42 }`)
+	})
+	k.Close()
+	c, err := kernel.NewCompiler(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := kernel.Open(dir, &kernel.Options{ReadOnly: true, Compiler: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	s := ro.NewSession("user")
+	if v, err := s.Send(context.Background(), image.RootOID, "answer"); err != nil || v != 42 {
+		t.Fatalf("answer = %v, %v", v, err)
+	}
+	_, err = s.Run(context.Background(), "write", func(lobby kernel.Object) error {
+		lobby.Set("x", 1)
+		return nil
+	})
+	if !errors.Is(err, image.ErrReadOnly) {
+		t.Fatalf("a write on a read-only image: %v, want ErrReadOnly", err)
+	}
+	empty := t.TempDir()
+	if _, err := kernel.Open(empty, &kernel.Options{ReadOnly: true}); err == nil {
+		t.Fatal("an empty folder opened read-only")
+	}
+	if ls, _ := os.ReadDir(empty); len(ls) != 0 {
+		t.Fatalf("a read-only open wrote %d entries into an empty folder", len(ls))
 	}
 }

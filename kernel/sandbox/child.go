@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -33,13 +34,36 @@ func Main() int {
 	// is captured) must not corrupt the response.
 	stdout := os.Stdout
 	os.Stdout = os.Stderr
+	// What does not depend on the request is done before reading it: a
+	// warm child (Runner.Warm) does it while it waits.
+	c, err := kernel.NewCompiler(0)
+	if err == nil {
+		err = c.Prepare()
+	}
+	if err != nil {
+		c = nil // Open makes its own and reports what fails
+	}
+	signalReady()
 	var req Request
 	if err := json.NewDecoder(bufio.NewReader(os.Stdin)).Decode(&req); err != nil {
 		writeResponse(stdout, Response{ErrorKind: KindOther, Error: "sandbox: bad request: " + oneLine(err.Error())})
 		return 2
 	}
-	writeResponse(stdout, run(req))
+	writeResponse(stdout, run(req, c))
 	return 0
+}
+
+// signalReady writes a byte on the descriptor the runner named in
+// readyEnv, if any (see Runner.Ready).
+func signalReady() {
+	fd, err := strconv.Atoi(os.Getenv(readyEnv))
+	if err != nil || fd < 3 {
+		return
+	}
+	if f := os.NewFile(uintptr(fd), "ready"); f != nil {
+		_, _ = f.Write([]byte{1})
+		f.Close()
+	}
 }
 
 // MaxMemory is the sandbox process's address-space limit.
@@ -57,12 +81,16 @@ func writeResponse(w io.Writer, resp Response) {
 // (Session.SetLimits): nothing is written into the checkpoint, so the
 // candidate reads Lobby.system as its real run will; the trial itself
 // never commits.
-func run(req Request) Response {
-	k, err := kernel.Open(req.Image, &kernel.Options{Logger: slog.New(slog.DiscardHandler)})
+//
+// The image is opened read-only (the trial's transaction is aborted
+// anyway), with c, a compiler made ahead, when not nil. It is not closed:
+// the process exits once the response is written, a read-only image has
+// nothing to write, and the parent waits for the exit.
+func run(req Request, c *interp.Compiler) Response {
+	k, err := kernel.Open(req.Image, &kernel.Options{Logger: slog.New(slog.DiscardHandler), ReadOnly: true, Compiler: c})
 	if err != nil {
 		return Response{ErrorKind: KindOther, Error: "sandbox: open image: " + oneLine(err.Error())}
 	}
-	defer k.Close()
 	ctx := context.Background()
 	if req.DeadlineMS > 0 {
 		// A second stop besides the guard's deadline.

@@ -61,6 +61,31 @@ type child struct {
 	stdout, stderr *capBuffer
 	done           chan struct{} // closed when the process has been waited for
 	waitErr        error
+	// ready is closed when the child says it has done what it does
+	// before reading its request (readyEnv), or has exited.
+	ready chan struct{}
+}
+
+// readyEnv names, in a child's environment, the file descriptor on which
+// it writes a byte once it is ready for its request.
+const readyEnv = "BATOS_SANDBOX_READY_FD"
+
+// Ready waits until the warm child, if there is one, is ready for its
+// request (it has made and prepared its compiler), or ctx ends. A trial
+// that starts earlier waits for that work itself.
+func (r *Runner) Ready(ctx context.Context) error {
+	r.mu.Lock()
+	c := r.spare
+	r.mu.Unlock()
+	if c == nil {
+		return nil
+	}
+	select {
+	case <-c.ready:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Trial runs req in a sandbox process on a checkpoint of store and returns
@@ -191,13 +216,29 @@ func (r *Runner) start(argv []string) (*child, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &child{cmd: cmd, stdin: stdin, stdout: &capBuffer{max: maxStdout}, stderr: &capBuffer{max: maxStderr}, done: make(chan struct{})}
+	readyR, readyW, err := os.Pipe()
+	if err != nil {
+		stdin.Close()
+		return nil, err
+	}
+	defer readyW.Close()
+	cmd.ExtraFiles = []*os.File{readyW} // descriptor 3 in the child
+	cmd.Env = append(cmd.Env, readyEnv+"=3")
+	c := &child{cmd: cmd, stdin: stdin, stdout: &capBuffer{max: maxStdout}, stderr: &capBuffer{max: maxStderr}, done: make(chan struct{}), ready: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = c.stdout, c.stderr
 	setProcessGroup(cmd)
 	cmd.WaitDelay = time.Second
 	if err := cmd.Start(); err != nil {
+		readyR.Close()
 		return nil, err
 	}
+	go func() {
+		// A byte, or the end of the pipe when the child exits without
+		// one (an older child, or one that died).
+		_, _ = readyR.Read(make([]byte, 1))
+		readyR.Close()
+		close(c.ready)
+	}()
 	go func() {
 		c.waitErr = cmd.Wait()
 		close(c.done)

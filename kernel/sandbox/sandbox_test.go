@@ -534,6 +534,18 @@ func TestWarmRunner(t *testing.T) {
 			runtime.Gosched()
 		}
 	}
+	// Ready returns once the waiting child has made its compiler and
+	// said so, while it still waits for a request.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := r.Ready(ctx); err != nil {
+		t.Fatalf("Ready: %v", err)
+	}
+	select {
+	case <-spare.done:
+		t.Fatalf("the warm child exited (%v) instead of waiting for its request", spare.waitErr)
+	default:
+	}
 	r.Close()
 	select {
 	case <-spare.done:
