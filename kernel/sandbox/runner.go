@@ -142,6 +142,14 @@ func (r *Runner) Trial(ctx context.Context, store *image.Store, req Request) (Re
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
+	case <-c.stdout.line:
+		// The response is whole: the child only exits now, and is reaped
+		// in the background (killed if it lingers).
+		if resp, err := parseResponse(c.stdout.Bytes()); err == nil {
+			go c.reap()
+			return resp, nil
+		}
+		<-c.done // garbage: the exit status says more
 	case <-c.done:
 	case <-ctx.Done():
 		c.kill()
@@ -224,7 +232,7 @@ func (r *Runner) start(argv []string) (*child, error) {
 	defer readyW.Close()
 	cmd.ExtraFiles = []*os.File{readyW} // descriptor 3 in the child
 	cmd.Env = append(cmd.Env, readyEnv+"=3")
-	c := &child{cmd: cmd, stdin: stdin, stdout: &capBuffer{max: maxStdout}, stderr: &capBuffer{max: maxStderr}, done: make(chan struct{}), ready: make(chan struct{})}
+	c := &child{cmd: cmd, stdin: stdin, stdout: &capBuffer{max: maxStdout, line: make(chan struct{})}, stderr: &capBuffer{max: maxStderr}, done: make(chan struct{}), ready: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = c.stdout, c.stderr
 	setProcessGroup(cmd)
 	cmd.WaitDelay = time.Second
@@ -244,6 +252,20 @@ func (r *Runner) start(argv []string) (*child, error) {
 		close(c.done)
 	}()
 	return c, nil
+}
+
+// lingerAfterResponse is how long a child may take to exit once it has
+// answered before it is killed.
+var lingerAfterResponse = 5 * time.Second
+
+// reap waits for a child that has answered, killing it if it does not
+// exit soon.
+func (c *child) reap() {
+	select {
+	case <-c.done:
+	case <-time.After(lingerAfterResponse):
+		c.kill()
+	}
 }
 
 // kill kills the child's process group and waits for it.
@@ -307,17 +329,35 @@ func lastLine(b []byte) string {
 }
 
 // capBuffer keeps the first max bytes written to it and drops the rest, so
-// a child cannot make the parent buffer without bound.
+// a child cannot make the parent buffer without bound. When line is not
+// nil, it is closed at the first newline kept: the child's one response
+// line is whole.
 type capBuffer struct {
-	max int
-	b   bytes.Buffer
+	max  int
+	line chan struct{}
+
+	mu     sync.Mutex
+	b      bytes.Buffer
+	closed bool
 }
 
 func (c *capBuffer) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if room := c.max - c.b.Len(); room > 0 {
-		c.b.Write(p[:min(len(p), room)])
+		kept := p[:min(len(p), room)]
+		c.b.Write(kept)
+		if c.line != nil && !c.closed && bytes.IndexByte(kept, '\n') >= 0 {
+			c.closed = true
+			close(c.line)
+		}
 	}
 	return len(p), nil
 }
 
-func (c *capBuffer) Bytes() []byte { return c.b.Bytes() }
+// Bytes returns a copy of what was kept so far.
+func (c *capBuffer) Bytes() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return bytes.Clone(c.b.Bytes())
+}

@@ -553,3 +553,29 @@ func TestWarmRunner(t *testing.T) {
 		t.Fatal("Close did not kill the warm child")
 	}
 }
+
+// TestAnswerThenLinger: a child's answer is returned as soon as its line
+// is whole, and a child that does not exit after answering is killed.
+func TestAnswerThenLinger(t *testing.T) {
+	defer func(d time.Duration) { lingerAfterResponse = d }(lingerAfterResponse)
+	lingerAfterResponse = 100 * time.Millisecond
+	f := newFixture(t)
+	r := &Runner{Command: []string{"sh", "-c", `read line; echo '{"ok":true,"value":"7","value_type":"int"}'; exec sleep 60`}}
+	var pid int
+	r.started = func(p int) { pid = p }
+	start := time.Now()
+	resp := f.trial(t, r, Request{Selector: "seven", Source: `func seven(self Object) int { return 7 }`})
+	if !resp.OK || resp.Value != "7" {
+		t.Fatalf("response = %+v", resp)
+	}
+	if took := time.Since(start); took > 30*time.Second {
+		t.Fatalf("Trial waited %s for the child's exit", took)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the lingering child was not killed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
