@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
-	yaegi "github.com/traefik/yaegi/interp"
+	yaegiinterp "github.com/traefik/yaegi/interp"
+
+	"batos/internal/plainyaegi"
 )
 
 // BenchmarkCall measures Method.Call of a trivial method and reports it as
@@ -13,7 +15,7 @@ import (
 // rewriting) through its typed func value, measured in the same run.
 func BenchmarkCall(b *testing.B) {
 	const src = "func add(self Object, x int) int { return x + 1 }"
-	in := yaegi.New(yaegi.Options{})
+	in := yaegiinterp.New(yaegiinterp.Options{})
 	if err := in.Use(testExports()); err != nil {
 		b.Fatal(err)
 	}
@@ -56,7 +58,7 @@ func BenchmarkCall(b *testing.B) {
 // countdown as a ratio to the same loop without it.
 func BenchmarkLoop(b *testing.B) {
 	const src = "func sum(self Object, n int) int { s := 0; for i := 0; i < n; i++ { s += i }; return s }"
-	in := yaegi.New(yaegi.Options{})
+	in := yaegiinterp.New(yaegiinterp.Options{})
 	in.Use(testExports())
 	in.Eval(`import . "batos/script"` + "\n" + src)
 	v, _ := in.Eval("sum")
@@ -83,16 +85,16 @@ func BenchmarkLoop(b *testing.B) {
 }
 
 // BenchmarkCompile compiles a 10-line method (a distinct source each time,
-// so the cache does not answer), interpreter replacement included.
+// so the cache does not answer), interpreter replacement included, and
+// reports it as a ratio to upstream yaegi's own compile of the same
+// sources (x-yaegi; see plainyaegi.CompileCost).
 func BenchmarkCompile(b *testing.B) {
 	c, err := NewCompiler(testConfig())
 	if err != nil {
 		b.Fatal(err)
 	}
-	i := 0
-	for b.Loop() {
-		i++
-		src := fmt.Sprintf(`func area(self Object, scale float64) float64 {
+	src := func(name string, i int) string {
+		return fmt.Sprintf(`func %s(self Object, scale float64) float64 {
 	w, _ := self.Get("w").(float64)
 	h, _ := self.Get("h").(float64)
 	total := 0.0
@@ -102,12 +104,23 @@ func BenchmarkCompile(b *testing.B) {
 	label := strings.ToUpper("area")
 	_ = label
 	return total + %d
-}`, i)
-		if _, err := c.Compile("area", src); err != nil {
+}`, name, i)
+	}
+	i := 0
+	for b.Loop() {
+		i++
+		if _, err := c.Compile("area", src("area", i)); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/compile")
+	per := b.Elapsed() / time.Duration(b.N)
+	yaegi := plainyaegi.CompileCost(b, 2000, DefaultMaxVersions, func() *yaegiinterp.Interpreter {
+		return plainyaegi.New(b, testExports(), `import "strings"`+"\n"+`import . "batos/script"`)
+	}, func(i int) string { return src(fmt.Sprintf("area%d", i), i) })
+	b.ReportMetric(float64(per.Microseconds()), "µs/compile")
+	b.ReportMetric(float64(yaegi.Microseconds()), "yaegi-µs")
+	b.ReportMetric(float64(per)/float64(yaegi), "x-yaegi")
+	b.ReportMetric(3, "goal-x")
 }
 
 // BenchmarkWorkspaceEntry measures an entry in a workspace that has

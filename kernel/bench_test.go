@@ -3,33 +3,23 @@ package kernel_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/traefik/yaegi/interp"
+	yaegiinterp "github.com/traefik/yaegi/interp"
 
 	"batos/image"
+	"batos/internal/plainyaegi"
+	"batos/interp"
 	"batos/kernel"
 )
 
 // rawYaegiCall measures the raw cost a send is compared with: calling a
 // function compiled by plain yaegi, directly through its Go func value.
 func rawYaegiCall(b *testing.B) time.Duration {
-	i := interp.New(interp.Options{})
-	if _, err := i.Eval(`func answer(x int) int { return x }`); err != nil {
-		b.Fatal(err)
-	}
-	v, err := i.Eval("answer")
-	if err != nil {
-		b.Fatal(err)
-	}
-	fn := v.Interface().(func(int) int)
-	const n = 200_000
-	start := time.Now()
-	for j := 0; j < n; j++ {
-		fn(j)
-	}
-	return time.Since(start) / n
+	fn := plainyaegi.Func(b, `func answer(x int) int { return x }`, "answer").(func(int) int)
+	return plainyaegi.Mean(200_000, func() { fn(1) })
 }
 
 // BenchmarkSend sends to a trivial installed method from Go, inside one
@@ -54,6 +44,7 @@ func BenchmarkSend(b *testing.B) {
 	})
 	b.ReportMetric(float64(raw.Nanoseconds()), "raw-ns/call")
 	b.ReportMetric(float64(per)/float64(raw), "x-raw")
+	b.ReportMetric(2, "goal-x")
 }
 
 // BenchmarkSendChain sends through a 10-deep delegation chain and reports
@@ -134,14 +125,14 @@ func BenchmarkOpenLargeImage(b *testing.B) {
 }
 
 // BenchmarkDefine compiles and installs a 10-line method, one new source
-// version per iteration, inside one transaction (compile cost, no fsync).
+// version per iteration, inside one transaction (compile cost, no fsync),
+// and reports it as a ratio to upstream yaegi's own compile of the same
+// sources (x-yaegi; see plainyaegi.CompileCost).
 func BenchmarkDefine(b *testing.B) {
 	k, _ := openKernel(b)
 	s := k.NewSession("bench")
-	_, err := s.Run(context.Background(), "bench", func(lobby kernel.Object) error {
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			lobby.Define("stats", fmt.Sprintf(`func stats(self Object, xs []any) (int, float64) {
+	src := func(i int) string {
+		return fmt.Sprintf(`func stats(self Object, xs []any) (int, float64) {
 	n, sum := 0, 0.0
 	for _, x := range xs {
 		if f, ok := x.(float64); ok {
@@ -150,12 +141,25 @@ func BenchmarkDefine(b *testing.B) {
 		}
 	}
 	return n, sum / float64(n+%d)
-}`, i))
+}`, i)
+	}
+	var per time.Duration
+	_, err := s.Run(context.Background(), "bench", func(lobby kernel.Object) error {
+		i := 0
+		for b.Loop() {
+			i++
+			lobby.Define("stats", src(i))
 		}
-		b.StopTimer()
+		per = b.Elapsed() / time.Duration(b.N)
 		return fmt.Errorf("abort: benchmark only")
 	})
 	if err == nil || err.Error() != "abort: benchmark only" {
 		b.Fatal(err)
 	}
+	yaegi := plainyaegi.CompileCost(b, 2000, interp.DefaultMaxVersions, func() *yaegiinterp.Interpreter {
+		return plainyaegi.New(b, nil, "type Object struct{ oid uint64 }")
+	}, func(i int) string { return strings.Replace(src(i), "func stats(", fmt.Sprintf("func stats%d(", i), 1) })
+	b.ReportMetric(float64(yaegi.Microseconds()), "yaegi-µs")
+	b.ReportMetric(float64(per)/float64(yaegi), "x-yaegi")
+	b.ReportMetric(3, "goal-x")
 }
