@@ -49,6 +49,7 @@ type Runner struct {
 	Warm bool
 
 	started func(pid int) // test hook: called once the child has its request
+	linger  time.Duration // test hook: replaces lingerAfterResponse when set
 
 	mu    sync.Mutex
 	spare *child
@@ -146,7 +147,11 @@ func (r *Runner) Trial(ctx context.Context, store *image.Store, req Request) (Re
 		// The response is whole: the child only exits now, and is reaped
 		// in the background (killed if it lingers).
 		if resp, err := parseResponse(c.stdout.Bytes()); err == nil {
-			go c.reap()
+			linger := lingerAfterResponse
+			if r.linger > 0 {
+				linger = r.linger
+			}
+			go c.reap(linger)
 			return resp, nil
 		}
 		<-c.done // garbage: the exit status says more
@@ -256,14 +261,14 @@ func (r *Runner) start(argv []string) (*child, error) {
 
 // lingerAfterResponse is how long a child may take to exit once it has
 // answered before it is killed.
-var lingerAfterResponse = 5 * time.Second
+const lingerAfterResponse = 5 * time.Second
 
-// reap waits for a child that has answered, killing it if it does not
-// exit soon.
-func (c *child) reap() {
+// reap waits for a child that has answered, killing it if it has not
+// exited after linger.
+func (c *child) reap(linger time.Duration) {
 	select {
 	case <-c.done:
-	case <-time.After(lingerAfterResponse):
+	case <-time.After(linger):
 		c.kill()
 	}
 }

@@ -557,10 +557,8 @@ func TestWarmRunner(t *testing.T) {
 // TestAnswerThenLinger: a child's answer is returned as soon as its line
 // is whole, and a child that does not exit after answering is killed.
 func TestAnswerThenLinger(t *testing.T) {
-	defer func(d time.Duration) { lingerAfterResponse = d }(lingerAfterResponse)
-	lingerAfterResponse = 100 * time.Millisecond
 	f := newFixture(t)
-	r := &Runner{Command: []string{"sh", "-c", `read line; echo '{"ok":true,"value":"7","value_type":"int"}'; exec sleep 60`}}
+	r := &Runner{Command: []string{"sh", "-c", `read line; echo '{"ok":true,"value":"7","value_type":"int"}'; exec sleep 60`}, linger: 100 * time.Millisecond}
 	var pid int
 	r.started = func(p int) { pid = p }
 	start := time.Now()
