@@ -410,6 +410,70 @@ func (m *Method) Call(g *Guard, self any, args []any) (res any, err error) {
 	return m.results(out)
 }
 
+// CallValues is Call for arguments that are reflect.Values already (the
+// interpreter's, for a send from a method): when each has its parameter's
+// exact type, they go into the callee's frame as they are, and a single
+// result comes back as the Value it is, without boxing either. Otherwise
+// it is Call, its result as a Value (the zero Value for nil). self must
+// be of the receiver type.
+func (m *Method) CallValues(g *Guard, self reflect.Value, args []reflect.Value) (res reflect.Value, err error) {
+	if !m.exact(args) || self.Type() != m.recv {
+		boxed := make([]any, len(args))
+		for i, a := range args {
+			if a.IsValid() && a.CanInterface() {
+				boxed[i] = a.Interface()
+			}
+		}
+		var s any
+		if self.IsValid() {
+			s = self.Interface()
+		}
+		v, err := m.Call(g, s, boxed)
+		if err != nil || v == nil {
+			return reflect.Value{}, err
+		}
+		return reflect.ValueOf(v), nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = reflect.Value{}, m.terms.panicToError(m.Selector, r, m.home.in.FileSet(), m.src)
+		}
+	}()
+	m.home.busy.RLock()
+	defer m.home.busy.RUnlock()
+	in := g.pushArgs(2 + len(args))
+	defer g.popArgs(len(in))
+	in[0], in[1] = reflect.ValueOf(g), self
+	copy(in[2:], args)
+	out := m.call(in)
+	if e := g.stopped.Load(); e != nil {
+		return reflect.Value{}, e
+	}
+	if m.lastErr || len(out) != 1 {
+		v, err := m.results(out)
+		if err != nil || v == nil {
+			return reflect.Value{}, err
+		}
+		return reflect.ValueOf(v), nil
+	}
+	return out[0], nil
+}
+
+// exact reports whether args can go into a call as they are: one per
+// parameter of a method that is not variadic, each of its parameter's
+// type.
+func (m *Method) exact(args []reflect.Value) bool {
+	if m.Sig.Variadic || len(args) != len(m.params) {
+		return false
+	}
+	for i, a := range args {
+		if !a.IsValid() || a.Type() != m.params[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // results maps the compiled function's results to Call's: none → nil; one
 // → it; a last error → returned as the error when non-nil; several →
 // []any.

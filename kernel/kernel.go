@@ -214,11 +214,15 @@ func scriptExports() map[string]map[string]reflect.Value {
 // Go call instead of a call through reflect.
 var directMethods = []interp.DirectMethod{
 	{Type: objectType, Name: "Send", Call: func(recv reflect.Value, in []reflect.Value) []reflect.Value {
-		args := make([]any, len(in)-1)
-		for i := range args {
-			args[i] = in[i+1].Interface()
+		o := receiver(recv)
+		v, err := o.session().sendValues(recv, o.oid, in[0].String(), in[1:])
+		if err != nil {
+			panic(err)
 		}
-		return anyResult(receiver(recv).Send(in[0].String(), args...))
+		if !v.IsValid() {
+			v = reflect.Zero(anyType)
+		}
+		return []reflect.Value{v}
 	}},
 	{Type: objectType, Name: "Get", Call: func(recv reflect.Value, in []reflect.Value) []reflect.Value {
 		return anyResult(receiver(recv).Get(in[0].String()))

@@ -3,6 +3,7 @@ package kernel
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 
 	"batos/image"
@@ -213,6 +214,52 @@ func (s *Session) send(recv image.OID, sel string, args []any) (any, error) {
 		return s.notUnderstood(t, recv, sel, args)
 	}
 	return s.invoke(b, recv, sel, args)
+}
+
+// sendValues is send for interpreted code's Object.Send (directMethods):
+// when sel finds a method a person wrote, the arguments go from the
+// caller's frame to the callee's as the reflect.Values they are, and the
+// result comes back as one (interp.Method.CallValues); every other send
+// takes send's own way. self is recv as a Value.
+func (s *Session) sendValues(self reflect.Value, recv image.OID, sel string, in []reflect.Value) (reflect.Value, error) {
+	t := s.tx
+	if t == nil {
+		return reflect.Value{}, ErrNoTransaction
+	}
+	g := s.guard
+	g.Enter()
+	defer g.Leave()
+	b, found, err := t.resolve(recv, sel)
+	if err == nil && found && b.slot.Kind == image.SlotMethod {
+		m, err := s.k.method(b)
+		if err != nil {
+			return reflect.Value{}, err
+		}
+		if author := s.k.author(b); author == "" || !ModelWritten(author) {
+			prev := s.running
+			s.running = runningMethod{holder: b.holder, sel: sel}
+			defer func() { s.running = prev }()
+			v, err := m.CallValues(g, self, in)
+			return v, s.framed(err, recv, sel, b)
+		}
+	}
+	args := make([]any, len(in))
+	for i, a := range in {
+		args[i] = a.Interface()
+	}
+	var v any
+	switch {
+	case err != nil:
+		return reflect.Value{}, fmt.Errorf("send %s: %w", sel, err)
+	case !found:
+		v, err = s.notUnderstood(t, recv, sel, args)
+	default:
+		v, err = s.invoke(b, recv, sel, args)
+	}
+	if err != nil || v == nil {
+		return reflect.Value{}, err
+	}
+	return reflect.ValueOf(v), nil
 }
 
 func (s *Session) invoke(b binding, recv image.OID, sel string, args []any) (any, error) {
