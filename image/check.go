@@ -26,7 +26,7 @@ type CheckReport struct {
 // It returns the report, and a non-nil error when there are problems.
 func (s *Store) Check() (CheckReport, error) {
 	var rep CheckReport
-	if err := s.enter(); err != nil {
+	if err := s.enterFiles(); err != nil {
 		return rep, fmt.Errorf("check: %w", err)
 	}
 	defer s.exit()

@@ -13,7 +13,7 @@ import (
 // Open it (it takes its own lock) while this one stays open. Transactions
 // committed while Checkpoint runs may or may not be in the copy, whole.
 func (s *Store) Checkpoint(dir string) error {
-	if err := s.enter(); err != nil {
+	if err := s.enterFiles(); err != nil {
 		return fmt.Errorf("checkpoint image %s: %w", s.dir, err)
 	}
 	defer s.exit()

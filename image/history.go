@@ -10,7 +10,7 @@ import (
 // History returns up to limit transaction records with ids below before,
 // newest first; before == 0 means from the newest, limit <= 0 means all.
 func (s *Store) History(before TxID, limit int) ([]TxInfo, error) {
-	if err := s.enter(); err != nil {
+	if err := s.enterFiles(); err != nil {
 		return nil, fmt.Errorf("history: %w", s.engineErr(err))
 	}
 	defer s.exit()
@@ -45,7 +45,10 @@ func (s *Store) History(before TxID, limit int) ([]TxInfo, error) {
 // TxInfo returns the record of transaction id, or an error wrapping
 // ErrNotFound.
 func (s *Store) TxInfo(id TxID) (TxInfo, error) {
-	if err := s.enter(); err != nil {
+	if h, ok := s.view.(History); ok {
+		return h.TxInfo(id)
+	}
+	if err := s.enterFiles(); err != nil {
 		return TxInfo{}, fmt.Errorf("transaction %d: %w", id, s.engineErr(err))
 	}
 	defer s.exit()
@@ -79,7 +82,10 @@ type Revision struct {
 // Revisions returns the stored revisions of oid, newest first. Pack removes
 // old revisions, and removes unreachable objects with all their revisions.
 func (s *Store) Revisions(oid OID) ([]Revision, error) {
-	if err := s.enter(); err != nil {
+	if h, ok := s.view.(History); ok {
+		return h.Revisions(oid)
+	}
+	if err := s.enterFiles(); err != nil {
 		return nil, fmt.Errorf("revisions of object %d: %w", oid, s.engineErr(err))
 	}
 	defer s.exit()

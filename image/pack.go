@@ -27,7 +27,7 @@ type PackStats struct {
 // for its whole run (commits wait), and writes one synced batch. An empty
 // image packs to nothing; an image with transactions but no root is refused.
 func (s *Store) Pack(before TxID) (PackStats, error) {
-	if err := s.enter(); err != nil {
+	if err := s.enterFiles(); err != nil {
 		return PackStats{}, fmt.Errorf("pack: %w", s.engineErr(err))
 	}
 	defer s.exit()

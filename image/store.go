@@ -47,6 +47,9 @@ type Store struct {
 	attempts int
 	readOnly bool
 	logger   engineLogger
+	// view, when set, makes the store a view (view.go): no db, no lock,
+	// objects read from view.
+	view Source
 
 	// failure is the first fatal condition met (Pebble's Fatalf, corruption
 	// found while reading), nil while healthy. Once set, writes return its
@@ -381,6 +384,9 @@ func (s *Store) Close() error {
 	// snapshots of transactions left open.
 	s.inflight.Wait()
 	s.abortOpen()
+	if s.view != nil {
+		return nil
+	}
 	err := s.closeDB()
 	if lerr := s.lock.Close(); err == nil {
 		err = lerr
@@ -454,7 +460,7 @@ type Info struct {
 // Info counts the current objects (a scan of the o/ keys, unlike Open) and
 // reports the disk space Pebble uses.
 func (s *Store) Info() (Info, error) {
-	if err := s.enter(); err != nil {
+	if err := s.enterFiles(); err != nil {
 		return Info{}, fmt.Errorf("image info %s: %w", s.dir, err)
 	}
 	defer s.exit()

@@ -67,7 +67,9 @@ func (s *Store) Begin(principal string) *Txn {
 	s.commitMu.Lock()
 	t.start = TxID(s.lastTx.Load())
 	t.packGen = s.packGen
-	t.snap = s.db.NewSnapshot()
+	if s.view == nil {
+		t.snap = s.db.NewSnapshot()
+	}
 	s.commitMu.Unlock()
 	return t
 }
@@ -90,6 +92,14 @@ func (t *Txn) SetNote(note string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.note = note
+}
+
+// Err returns why the transaction cannot be used (its store was closed or
+// failed, or it has ended), or nil.
+func (t *Txn) Err() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.usable()
 }
 
 func (t *Txn) usable() error {
@@ -125,7 +135,14 @@ func (t *Txn) Get(oid OID) (*Record, bool, error) {
 	if w, ok := t.writes[oid]; ok {
 		return w.rec, w.rec != nil, nil
 	}
-	rec, found, err := t.s.current(t.snap, oid)
+	var rec *Record
+	var found bool
+	var err error
+	if t.s.view != nil {
+		rec, found, err = t.s.view.Object(oid)
+	} else {
+		rec, found, err = t.s.current(t.snap, oid)
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("get object %d: %w", oid, err)
 	}

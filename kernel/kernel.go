@@ -31,6 +31,10 @@ type Options struct {
 	// a transaction that changes anything fails to commit, and an empty
 	// image is refused, not awakened.
 	ReadOnly bool
+	// Store, when set, is the image to run instead of the one in dir,
+	// which then only names it (a sandbox child runs a view:
+	// image.OpenView). Close closes it.
+	Store *image.Store
 	// Compiler, when set, is the method compiler, made by NewCompiler
 	// ahead of Open (a sandbox child makes one while it waits for its
 	// request); MaxVersions is then its own.
@@ -70,9 +74,12 @@ func Open(dir string, opts *Options) (*Kernel, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	st, err := image.Open(dir, &image.Options{Create: !opts.ReadOnly, ReadOnly: opts.ReadOnly})
-	if err != nil {
-		return nil, err
+	st, err := opts.Store, error(nil)
+	if st == nil {
+		st, err = image.Open(dir, &image.Options{Create: !opts.ReadOnly, ReadOnly: opts.ReadOnly})
+		if err != nil {
+			return nil, err
+		}
 	}
 	k := &Kernel{store: st, bus: newBus()}
 	k.log, k.logFile, err = openLog(dir, opts.Logger)

@@ -35,6 +35,12 @@ func (p *PLLM) fitPrompt(ctx context.Context, endpoint string, m mandate, cfg co
 		return prompt
 	}
 	room := nctx - answerBudget(cfg)
+	if len(prompt)+templateTokens <= room {
+		// Every token of a llama.cpp vocabulary stands for at least one
+		// byte of the text, so this prompt fits without asking: one
+		// round trip less per generation.
+		return prompt
+	}
 	cl := p.client(endpoint)
 	for _, shrink := range []func(){
 		func() { m.Methods = "(omitted to fit the model's context)\n" },
@@ -51,6 +57,10 @@ func (p *PLLM) fitPrompt(ctx context.Context, endpoint string, m mandate, cfg co
 	}
 	return prompt
 }
+
+// templateTokens bounds the tokens a chat template adds around the
+// messages (roles, turn markers, the system prompt's frame).
+const templateTokens = 256
 
 func answerBudget(cfg config) int {
 	if n, ok := cfg.sampling["max_tokens"].(int); ok && n > 0 {

@@ -476,3 +476,19 @@ func TestTypedArguments(t *testing.T) {
 		t.Fatalf("recorded args = %s", got)
 	}
 }
+
+// TestPromptShorterThanTheContextIsNotMeasured: a prompt with fewer bytes
+// than the context has room for tokens fits without a /tokenize round
+// trip; one that may not fit is measured.
+func TestPromptShorterThanTheContextIsNotMeasured(t *testing.T) {
+	f := setup(t, 1, llamatest.Reply{Text: fib})
+	f.srv.SetContext(1<<20, 1, "")
+	if got := eval(t, f.s, `Lobby.Send("fibonacci", 10)`); got != "55" {
+		t.Fatalf("fibonacci = %s", got)
+	}
+	for _, r := range f.srv.Requests() {
+		if strings.HasSuffix(r.Path, "/tokenize") {
+			t.Fatalf("a prompt far inside the context was tokenized")
+		}
+	}
+}

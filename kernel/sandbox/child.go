@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"batos/image"
 	"batos/interp"
 	"batos/kernel"
 )
@@ -45,12 +46,75 @@ func Main() int {
 	}
 	signalReady()
 	var req Request
-	if err := json.NewDecoder(bufio.NewReader(os.Stdin)).Decode(&req); err != nil {
+	dec := json.NewDecoder(bufio.NewReader(os.Stdin))
+	if err := dec.Decode(&req); err != nil {
 		writeResponse(stdout, Response{ErrorKind: KindOther, Error: "sandbox: bad request: " + oneLine(err.Error())})
 		return 2
 	}
-	writeResponse(stdout, run(req, c))
+	src := &pipeSource{enc: json.NewEncoder(stdout), dec: dec}
+	writeResponse(stdout, run(req, c, src))
 	return 0
+}
+
+// pipeSource is the child's image.Source and image.History: it asks the
+// parent, one query line on stdout and one answer line on stdin at a time.
+type pipeSource struct {
+	mu  sync.Mutex
+	enc *json.Encoder
+	dec *json.Decoder
+}
+
+func (p *pipeSource) ask(q query) (answer, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var a answer
+	if err := p.enc.Encode(q); err != nil {
+		return a, fmt.Errorf("sandbox: ask the image process: %w", err)
+	}
+	if err := p.dec.Decode(&a); err != nil {
+		return a, fmt.Errorf("sandbox: the image process's answer: %w", err)
+	}
+	if a.Error != "" {
+		return a, errors.New(a.Error)
+	}
+	return a, nil
+}
+
+func (p *pipeSource) Object(oid image.OID) (*image.Record, bool, error) {
+	a, err := p.ask(query{Query: "object", OID: oid})
+	if err != nil || !a.Found {
+		return nil, false, err
+	}
+	rec, err := image.DecodeRecord(oid, a.Record)
+	return rec, err == nil, err
+}
+
+func (p *pipeSource) Revisions(oid image.OID) ([]image.Revision, error) {
+	a, err := p.ask(query{Query: "revisions", OID: oid})
+	if err != nil {
+		return nil, err
+	}
+	revs := make([]image.Revision, len(a.Revisions))
+	for i, w := range a.Revisions {
+		revs[i].Tx = w.Tx
+		if w.Record != nil {
+			if revs[i].Record, err = image.DecodeRecord(oid, w.Record); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return revs, nil
+}
+
+func (p *pipeSource) TxInfo(id image.TxID) (image.TxInfo, error) {
+	a, err := p.ask(query{Query: "txinfo", Tx: id})
+	if err != nil {
+		return image.TxInfo{}, err
+	}
+	if a.TxInfo == nil {
+		return image.TxInfo{}, fmt.Errorf("transaction %d: %w", id, image.ErrNotFound)
+	}
+	return *a.TxInfo, nil
 }
 
 // signalReady writes a byte on the descriptor the runner named in
@@ -82,12 +146,12 @@ func writeResponse(w io.Writer, resp Response) {
 // candidate reads Lobby.system as its real run will; the trial itself
 // never commits.
 //
-// The image is opened read-only (the trial's transaction is aborted
-// anyway), with c, a compiler made ahead, when not nil. It is not closed:
-// the process exits once the response is written, a read-only image has
-// nothing to write, and the parent waits for the exit.
-func run(req Request, c *interp.Compiler) Response {
-	k, err := kernel.Open(req.Image, &kernel.Options{Logger: slog.New(slog.DiscardHandler), ReadOnly: true, Compiler: c})
+// The image is a view of the parent's as of req.LastTx, its objects read
+// from src, run with c, a compiler made ahead, when not nil. It is not
+// closed: the process exits once the response is written.
+func run(req Request, c *interp.Compiler, src image.Source) Response {
+	view := image.OpenView(src, image.ViewState{LastTx: req.LastTx, NextOID: req.NextOID})
+	k, err := kernel.Open("", &kernel.Options{Store: view, Logger: slog.New(slog.DiscardHandler), ReadOnly: true, Compiler: c})
 	if err != nil {
 		return Response{ErrorKind: KindOther, Error: "sandbox: open image: " + oneLine(err.Error())}
 	}

@@ -15,7 +15,8 @@ import (
 
 // Request is one trial: the candidate method Source for Selector, defined
 // on Holder (Receiver itself when 0) and sent with Args to Receiver in the
-// image at Image, in a transaction that is always aborted. Author is the
+// image as of LastTx (a view whose objects the child asks its parent for),
+// in a transaction that is always aborted. Author is the
 // principal the candidate is defined under; when it is a model's
 // ("pLLM/BRICK", see kernel.ModelWritten) the trial runs under the image's
 // write policy exactly as the installed method would; empty means
@@ -27,15 +28,18 @@ import (
 // int); objects travel by OID and are rebound to the child's session. A
 // Request decoded from JSON holds image.Ref where the sender had an object.
 type Request struct {
-	Image      string    `json:"image"` // checkpoint directory; Runner.Trial fills it in
-	Receiver   image.OID `json:"receiver"`
-	Holder     image.OID `json:"holder,omitempty"` // where the method is installed: the receiver or an object on its parent chain
-	Selector   string    `json:"selector"`
-	Source     string    `json:"source"`
-	Author     string    `json:"author,omitempty"`
-	Args       []any     `json:"-"`
-	DeadlineMS int       `json:"deadline_ms,omitempty"` // 0: the image's Lobby.system.sendDeadline
-	MaxDepth   int       `json:"max_depth,omitempty"`   // 0: the image's Lobby.system.maxDepth
+	// LastTx and NextOID describe the state the trial sees (an
+	// image.ViewState); Runner.Trial fills them in.
+	LastTx     image.TxID `json:"last_tx"`
+	NextOID    image.OID  `json:"next_oid"`
+	Receiver   image.OID  `json:"receiver"`
+	Holder     image.OID  `json:"holder,omitempty"` // where the method is installed: the receiver or an object on its parent chain
+	Selector   string     `json:"selector"`
+	Source     string     `json:"source"`
+	Author     string     `json:"author,omitempty"`
+	Args       []any      `json:"-"`
+	DeadlineMS int        `json:"deadline_ms,omitempty"` // 0: the image's Lobby.system.sendDeadline
+	MaxDepth   int        `json:"max_depth,omitempty"`   // 0: the image's Lobby.system.maxDepth
 	// Checks are further sends of Selector to Receiver, run after the
 	// first in the same (aborted) transaction, in order: each must print
 	// as its Want. A failed check fails the trial with KindCheck and a
@@ -102,8 +106,95 @@ func (w Write) String() string {
 	return kernel.Write{Op: w.Op, Object: w.Object, Name: w.Name, Slot: w.Slot, To: w.To, Denied: w.Denied}.String()
 }
 
+// query is a line a child writes on its stdout for what its view reads:
+// an object, an object's revisions or a transaction's record. The parent
+// writes one answer line on the child's stdin for each, in order. Any other
+// line is the Response.
+type query struct {
+	Query string     `json:"query"` // "object", "revisions", "txinfo"
+	OID   image.OID  `json:"oid,omitempty"`
+	Tx    image.TxID `json:"tx,omitempty"`
+}
+
+// answer is the parent's reply to a query; records are image.EncodeRecord's
+// bytes.
+type answer struct {
+	Found     bool           `json:"found,omitempty"`
+	Record    []byte         `json:"record,omitempty"`
+	Revisions []wireRevision `json:"revisions,omitempty"`
+	TxInfo    *image.TxInfo  `json:"txinfo,omitempty"`
+	Error     string         `json:"error,omitempty"`
+}
+
+// wireRevision is an image.Revision; no Record means the object did not
+// exist after Tx.
+type wireRevision struct {
+	Tx     image.TxID `json:"tx"`
+	Record []byte     `json:"record,omitempty"`
+}
+
+// parseQuery reports whether line is a query, and which.
+func parseQuery(line []byte) (query, bool) {
+	var q query
+	if json.Unmarshal(line, &q) != nil || q.Query == "" {
+		return query{}, false
+	}
+	return q, true
+}
+
+// serve answers q from tx, a transaction of store whose snapshot is the
+// trial's state.
+func serve(store *image.Store, tx *image.Txn, q query) answer {
+	fail := func(err error) answer { return answer{Error: oneLine(err.Error())} }
+	switch q.Query {
+	case "object":
+		rec, found, err := tx.Get(q.OID)
+		if err != nil {
+			return fail(err)
+		}
+		if !found {
+			return answer{}
+		}
+		b, err := image.EncodeRecord(rec)
+		if err != nil {
+			return fail(err)
+		}
+		return answer{Found: true, Record: b}
+	case "revisions":
+		revs, err := store.Revisions(q.OID)
+		if err != nil {
+			return fail(err)
+		}
+		a := answer{Found: true}
+		for _, r := range revs {
+			if r.Tx > tx.StartTx() {
+				continue // after the trial's state
+			}
+			w := wireRevision{Tx: r.Tx}
+			if r.Record != nil {
+				if w.Record, err = image.EncodeRecord(r.Record); err != nil {
+					return fail(err)
+				}
+			}
+			a.Revisions = append(a.Revisions, w)
+		}
+		return a
+	case "txinfo":
+		if q.Tx > tx.StartTx() {
+			return fail(fmt.Errorf("transaction %d: %w", q.Tx, image.ErrNotFound))
+		}
+		info, err := store.TxInfo(q.Tx)
+		if err != nil {
+			return fail(err)
+		}
+		return answer{Found: true, TxInfo: &info}
+	}
+	return fail(fmt.Errorf("unknown query %q", q.Query))
+}
+
 type wireRequest struct {
-	Image      string            `json:"image"`
+	LastTx     image.TxID        `json:"last_tx"`
+	NextOID    image.OID         `json:"next_oid"`
 	Receiver   image.OID         `json:"receiver"`
 	Holder     image.OID         `json:"holder,omitempty"`
 	Selector   string            `json:"selector"`
@@ -148,7 +239,7 @@ func decodeArgs(raw []json.RawMessage) ([]any, error) {
 
 // MarshalJSON writes args as tagged values (see encodeValue).
 func (r Request) MarshalJSON() ([]byte, error) {
-	w := wireRequest{Image: r.Image, Receiver: r.Receiver, Holder: r.Holder, Selector: r.Selector, Source: r.Source, Author: r.Author,
+	w := wireRequest{LastTx: r.LastTx, NextOID: r.NextOID, Receiver: r.Receiver, Holder: r.Holder, Selector: r.Selector, Source: r.Source, Author: r.Author,
 		DeadlineMS: r.DeadlineMS, MaxDepth: r.MaxDepth}
 	var err error
 	if w.Args, err = encodeArgs(r.Args); err != nil {
@@ -170,7 +261,7 @@ func (r *Request) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*r = Request{Image: w.Image, Receiver: w.Receiver, Holder: w.Holder, Selector: w.Selector, Source: w.Source, Author: w.Author,
+	*r = Request{LastTx: w.LastTx, NextOID: w.NextOID, Receiver: w.Receiver, Holder: w.Holder, Selector: w.Selector, Source: w.Source, Author: w.Author,
 		DeadlineMS: w.DeadlineMS, MaxDepth: w.MaxDepth}
 	var err error
 	if r.Args, err = decodeArgs(w.Args); err != nil {

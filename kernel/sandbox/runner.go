@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -57,11 +56,12 @@ type Runner struct {
 
 // child is one sandbox process.
 type child struct {
-	cmd            *exec.Cmd
-	stdin          io.WriteCloser
-	stdout, stderr *capBuffer
-	done           chan struct{} // closed when the process has been waited for
-	waitErr        error
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser
+	stdout  *lineWriter
+	stderr  *capBuffer
+	done    chan struct{} // closed when the process has been waited for
+	waitErr error
 	// ready is closed when the child says it has done what it does
 	// before reading its request (readyEnv), or has exited.
 	ready chan struct{}
@@ -89,13 +89,18 @@ func (r *Runner) Ready(ctx context.Context) error {
 	}
 }
 
-// Trial runs req in a sandbox process on a checkpoint of store and returns
-// its Response. Whatever the candidate does — fail, loop, recurse, kill its
-// process with a fatal error — comes back as a Response with OK false; a
-// child that dies or answers garbage gives ErrorKind "crash", one the hard
+// Trial runs req in a sandbox process and returns its Response. The child
+// sees store as last committed when Trial begins (a snapshot, held until
+// Trial returns): it asks for each object it reads, one query line on its
+// stdout, and Trial answers on its stdin (see query), so no copy of the
+// image is made.
+//
+// Whatever the candidate does — fail, loop, recurse, kill its process
+// with a fatal error — comes back as a Response with OK false; a child
+// that dies or answers garbage gives ErrorKind "crash", one the hard
 // timeout killed gives "deadline". The error is reserved for failures of
-// the machinery (no checkpoint, no executable) and for ctx ending, which
-// kills the child at once.
+// the machinery (no executable) and for ctx ending, which kills the child
+// at once.
 func (r *Runner) Trial(ctx context.Context, store *image.Store, req Request) (Response, error) {
 	if err := ctx.Err(); err != nil {
 		return Response{}, fmt.Errorf("sandbox trial: %w", err)
@@ -104,15 +109,12 @@ func (r *Runner) Trial(ctx context.Context, store *image.Store, req Request) (Re
 	if err != nil {
 		return Response{}, fmt.Errorf("sandbox trial: %w", err)
 	}
-	tmp, err := os.MkdirTemp("", "batos-sandbox-*")
-	if err != nil {
+	tx := store.Begin("sandbox")
+	defer tx.Abort()
+	if err := tx.Err(); err != nil {
 		return Response{}, fmt.Errorf("sandbox trial: %w", err)
 	}
-	defer os.RemoveAll(tmp)
-	req.Image = filepath.Join(tmp, "image")
-	if err := store.Checkpoint(req.Image); err != nil {
-		return Response{}, fmt.Errorf("sandbox trial: %w", err)
-	}
+	req.LastTx, req.NextOID = tx.StartTx(), store.NextOID()
 	in, err := json.Marshal(req)
 	if err != nil {
 		return Response{}, fmt.Errorf("sandbox trial: request: %w", err)
@@ -135,42 +137,73 @@ func (r *Runner) Trial(ctx context.Context, store *image.Store, req Request) (Re
 	if r.started != nil {
 		r.started(c.cmd.Process.Pid)
 	}
-	// A child that died before reading its request fails the write; its
-	// exit status below says why.
-	_, _ = c.stdin.Write(append(in, '\n'))
-	c.stdin.Close()
+	defer c.stdout.stopReading()
+	// The child's stdin is written by a goroutine of its own, so that a
+	// child that stops reading cannot keep this one from its timer.
+	toChild := make(chan []byte, 1)
+	defer close(toChild)
+	go func() {
+		defer c.stdin.Close()
+		for b := range toChild {
+			// A child that died fails the write; its exit says why.
+			if _, err := c.stdin.Write(b); err != nil {
+				return
+			}
+		}
+	}()
+	send := func(b []byte) {
+		select {
+		case toChild <- append(b, '\n'):
+		case <-c.done:
+		}
+	}
+	send(in)
 
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
-	select {
-	case <-c.stdout.line:
-		// The response is whole: the child only exits now, and is reaped
-		// in the background (killed if it lingers).
-		if resp, err := parseResponse(c.stdout.Bytes()); err == nil {
-			linger := lingerAfterResponse
-			if r.linger > 0 {
-				linger = r.linger
+	var last []byte // the last line that was not a query
+	for {
+		select {
+		case line := <-c.stdout.lines:
+			if q, ok := parseQuery(line); ok {
+				b, err := json.Marshal(serve(store, tx, q))
+				if err != nil {
+					b, _ = json.Marshal(answer{Error: oneLine(err.Error())})
+				}
+				send(b)
+				continue
 			}
-			go c.reap(linger)
+			if resp, err := parseResponse(line); err == nil {
+				// The child only exits now: it is reaped in the
+				// background, and killed if it lingers.
+				linger := lingerAfterResponse
+				if r.linger > 0 {
+					linger = r.linger
+				}
+				go c.reap(linger)
+				return resp, nil
+			}
+			last = line // garbage: the exit says more
+		case <-c.done:
+			if last == nil {
+				last = c.stdout.rest()
+			}
+			resp, perr := parseResponse(last)
+			if c.waitErr != nil {
+				return crash(c.waitErr.Error(), c.stderr.Bytes(), resp, perr), nil
+			}
+			if perr != nil {
+				return crash(perr.Error(), c.stderr.Bytes(), Response{}, perr), nil
+			}
 			return resp, nil
+		case <-ctx.Done():
+			c.kill()
+			return Response{}, fmt.Errorf("sandbox trial: %w", ctx.Err())
+		case <-timer.C:
+			c.kill()
+			return Response{ErrorKind: KindDeadline, Error: fmt.Sprintf("sandbox process killed: no answer within the hard timeout of %s", timeout)}, nil
 		}
-		<-c.done // garbage: the exit status says more
-	case <-c.done:
-	case <-ctx.Done():
-		c.kill()
-		return Response{}, fmt.Errorf("sandbox trial: %w", ctx.Err())
-	case <-timer.C:
-		c.kill()
-		return Response{ErrorKind: KindDeadline, Error: fmt.Sprintf("sandbox process killed: no answer within the hard timeout of %s", timeout)}, nil
 	}
-	resp, perr := parseResponse(c.stdout.Bytes())
-	if c.waitErr != nil {
-		return crash(c.waitErr.Error(), c.stderr.Bytes(), resp, perr), nil
-	}
-	if perr != nil {
-		return crash(perr.Error(), c.stderr.Bytes(), Response{}, perr), nil
-	}
-	return resp, nil
 }
 
 // Close kills the warm child, if any.
@@ -237,7 +270,7 @@ func (r *Runner) start(argv []string) (*child, error) {
 	defer readyW.Close()
 	cmd.ExtraFiles = []*os.File{readyW} // descriptor 3 in the child
 	cmd.Env = append(cmd.Env, readyEnv+"=3")
-	c := &child{cmd: cmd, stdin: stdin, stdout: &capBuffer{max: maxStdout, line: make(chan struct{})}, stderr: &capBuffer{max: maxStderr}, done: make(chan struct{}), ready: make(chan struct{})}
+	c := &child{cmd: cmd, stdin: stdin, stdout: newLineWriter(maxStdout), stderr: &capBuffer{max: maxStderr}, done: make(chan struct{}), ready: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = c.stdout, c.stderr
 	setProcessGroup(cmd)
 	cmd.WaitDelay = time.Second
@@ -279,17 +312,14 @@ func (c *child) kill() {
 	<-c.done
 }
 
-// parseResponse reads the last line of the child's stdout.
-func parseResponse(out []byte) (Response, error) {
-	out = bytes.TrimSpace(out)
-	if len(out) == 0 {
+// parseResponse reads a response line.
+func parseResponse(line []byte) (Response, error) {
+	line = bytes.TrimSpace(line)
+	if len(line) == 0 {
 		return Response{}, errors.New("no response")
 	}
-	if i := bytes.LastIndexByte(out, '\n'); i >= 0 {
-		out = out[i+1:]
-	}
 	var resp Response
-	if err := json.Unmarshal(out, &resp); err != nil {
+	if err := json.Unmarshal(line, &resp); err != nil {
 		return Response{}, fmt.Errorf("garbled response: %v", err)
 	}
 	if !resp.OK && resp.ErrorKind == "" {
@@ -334,28 +364,19 @@ func lastLine(b []byte) string {
 }
 
 // capBuffer keeps the first max bytes written to it and drops the rest, so
-// a child cannot make the parent buffer without bound. When line is not
-// nil, it is closed at the first newline kept: the child's one response
-// line is whole.
+// a child cannot make the parent buffer without bound.
 type capBuffer struct {
-	max  int
-	line chan struct{}
+	max int
 
-	mu     sync.Mutex
-	b      bytes.Buffer
-	closed bool
+	mu sync.Mutex
+	b  bytes.Buffer
 }
 
 func (c *capBuffer) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if room := c.max - c.b.Len(); room > 0 {
-		kept := p[:min(len(p), room)]
-		c.b.Write(kept)
-		if c.line != nil && !c.closed && bytes.IndexByte(kept, '\n') >= 0 {
-			c.closed = true
-			close(c.line)
-		}
+		c.b.Write(p[:min(len(p), room)])
 	}
 	return len(p), nil
 }
@@ -366,3 +387,59 @@ func (c *capBuffer) Bytes() []byte {
 	defer c.mu.Unlock()
 	return bytes.Clone(c.b.Bytes())
 }
+
+// lineWriter is a child's stdout: each line written to it goes, without
+// its newline and cut to max bytes (then it will not parse), to the trial
+// reading lines, one at a time, until the trial stops reading; later
+// lines are dropped.
+type lineWriter struct {
+	max     int
+	lines   chan []byte
+	stopped chan struct{}
+	stop    sync.Once
+
+	mu  sync.Mutex
+	cur []byte // the line being written
+}
+
+func newLineWriter(max int) *lineWriter {
+	return &lineWriter{max: max, lines: make(chan []byte), stopped: make(chan struct{})}
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		part := p
+		if i >= 0 {
+			part = p[:i]
+		}
+		w.mu.Lock()
+		if room := w.max - len(w.cur); room > 0 {
+			w.cur = append(w.cur, part[:min(len(part), room)]...)
+		}
+		if i < 0 {
+			w.mu.Unlock()
+			break
+		}
+		line := w.cur
+		w.cur = nil
+		w.mu.Unlock()
+		select {
+		case w.lines <- line:
+		case <-w.stopped:
+		}
+		p = p[i+1:]
+	}
+	return n, nil
+}
+
+// rest returns what was written after the last newline.
+func (w *lineWriter) rest() []byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return bytes.Clone(w.cur)
+}
+
+// stopReading drops the lines still to come.
+func (w *lineWriter) stopReading() { w.stop.Do(func() { close(w.stopped) }) }

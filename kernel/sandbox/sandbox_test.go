@@ -1,11 +1,11 @@
 package sandbox
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"os"
@@ -30,21 +30,21 @@ func TestMain(m *testing.M) {
 		case "":
 			os.Exit(Main())
 		case "exit":
-			_, _ = io.Copy(io.Discard, os.Stdin)
+			readRequest()
 			os.Exit(3)
 		case "stackoverflow":
-			_, _ = io.Copy(io.Discard, os.Stdin)
+			readRequest()
 			debug.SetMaxStack(16 << 20) // the real 1 GB limit would take long to reach
 			fmt.Println(recurse(0))
 		case "garble":
-			_, _ = io.Copy(io.Discard, os.Stdin)
+			readRequest()
 			fmt.Println(`{"ok": tru`)
 			os.Exit(0)
 		case "hang":
-			_, _ = io.Copy(io.Discard, os.Stdin)
+			readRequest()
 			time.Sleep(time.Hour)
 		case "respond": // for measuring process start alone
-			_, _ = io.Copy(io.Discard, os.Stdin)
+			readRequest()
 			fmt.Println(`{"ok":true,"value":"1","value_type":"int"}`)
 			os.Exit(0)
 		}
@@ -52,6 +52,10 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
+
+// readRequest reads the request line; the parent keeps the child's stdin
+// open after it, for the answers to its queries.
+func readRequest() { _, _ = bufio.NewReader(os.Stdin).ReadString('\n') }
 
 // recurse is unbounded native recursion: Go's fatal "stack overflow".
 func recurse(n int) int {
@@ -392,7 +396,7 @@ func TestRequestRoundTrip(t *testing.T) {
 	args := []any{nil, true, false, 0, -1, math.MaxInt, int64(math.MinInt64), 0.1, math.Inf(-1), "", "ü\n\"", []byte{}, []byte{0, 255},
 		[]any{}, []any{1, int64(1), 1.0, []any{"x"}}, map[string]any{}, map[string]any{"a": map[string]any{"b": []byte("c")}},
 		image.Ref{OID: 7}, []any{image.Ref{OID: 8}}}
-	in := Request{Image: "/tmp/x", Receiver: 12, Holder: 13, Selector: "s", Source: "func s(self Object) {}", Author: "pLLM/BRICK", Args: args, DeadlineMS: 5, MaxDepth: 6}
+	in := Request{LastTx: 40, NextOID: 41, Receiver: 12, Holder: 13, Selector: "s", Source: "func s(self Object) {}", Author: "pLLM/BRICK", Args: args, DeadlineMS: 5, MaxDepth: 6}
 	b, err := json.Marshal(in)
 	if err != nil {
 		t.Fatal(err)
@@ -575,5 +579,30 @@ func TestAnswerThenLinger(t *testing.T) {
 			t.Fatal("the lingering child was not killed")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestTrialReadsHistory: the child's view answers history from the parent
+// too: a method from before methods recorded their author, installed by
+// the pLLM, runs under the write policy in a trial as in the image.
+func TestTrialReadsHistory(t *testing.T) {
+	f := newFixture(t)
+	tx := f.k.Store().Begin("pLLM/OLD")
+	rec, _, err := tx.Get(f.point.OID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec = rec.Clone()
+	rec.Slots = append(rec.Slots, image.Slot{Name: "old", Kind: image.SlotMethod,
+		Value: image.Method{Source: `func old(self Object) { self.Lobby().Get("system").(Object).Set("maxDepth", 7) }`}})
+	if err := tx.Put(rec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	resp := f.trial(t, runner(), Request{Selector: "viaOld", Source: `func viaOld(self Object) { self.Send("old") }`})
+	if resp.OK || resp.ErrorKind != KindPolicy || !strings.Contains(resp.Error, "pLLM/OLD") {
+		t.Fatalf("response = %+v, want the policy's refusal of pLLM/OLD", resp)
 	}
 }
