@@ -27,10 +27,6 @@ type Options struct {
 	// MaxVersions bounds compiled method versions per interpreter
 	// (see interp.Config.MaxVersions); zero keeps interp's default.
 	MaxVersions int
-	// ReadOnly opens the image for reading only (image.Options.ReadOnly):
-	// a transaction that changes anything fails to commit, and an empty
-	// image is refused, not awakened.
-	ReadOnly bool
 	// Store, when set, is the image to run instead of the one in dir,
 	// which then only names it (a sandbox child runs a view:
 	// image.OpenView). Close closes it.
@@ -76,7 +72,7 @@ func Open(dir string, opts *Options) (*Kernel, error) {
 	}
 	st, err := opts.Store, error(nil)
 	if st == nil {
-		st, err = image.Open(dir, &image.Options{Create: !opts.ReadOnly, ReadOnly: opts.ReadOnly})
+		st, err = image.Open(dir, &image.Options{Create: true})
 		if err != nil {
 			return nil, err
 		}
@@ -96,9 +92,9 @@ func Open(dir string, opts *Options) (*Kernel, error) {
 		k.Close()
 		return nil, fmt.Errorf("open image %s: %w", dir, err)
 	}
-	if st.Empty() && opts.ReadOnly {
+	if st.Empty() && opts.Store != nil {
 		k.Close()
-		return nil, fmt.Errorf("open image %s: the image is empty, and it is opened read-only", dir)
+		return nil, fmt.Errorf("open image %s: the store given is empty", dir)
 	}
 	if st.Empty() {
 		src, name := opts.Codex, opts.CodexName

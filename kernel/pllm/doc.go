@@ -27,7 +27,7 @@
 //     checks its name, receiver, parameters and imports;
 //  4. trial-runs it with the actual arguments on the receiver itself, defined
 //     where it will be installed and authored pLLM/<persona>, in a separate
-//     sandbox process over a checkpoint of the image, under a deadline and
+//     sandbox process over a snapshot of the image, under a deadline and
 //     the image's write policy (Lobby.pLLM.policy), in a transaction that
 //     is always aborted; a candidate that writes outside the policy is
 //     rejected, naming the object and slot, and its trial's write set is

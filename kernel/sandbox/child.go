@@ -23,8 +23,9 @@ import (
 var errAbort = errors.New("sandbox trial: always aborted")
 
 // Main is the child side of the protocol (`batos sandbox`): it reads one
-// Request from stdin, runs the trial on the checkpoint the request names
-// and writes one Response line to stdout. It returns 0 whenever it wrote a
+// Request from stdin, runs the trial on a view of the parent's image (its
+// queries on stdout, the answers on stdin) and writes one Response line to
+// stdout. It returns 0 whenever it wrote a
 // response, however the candidate failed; 2 when it could not read the
 // request.
 func Main() int {
@@ -142,7 +143,7 @@ func writeResponse(w io.Writer, resp Response) {
 }
 
 // run performs the trial. The request's limits are the session's own
-// (Session.SetLimits): nothing is written into the checkpoint, so the
+// (Session.SetLimits): nothing is written into the image, so the
 // candidate reads Lobby.system as its real run will; the trial itself
 // never commits.
 //
@@ -151,7 +152,7 @@ func writeResponse(w io.Writer, resp Response) {
 // closed: the process exits once the response is written.
 func run(req Request, c *interp.Compiler, src image.Source) Response {
 	view := image.OpenView(src, image.ViewState{LastTx: req.LastTx, NextOID: req.NextOID})
-	k, err := kernel.Open("", &kernel.Options{Store: view, Logger: slog.New(slog.DiscardHandler), ReadOnly: true, Compiler: c})
+	k, err := kernel.Open("", &kernel.Options{Store: view, Logger: slog.New(slog.DiscardHandler), Compiler: c})
 	if err != nil {
 		return Response{ErrorKind: KindOther, Error: "sandbox: open image: " + oneLine(err.Error())}
 	}

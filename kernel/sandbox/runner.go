@@ -18,8 +18,8 @@ import (
 
 // DefaultGrace is how long Runner waits past a trial's deadline (the
 // request's, or the kernel's default of 5 s) before it kills the child,
-// when Runner.Timeout is zero: room for process start, opening the
-// checkpoint and compiling.
+// when Runner.Timeout is zero: room for process start, reading the image
+// and compiling.
 const DefaultGrace = 10 * time.Second
 
 // defaultDeadline is the kernel's default send deadline, assumed when the
