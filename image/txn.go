@@ -42,6 +42,21 @@ type Txn struct {
 	order  []OID            // written OIDs in first-Put order
 	fresh  map[OID]struct{} // OIDs this txn got from NewOID: no one else can have written them
 	hooks  []func(TxInfo, bool)
+	lazy   bool // Commit does not wait for the log's sync (SetLazy)
+}
+
+// SetLazy makes Commit return once the transaction's batch is applied
+// (visible to new transactions), without waiting for the write-ahead log
+// to reach the disk: it becomes durable with the next commit that is not
+// lazy (which syncs the log, this batch included) or when the store
+// closes. A crash before that loses it, and the lazy commits after it, but
+// nothing committed before it. Its AfterCommit hooks run once it is
+// visible. For records the image can do without, never for what a user
+// asked to keep.
+func (t *Txn) SetLazy() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.lazy = true
 }
 
 // write is one buffered change: rec nil means delete (used by Undo).
@@ -307,7 +322,9 @@ func (t *Txn) Commit() (TxInfo, error) {
 	}
 	// Wait for the fsync outside commitMu: committers queued behind us share
 	// this sync (group commit).
-	err = batch.SyncWait()
+	if !t.lazy {
+		err = batch.SyncWait()
+	}
 	_ = batch.Close()
 	if err != nil {
 		// The batch is applied (readers may see it) but not durable, and an
@@ -383,7 +400,11 @@ func (s *Store) apply(t *Txn, info *TxInfo) (*pebble.Batch, error) {
 	b.Set(txKey(id), encodeTxRecord(*info), nil)
 	b.Set(keyLastTx, encodeU64(uint64(id)), nil)
 	b.Set(keyNextOID, encodeU64(s.nextOID.Load()), nil)
-	if err := s.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
+	apply := func() error { return s.db.ApplyNoSyncWait(b, pebble.Sync) }
+	if t.lazy {
+		apply = func() error { return s.db.Apply(b, pebble.NoSync) }
+	}
+	if err := apply(); err != nil {
 		_ = b.Close()
 		return nil, fmt.Errorf("commit transaction %d: %w", id, s.writeFailed("write", err))
 	}

@@ -391,3 +391,40 @@ func TestClosedStore(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 }
+
+// TestLazyCommit: a lazy commit is visible at once, is lost by a crash
+// before anything syncs the log, and becomes durable with the next commit
+// that is not lazy.
+func TestLazyCommit(t *testing.T) {
+	fs := vfs.NewCrashableMem()
+	s := openAt(t, "img", &Options{FS: fs})
+	mustCommit(t, s, obj(RootOID, "v", 0))
+	lastAfterCrash := func() (TxID, any) {
+		t.Helper()
+		c, err := Open("img", &Options{FS: fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 0})})
+		if err != nil {
+			t.Fatalf("open crash clone: %v", err)
+		}
+		defer c.Close()
+		return c.LastTx(), slotValue(t, c, RootOID, "v")
+	}
+	tx := s.Begin("t")
+	tx.SetLazy()
+	if err := tx.Put(obj(RootOID, "v", 1)); err != nil {
+		t.Fatal(err)
+	}
+	lazy, err := tx.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := slotValue(t, s, RootOID, "v"); v != 1 {
+		t.Fatalf("after the lazy commit v = %v, want 1", v)
+	}
+	if last, v := lastAfterCrash(); last != lazy.ID-1 || v != 0 {
+		t.Fatalf("a crash right after the lazy commit kept tx %d (v %v), want only %d", last, v, lazy.ID-1)
+	}
+	synced := mustCommit(t, s, obj(7, "w", 2))
+	if last, v := lastAfterCrash(); last != synced.ID || v != 1 {
+		t.Fatalf("a crash after the next synced commit kept tx %d (v %v), want %d with the lazy one's v 1", last, v, synced.ID)
+	}
+}

@@ -48,6 +48,19 @@ type Session struct {
 	// limits, when set, adjusts the limits read from Lobby.system for each
 	// evaluation of this session (see SetLimits).
 	limits func(interp.Limits) interp.Limits
+	// lazy makes the session's commits lazy (see SetLazyCommits).
+	lazy bool
+}
+
+// SetLazyCommits makes the session's later commits return once they are
+// visible, without waiting for the disk (image.Txn.SetLazy): each becomes
+// durable with the next commit of any session that is not lazy. For
+// records the image can lose in a crash, such as the pLLM's generation
+// records. It must not be called during an evaluation.
+func (s *Session) SetLazyCommits(on bool) {
+	s.mu.Lock()
+	s.lazy = on
+	s.mu.Unlock()
 }
 
 // SetLimits makes every later evaluation of the session run under
@@ -115,6 +128,9 @@ func (s *Session) Run(ctx context.Context, note string, fn func(lobby Object) er
 	}
 	for attempt := 1; ; attempt++ {
 		t := s.k.begin(s.principal)
+		if s.lazy {
+			t.it.SetLazy()
+		}
 		limits := s.k.limits(t)
 		if s.limits != nil {
 			limits = s.limits(limits).Clamp()

@@ -781,8 +781,13 @@ func (p *PLLM) recordFailure(principal string, rec *record) {
 }
 
 // recordGeneration commits a generation's record in its own transaction.
+//
+// The commit is lazy: a record is what the image can lose in a crash (the
+// method it records was committed, synced, before it), and waiting for the
+// disk a second time is most of what an install costs beyond the model.
 func (p *PLLM) recordGeneration(principal, note string, rec *record) {
 	s := p.k.NewSession(principal)
+	s.SetLazyCommits(true)
 	_, err := s.Run(context.Background(), note, func(lobby kernel.Object) error {
 		rec.commit(s, lobby)
 		return nil
