@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"text/template"
 
 	"batos/image"
@@ -330,6 +331,50 @@ func sortedKeys(m map[string]any) []string {
 	return keys
 }
 
+// signature is method sel's signature as its source src declares it
+// (just sel when it does not parse). Sources are parsed once: every
+// generation lists every method on the receiver's chain.
+func signature(sel, src string) string {
+	key := [2]string{sel, src}
+	signatures.Lock()
+	sig, ok := signatures.m[key]
+	signatures.Unlock()
+	if ok {
+		return sig
+	}
+	sig = sel
+	if parsed, err := interp.ParseMethod(sel, src); err == nil {
+		params := []string{"self Object"}
+		for _, p := range parsed.Params {
+			params = append(params, p.Name+" "+p.Type)
+		}
+		sig = fmt.Sprintf("func %s(%s)", sel, strings.Join(params, ", "))
+		switch len(parsed.Results) {
+		case 0:
+		case 1:
+			sig += " " + parsed.Results[0]
+		default:
+			sig += " (" + strings.Join(parsed.Results, ", ") + ")"
+		}
+	}
+	signatures.Lock()
+	if signatures.m == nil || len(signatures.m) >= maxSignatures {
+		signatures.m = map[[2]string]string{}
+	}
+	signatures.m[key] = sig
+	signatures.Unlock()
+	return sig
+}
+
+// signatures memoizes signature; it is emptied when it holds
+// maxSignatures, which only costs parses.
+var signatures struct {
+	sync.Mutex
+	m map[[2]string]string
+}
+
+const maxSignatures = 4096
+
 // docLine is one method of the chain as the context lists it: its
 // signature and its doc comment, on one line.
 func docLine(holder, sel, src string) string {
@@ -345,22 +390,7 @@ func docLine(holder, sel, src string) string {
 			}
 		}
 	}
-	sig := sel
-	if parsed, err := interp.ParseMethod(sel, src); err == nil {
-		params := []string{"self Object"}
-		for _, p := range parsed.Params {
-			params = append(params, p.Name+" "+p.Type)
-		}
-		sig = fmt.Sprintf("func %s(%s)", sel, strings.Join(params, ", "))
-		switch len(parsed.Results) {
-		case 0:
-		case 1:
-			sig += " " + parsed.Results[0]
-		default:
-			sig += " (" + strings.Join(parsed.Results, ", ") + ")"
-		}
-	}
-	line := fmt.Sprintf("  %s (on %s)", abbreviate(sig, 160), holder)
+	line := fmt.Sprintf("  %s (on %s)", abbreviate(signature(sel, src), 160), holder)
 	if len(doc) > 0 {
 		line += " — " + abbreviate(strings.Join(doc, " "), 160)
 	}
