@@ -207,9 +207,9 @@ Answer with exactly one Go function declaration named {{.Selector}} whose first 
 // render fills the template; the parameter hint is always appended so
 // that even a user's template states the signature the send needs.
 func (m mandate) render(tmpl string) string {
-	t, err := template.New("dnu").Parse(tmpl)
+	t, err := parsedTemplate(tmpl)
 	if tmpl == "" || err != nil {
-		t = template.Must(template.New("dnu").Parse(defaultTemplate))
+		t, _ = parsedTemplate(defaultTemplate)
 	}
 	var b bytes.Buffer
 	if err := t.Execute(&b, m); err != nil {
@@ -329,6 +329,33 @@ func sortedKeys(m map[string]any) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// parsedTemplate parses a prompt template once per text: the image's
+// template is rendered for every attempt of every generation.
+func parsedTemplate(text string) (*template.Template, error) {
+	templates.Lock()
+	defer templates.Unlock()
+	if e, ok := templates.m[text]; ok {
+		return e.t, e.err
+	}
+	t, err := template.New("dnu").Parse(text)
+	if templates.m == nil || len(templates.m) >= 64 {
+		templates.m = map[string]parsed{}
+	}
+	templates.m[text] = parsed{t, err}
+	return t, err
+}
+
+type parsed struct {
+	t   *template.Template
+	err error
+}
+
+// templates memoizes parsedTemplate; emptied when it holds 64.
+var templates struct {
+	sync.Mutex
+	m map[string]parsed
 }
 
 // signature is method sel's signature as its source src declares it
