@@ -71,15 +71,23 @@ type child struct {
 // it writes a byte once it is ready for its request.
 const readyEnv = "BATOS_SANDBOX_READY_FD"
 
-// Ready waits until the warm child, if there is one, is ready for its
-// request (it has made and prepared its compiler), or ctx ends. A trial
-// that starts earlier waits for that work itself.
+// Ready makes sure a Warm runner has a child waiting, and waits until it
+// is ready for its request (it has made and prepared its compiler), or
+// ctx ends. A trial that starts earlier waits for that work itself.
 func (r *Runner) Ready(ctx context.Context) error {
+	if !r.Warm {
+		return nil
+	}
+	argv, err := r.argv()
+	if err != nil {
+		return err
+	}
+	r.refill(argv)
 	r.mu.Lock()
 	c := r.spare
 	r.mu.Unlock()
 	if c == nil {
-		return nil
+		return errors.New("sandbox: no child could be started")
 	}
 	select {
 	case <-c.ready:

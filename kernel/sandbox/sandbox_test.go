@@ -432,16 +432,6 @@ func TestRequestRoundTrip(t *testing.T) {
 func BenchmarkTrial(b *testing.B) {
 	f := newFixture(b)
 	req := Request{Receiver: f.point.OID(), Selector: "times", Source: `func times(self Object, n int) int { return self.Get("x").(int) * n }`, Args: []any{2}}
-	b.Run("checkpoint", func(b *testing.B) {
-		dir := b.TempDir()
-		for i := range b.N {
-			d := fmt.Sprintf("%s/%d", dir, i)
-			if err := f.k.Store().Checkpoint(d); err != nil {
-				b.Fatal(err)
-			}
-			os.RemoveAll(d)
-		}
-	})
 	for _, bc := range []struct {
 		name string
 		r    *Runner
@@ -461,14 +451,16 @@ func BenchmarkTrial(b *testing.B) {
 		})
 	}
 	// As the pLLM uses it: trials are spaced by model generations, so
-	// the warm child has finished starting when the next trial comes.
-	// The pause stands in for the model's time and is not measured.
+	// the warm child is ready when the next trial comes. Waiting for it
+	// stands in for the model's time and is not measured.
 	b.Run("trial-warm-spaced", func(b *testing.B) {
 		r := warmRunner()
 		defer r.Close()
 		for i := 0; i < b.N; i++ {
 			b.StopTimer()
-			time.Sleep(150 * time.Millisecond)
+			if err := r.Ready(context.Background()); err != nil {
+				b.Fatal(err)
+			}
 			b.StartTimer()
 			if resp := f.trial(b, r, req); !resp.OK {
 				b.Fatalf("%+v", resp)
