@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -108,13 +109,24 @@ func BenchmarkBroadcast(b *testing.B) {
 			for n := 1; ; n++ {
 				typ, r, err := ws.NextReader()
 				if err != nil {
+					// Dropped (as a slow consumer, say) or shut down: the
+					// publisher must not wait for it.
+					mu.Lock()
+					if counts[i] < b.N {
+						b.Errorf("client %d left after %d of %d events: %v", i, n-1, b.N, err)
+					}
+					counts[i] = math.MaxInt
+					cond.Broadcast()
+					mu.Unlock()
 					return
 				}
 				if typ != websocket.TextMessage {
 					b.Errorf("frame type %d", typ)
 				}
 				io.Copy(io.Discard, r)
-				if n%64 == 0 || n == b.N {
+				// Frames besides the events (a notice of missed events)
+				// can make n pass b.N.
+				if n%64 == 0 || n >= b.N {
 					mu.Lock()
 					counts[i] = n
 					cond.Broadcast()
@@ -123,13 +135,29 @@ func BenchmarkBroadcast(b *testing.B) {
 			}
 		})
 	}
+	stuck := false
 	await := func(n int) {
+		// A delivery that never comes fails the benchmark instead of
+		// hanging it.
+		t := time.AfterFunc(time.Minute, func() {
+			mu.Lock()
+			stuck = true
+			cond.Broadcast()
+			mu.Unlock()
+		})
+		defer t.Stop()
 		mu.Lock()
-		for slowest() < n {
+		defer mu.Unlock()
+		for slowest() < n && !stuck {
 			cond.Wait()
 		}
-		mu.Unlock()
+		if stuck {
+			b.Fatalf("after a minute the slowest client has %d of %d events", slowest(), n)
+		}
 	}
+	// A client connected is not yet subscribed: an event published
+	// before would pass it by.
+	backend.Await(b, "every client subscribed", func() bool { return backend.Subscribers() == clients })
 	ev := api.Event{Type: api.EventOutput, Client: "remote:bench", Request: "1", Output: "hello, world\n"}
 	b.ResetTimer()
 	for i := 1; i <= b.N; i++ {

@@ -82,7 +82,7 @@ func (b *Backend) signal() {
 }
 
 // Await waits until cond (called with no lock held) holds, rechecking
-// whenever clients connect or close or requests start or end; it fails
+// whenever clients connect, subscribe or close or requests start or end; it fails
 // the test after a minute.
 func (b *Backend) Await(t testing.TB, what string, cond func() bool) {
 	t.Helper()
@@ -153,8 +153,13 @@ func (b *Backend) gate(name string) chan struct{} {
 func (b *Backend) Publish(ev api.Event) uint64 { return b.hub.Publish(ev) }
 
 // Subscribe follows server.Backend's contract.
+// A new subscription wakes Await.
 func (b *Backend) Subscribe(since uint64, buffer int) (<-chan api.Event, func()) {
-	return b.hub.Subscribe(since, buffer)
+	events, cancel := b.hub.Subscribe(since, buffer)
+	b.mu.Lock()
+	b.signal()
+	b.mu.Unlock()
+	return events, cancel
 }
 
 // Subscribers counts the live subscriptions.
