@@ -374,38 +374,20 @@ func (c *Compiler) evalErr(selector string, err error, sm *srcMap) error {
 
 // Call runs the method with self and args under g. See the package
 // documentation for argument conversion, results and panics.
-func (m *Method) Call(g *Guard, self any, args []any) (res any, err error) {
-	args, err = m.convert(args)
+func (m *Method) Call(g *Guard, self any, args []any) (any, error) {
+	args, err := m.convert(args)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			res, err = nil, m.terms.panicToError(m.Selector, r, m.home.in.FileSet(), m.src)
-		}
-	}()
-	// The body's entry is accounted by the interpreter (Guard.Meter).
-	m.home.busy.RLock()
-	defer m.home.busy.RUnlock()
-	in := g.pushArgs(2 + len(args))
-	defer g.popArgs(len(in))
-	in[0] = reflect.ValueOf(g)
-	if self == nil {
-		in[1] = reflect.Zero(m.recv)
-	} else if in[1] = reflect.ValueOf(self); in[1].Type() != m.recv {
-		return nil, fmt.Errorf("%s: receiver is %T, want %s", m.Selector, self, m.recv)
-	}
-	for i, a := range args {
-		if a == nil {
-			in[i+2] = reflect.Zero(m.params[i])
-		} else {
-			in[i+2] = reflect.ValueOf(a)
+	recv := reflect.Zero(m.recv)
+	if self != nil {
+		if recv = reflect.ValueOf(self); recv.Type() != m.recv {
+			return nil, fmt.Errorf("%s: receiver is %T, want %s", m.Selector, self, m.recv)
 		}
 	}
-	out := m.call(in)
-	if e := g.stopped.Load(); e != nil {
-		// Rewritten code unwinds a stop by returning zero values.
-		return nil, e
+	out, err := m.invoke(g, recv, nil, args)
+	if err != nil {
+		return nil, err
 	}
 	return m.results(out)
 }
@@ -416,7 +398,9 @@ func (m *Method) Call(g *Guard, self any, args []any) (res any, err error) {
 // result comes back as the Value it is, without boxing either. Otherwise
 // it is Call, its result as a Value (the zero Value for nil). self must
 // be of the receiver type.
-func (m *Method) CallValues(g *Guard, self reflect.Value, args []reflect.Value) (res reflect.Value, err error) {
+func (m *Method) CallValues(g *Guard, self reflect.Value, args []reflect.Value) (reflect.Value, error) {
+	var v any
+	var err error
 	if !m.exact(args) || self.Type() != m.recv {
 		boxed := make([]any, len(args))
 		for i, a := range args {
@@ -428,35 +412,52 @@ func (m *Method) CallValues(g *Guard, self reflect.Value, args []reflect.Value) 
 		if self.IsValid() {
 			s = self.Interface()
 		}
-		v, err := m.Call(g, s, boxed)
-		if err != nil || v == nil {
-			return reflect.Value{}, err
+		v, err = m.Call(g, s, boxed)
+	} else {
+		var out []reflect.Value
+		if out, err = m.invoke(g, self, args, nil); err == nil {
+			if !m.lastErr && len(out) == 1 {
+				return out[0], nil
+			}
+			v, err = m.results(out)
 		}
-		return reflect.ValueOf(v), nil
 	}
+	if err != nil || v == nil {
+		return reflect.Value{}, err
+	}
+	return reflect.ValueOf(v), nil
+}
+
+// invoke runs the compiled function with g, self and the arguments, given
+// either as Values (args) or as Call's converted values (boxed), and turns
+// a panic into an error as Call documents. The body's entry is accounted
+// by the interpreter (Guard.Meter).
+func (m *Method) invoke(g *Guard, self reflect.Value, args []reflect.Value, boxed []any) (out []reflect.Value, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			res, err = reflect.Value{}, m.terms.panicToError(m.Selector, r, m.home.in.FileSet(), m.src)
+			out, err = nil, m.terms.panicToError(m.Selector, r, m.home.in.FileSet(), m.src)
 		}
 	}()
 	m.home.busy.RLock()
 	defer m.home.busy.RUnlock()
-	in := g.pushArgs(2 + len(args))
+	in := g.pushArgs(2 + len(args) + len(boxed))
 	defer g.popArgs(len(in))
 	in[0], in[1] = reflect.ValueOf(g), self
 	copy(in[2:], args)
-	out := m.call(in)
-	if e := g.stopped.Load(); e != nil {
-		return reflect.Value{}, e
-	}
-	if m.lastErr || len(out) != 1 {
-		v, err := m.results(out)
-		if err != nil || v == nil {
-			return reflect.Value{}, err
+	for i, a := range boxed {
+		if a == nil {
+			in[i+2] = reflect.Zero(m.params[i])
+		} else {
+			in[i+2] = reflect.ValueOf(a)
 		}
-		return reflect.ValueOf(v), nil
 	}
-	return out[0], nil
+	out = m.call(in)
+	if e := g.stopped.Load(); e != nil {
+		// Metered and rewritten code unwinds a stop by returning zero
+		// values.
+		return nil, e
+	}
+	return out, nil
 }
 
 // exact reports whether args can go into a call as they are: one per
