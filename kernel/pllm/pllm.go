@@ -417,8 +417,11 @@ func (p *PLLM) pipeline(ctx context.Context, j *job) (Result, error) {
 		}
 		rec.routing = scores
 		// Waiting on the model and the sandbox is not under the caller's
-		// deadline: generationTimeout bounds it instead.
+		// deadline: generationTimeout bounds it instead. The model's time
+		// hides the start of the sandbox child that will trial-run its
+		// candidate.
 		resume := j.suspend()
+		p.opts.Sandbox.Prewarm()
 		prompt = p.fitPrompt(ctx, cfg.personas[names[0]].endpoint, m, cfg)
 		rec.prompt, rec.promptHash = prompt, promptHash(prompt)
 		res.PromptBytes = len(prompt) + len(cfg.request(cfg.personas[names[0]], "").Messages[0].Content)
@@ -437,6 +440,7 @@ func (p *PLLM) pipeline(ctx context.Context, j *job) (Result, error) {
 				continue
 			}
 			var reviewed []string
+			p.opts.Sandbox.Prewarm() // for a candidate after the first
 			ok := p.validate(ctx, j, cand) && p.review(ctx, j.principal, cfg, cand, m, j.sel, attempt, &res.Spent, &reviewed)
 			for _, n := range reviewed {
 				if !slices.Contains(rec.personas, n) {

@@ -42,9 +42,12 @@ type Runner struct {
 	// Timeout is the hard limit on one child, after which it is killed;
 	// zero means the request's deadline plus DefaultGrace.
 	Timeout time.Duration
-	// Warm keeps one child started ahead of time, waiting for its request,
-	// so that a trial does not wait for a process to start (most of a
-	// trial's cost). Close kills it.
+	// Warm lets Prewarm and Ready start a child ahead of time, waiting for
+	// its request, so that a trial does not wait for a process to start
+	// and make its compiler (most of a trial's cost). A trial takes the
+	// child; the next is started by the next Prewarm, at a moment the
+	// caller chooses: the pLLM's when it asks the model, not while the
+	// install and the retried send run. Close kills it.
 	Warm bool
 
 	started func(pid int) // test hook: called once the child has its request
@@ -70,6 +73,17 @@ type child struct {
 // readyEnv names, in a child's environment, the file descriptor on which
 // it writes a byte once it is ready for its request.
 const readyEnv = "BATOS_SANDBOX_READY_FD"
+
+// Prewarm starts a child for the next trial in the background, when the
+// runner is Warm and none waits.
+func (r *Runner) Prewarm() {
+	if !r.Warm {
+		return
+	}
+	if argv, err := r.argv(); err == nil {
+		go r.refill(argv)
+	}
+}
 
 // Ready makes sure a Warm runner has a child waiting, and waits until it
 // is ready for its request (it has made and prepared its compiler), or
@@ -138,9 +152,6 @@ func (r *Runner) Trial(ctx context.Context, store *image.Store, req Request) (Re
 	c, err := r.take(argv)
 	if err != nil {
 		return Response{}, fmt.Errorf("sandbox trial: start %s: %w", argv[0], err)
-	}
-	if r.Warm {
-		go r.refill(argv)
 	}
 	if r.started != nil {
 		r.started(c.cmd.Process.Pid)

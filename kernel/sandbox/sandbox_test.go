@@ -10,7 +10,6 @@ import (
 	"math"
 	"os"
 	"reflect"
-	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -503,48 +502,51 @@ func warmRunner() *Runner {
 
 // TestWarmRunner runs trials on children started ahead of time: each
 // trial gets a fresh process (a crash in one cannot leak into the next),
-// and Close kills the one left waiting.
+// the one Ready prepared, and Close kills the one left waiting.
 func TestWarmRunner(t *testing.T) {
 	f := newFixture(t)
 	r := warmRunner()
 	var pids []int
 	r.started = func(pid int) { pids = append(pids, pid) }
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	spare := func() *child {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.spare
+	}
 	for i := 0; i < 3; i++ {
+		if err := r.Ready(ctx); err != nil {
+			t.Fatalf("Ready: %v", err)
+		}
+		warm := spare()
+		select {
+		case <-warm.done:
+			t.Fatalf("the warm child exited (%v) instead of waiting for its request", warm.waitErr)
+		default:
+		}
 		resp := f.trial(t, r, Request{Receiver: f.point.OID(), Selector: "times", Source: `func times(self Object, n int) int { return self.Get("x").(int) * n }`, Args: []any{i}})
 		if !resp.OK || resp.Value != fmt.Sprint(3*i) {
 			t.Fatalf("trial %d: %+v", i, resp)
 		}
-	}
-	if len(pids) != 3 || pids[0] == pids[1] || pids[1] == pids[2] {
-		t.Fatalf("children %v: each trial needs its own process", pids)
-	}
-	r.mu.Lock()
-	spare := r.spare
-	r.mu.Unlock()
-	if spare == nil {
-		// the refill may still be starting it: wait for it
-		for spare == nil {
-			r.mu.Lock()
-			spare = r.spare
-			r.mu.Unlock()
-			runtime.Gosched()
+		if pids[i] != warm.cmd.Process.Pid {
+			t.Fatalf("trial %d ran in child %d, not the warm one, %d", i, pids[i], warm.cmd.Process.Pid)
+		}
+		if spare() != nil {
+			t.Fatalf("trial %d started the next child itself; Prewarm's caller chooses when", i)
 		}
 	}
-	// Ready returns once the waiting child has made its compiler and
-	// said so, while it still waits for a request.
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+	if pids[0] == pids[1] || pids[1] == pids[2] {
+		t.Fatalf("children %v: each trial needs its own process", pids)
+	}
+	r.Prewarm()
 	if err := r.Ready(ctx); err != nil {
-		t.Fatalf("Ready: %v", err)
+		t.Fatal(err)
 	}
-	select {
-	case <-spare.done:
-		t.Fatalf("the warm child exited (%v) instead of waiting for its request", spare.waitErr)
-	default:
-	}
+	left := spare()
 	r.Close()
 	select {
-	case <-spare.done:
+	case <-left.done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close did not kill the warm child")
 	}
