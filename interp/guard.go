@@ -24,9 +24,9 @@ const (
 	DefaultMemoryBudget = 1 << 30  // bytes of heap
 )
 
-// tickChunk is how many loop back-edges rewritten code takes between calls
-// to Guard.TickN: a native call per iteration would cost about five times
-// an interpreted loop step.
+// tickChunk is how many loop back-edges rewritten workspace code takes
+// between calls to Guard.TickN: a native call per iteration would cost
+// about five times an interpreted loop step.
 const tickChunk = 256
 
 // stopContextDeadline is the expiry code for a context whose own deadline
@@ -88,11 +88,12 @@ func (l Limits) Clamp() Limits {
 }
 
 // Guard is the cooperative preemption point of one top-level evaluation.
-// Rewritten script code calls Enter/Leave at every function entry and
-// TickN on loop back-edges; when a limit is hit the guard panics with a
-// *StopError, and keeps doing so at every later check (it is sticky), so a
-// script that recovers the panic is stopped again at its next loop step or
-// call.
+// The interpreter consults it as a method's meter (Meter) at every
+// function entry and every MeterInterval instructions; rewritten workspace
+// input calls EnterOK/Leave at its function entries and TickN on loop
+// back-edges. When a limit is hit the guard stops the evaluation (a
+// *StopError), and stays stopped (it is sticky), so a script that recovers
+// the panic is stopped again at its next loop step or call.
 //
 // A Guard belongs to one goroutine at a time (the one running the
 // evaluation); only the expiry flag is written by timers, atomically.
