@@ -400,11 +400,12 @@ func (s *Store) apply(t *Txn, info *TxInfo) (*pebble.Batch, error) {
 	b.Set(txKey(id), encodeTxRecord(*info), nil)
 	b.Set(keyLastTx, encodeU64(uint64(id)), nil)
 	b.Set(keyNextOID, encodeU64(s.nextOID.Load()), nil)
-	apply := func() error { return s.db.ApplyNoSyncWait(b, pebble.Sync) }
 	if t.lazy {
-		apply = func() error { return s.db.Apply(b, pebble.NoSync) }
+		err = s.db.Apply(b, pebble.NoSync)
+	} else {
+		err = s.db.ApplyNoSyncWait(b, pebble.Sync)
 	}
-	if err := apply(); err != nil {
+	if err != nil {
 		_ = b.Close()
 		return nil, fmt.Errorf("commit transaction %d: %w", id, s.writeFailed("write", err))
 	}

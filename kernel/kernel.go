@@ -70,10 +70,10 @@ func Open(dir string, opts *Options) (*Kernel, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	st, err := opts.Store, error(nil)
+	var err error
+	st := opts.Store
 	if st == nil {
-		st, err = image.Open(dir, &image.Options{Create: true})
-		if err != nil {
+		if st, err = image.Open(dir, &image.Options{Create: true}); err != nil {
 			return nil, err
 		}
 	}
