@@ -394,6 +394,9 @@ func TestSlowReaderResubscribed(t *testing.T) {
 				return gatedListener{l, &gate}
 			})
 			c := connect(t, s, "")
+			// Connected is not yet subscribed: an event published before
+			// would pass the client by.
+			b.Await(t, "the client subscribed", func() bool { return b.Subscribers() == 1 })
 			gate.Lock()
 			for i := range 100 {
 				b.Publish(api.Event{Type: api.EventOutput, Output: itoa(i + 1)})
