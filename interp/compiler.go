@@ -48,15 +48,16 @@ type Config struct {
 }
 
 // A DirectMethod is a native entry to the method Name of the API type Type
-// (a value receiver) for interpreted code: Call(recv, in) must do exactly
-// what calling that method on recv with the arguments in, variadic ones
-// one by one, does, and return its results. Through reflect, a call from
-// interpreted code to a native method costs about 300 ns and six
-// allocations; through its direct entry about 40 ns and one.
+// (a value receiver, at most one result) for interpreted code: Call(recv,
+// in) must do exactly what calling that method on recv with the arguments
+// in, variadic ones one by one, does, and return its result (the zero
+// Value when it has none). Through reflect, a call from interpreted code
+// to a native method costs about 300 ns and six allocations; through its
+// direct entry about 40 ns and one.
 type DirectMethod struct {
 	Type reflect.Type
 	Name string
-	Call func(recv reflect.Value, in []reflect.Value) []reflect.Value
+	Call func(recv reflect.Value, in []reflect.Value) reflect.Value
 }
 
 // Compiler turns method source into callable Methods. It is safe for

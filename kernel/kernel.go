@@ -216,7 +216,7 @@ func scriptExports() map[string]map[string]reflect.Value {
 // interpreted code (interp.DirectMethod): a send from a method is then one
 // Go call instead of a call through reflect.
 var directMethods = []interp.DirectMethod{
-	{Type: objectType, Name: "Send", Call: func(recv reflect.Value, in []reflect.Value) []reflect.Value {
+	{Type: objectType, Name: "Send", Call: func(recv reflect.Value, in []reflect.Value) reflect.Value {
 		o := receiver(recv)
 		v, err := o.session().sendValues(recv, o.oid, in[0].String(), in[1:])
 		if err != nil {
@@ -225,14 +225,14 @@ var directMethods = []interp.DirectMethod{
 		if !v.IsValid() {
 			v = reflect.Zero(anyType)
 		}
-		return []reflect.Value{v}
+		return v
 	}},
-	{Type: objectType, Name: "Get", Call: func(recv reflect.Value, in []reflect.Value) []reflect.Value {
+	{Type: objectType, Name: "Get", Call: func(recv reflect.Value, in []reflect.Value) reflect.Value {
 		return anyResult(receiver(recv).Get(in[0].String()))
 	}},
-	{Type: objectType, Name: "Set", Call: func(recv reflect.Value, in []reflect.Value) []reflect.Value {
+	{Type: objectType, Name: "Set", Call: func(recv reflect.Value, in []reflect.Value) reflect.Value {
 		receiver(recv).Set(in[0].String(), in[1].Interface())
-		return nil
+		return reflect.Value{}
 	}},
 }
 
@@ -246,11 +246,11 @@ func receiver(v reflect.Value) Object {
 // anyResult is a method's result of type any as the interpreter takes it:
 // the value itself (a Value of its dynamic type, which the interpreter
 // assigns to the any it expects without copying), or any's zero.
-func anyResult(v any) []reflect.Value {
+func anyResult(v any) reflect.Value {
 	if v == nil {
-		return []reflect.Value{reflect.Zero(anyType)}
+		return reflect.Zero(anyType)
 	}
-	return []reflect.Value{reflect.ValueOf(v)}
+	return reflect.ValueOf(v)
 }
 
 var anyType = reflect.TypeFor[any]()

@@ -74,17 +74,17 @@ func (interp *Interpreter) Func(name string) (call func(in []reflect.Value) []re
 }
 
 // A DirectMethod is a native entry to the method Name of the native type
-// Type (a method with a value receiver): Call(recv, in) must do exactly
-// what calling the method on recv with the arguments in would, variadic
-// ones passed one by one, and return its results. Interpreted code calls
-// it instead of calling the method through reflect, which costs a few
-// hundred nanoseconds and several allocations a call; a call that spreads
-// a slice (f(xs...)), is deferred or is a go statement still goes through
-// reflect.
+// Type (a method with a value receiver and at most one result): Call(recv,
+// in) must do exactly what calling the method on recv with the arguments
+// in would, variadic ones passed one by one, and return its result (the
+// zero Value when it has none). Interpreted code calls it instead of
+// calling the method through reflect, which costs a few hundred
+// nanoseconds and several allocations a call; a call that spreads a slice
+// (f(xs...)), is deferred or is a go statement still goes through reflect.
 type DirectMethod struct {
 	Type reflect.Type
 	Name string
-	Call func(recv reflect.Value, in []reflect.Value) []reflect.Value
+	Call func(recv reflect.Value, in []reflect.Value) reflect.Value
 }
 
 type directKey struct {
@@ -98,8 +98,12 @@ func (interp *Interpreter) Direct(m DirectMethod) error {
 	if m.Type == nil || m.Call == nil || m.Type.Kind() == reflect.Interface {
 		return fmt.Errorf("direct method %s: want a concrete type and a call", m.Name)
 	}
-	if _, ok := m.Type.MethodByName(m.Name); !ok {
+	meth, ok := m.Type.MethodByName(m.Name)
+	if !ok {
 		return fmt.Errorf("direct method: %s has no method %s with a value receiver", m.Type, m.Name)
+	}
+	if meth.Type.NumOut() > 1 {
+		return fmt.Errorf("direct method %s.%s: has %d results, want at most one", m.Type, m.Name, meth.Type.NumOut())
 	}
 	interp.mutex.Lock()
 	defer interp.mutex.Unlock()
@@ -113,7 +117,7 @@ func (interp *Interpreter) Direct(m DirectMethod) error {
 // directMethod returns the direct entry of the method c0 selects, if any:
 // only a method found on a native value type itself (getIndexBinMethod),
 // whose receiver is that type.
-func (interp *Interpreter) directMethod(c0 *node) func(reflect.Value, []reflect.Value) []reflect.Value {
+func (interp *Interpreter) directMethod(c0 *node) func(reflect.Value, []reflect.Value) reflect.Value {
 	if c0.kind != selectorExpr || c0.action != aGetMethod || c0.recv == nil || len(c0.child) < 2 {
 		return nil
 	}

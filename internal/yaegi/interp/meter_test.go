@@ -246,20 +246,34 @@ func (b Box) Add(k int, more ...int) int {
 	return *b.n
 }
 
+func (b Box) Reset() { *b.n = 0 }
+
+func (b Box) Pair() (int, int) { return *b.n, *b.n }
+
 func TestDirect(t *testing.T) {
 	i := interp.New(interp.Options{})
 	if err := i.Use(interp.Exports{"b/b": {"Box": reflect.ValueOf((*Box)(nil))}}); err != nil {
 		t.Fatal(err)
 	}
 	direct := 0
-	err := i.Direct(interp.DirectMethod{Type: reflect.TypeFor[Box](), Name: "Add", Call: func(recv reflect.Value, in []reflect.Value) []reflect.Value {
+	err := i.Direct(interp.DirectMethod{Type: reflect.TypeFor[Box](), Name: "Add", Call: func(recv reflect.Value, in []reflect.Value) reflect.Value {
 		direct++
 		b, _ := reflect.TypeAssert[Box](recv)
 		more := make([]int, len(in)-1)
 		for j := range more {
 			more[j] = int(in[j+1].Int())
 		}
-		return []reflect.Value{reflect.ValueOf(b.Add(int(in[0].Int()), more...))}
+		return reflect.ValueOf(b.Add(int(in[0].Int()), more...))
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resets := 0
+	err = i.Direct(interp.DirectMethod{Type: reflect.TypeFor[Box](), Name: "Reset", Call: func(recv reflect.Value, in []reflect.Value) reflect.Value {
+		resets++
+		b, _ := reflect.TypeAssert[Box](recv)
+		b.Reset()
+		return reflect.Value{}
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -268,7 +282,8 @@ func TestDirect(t *testing.T) {
 func plain(b Box) int { return b.Add(1) + b.Add(2, 3) }
 func spread(b Box) int { xs := []int{4, 5}; return b.Add(0, xs...) }
 func deferred(b Box) { defer b.Add(10) }
-func value(b Box) int { f := b.Add; return f(100) }`); err != nil {
+func value(b Box) int { f := b.Add; return f(100) }
+func reset(b Box) int { b.Reset(); x := b.Add(7); return x }`); err != nil {
 		t.Fatal(err)
 	}
 	n := 0
@@ -300,10 +315,16 @@ func value(b Box) int { f := b.Add; return f(100) }`); err != nil {
 	if got := call("value"); got != 125 {
 		t.Errorf("value = %v, want 125", got)
 	}
+	// A method without a result, then a result assigned by a definition.
+	if got := call("reset"); got != 7 || resets != 1 || direct != 3 {
+		t.Errorf("reset = %v with %d resets and %d direct calls, want 7 with 1 and 3", got, resets, direct)
+	}
+	none := func(reflect.Value, []reflect.Value) reflect.Value { return reflect.Value{} }
 	for _, bad := range []interp.DirectMethod{
-		{Type: reflect.TypeFor[Box](), Name: "Sub", Call: func(reflect.Value, []reflect.Value) []reflect.Value { return nil }},
+		{Type: reflect.TypeFor[Box](), Name: "Sub", Call: none},
 		{Type: reflect.TypeFor[*Box](), Name: "Add"},
-		{Type: reflect.TypeFor[error](), Name: "Error", Call: func(reflect.Value, []reflect.Value) []reflect.Value { return nil }},
+		{Type: reflect.TypeFor[error](), Name: "Error", Call: none},
+		{Type: reflect.TypeFor[Box](), Name: "Pair", Call: none},
 	} {
 		if err := i.Direct(bad); err == nil {
 			t.Errorf("Direct(%v.%s) accepted", bad.Type, bad.Name)

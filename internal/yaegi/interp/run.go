@@ -1015,7 +1015,14 @@ func genFunctionWrapper(n *node) func(*frame) reflect.Value {
 // allocates once instead of 2+n times. nil when reflect cannot make it.
 type frameLayout struct {
 	typ     reflect.Type
+	rtype   unsafe.Pointer // typ's runtime type, for reflectUnsafeNew
 	dataOff uintptr
+	// vars holds, for each variable, the Value of the variable in a
+	// sample of the layout; offs its offset. A new frame's values are
+	// these, each pointing at the same offset in the new allocation: what
+	// reflect.Value.Field would answer, without its checks.
+	vars []reflect.Value
+	offs []uintptr
 }
 
 func newFrameLayout(types []reflect.Type) (l *frameLayout) {
@@ -1031,22 +1038,76 @@ func newFrameLayout(types []reflect.Type) (l *frameLayout) {
 		fields = append(fields, reflect.StructField{Name: "V" + strconv.Itoa(i), Type: t})
 	}
 	st := reflect.StructOf(fields)
-	return &frameLayout{typ: st, dataOff: st.Field(1).Offset}
+	l = &frameLayout{typ: st, rtype: (*[2]unsafe.Pointer)(unsafe.Pointer(&st))[1], dataOff: st.Field(1).Offset}
+	sample := reflect.New(st).Elem()
+	for i := range types {
+		l.vars = append(l.vars, sample.Field(2+i))
+		l.offs = append(l.offs, st.Field(2+i).Offset)
+	}
+	if !valuePtrKnown || !l.check() {
+		l.vars = nil
+	}
+	return l
 }
 
 var valueType = reflect.TypeOf(reflect.Value{})
+
+// reflectUnsafeNew is reflect.New without its pointer type's lookup
+// (a sync.Map for a type made by reflect.StructOf): the allocation alone.
+//
+//go:linkname reflectUnsafeNew reflect.unsafe_New
+func reflectUnsafeNew(rtype unsafe.Pointer) unsafe.Pointer
+
+// valueHeader is reflect.Value's layout. valuePtrKnown is true when this
+// build's reflect.Value has it (its second word is the data's address),
+// checked once at start; otherwise frames take reflect's way.
+type valueHeader struct {
+	typ  unsafe.Pointer
+	ptr  unsafe.Pointer
+	flag uintptr
+}
+
+var valuePtrKnown = func() bool {
+	var x struct{ a, b int64 }
+	v := reflect.ValueOf(&x).Elem().Field(1)
+	return unsafe.Sizeof(v) == unsafe.Sizeof(valueHeader{}) && (*valueHeader)(unsafe.Pointer(&v)).ptr == unsafe.Pointer(&x.b)
+}()
+
+// check reports whether values made the fast way in a new allocation are
+// what reflect makes there.
+func (l *frameLayout) check() bool {
+	p := reflectUnsafeNew(l.rtype)
+	e := reflect.NewAt(l.typ, p).Elem()
+	for i, tmpl := range l.vars {
+		v := l.value(tmpl, p, l.offs[i])
+		if v != e.Field(2+i) {
+			return false
+		}
+	}
+	return true
+}
+
+func (l *frameLayout) value(tmpl reflect.Value, p unsafe.Pointer, off uintptr) reflect.Value {
+	(*valueHeader)(unsafe.Pointer(&tmpl)).ptr = unsafe.Add(p, off)
+	return tmpl
+}
 
 // alloc returns a frame under anc whose data holds n addressable zero
 // values of the layout's types, as newFrame and reflect.New would make
 // them.
 func (l *frameLayout) alloc(anc *frame, n int) *frame {
-	v := reflect.New(l.typ)
-	p := v.UnsafePointer()
+	p := reflectUnsafeNew(l.rtype)
 	f := (*frame)(p)
 	f.anc, f.id = anc, anc.runid()
 	f.done, f.root, f.meter = anc.done, anc.root, anc.meter
 	f.data = unsafe.Slice((*reflect.Value)(unsafe.Add(p, l.dataOff)), n)
-	e := v.Elem()
+	if l.vars != nil {
+		for i, tmpl := range l.vars {
+			f.data[i] = l.value(tmpl, p, l.offs[i])
+		}
+		return f
+	}
+	e := reflect.NewAt(l.typ, p).Elem()
 	for i := range f.data {
 		f.data[i] = e.Field(2 + i)
 	}
@@ -1563,9 +1624,19 @@ func callBin(n *node) {
 	}
 	// batos: a native method given a direct entry (Interpreter.Direct) is
 	// called through it, with its receiver, instead of through reflect.
-	if fn := n.interp.directMethod(c0); fn != nil && n.action != aCallSlice && n.anc.kind != deferStmt && n.anc.kind != goStmt {
+	direct := n.interp.directMethod(c0)
+	if direct != nil && n.action != aCallSlice && n.anc.kind != deferStmt && n.anc.kind != goStmt {
 		value = genValue(c0.child[0])
-		callFn = fn
+		nout := funcType.NumOut()
+		callFn = func(v reflect.Value, in []reflect.Value) []reflect.Value {
+			r := direct(v, in)
+			if nout == 0 {
+				return nil
+			}
+			return []reflect.Value{r}
+		}
+	} else {
+		direct = nil
 	}
 
 	for i, c := range child {
@@ -1746,6 +1817,31 @@ func callBin(n *node) {
 				return tnext
 			}
 		default:
+			if direct != nil {
+				// batos: the result of a direct entry, without a slice.
+				hasOut := funcType.NumOut() == 1
+				n.exec = func(f *frame) bltn {
+					in := make([]reflect.Value, l)
+					for i, v := range values {
+						in[i] = getBinValue(getMapType, v, f)
+					}
+					r := direct(value(f), in)
+					if !hasOut {
+						return tnext
+					}
+					if r.Kind() == reflect.Func {
+						getFrame(f, n.level).data[n.findex] = r
+						return tnext
+					}
+					dest := getFrame(f, n.level).data[n.findex]
+					if _, ok := dest.Interface().(valueInterface); ok {
+						r = reflect.ValueOf(valueInterface{value: r})
+					}
+					dest.Set(r)
+					return tnext
+				}
+				break
+			}
 			n.exec = func(f *frame) bltn {
 				in := make([]reflect.Value, l)
 				for i, v := range values {
