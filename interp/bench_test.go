@@ -125,7 +125,7 @@ func BenchmarkCompile(b *testing.B) {
 
 // BenchmarkWorkspaceEntry measures an entry in a workspace that has
 // already run `before` of them, with and without recycling (recycleAfter):
-// without it, each entry costs more than the one before (yaegi #1678).
+// an entry should cost the same either way (see recycleAfter).
 func BenchmarkWorkspaceEntry(b *testing.B) {
 	const src = `o := M; F(o["a"].(int)+1)`
 	for _, recycle := range []bool{true, false} {

@@ -10,18 +10,31 @@ import (
 	"batos/kernel"
 	"batos/kernel/pllm"
 	"batos/kernel/sandbox"
-	"batos/llama"
 	"batos/llama/llamatest"
 )
 
 // BenchmarkPipeline measures one whole doesNotUnderstand — context,
 // routing, generation against an instant scripted server, extraction,
 // validation, the sandboxed trial run, install and the re-sent message —
-// and reports its overhead beyond the server's own time (a bare streamed
-// chat request measured in the same run), beside its goal (goal-ms). The
-// trial run dominates it: a checkpoint, and a warm child opening it,
-// compiling and running the candidate.
+// and reports its overhead beyond the server's own time, beside its goal
+// (goal-ms). The server's time is what it spent handling the requests the
+// generation made (llamatest.Server.Busy): the chat, and the /tokenize
+// that fitting a prompt too long to fit by its length alone asks. The
+// client's side of each round trip is overhead. Each candidate is removed
+// after its generation, so that every generation sees the same Lobby.
 func BenchmarkPipeline(b *testing.B) {
+	// short: the default image's Lobby, whose prompt fits the context by
+	// its length alone. long: a Lobby with enough notes that fitting its
+	// prompt asks the server to count its tokens.
+	for _, c := range []struct {
+		name  string
+		notes int
+	}{{"short", 0}, {"long", 40}} {
+		b.Run(c.name, func(b *testing.B) { benchmarkPipeline(b, c.notes) })
+	}
+}
+
+func benchmarkPipeline(b *testing.B, notes int) {
 	k, err := kernel.Open(b.TempDir(), nil)
 	if err != nil {
 		b.Fatal(err)
@@ -36,23 +49,14 @@ func BenchmarkPipeline(b *testing.B) {
 	if _, err := s.Eval(ctx, fmt.Sprintf(`p := Lobby.Get("pLLM").(Object); p.Set("endpoint", %q); p.Set("topK", 1)`, srv.URL)); err != nil {
 		b.Fatal(err)
 	}
+	if _, err := s.Eval(ctx, fmt.Sprintf(`for i := 0; i < %d; i++ { Lobby.Set(fmt.Sprintf("note%%d", i), "a note the prompt lists, long enough to count") }`, notes)); err != nil {
+		b.Fatal(err)
+	}
 	reply := func(sel string) llamatest.Reply {
 		return llamatest.Reply{Text: fmt.Sprintf("```go\nfunc %s(self Object, n int) int { return n + 1 }\n```", sel)}
 	}
 
-	// The server's own time: the same streamed request, bare.
-	srv.Script(reply("raw"))
-	client := llama.New(srv.URL)
-	const rawN = 50
-	start := time.Now()
-	for i := 0; i < rawN; i++ {
-		if _, err := client.Chat(ctx, llama.Request{Messages: []llama.Message{{Role: "user", Content: "x"}}}, nil); err != nil {
-			b.Fatal(err)
-		}
-	}
-	server := time.Since(start) / rawN
-
-	var total time.Duration
+	var total, server time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		sel := fmt.Sprintf("m%d", i)
@@ -62,16 +66,35 @@ func BenchmarkPipeline(b *testing.B) {
 		if err := runner.Ready(ctx); err != nil {
 			b.Fatal(err)
 		}
+		busy := srv.Busy()
 		start := time.Now()
 		res, err := s.Eval(ctx, fmt.Sprintf(`Lobby.Send(%q, 1)`, sel))
 		total += time.Since(start)
+		server += srv.Busy() - busy
 		if err != nil || res.Text != "2" {
 			b.Fatalf("%s = %q, %v", sel, res.Text, err)
 		}
+		// Each generation sees the same Lobby, so the figure does not
+		// depend on b.N.
+		b.StopTimer()
+		if _, err := s.Eval(ctx, fmt.Sprintf(`Lobby.Remove(%q)`, sel)); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
 	}
 	b.StopTimer()
-	per := total / time.Duration(b.N)
-	b.ReportMetric(float64(server.Microseconds())/1000, "server-ms")
-	b.ReportMetric(float64((per-server).Microseconds())/1000, "overhead-ms")
+	tokenized := 0
+	for _, r := range srv.Requests() {
+		if r.Path == "/tokenize" {
+			tokenized++
+		}
+	}
+	if long := notes > 0; long != (tokenized == b.N) {
+		b.Fatalf("%d notes: %d of %d generations asked /tokenize", notes, tokenized, b.N)
+	}
+	n := time.Duration(b.N)
+	b.ReportMetric(float64((total/n).Microseconds())/1000, "total-ms")
+	b.ReportMetric(float64((server/n).Microseconds())/1000, "server-ms")
+	b.ReportMetric(float64(((total-server)/n).Microseconds())/1000, "overhead-ms")
 	b.ReportMetric(5, "goal-ms")
 }

@@ -45,6 +45,19 @@ type Request struct {
 	// as its Want. A failed check fails the trial with KindCheck and a
 	// counterexample.
 	Checks []Check `json:"-"`
+	// Objects are records of the trial's state sent ahead with the
+	// request (Runner.Trial fills them in), so that the child does not ask
+	// for them: each is what an "object" query of its OID would answer.
+	Objects []Prefetched `json:"-"`
+}
+
+// Prefetched is an object of the trial's state sent with its request:
+// its record (image.EncodeRecord's bytes), or Found false when no such
+// object exists there.
+type Prefetched struct {
+	OID    image.OID `json:"oid"`
+	Found  bool      `json:"found,omitempty"`
+	Record []byte    `json:"record,omitempty"`
 }
 
 // Check is one example a candidate must answer: Selector sent to the
@@ -204,6 +217,7 @@ type wireRequest struct {
 	DeadlineMS int               `json:"deadline_ms,omitempty"`
 	MaxDepth   int               `json:"max_depth,omitempty"`
 	Checks     []wireCheck       `json:"checks,omitempty"`
+	Objects    []Prefetched      `json:"objects,omitempty"`
 }
 
 type wireCheck struct {
@@ -240,7 +254,7 @@ func decodeArgs(raw []json.RawMessage) ([]any, error) {
 // MarshalJSON writes args as tagged values (see encodeValue).
 func (r Request) MarshalJSON() ([]byte, error) {
 	w := wireRequest{LastTx: r.LastTx, NextOID: r.NextOID, Receiver: r.Receiver, Holder: r.Holder, Selector: r.Selector, Source: r.Source, Author: r.Author,
-		DeadlineMS: r.DeadlineMS, MaxDepth: r.MaxDepth}
+		DeadlineMS: r.DeadlineMS, MaxDepth: r.MaxDepth, Objects: r.Objects}
 	var err error
 	if w.Args, err = encodeArgs(r.Args); err != nil {
 		return nil, err
@@ -262,7 +276,7 @@ func (r *Request) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*r = Request{LastTx: w.LastTx, NextOID: w.NextOID, Receiver: w.Receiver, Holder: w.Holder, Selector: w.Selector, Source: w.Source, Author: w.Author,
-		DeadlineMS: w.DeadlineMS, MaxDepth: w.MaxDepth}
+		DeadlineMS: w.DeadlineMS, MaxDepth: w.MaxDepth, Objects: w.Objects}
 	var err error
 	if r.Args, err = decodeArgs(w.Args); err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -51,11 +52,21 @@ type Runner struct {
 	Warm bool
 
 	started func(pid int) // test hook: called once the child has its request
+	asked   func(q query) // test hook: called for each query the child asks
 	linger  time.Duration // test hook: replaces lingerAfterResponse when set
 
 	mu    sync.Mutex
 	spare *child
+	// recent are the objects the latest trials read, most recent last (at
+	// most maxPrefetch): the next trial's request carries them, as of its
+	// own state, so that its child asks for none of them. A trial reads
+	// what its predecessors did (Lobby, Lobby.system, the receiver's
+	// parents), and a query is a round trip between two processes.
+	recent []image.OID
 }
+
+// maxPrefetch bounds the objects a request carries ahead.
+const maxPrefetch = 16
 
 // child is one sandbox process.
 type child struct {
@@ -137,6 +148,7 @@ func (r *Runner) Trial(ctx context.Context, store *image.Store, req Request) (Re
 		return Response{}, fmt.Errorf("sandbox trial: %w", err)
 	}
 	req.LastTx, req.NextOID = tx.StartTx(), store.NextOID()
+	req.Objects = r.prefetch(tx, req.Receiver, req.Holder)
 	in, err := json.Marshal(req)
 	if err != nil {
 		return Response{}, fmt.Errorf("sandbox trial: request: %w", err)
@@ -185,6 +197,12 @@ func (r *Runner) Trial(ctx context.Context, store *image.Store, req Request) (Re
 		select {
 		case line := <-c.stdout.lines:
 			if q, ok := parseQuery(line); ok {
+				if r.asked != nil {
+					r.asked(q)
+				}
+				if q.Query == "object" {
+					r.read(q.OID)
+				}
 				b, err := json.Marshal(serve(store, tx, q))
 				if err != nil {
 					b, _ = json.Marshal(answer{Error: oneLine(err.Error())})
@@ -223,6 +241,37 @@ func (r *Runner) Trial(ctx context.Context, store *image.Store, req Request) (Re
 			return Response{ErrorKind: KindDeadline, Error: fmt.Sprintf("sandbox process killed: no answer within the hard timeout of %s", timeout)}, nil
 		}
 	}
+}
+
+// prefetch returns the objects a request sends ahead: the receiver, the
+// holder and the recent ones, as tx sees them. Those that cannot be read
+// are left for the child to ask for.
+func (r *Runner) prefetch(tx *image.Txn, oids ...image.OID) []Prefetched {
+	r.mu.Lock()
+	oids = append(oids, r.recent...)
+	r.mu.Unlock()
+	out := make([]Prefetched, 0, len(oids))
+	for _, oid := range oids {
+		if oid == 0 || slices.ContainsFunc(out, func(p Prefetched) bool { return p.OID == oid }) {
+			continue
+		}
+		a := serve(nil, tx, query{Query: "object", OID: oid})
+		if a.Error == "" {
+			out = append(out, Prefetched{OID: oid, Found: a.Found, Record: a.Record})
+		}
+	}
+	return out
+}
+
+// read notes that a trial's child asked for oid.
+func (r *Runner) read(oid image.OID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.recent = slices.DeleteFunc(r.recent, func(o image.OID) bool { return o == oid })
+	if len(r.recent) == maxPrefetch {
+		r.recent = r.recent[1:]
+	}
+	r.recent = append(r.recent, oid)
 }
 
 // Close kills the warm child, if any.

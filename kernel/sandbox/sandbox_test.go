@@ -11,12 +11,14 @@ import (
 	"os"
 	"reflect"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"batos/image"
+	"batos/interp"
 	"batos/kernel"
 )
 
@@ -598,5 +600,74 @@ func TestTrialReadsHistory(t *testing.T) {
 	resp := f.trial(t, runner(), Request{Selector: "viaOld", Source: `func viaOld(self Object) { self.Send("old") }`})
 	if resp.OK || resp.ErrorKind != KindPolicy || !strings.Contains(resp.Error, "pLLM/OLD") {
 		t.Fatalf("response = %+v, want the policy's refusal of pLLM/OLD", resp)
+	}
+}
+
+// TestTrialSendsObjectsAhead: a trial's request carries the receiver, the
+// holder and the objects the trials before it read, as of its own state;
+// the child asks only for the others.
+func TestTrialSendsObjectsAhead(t *testing.T) {
+	f := newFixture(t)
+	r := runner()
+	var asked []image.OID
+	r.asked = func(q query) {
+		if q.Query == "object" {
+			asked = append(asked, q.OID)
+		}
+	}
+	req := Request{Selector: "sum", Source: `func sum(self Object) int { return self.Get("x").(int) + self.Lobby().Get("other").(Object).Get("y").(int) }`}
+	if resp := f.trial(t, r, req); !resp.OK || resp.Value != "7" {
+		t.Fatalf("first trial = %+v, want 7", resp)
+	}
+	if slices.Contains(asked, f.point.OID()) {
+		t.Errorf("the receiver was asked for: %v", asked)
+	}
+	if !slices.Contains(asked, f.other.OID()) {
+		t.Fatalf("the first trial did not ask for Lobby.other (asked %v)", asked)
+	}
+	// Objects sent ahead are the trial's state, not the one they were
+	// first read in.
+	f.eval(t, `Lobby.Get("other").(Object).Set("y", 40); Lobby.Get("point").(Object).Set("x", 30)`)
+	asked = nil
+	if resp := f.trial(t, r, req); !resp.OK || resp.Value != "70" {
+		t.Fatalf("second trial = %+v, want 70", resp)
+	}
+	if len(asked) != 0 {
+		t.Errorf("the second trial asked for %v; everything it reads was read before", asked)
+	}
+}
+
+// TestPrefetchBounded: the objects a request carries ahead are the latest
+// read, at most maxPrefetch.
+func TestPrefetchBounded(t *testing.T) {
+	var r Runner
+	for oid := image.OID(1); oid <= 2*maxPrefetch; oid++ {
+		r.read(oid)
+	}
+	r.read(5) // read again: now the most recent
+	if len(r.recent) != maxPrefetch || r.recent[len(r.recent)-1] != 5 || r.recent[0] != maxPrefetch+2 {
+		t.Fatalf("recent = %v, want the %d latest, 5 last", r.recent, maxPrefetch)
+	}
+}
+
+// TestWarmUpCompiles: the method a child warms its compiler with compiles
+// (a failed compile would retire the interpreter it prepared).
+func TestWarmUpCompiles(t *testing.T) {
+	c, err := kernel.NewCompiler(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := c.Generation()
+	m, err := c.Compile(warmUpSelector, warmUpSource)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := interp.NewGuard(context.Background(), interp.Limits{})
+	defer g.Release()
+	if v, err := m.Call(g, nil, []any{4}); err != nil || v != 6 {
+		t.Fatalf("%s(4) = %v, %v; want 6", warmUpSelector, v, err)
+	}
+	if c.Generation() != gen {
+		t.Fatal("compiling the warm-up method retired the interpreter")
 	}
 }

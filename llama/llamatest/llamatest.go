@@ -61,6 +61,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode"
@@ -147,7 +148,14 @@ type Server struct {
 	requests  []Request
 	ids       int
 	respond   func(map[string]any) Reply
+
+	busy atomic.Int64 // nanoseconds spent handling requests (Busy)
 }
+
+// Busy is the time the server has spent handling requests, from reading
+// each one to its handler's return: what a client waited for the server
+// itself, the rest of a round trip being the client's and the network's.
+func (s *Server) Busy() time.Duration { return time.Duration(s.busy.Load()) }
 
 // New starts a server that is closed when the test ends. With no script every
 // request is answered with "Hello from llamatest."
@@ -317,6 +325,8 @@ func (s *Server) nextReply(body map[string]any) Reply {
 // POST bodies.
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		defer func() { s.busy.Add(int64(time.Since(start))) }()
 		w.Header().Set("Server", "llama.cpp")
 		w.Header().Set("Access-Control-Allow-Origin", r.Header.Get("Origin"))
 		if r.Method == http.MethodPost {

@@ -488,8 +488,18 @@ func (interp *Interpreter) resizeFrame() {
 	if l-b <= 0 {
 		return
 	}
-	data := make([]reflect.Value, l)
-	copy(data, interp.frame.data)
+	// batos: the global frame grows by every entry compiled into it;
+	// growing it to the exact length copied it whole at each Execute
+	// (what a REPL entry cost grew with the entries before it). It grows
+	// geometrically instead, new values going past the length that running
+	// code reads.
+	var data []reflect.Value
+	if cap(interp.frame.data) >= l {
+		data = interp.frame.data[:l]
+	} else {
+		data = make([]reflect.Value, l, l+l/2)
+		copy(data, interp.frame.data)
+	}
 	for j, t := range interp.universe.types[b:] {
 		data[b+j] = reflect.New(t).Elem()
 	}
