@@ -50,6 +50,18 @@ type Session struct {
 	limits func(interp.Limits) interp.Limits
 	// lazy makes the session's commits lazy (see SetLazyCommits).
 	lazy bool
+	// note is the note the evaluation in progress commits with (Run's,
+	// unless SetNote changed it).
+	note string
+}
+
+// SetNote replaces the note the transaction of the evaluation in progress
+// commits with, for a note that names what is only known by then. It
+// does nothing between evaluations.
+func (s *Session) SetNote(note string) {
+	if s.tx != nil {
+		s.note = note
+	}
 }
 
 // SetLazyCommits makes the session's later commits return once they are
@@ -143,7 +155,7 @@ func (s *Session) Run(ctx context.Context, note string, fn func(lobby Object) er
 			limits.Stdout = &printed
 		}
 		g := interp.NewGuard(ctx, limits)
-		s.tx, s.guard, s.ctx = t, g, ctx
+		s.tx, s.guard, s.ctx, s.note = t, g, ctx, note
 		err := protect(func() error { return fn(Object{oid: image.RootOID, s: s}) })
 		s.tx, s.guard, s.ctx = nil, nil, nil
 		g.Release()
@@ -161,7 +173,7 @@ func (s *Session) Run(ctx context.Context, note string, fn func(lobby Object) er
 			s.flush(&printed)
 			return image.TxInfo{}, err
 		}
-		info, err := t.commit(note)
+		info, err := t.commit(s.note)
 		var conflict *image.ConflictError
 		if errors.As(err, &conflict) && attempt < maxConflictRetries && ctx.Err() == nil {
 			s.k.log.Info("conflict, retrying", "principal", s.principal, "attempt", attempt, "err", err)
@@ -170,7 +182,7 @@ func (s *Session) Run(ctx context.Context, note string, fn func(lobby Object) er
 		}
 		s.flush(&printed)
 		if err == nil && info.ID != 0 {
-			s.k.log.Info("commit", "tx", uint64(info.ID), "principal", s.principal, "note", note, "objects", len(info.Changed))
+			s.k.log.Info("commit", "tx", uint64(info.ID), "principal", s.principal, "note", s.note, "objects", len(info.Changed))
 		}
 		return info, err
 	}

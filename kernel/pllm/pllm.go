@@ -743,10 +743,26 @@ func (p *PLLM) validate(ctx context.Context, j *job, cand *candidate) bool {
 	return true
 }
 
-// install commits the accepted method on the receiver together with the
-// generation record, as author/<persona>.
+// install commits the accepted method on the receiver, then the
+// generation record naming its transaction, as author/<persona>.
 func (p *PLLM) install(ctx context.Context, j *job, rec *record, cand *candidate) (image.TxInfo, error) {
 	rec.accepted = cand.persona
+	// The record is written while the install waits for the disk, and
+	// commits once the install has (a transaction of its own: see below).
+	var installTx image.TxID
+	installed, recorded := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(recorded)
+		p.recordGeneration(j.recordAs, "record generation of "+rec.selector, rec, func(s *kernel.Session, o kernel.Object) error {
+			<-installed
+			if installTx == 0 {
+				return errNotInstalled
+			}
+			o.Set("installTx", int(installTx))
+			s.SetNote(fmt.Sprintf("record generation of %s (installed in transaction %d)", rec.selector, installTx))
+			return nil
+		})
+	}()
 	s := p.k.NewSession(j.author + "/" + cand.persona)
 	note := fmt.Sprintf("define %s on %s (model %s, prompt %s, attempt %d, %s)", rec.selector, j.nu.Receiver, orUnknown(cand.model), rec.promptHash, rec.attempts, cand.took.Round(time.Millisecond))
 	if j.note != "" {
@@ -765,38 +781,48 @@ func (p *PLLM) install(ctx context.Context, j *job, rec *record, cand *candidate
 		target.Define(rec.selector, cand.source)
 		return nil
 	})
-	if err != nil {
-		return info, err
-	}
-	p.log.Info("pLLM installed a method", "selector", rec.selector, "persona", cand.persona, "attempts", rec.attempts, "principal", s.Principal())
 	// The record and the personas' counters commit apart from the
 	// method: every generation changes them, so in the install's
 	// transaction they would make its undo conflict with any later
 	// generation's. A crash between the two loses the record, never the
 	// method.
-	rec.installTx = info.ID
-	p.recordGeneration(j.recordAs, fmt.Sprintf("record generation of %s (installed in transaction %d)", rec.selector, info.ID), rec)
+	installTx = info.ID
+	close(installed)
+	<-recorded
+	if err != nil {
+		return info, err
+	}
+	p.log.Info("pLLM installed a method", "selector", rec.selector, "persona", cand.persona, "attempts", rec.attempts, "principal", s.Principal())
 	return info, nil
 }
 
+// errNotInstalled ends the record of an install that failed: it commits
+// nothing (the pipeline reports the failure).
+var errNotInstalled = errors.New("the method was not installed")
+
 // recordFailure commits the record of a generation that installed nothing.
 func (p *PLLM) recordFailure(principal string, rec *record) {
-	p.recordGeneration(principal, fmt.Sprintf("record failed generation of %s", rec.selector), rec)
+	p.recordGeneration(principal, fmt.Sprintf("record failed generation of %s", rec.selector), rec, nil)
 }
 
-// recordGeneration commits a generation's record in its own transaction.
+// recordGeneration commits a generation's record in its own transaction,
+// once ready, when given, has returned nil for the record object it made
+// (an error commits nothing).
 //
 // The commit is lazy: a record is what the image can lose in a crash (the
 // method it records was committed, synced, before it), and waiting for the
 // disk a second time is most of what an install costs beyond the model.
-func (p *PLLM) recordGeneration(principal, note string, rec *record) {
+func (p *PLLM) recordGeneration(principal, note string, rec *record, ready func(*kernel.Session, kernel.Object) error) {
 	s := p.k.NewSession(principal)
 	s.SetLazyCommits(true)
 	_, err := s.Run(context.Background(), note, func(lobby kernel.Object) error {
-		rec.commit(s, lobby)
+		o := rec.commit(s, lobby)
+		if ready != nil {
+			return ready(s, o)
+		}
 		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errNotInstalled) {
 		p.log.Warn("recording a generation", "selector", rec.selector, "err", err)
 	}
 }

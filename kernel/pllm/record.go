@@ -24,7 +24,6 @@ type record struct {
 	accepted   string
 	attempts   int
 	started    time.Time
-	installTx  image.TxID // the accepted method's install, when there is one
 }
 
 // maxGenerations bounds Lobby.pLLM.generations; older records stay
@@ -32,8 +31,9 @@ type record struct {
 const maxGenerations = 1000
 
 // commit appends the record to Lobby.pLLM.generations as a new object and
-// counts each consulted persona's use, inside s's transaction.
-func (r *record) commit(s *kernel.Session, lobby kernel.Object) {
+// counts each consulted persona's use, inside s's transaction, and returns
+// the record object (the install's transaction is set on it by install).
+func (r *record) commit(s *kernel.Session, lobby kernel.Object) kernel.Object {
 	pllmObj := lobby.Get("pLLM").(kernel.Object)
 	o := lobby.NewObject()
 	o.Set("name", "generation of "+r.selector)
@@ -83,9 +83,6 @@ func (r *record) commit(s *kernel.Session, lobby kernel.Object) {
 	o.Set("candidates", cands)
 	o.Set("accepted", r.accepted)
 	o.Set("attempts", r.attempts)
-	if r.installTx != 0 {
-		o.Set("installTx", int(r.installTx))
-	}
 	o.Set("time", r.started.UTC().Format(time.RFC3339))
 	gens, _ := slot(pllmObj, "generations").([]any)
 	gens = append(gens, o)
@@ -101,6 +98,7 @@ func (r *record) commit(s *kernel.Session, lobby kernel.Object) {
 			}
 		}
 	}
+	return o
 }
 
 // persistable returns the arguments as a slot value when every one is a
