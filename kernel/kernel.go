@@ -51,6 +51,7 @@ type Kernel struct {
 
 	cache  lookupCache
 	legacy legacyAuthors
+	policy policyCache
 	// shapeEpoch counts committed shape changes; shapeWriters counts shape
 	// changes being committed right now. See lookupCache for the protocol.
 	shapeEpoch   atomic.Uint64

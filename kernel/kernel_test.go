@@ -396,3 +396,23 @@ func TestOpenView(t *testing.T) {
 type txnSource struct{ tx *image.Txn }
 
 func (s txnSource) Object(oid image.OID) (*image.Record, bool, error) { return s.tx.Get(oid) }
+
+// TestSetNote: an evaluation may name its transaction once it knows what
+// to call it; between evaluations SetNote does nothing.
+func TestSetNote(t *testing.T) {
+	k, _ := openKernel(t)
+	s := k.NewSession("user")
+	s.SetNote("ignored: no evaluation")
+	info, err := s.Run(context.Background(), "first name", func(lobby kernel.Object) error {
+		lobby.Set("n", 1)
+		s.SetNote("named later")
+		return nil
+	})
+	if err != nil || info.Note != "named later" {
+		t.Fatalf("note %q, %v; want %q", info.Note, err, "named later")
+	}
+	info = run(t, s, func(lobby kernel.Object) { lobby.Set("n", 2) })
+	if info.Note != "test" {
+		t.Fatalf("the next transaction's note is %q, want its own", info.Note)
+	}
+}

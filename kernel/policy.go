@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 
 	"batos/image"
 	"batos/interp"
@@ -387,7 +388,7 @@ func (s *Session) Protected(oid image.OID) (string, bool) {
 	if s.tx == nil {
 		return "", false
 	}
-	c := compilePolicy(s.tx)
+	c := s.tx.compiledPolicy()
 	if c.err != nil {
 		return "Lobby.pLLM.policy (invalid: " + c.err.Error() + ")", true
 	}
@@ -398,9 +399,42 @@ func (s *Session) Protected(oid image.OID) (string, bool) {
 // compiled returns the policy compiled for this transaction.
 func (p *policyState) compiled(s *Session) *compiledPolicy {
 	if p.rules == nil {
-		p.rules = compilePolicy(s.tx)
+		p.rules = s.tx.compiledPolicy()
 	}
 	return p.rules
+}
+
+// policyCache holds the policy last compiled by a transaction that had
+// written nothing: it is then a function of the snapshot alone, which its
+// start names, and a generation asks for it several times, in
+// transactions that see the same state.
+type policyCache struct {
+	mu    sync.Mutex
+	start image.TxID
+	rules *compiledPolicy // read-only once made
+}
+
+// compiledPolicy returns the policy compiled for t's state.
+func (t *txn) compiledPolicy() *compiledPolicy {
+	if len(t.order) > 0 {
+		return compilePolicy(t)
+	}
+	start := t.it.StartTx()
+	pc := &t.k.policy
+	pc.mu.Lock()
+	c := pc.rules
+	hit := c != nil && pc.start == start
+	pc.mu.Unlock()
+	if hit {
+		return c
+	}
+	c = compilePolicy(t)
+	pc.mu.Lock()
+	if pc.rules == nil || start >= pc.start {
+		pc.start, pc.rules = start, c
+	}
+	pc.mu.Unlock()
+	return c
 }
 
 // compiledPolicy is a Policy resolved against the image: paths turned into

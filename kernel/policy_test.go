@@ -393,3 +393,45 @@ func TestLegacyMethodsRunUnderTheirHistoricalAuthor(t *testing.T) {
 		t.Fatalf("maxDepth = %q, %v; want the user method's 7", res.Text, err)
 	}
 }
+
+// TestProtectedFollowsThePolicy: Session.Protected answers from the policy
+// as the transaction sees it — after a commit that changes it, and with
+// the transaction's own uncommitted change to it.
+func TestProtectedFollowsThePolicy(t *testing.T) {
+	f := newPolicyFixture(t)
+	protected := func(name string) bool {
+		var ok bool
+		_, err := f.s.Run(context.Background(), "read", func(lobby kernel.Object) error {
+			_, ok = f.s.Protected(lobby.Get(name).(kernel.Object).OID())
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if protected("point") || !protected("pLLM") {
+		t.Fatal("the default policy: point protected, or pLLM not")
+	}
+	pol := `Lobby.Get("pLLM").(Object).Get("policy").(Object)`
+	f.eval(t, pol+`.Set("never", []any{"Lobby.system", "Lobby.pLLM", "Lobby.point"})`)
+	if !protected("point") {
+		t.Fatal("point not protected after the policy named it")
+	}
+	errDone := errors.New("done")
+	var inside bool
+	_, err := f.s.Run(context.Background(), "edit", func(lobby kernel.Object) error {
+		lobby.Get("pLLM").(kernel.Object).Get("policy").(kernel.Object).Set("never", []any{"Lobby.other"})
+		_, inside = f.s.Protected(lobby.Get("other").(kernel.Object).OID())
+		return errDone
+	})
+	if !errors.Is(err, errDone) {
+		t.Fatal(err)
+	}
+	if !inside {
+		t.Error("the transaction's own change to the policy did not protect other")
+	}
+	if protected("other") || !protected("point") {
+		t.Error("the aborted change to the policy was seen after it")
+	}
+}
