@@ -126,6 +126,9 @@ func diffObject(oid image.OID, before *image.Record, after []image.Slot, name st
 		switch {
 		case i < 0:
 			c.Slots = append(c.Slots, SlotChange{Name: s.Name, Kind: s.Kind, Op: SlotAdded, After: slotText(s)})
+		case old[i].Kind == s.Kind && sameScalar(old[i].Value, s.Value):
+			// Unchanged, and known so without formatting it: a commit
+			// that sets one slot of an object with many costs one text.
 		default:
 			b, a := slotText(old[i]), slotText(s)
 			if b != a || old[i].Kind != s.Kind {
@@ -139,6 +142,41 @@ func diffObject(oid image.OID, before *image.Record, after []image.Slot, name st
 		}
 	}
 	return c
+}
+
+// sameScalar reports whether a and b are equal values of a type whose
+// text is a function of its value alone (lists and maps are not compared:
+// their texts are).
+func sameScalar(a, b any) bool {
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case int:
+		y, ok := b.(int)
+		return ok && x == y
+	case int64:
+		y, ok := b.(int64)
+		return ok && x == y
+	case float64:
+		y, ok := b.(float64)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case image.Ref:
+		y, ok := b.(image.Ref)
+		return ok && x == y
+	case image.Method:
+		y, ok := b.(image.Method)
+		return ok && x == y
+	case image.Primitive:
+		y, ok := b.(image.Primitive)
+		return ok && x == y
+	}
+	return false
 }
 
 func slotText(s image.Slot) string {
