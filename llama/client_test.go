@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -673,5 +674,52 @@ func TestConfigErrors(t *testing.T) {
 	// The same endpoint without /v1 works.
 	if _, err := New(s.URL).Chat(testCtx(t), Request{Messages: []Message{{Role: "user", Content: "hi"}}}, nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestStreamsKeepTheirConnection: a generation whose stream ended as it
+// should leaves its connection to the next request, even when the end of
+// the body comes a moment after [DONE]; one that holds its stream open
+// after [DONE] costs at most drainWait.
+func TestStreamsKeepTheirConnection(t *testing.T) {
+	for _, hold := range []bool{false, true} {
+		var conns atomic.Int32
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			fmt.Fprint(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},\"finish_reason\":null}]}\n\n")
+			fmt.Fprint(w, "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n")
+			fmt.Fprint(w, "data: [DONE]\n\n")
+			w.(http.Flusher).Flush()
+			if hold {
+				<-r.Context().Done()
+				return
+			}
+			// The stream's end comes a moment after [DONE], as
+			// llama-server's does once it has released the slot.
+			time.Sleep(20 * time.Millisecond)
+		}))
+		srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				conns.Add(1)
+			}
+		}
+		srv.Start()
+		c := New(srv.URL)
+		c.HTTP = &http.Client{Transport: &http.Transport{}}
+		for range 3 {
+			start := time.Now()
+			res, err := c.Chat(context.Background(), Request{Messages: []Message{{Role: "user", Content: "x"}}}, nil)
+			if err != nil || res.Text != "hi" {
+				t.Fatalf("hold %v: %q, %v", hold, res.Text, err)
+			}
+			if took := time.Since(start); took > 5*time.Second {
+				t.Fatalf("hold %v: a generation took %v", hold, took)
+			}
+		}
+		if n := conns.Load(); hold && n != 3 || !hold && n != 1 {
+			t.Errorf("hold %v: %d connections for 3 generations", hold, n)
+		}
+		srv.CloseClientConnections()
+		srv.Close()
 	}
 }

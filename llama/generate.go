@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -384,7 +385,13 @@ func (c *Client) generate(ctx context.Context, route string, g generation, onTok
 	// llama-server learns to stop generating.
 	stop := context.AfterFunc(ctx, func() { resp.Body.Close() })
 	defer stop()
-	defer resp.Body.Close()
+	finished := false // the stream ended as it should: its connection is kept
+	defer func() {
+		if finished {
+			drain(resp.Body)
+		}
+		resp.Body.Close()
+	}()
 
 	ctxErr := func() error { return fmt.Errorf("llama-server %s %s: %w", method, u, ctx.Err()) }
 	garbled := func(line string, err error) error {
@@ -446,6 +453,7 @@ func (c *Client) generate(ctx context.Context, route string, g generation, onTok
 		events++
 		data := strings.TrimSpace(ev.Data)
 		if data == "[DONE]" {
+			finished = true
 			return col.result(), nil
 		}
 		if data == "" {
@@ -466,10 +474,27 @@ func (c *Client) generate(ctx context.Context, route string, g generation, onTok
 			return limitErr()
 		}
 		if done {
+			finished = true
 			return col.result(), nil
 		}
 	}
 }
+
+// drain reads what is left of a finished stream (the end of its chunked
+// body), so that the connection goes back to the pool instead of being
+// closed: every generation would otherwise dial anew. A server that sends
+// more, or holds the stream open, gets at most drainLimit bytes and
+// drainWait.
+func drain(body io.ReadCloser) {
+	t := time.AfterFunc(drainWait, func() { body.Close() })
+	defer t.Stop()
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, drainLimit))
+}
+
+const (
+	drainLimit = 4 << 10
+	drainWait  = 100 * time.Millisecond
+)
 
 // eventError reads the data of an error event: an error object, an
 // {"error": ...} envelope, or plain text.
