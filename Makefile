@@ -32,7 +32,8 @@ lint: vet
 # Benchmarks report ratios to the raw costs measured in the same run.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./image/ ./interp/ ./kernel/
-	$(GO) test -run '^$$' -bench . -benchtime 20x -count 1 ./kernel/sandbox/ ./kernel/pllm/ ./tui/...
+	$(GO) test -run '^$$' -bench . -benchtime 20x -count 1 ./kernel/sandbox/ ./tui/...
+	$(GO) test -run '^$$' -bench . -benchtime 100x -count 1 ./kernel/pllm/
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./server/
 
 fuzz:

@@ -39,7 +39,7 @@ type sseReader struct {
 }
 
 func newSSEReader(r io.Reader, maxLine int) *sseReader {
-	return &sseReader{r: bufio.NewReaderSize(r, 64<<10), maxLine: maxLine}
+	return &sseReader{r: bufio.NewReaderSize(r, 4<<10), maxLine: maxLine}
 }
 
 // Next returns the next event. At the end of the stream it returns io.EOF if

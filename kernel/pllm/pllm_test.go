@@ -17,10 +17,14 @@ import (
 )
 
 // TestMain doubles as the sandbox child: trial runs re-execute this test
-// binary, as the batos binary re-executes itself with `batos sandbox`.
+// binary, as the batos binary re-executes itself with `batos sandbox`. It
+// is also BenchmarkPipeline's model server (serveScripted).
 func TestMain(m *testing.M) {
 	if os.Getenv("BATOS_SANDBOX_CHILD") == "1" {
 		os.Exit(sandbox.Main())
+	}
+	if os.Getenv(scriptedServerEnv) == "1" {
+		os.Exit(serveScripted())
 	}
 	os.Exit(m.Run())
 }

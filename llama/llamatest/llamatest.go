@@ -161,6 +161,14 @@ func (s *Server) Busy() time.Duration { return time.Duration(s.busy.Load()) }
 // request is answered with "Hello from llamatest."
 func New(t testing.TB, script ...Reply) *Server {
 	t.Helper()
+	s := Start(script...)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start is New outside a test: the caller closes the server (a benchmark
+// serves from a process of its own, as llama-server does).
+func Start(script ...Reply) *Server {
 	s := &Server{
 		aborted:   make(chan struct{}, 1024),
 		script:    script,
@@ -183,7 +191,6 @@ func New(t testing.TB, script ...Reply) *Server {
 	mux.HandleFunc("POST /lora-adapters", s.postLoRA)
 	s.srv = httptest.NewServer(s.middleware(mux))
 	s.URL = s.srv.URL
-	t.Cleanup(s.Close)
 	return s
 }
 
