@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,6 +48,10 @@ func Main() int {
 	} else {
 		warmUp(c)
 	}
+	// Making the compiler leaves a collection under way: it is finished
+	// now, so that a ready child is idle, not marking its heap on a core
+	// the trial's parent needs.
+	runtime.GC()
 	signalReady()
 	var req Request
 	dec := json.NewDecoder(bufio.NewReader(os.Stdin))
