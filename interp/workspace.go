@@ -45,6 +45,9 @@ type Workspace struct {
 	// interpreter (a func, type or const). See recycle.
 	evals  int
 	pinned bool
+	// again is the latest entry, when it may run again without compiling
+	// (againFor).
+	again *compiledEntry
 }
 
 // EvalResult is the outcome of Workspace.Eval.
@@ -264,6 +267,12 @@ func (w *Workspace) eval(g *Guard, src string) (EvalResult, error) {
 	if w.evals >= recycleAfter && !w.pinned {
 		w.recycle()
 	}
+	if e := w.againFor(g, src); e != nil {
+		w.evals++
+		e.evals = w.evals
+		w.again = e
+		return w.run(g, e)
+	}
 	u, err := parseInput(src)
 	if err != nil {
 		return EvalResult{}, err
@@ -369,23 +378,63 @@ func (w *Workspace) eval(g *Guard, src string) (EvalResult, error) {
 		}
 		valued = call == nil // a call that does not fit Value has no single value
 	}
+	e := &compiledEntry{src: src, in: w.in, evals: w.evals, maxAlloc: g.limits.MaxAlloc,
+		u: u, sm: sm, progMap: progMap, prog: prog, valued: valued, saved: saved}
+	if u.main != nil && len(u.declares()) == 0 && !u.declaresCode() {
+		w.again = e
+	}
+	return w.run(g, e)
+}
+
+// compiledEntry is an entry compiled and ready to run (run).
+type compiledEntry struct {
+	src      string
+	in       *yaegi.Interpreter // the interpreter it was compiled in
+	evals    int                // Workspace.evals once it was compiled
+	maxAlloc int                // the limit its checks assumed
+	u        *input
+	sm       *srcMap
+	progMap  *srcMap // prog's
+	prog     *yaegi.Program
+	valued   bool // the entry's last call or expression yields its value
+	saved    saved
+}
+
+// againFor returns the entry compiled last when src is the same text and
+// nothing was entered since, in the same interpreter under the same
+// limits: an input that a doesNotUnderstand or a write conflict runs
+// again is not compiled again. Only statements that declare nothing are
+// kept (w.again), so running the same program again is running the same
+// input again.
+func (w *Workspace) againFor(g *Guard, src string) *compiledEntry {
+	e := w.again
+	w.again = nil
+	if e == nil || e.src != src || e.in != w.in || w.in == nil || e.evals != w.evals || e.maxAlloc != g.limits.MaxAlloc {
+		return nil
+	}
+	return e
+}
+
+// run runs a compiled entry and turns its outcome into an EvalResult.
+func (w *Workspace) run(g *Guard, e *compiledEntry) (EvalResult, error) {
+	u := e.u
 	cell := w.cur
 	cell.done.Store(0)
-	v, err := w.execute(g, prog, progMap)
-	if !valued {
+	v, err := w.execute(g, e.prog, e.progMap)
+	if !e.valued {
 		v = reflect.Value{}
 	}
-	if err == nil && !v.IsValid() && valued && u.endsWithExpr() {
+	if err == nil && !v.IsValid() && e.valued && u.endsWithExpr() {
 		// yaegi yields no value for *p when p is nil; Go panics.
 		if star, ok := ast.Unparen(u.main.Body.List[len(u.main.Body.List)-1].(*ast.ExprStmt).X).(*ast.StarExpr); ok && star != nil {
 			err = &PanicError{Value: runtimeError("runtime error: invalid memory address or nil pointer dereference")}
 		}
 	}
 	if err != nil && w.in != nil {
-		w.rollback(u, saved, int(cell.done.Load()))
+		w.rollback(u, e.saved, int(cell.done.Load()))
 	}
 	if err == nil {
-		w.keepFuncs(u, sm)
+		w.keepFuncs(u, e.sm)
 	}
 	return w.result(u, v, err)
 }

@@ -246,3 +246,60 @@ func TestOutputIsCapped(t *testing.T) {
 		t.Fatalf("printed %d bytes (note %q), want %d and the note alone after them", len(body), note, MaxOutput)
 	}
 }
+
+// TestEntryRunAgainIsNotCompiledAgain: the same statements entered again
+// right away (a retried input) run the program compiled the first time,
+// with their effects each time; anything entered between, a declaration,
+// or other limits compile afresh.
+func TestEntryRunAgainIsNotCompiledAgain(t *testing.T) {
+	calls := 0
+	w, err := sharedCompiler(t).NewWorkspace(map[string]any{
+		"F": func(n int) int {
+			calls++
+			if calls == 1 {
+				panic(errors.New("first call fails"))
+			}
+			return n + calls
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eval := func(src string, l Limits) (EvalResult, error) {
+		g := NewGuard(context.Background(), l)
+		defer g.Release()
+		return w.Eval(g, src)
+	}
+	if _, err := eval(`var total int`, Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	const src = `total += F(10); total`
+	if _, err := eval(src, Limits{}); err == nil || !strings.Contains(err.Error(), "first call fails") {
+		t.Fatalf("first run: %v, want F's failure", err)
+	}
+	first := w.again
+	if first == nil {
+		t.Fatal("the statements were not kept")
+	}
+	res, err := eval(src, Limits{})
+	if err != nil || res.Value != 12 || w.again != first {
+		t.Fatalf("second run = %v, %v (kept %p, now %p); want 12 from the same program", res.Value, err, first, w.again)
+	}
+	if res, err := eval(src, Limits{}); err != nil || res.Value != 25 || w.again != first {
+		t.Fatalf("third run = %v, %v; want 25 from the same program", res.Value, err)
+	}
+	// Other limits, an entry between, or a declaration: compiled afresh.
+	if _, err := eval(src, Limits{MaxAlloc: 1 << 20}); err != nil || w.again == first {
+		t.Fatalf("other limits: %v, kept the old program: %v", err, w.again == first)
+	}
+	again := w.again
+	if _, err := eval(`total`, Limits{MaxAlloc: 1 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eval(src, Limits{MaxAlloc: 1 << 20}); err != nil || w.again == again {
+		t.Fatalf("after another entry: %v, kept the old program: %v", err, w.again == again)
+	}
+	if _, err := eval(`x := 1`, Limits{}); err != nil || w.again != nil {
+		t.Fatalf("a declaration was kept to run again (%v)", err)
+	}
+}
