@@ -197,12 +197,12 @@ type Method struct {
 	Source     string
 	Generation uint64
 
-	call    func([]reflect.Value) []reflect.Value // runs the compiled function func(*Guard, Object, params...) results
-	recv    reflect.Type                          // the receiver type
-	lastErr bool                                  // the last result is an error
-	home    *interpreter                          // the interpreter it was compiled in
-	params  []reflect.Type                        // parameter types after self; a variadic last one is its slice type
-	src     *srcMap                               // maps positions of runtime errors back to Source
+	call    func(yaegi.Meter, []reflect.Value) []reflect.Value // runs the compiled function func(*Guard, Object, params...) results
+	recv    reflect.Type                                       // the receiver type
+	lastErr bool                                               // the last result is an error
+	home    *interpreter                                       // the interpreter it was compiled in
+	params  []reflect.Type                                     // parameter types after self; a variadic last one is its slice type
+	src     *srcMap                                            // maps positions of runtime errors back to Source
 	terms   *goTerms
 }
 
@@ -452,7 +452,7 @@ func (m *Method) invoke(g *Guard, self reflect.Value, args []reflect.Value, boxe
 			in[i+2] = reflect.ValueOf(a)
 		}
 	}
-	out = m.call(in)
+	out = m.call(g.Meter(), in)
 	if e := g.stopped.Load(); e != nil {
 		// Metered and rewritten code unwinds a stop by returning zero
 		// values.

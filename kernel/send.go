@@ -85,7 +85,12 @@ func (t *txn) resolve(recv image.OID, sel string) (binding, bool, error) {
 	cached := t.useCache()
 	key := lookupKey{recv, sel}
 	if cached {
-		if e := t.k.cache.get(key, t.epoch); e != nil {
+		e := t.last
+		if e == nil || t.lastKey != key || e.epoch != t.epoch {
+			e = t.k.cache.get(key, t.epoch)
+		}
+		if e != nil {
+			t.lastKey, t.last = key, e
 			st, err := t.load(e.holder)
 			if err != nil {
 				return binding{}, false, err

@@ -25,6 +25,11 @@ type txn struct {
 	// pol is the write policy's state (policy.go), once a model-written
 	// method has been sent in this transaction.
 	pol *policyState
+	// lastKey and last are the latest cache entry resolve used: a method
+	// that sends to itself, or a loop sending one selector, asks for the
+	// same one again and again.
+	lastKey lookupKey
+	last    *lookupEntry
 }
 
 type objState struct {

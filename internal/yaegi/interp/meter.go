@@ -45,13 +45,15 @@ type Metered interface {
 }
 
 // Func returns a native entry to the function name declared in the main
-// package, and the function's type: call(in) runs it with the arguments
-// in (a variadic function's last one as a slice, as reflect.Value.CallSlice
-// takes them) and returns its results, as calling the function's value
-// through reflect would, without reflect's call and reflect.MakeFunc's stub
-// (their allocations and argument layout lookups). Each argument must be
-// assignable to its parameter's type.
-func (interp *Interpreter) Func(name string) (call func(in []reflect.Value) []reflect.Value, typ reflect.Type, err error) {
+// package, and the function's type: call(m, in) runs it under the meter m
+// with the arguments in (a variadic function's last one as a slice, as
+// reflect.Value.CallSlice takes them) and returns its results, as calling
+// the function's value through reflect would, without reflect's call and
+// reflect.MakeFunc's stub (their allocations and argument layout lookups).
+// Each argument must be assignable to its parameter's type. A nil m runs
+// it as a call through reflect would: under its first argument's meter,
+// if that is Metered.
+func (interp *Interpreter) Func(name string) (call func(m Meter, in []reflect.Value) []reflect.Value, typ reflect.Type, err error) {
 	interp.mutex.RLock()
 	sym, ok := interp.srcPkg["main"][name]
 	interp.mutex.RUnlock()
@@ -70,7 +72,7 @@ func (interp *Interpreter) Func(name string) (call func(in []reflect.Value) []re
 	typ = def.typ.TypeOf()
 	body := genFunctionCall(def, def)()
 	f := interp.frame
-	return func(in []reflect.Value) []reflect.Value { return body(f, in) }, typ, nil
+	return func(m Meter, in []reflect.Value) []reflect.Value { return body(f, in, m) }, typ, nil
 }
 
 // A DirectMethod is a native entry to the method Name of the native type

@@ -212,19 +212,25 @@ func TestFunc(t *testing.T) {
 	if typ != reflect.TypeFor[func(*testMeter, int) int]() {
 		t.Errorf("Func's type = %v", typ)
 	}
+	// Without a meter given, the first argument's.
 	m := &testMeter{}
-	out := call([]reflect.Value{reflect.ValueOf(m), reflect.ValueOf(10)})
+	out := call(nil, []reflect.Value{reflect.ValueOf(m), reflect.ValueOf(10)})
 	if len(out) != 1 || out[0].Int() != 55 {
 		t.Fatalf("fib(10) through Func = %v", out)
 	}
 	if m.entries != 1+177 {
 		t.Errorf("entries = %d, want %d", m.entries, 1+177)
 	}
+	// A meter given is used instead.
+	given := &testMeter{}
+	if out := call(given, []reflect.Value{reflect.ValueOf(m), reflect.ValueOf(10)}); out[0].Int() != 55 || given.entries != 1+177 || m.entries != 1+177 {
+		t.Errorf("fib(10) under a given meter = %v: %d entries given, %d on the argument's", out[0], given.entries, m.entries)
+	}
 	sum, _, err := i.Func("sum")
 	if err != nil {
 		t.Fatal(err)
 	}
-	out = sum([]reflect.Value{reflect.ValueOf(m), reflect.ValueOf([]int{1, 2, 3})})
+	out = sum(nil, []reflect.Value{reflect.ValueOf(m), reflect.ValueOf([]int{1, 2, 3})})
 	if out[0].Int() != 6 {
 		t.Errorf("sum(1, 2, 3) = %v", out[0])
 	}

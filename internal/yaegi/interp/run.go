@@ -1005,7 +1005,7 @@ func genFunctionWrapper(n *node) func(*frame) reflect.Value {
 
 	return func(f *frame) reflect.Value {
 		call := call()
-		return reflect.MakeFunc(funcType, func(in []reflect.Value) []reflect.Value { return call(f, in) })
+		return reflect.MakeFunc(funcType, func(in []reflect.Value) []reflect.Value { return call(f, in, nil) })
 	}
 }
 
@@ -1120,7 +1120,7 @@ func (l *frameLayout) alloc(anc *frame, n int) *frame {
 // them). batos: split out of genFunctionWrapper for Interpreter.Func, and
 // the arguments' types are classified once per function value instead of
 // once per argument per call (itype.TypeOf allocates).
-func genFunctionCall(n, def *node) func() func(f *frame, in []reflect.Value) []reflect.Value {
+func genFunctionCall(n, def *node) func() func(f *frame, in []reflect.Value, m Meter) []reflect.Value {
 	start := def.child[3].start
 	numRet := len(def.typ.ret)
 	var rcvr func(*frame) reflect.Value
@@ -1129,13 +1129,13 @@ func genFunctionCall(n, def *node) func() func(f *frame, in []reflect.Value) []r
 		rcvr = genValueRecv(n)
 	}
 
-	return func() func(f *frame, in []reflect.Value) []reflect.Value {
+	return func() func(f *frame, in []reflect.Value, m Meter) []reflect.Value {
 		wrap := make([]bool, len(def.typ.arg))
 		for i, typ := range def.typ.arg {
 			wrap[i] = !isEmptyInterface(typ) && typ.TypeOf() != valueInterfaceType && isInterfaceSrc(typ)
 		}
 		layout := newFrameLayout(def.types)
-		return func(f *frame, in []reflect.Value) []reflect.Value {
+		return func(f *frame, in []reflect.Value, m Meter) []reflect.Value {
 			// Allocate and init local frame. All values to be settable and addressable.
 			var fr *frame
 			if layout != nil {
@@ -1186,9 +1186,11 @@ func genFunctionCall(n, def *node) func() func(f *frame, in []reflect.Value) []r
 				}
 			}
 
-			// batos: a function called from Go with a metered first
-			// argument runs under that argument's meter.
-			if len(in) > 0 && in[0].Kind() == reflect.Pointer && !in[0].IsNil() && in[0].CanInterface() {
+			// batos: a function called from Go runs under the meter it
+			// is given, else under its metered first argument's.
+			if m != nil {
+				fr.meter = m
+			} else if len(in) > 0 && in[0].Kind() == reflect.Pointer && !in[0].IsNil() && in[0].CanInterface() {
 				if mv, ok := in[0].Interface().(Metered); ok {
 					fr.meter = mv.Meter()
 				}
