@@ -33,6 +33,7 @@ lint: vet
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./image/ ./interp/ ./kernel/
 	$(GO) test -run '^$$' -bench . -benchtime 20x -count 1 ./kernel/sandbox/ ./tui/...
+	sync # the image benchmarks' writes reach the disk before the pLLM's synced commits are timed
 	$(GO) test -run '^$$' -bench . -benchtime 100x -count 1 ./kernel/pllm/
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./server/
 
