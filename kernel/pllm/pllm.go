@@ -442,6 +442,12 @@ func (p *PLLM) pipeline(ctx context.Context, j *job) (Result, error) {
 			var reviewed []string
 			p.opts.Sandbox.Prewarm() // for a candidate after the first
 			ok := p.validate(ctx, j, cand) && p.review(ctx, j.principal, cfg, cand, m, j.sel, attempt, &res.Spent, &reviewed)
+			if ok {
+				// Its trial passed: the install's Define will compile it
+				// (once per source: see interp.Compiler), which can start
+				// while the rest of the pipeline runs.
+				go func() { _, _ = p.k.Compiler().Compile(j.sel, cand.source) }()
+			}
 			for _, n := range reviewed {
 				if !slices.Contains(rec.personas, n) {
 					rec.personas = append(rec.personas, n)
