@@ -152,31 +152,28 @@ func sameScalar(a, b any) bool {
 	case nil:
 		return b == nil
 	case string:
-		y, ok := b.(string)
-		return ok && x == y
+		return same(x, b)
 	case int:
-		y, ok := b.(int)
-		return ok && x == y
+		return same(x, b)
 	case int64:
-		y, ok := b.(int64)
-		return ok && x == y
+		return same(x, b)
 	case float64:
-		y, ok := b.(float64)
-		return ok && x == y
+		return same(x, b)
 	case bool:
-		y, ok := b.(bool)
-		return ok && x == y
+		return same(x, b)
 	case image.Ref:
-		y, ok := b.(image.Ref)
-		return ok && x == y
+		return same(x, b)
 	case image.Method:
-		y, ok := b.(image.Method)
-		return ok && x == y
+		return same(x, b)
 	case image.Primitive:
-		y, ok := b.(image.Primitive)
-		return ok && x == y
+		return same(x, b)
 	}
 	return false
+}
+
+func same[T comparable](x T, b any) bool {
+	y, ok := b.(T)
+	return ok && x == y
 }
 
 func slotText(s image.Slot) string {
