@@ -94,9 +94,7 @@ func (p *pipeSource) ask(q query) (answer, error) {
 }
 
 func (p *pipeSource) Object(oid image.OID) (*image.Record, bool, error) {
-	p.mu.Lock()
-	o, ok := p.sent[oid]
-	p.mu.Unlock()
+	o, ok := p.sent[oid] // read-only once the request is decoded
 	a := answer{Found: o.Found, Record: o.Record}
 	if !ok {
 		var err error

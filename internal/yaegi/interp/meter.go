@@ -49,10 +49,10 @@ type Metered interface {
 // with the arguments in (a variadic function's last one as a slice, as
 // reflect.Value.CallSlice takes them) and returns its results, as calling
 // the function's value through reflect would, without reflect's call and
-// reflect.MakeFunc's stub (their allocations and argument layout lookups).
-// Each argument must be assignable to its parameter's type. A nil m runs
-// it as a call through reflect would: under its first argument's meter,
-// if that is Metered.
+// the trampoline reflect.MakeFunc makes (their allocations and argument
+// layout lookups). Each argument must be assignable to its parameter's
+// type. A nil m runs it as a call through reflect would: under its first
+// argument's meter, if that is Metered.
 func (interp *Interpreter) Func(name string) (call func(m Meter, in []reflect.Value) []reflect.Value, typ reflect.Type, err error) {
 	interp.mutex.RLock()
 	sym, ok := interp.srcPkg["main"][name]
