@@ -21,7 +21,10 @@
 // Pebble batch applied with Sync; Commit returns only after the fsync, and
 // only then do AfterCommit hooks run. Validation and application are
 // serialized by a commit mutex; the fsync is awaited outside it, so
-// concurrent committers share fsyncs (group commit).
+// concurrent committers share fsyncs (group commit). Commit is Apply then
+// Applied.Wait: a caller with other work splits them, and works while the
+// disk syncs (the batch is visible from Apply on, as Pebble's own batches
+// are before their sync).
 //
 // History follows ZODB. Every revision is kept until Pack. Undo(T) commits
 // a new transaction restoring, for each object T changed, the revision

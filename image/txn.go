@@ -292,45 +292,101 @@ func (t *Txn) Abort() {
 // of our objects after our snapshot, Commit fails with *ConflictError and
 // nothing is written. Commit returns only after the WAL fsync.
 func (t *Txn) Commit() (TxInfo, error) {
+	a, err := t.Apply()
+	if err != nil {
+		return TxInfo{}, err
+	}
+	return a.Wait()
+}
+
+// Applied is a transaction whose batch is applied — it has its TxID and is
+// visible to every transaction begun after it — and may still be on its
+// way to the disk. Wait says when it is durable.
+type Applied struct {
+	t     *Txn
+	info  TxInfo
+	batch *pebble.Batch // nil when nothing was written, or once waited for
+
+	once sync.Once
+	err  error
+}
+
+// Apply is the first half of Commit: it validates the transaction and
+// applies its batch, without waiting for the write-ahead log's sync, so
+// that the caller can do other work while the disk catches up (a new
+// transaction already sees this one, as in Pebble itself, where a batch is
+// visible before its sync). It fails as Commit does; nothing is written
+// then. Wait must be called on the result, once or more, from any
+// goroutine: it waits for the sync and runs the AfterCommit hooks, and
+// until it has, Store.Close waits for it.
+func (t *Txn) Apply() (*Applied, error) {
 	if t.err != nil { // set only by Begin
-		return TxInfo{}, fmt.Errorf("commit: %w", t.err)
+		return nil, fmt.Errorf("commit: %w", t.err)
 	}
 	if !t.finish() {
-		return TxInfo{}, fmt.Errorf("commit: %w", t.doneErr())
+		return nil, fmt.Errorf("commit: %w", t.doneErr())
 	}
 	s := t.s
 	info := t.info()
 	if len(t.order) == 0 {
-		t.runHooks(info, true)
-		return info, nil
+		return &Applied{t: t, info: info}, nil
 	}
 	if err := s.enter(); err != nil {
 		t.runHooks(info, false)
-		return TxInfo{}, fmt.Errorf("commit: %w", err)
+		return nil, fmt.Errorf("commit: %w", err)
 	}
-	defer s.exit()
 	if err := s.writable(); err != nil {
+		s.exit()
 		t.runHooks(info, false)
-		return TxInfo{}, fmt.Errorf("commit: %w", err)
+		return nil, fmt.Errorf("commit: %w", err)
 	}
 	s.commitMu.Lock()
 	batch, err := s.apply(t, &info)
 	s.commitMu.Unlock()
 	if err != nil {
+		s.exit()
 		t.runHooks(info, false)
-		return TxInfo{}, err
+		return nil, err
 	}
-	// Wait for the fsync outside commitMu: committers queued behind us share
-	// this sync (group commit).
+	return &Applied{t: t, info: info, batch: batch}, nil
+}
+
+// Info is the applied transaction's record; its ID is 0 when it wrote
+// nothing.
+func (a *Applied) Info() TxInfo { return a.info }
+
+// Wait waits until the transaction is durable (at once for a lazy one,
+// see SetLazy), runs its AfterCommit hooks, and returns its record. A
+// failed sync stops the store's writes and is returned to every caller.
+func (a *Applied) Wait() (TxInfo, error) {
+	a.once.Do(a.settle)
+	if a.err != nil {
+		return TxInfo{}, a.err
+	}
+	return a.info, nil
+}
+
+func (a *Applied) settle() {
+	t, s, info := a.t, a.t.s, a.info
+	if a.batch == nil {
+		t.runHooks(info, true)
+		return
+	}
+	defer s.exit()
+	var err error
+	// The fsync is awaited outside commitMu: committers queued behind this
+	// one share it (group commit).
 	if !t.lazy {
-		err = batch.SyncWait()
+		err = a.batch.SyncWait()
 	}
-	_ = batch.Close()
+	_ = a.batch.Close()
+	a.batch = nil
 	if err != nil {
 		// The batch is applied (readers may see it) but not durable, and an
 		// fsync failure cannot be retried safely: stop writing.
 		t.runHooks(info, false)
-		return TxInfo{}, fmt.Errorf("commit transaction %d: %w", info.ID, s.writeFailed("sync the write-ahead log", err))
+		a.err = fmt.Errorf("commit transaction %d: %w", info.ID, s.writeFailed("sync the write-ahead log", err))
+		return
 	}
 	t.mu.Lock()
 	t.id = info.ID
@@ -341,7 +397,6 @@ func (t *Txn) Commit() (TxInfo, error) {
 		}
 	}
 	t.runHooks(info, true)
-	return info, nil
 }
 
 // apply validates t against the database's current state, allocates its

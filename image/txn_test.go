@@ -428,3 +428,69 @@ func TestLazyCommit(t *testing.T) {
 		t.Fatalf("a crash after the next synced commit kept tx %d (v %v), want %d with the lazy one's v 1", last, v, synced.ID)
 	}
 }
+
+// TestApplyThenWait: an applied transaction is visible at once and has its
+// ID; its hooks run, once, when it is waited for, and after the wait it
+// survives a crash. Every waiter gets its record.
+func TestApplyThenWait(t *testing.T) {
+	fs := vfs.NewCrashableMem()
+	s := openAt(t, "img", &Options{FS: fs})
+	first := mustCommit(t, s, obj(RootOID, "v", 0))
+	tx := s.Begin("t")
+	if err := tx.Put(obj(RootOID, "v", 1)); err != nil {
+		t.Fatal(err)
+	}
+	var hooks []bool
+	tx.AfterCommit(func(_ TxInfo, committed bool) { hooks = append(hooks, committed) })
+	a, err := tx.Apply()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Info().ID != first.ID+1 {
+		t.Fatalf("applied ID %d, want %d", a.Info().ID, first.ID+1)
+	}
+	if v := slotValue(t, s, RootOID, "v"); v != 1 {
+		t.Fatalf("a transaction begun after the apply reads v = %v, want 1", v)
+	}
+	if len(hooks) != 0 {
+		t.Fatalf("hooks ran before the wait: %v", hooks)
+	}
+	infos := make(chan TxInfo, 2)
+	for range 2 {
+		go func() {
+			info, err := a.Wait()
+			if err != nil {
+				t.Error(err)
+			}
+			infos <- info
+		}()
+	}
+	for range 2 {
+		if info := <-infos; info.ID != a.Info().ID || info.Principal != "t" {
+			t.Fatalf("Wait = %+v, want transaction %d by t", info, a.Info().ID)
+		}
+	}
+	if len(hooks) != 1 || !hooks[0] {
+		t.Fatalf("hooks after two waits: %v, want one committed run", hooks)
+	}
+	c, err := Open("img", &Options{FS: fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 0})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.LastTx() != a.Info().ID {
+		t.Fatalf("after a crash following the wait, the last transaction is %d, want %d", c.LastTx(), a.Info().ID)
+	}
+	// A transaction that wrote nothing applies as ID 0 and runs its hooks
+	// at the wait.
+	empty := s.Begin("t")
+	ran := false
+	empty.AfterCommit(func(_ TxInfo, committed bool) { ran = committed })
+	ea, err := empty.Apply()
+	if err != nil || ea.Info().ID != 0 {
+		t.Fatalf("empty Apply = %+v, %v", ea.Info(), err)
+	}
+	if _, err := ea.Wait(); err != nil || !ran {
+		t.Fatalf("empty Wait: %v, hooks ran %v", err, ran)
+	}
+}

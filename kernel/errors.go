@@ -47,7 +47,15 @@ func plural(n int) string {
 // on a fresh snapshot, as after a write conflict: a primitive returns it
 // when it committed something (a method the pLLM installed) that the
 // caller's older snapshot cannot see.
-type RetryError struct{ Reason string }
+type RetryError struct {
+	Reason string
+	// After, when set, is the commit the retry is for, which may not be
+	// durable yet (Session.Apply): the evaluation runs again at once, and
+	// returns only once After is durable too. So an input whose retry
+	// answers from a method just installed never reports that answer
+	// before the method is on disk.
+	After *Pending
+}
 
 func (e *RetryError) Error() string { return "retry: " + e.Reason }
 

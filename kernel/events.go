@@ -22,7 +22,9 @@ const (
 )
 
 // Event is published after each commit becomes durable, and for each
-// piece of model output as it streams in.
+// piece of model output as it streams in. The kernel's commits are
+// published in TxID order: one that becomes durable first waits for the
+// events of those applied before it (see Pending).
 type Event struct {
 	// Seq numbers the bus's events in the order it published them, from 1.
 	Seq     uint64
@@ -225,6 +227,51 @@ type Bus struct {
 	subs   map[*Subscription]struct{}
 	closed bool
 	seq    uint64
+	// waiting are the places of the kernel's applied transactions whose
+	// events are not published yet, in TxID order (reserve is called
+	// under Kernel.applyMu). The first one unsettled holds back those
+	// after it.
+	waiting []*commitPlace
+}
+
+// commitPlace is an applied transaction's place in the order of commit
+// events.
+type commitPlace struct {
+	settled   bool
+	ev        *Event        // nil: nothing to publish (its sync failed)
+	published chan struct{} // closed once ev is published or dropped
+}
+
+// reserve takes the next place in the order of commit events.
+// REQUIRES: Kernel.applyMu held, right after the transaction's Apply.
+func (b *Bus) reserve() *commitPlace {
+	p := &commitPlace{published: make(chan struct{})}
+	b.mu.Lock()
+	b.waiting = append(b.waiting, p)
+	b.mu.Unlock()
+	return p
+}
+
+// settle gives place its event (nil for none) and publishes every settled
+// event at the head of the order.
+func (b *Bus) settle(place *commitPlace, ev *Event) {
+	b.mu.Lock()
+	place.settled, place.ev = true, ev
+	n := 0
+	for n < len(b.waiting) && b.waiting[n].settled {
+		if p := b.waiting[n]; p.ev != nil {
+			b.publishLocked(*p.ev)
+		}
+		n++
+	}
+	done := b.waiting[:n:n]
+	b.waiting = b.waiting[n:]
+	b.mu.Unlock()
+	// Closed after the whole run is published: a waiter that wakes finds
+	// the events applied after its own out too, when they were ready.
+	for _, p := range done {
+		close(p.published)
+	}
 }
 
 // Seq is the sequence number of the newest event published: a subscriber
@@ -281,6 +328,10 @@ func (s *Subscription) Dropped() int {
 func (b *Bus) publish(ev Event) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.publishLocked(ev)
+}
+
+func (b *Bus) publishLocked(ev Event) {
 	b.seq++
 	ev.Seq = b.seq
 	for s := range b.subs {

@@ -57,3 +57,45 @@ func replace(slots []image.Slot, s image.Slot) []image.Slot {
 	}
 	return append(out, s)
 }
+
+// TestBusPublishesCommitsInOrder: a commit event waits for those of the
+// transactions applied before it, however their syncs finish; one that
+// failed holds nothing back; a waiter wakes with its run published.
+func TestBusPublishesCommitsInOrder(t *testing.T) {
+	b := newBus()
+	sub := b.Subscribe(8)
+	defer sub.Close()
+	first, second, third := b.reserve(), b.reserve(), b.reserve()
+	ev := func(id image.TxID) *Event { return &Event{Kind: EventCommit, Tx: image.TxInfo{ID: id}} }
+	published := func() (ids []image.TxID) {
+		for len(sub.C) > 0 {
+			ids = append(ids, (<-sub.C).Tx.ID)
+		}
+		return ids
+	}
+	closed := func(p *commitPlace) bool {
+		select {
+		case <-p.published:
+			return true
+		default:
+			return false
+		}
+	}
+	b.settle(third, ev(3))
+	b.settle(second, nil) // its sync failed
+	if got := published(); len(got) != 0 || closed(third) || closed(second) {
+		t.Fatalf("published before the first settled: %v", got)
+	}
+	b.settle(first, ev(1))
+	if got := published(); !slices.Equal(got, []image.TxID{1, 3}) {
+		t.Fatalf("published %v, want [1 3]", got)
+	}
+	for i, p := range []*commitPlace{first, second, third} {
+		if !closed(p) {
+			t.Fatalf("place %d not released", i+1)
+		}
+	}
+	if len(b.waiting) != 0 {
+		t.Fatalf("%d places left waiting", len(b.waiting))
+	}
+}

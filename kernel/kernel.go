@@ -56,6 +56,9 @@ type Kernel struct {
 	// changes being committed right now. See lookupCache for the protocol.
 	shapeEpoch   atomic.Uint64
 	shapeWriters atomic.Int32
+	// applyMu orders the kernel's transactions' places on the bus as
+	// their TxIDs (txn.apply).
+	applyMu sync.Mutex
 
 	mu struct {
 		sync.Mutex // guards prims' replacement in RegisterPrimitive

@@ -131,17 +131,47 @@ const maxConflictRetries = 16
 // Run runs fn as one top-level transaction: fn receives the Lobby bound to
 // this session; everything it does commits together with note, or — on an
 // error, a panic or a guard stop — nothing does. On a write conflict fn is
-// run again on a fresh snapshot.
+// run again on a fresh snapshot. Run returns once the transaction is
+// durable and its event published, and so is every transaction a
+// RetryError made it wait for.
 func (s *Session) Run(ctx context.Context, note string, fn func(lobby Object) error) (image.TxInfo, error) {
+	_, info, err := s.run(ctx, note, fn, true)
+	return info, err
+}
+
+// Apply is Run returning as soon as the transaction is applied: visible
+// to every transaction begun after it, and on its way to the disk. The
+// caller can go on meanwhile, and waits for it with Pending.Wait (see
+// RetryError.After). A transaction that wrote nothing gives a Pending
+// with ID 0.
+func (s *Session) Apply(ctx context.Context, note string, fn func(lobby Object) error) (*Pending, error) {
+	p, _, err := s.run(ctx, note, fn, false)
+	return p, err
+}
+
+// run is Run, and Apply when wait is false.
+func (s *Session) run(ctx context.Context, note string, fn func(lobby Object) error, wait bool) (*Pending, image.TxInfo, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return image.TxInfo{}, ErrSessionClosed
+		return nil, image.TxInfo{}, ErrSessionClosed
+	}
+	// after are the transactions that retries waited for: what the
+	// attempt that counts saw, which must be durable when it returns.
+	var after []*Pending
+	settle := func(err error) error {
+		for _, p := range after {
+			if _, perr := p.Wait(); perr != nil && err == nil {
+				err = perr
+			}
+		}
+		return err
 	}
 	for attempt := 1; ; attempt++ {
 		t := s.k.begin(s.principal)
 		if s.lazy {
 			t.it.SetLazy()
+			t.lazy = true
 		}
 		limits := s.k.limits(t)
 		if s.limits != nil {
@@ -160,7 +190,10 @@ func (s *Session) Run(ctx context.Context, note string, fn func(lobby Object) er
 		s.tx, s.guard, s.ctx = nil, nil, nil
 		g.Release()
 		var retry *RetryError
-		if errors.As(err, &retry) && attempt < maxConflictRetries && ctx.Err() == nil {
+		if errors.As(err, &retry) && retry.After != nil {
+			after = append(after, retry.After)
+		}
+		if retry != nil && attempt < maxConflictRetries && ctx.Err() == nil {
 			t.abort()
 			s.k.log.Info("retrying", "principal", s.principal, "attempt", attempt, "reason", retry.Reason)
 			continue
@@ -170,21 +203,34 @@ func (s *Session) Run(ctx context.Context, note string, fn func(lobby Object) er
 		}
 		if err != nil {
 			t.abort()
+			err = settle(err)
 			s.flush(&printed)
-			return image.TxInfo{}, err
+			return nil, image.TxInfo{}, err
 		}
-		info, err := t.commit(s.note)
+		p, err := t.apply(s.note)
 		var conflict *image.ConflictError
 		if errors.As(err, &conflict) && attempt < maxConflictRetries && ctx.Err() == nil {
 			s.k.log.Info("conflict, retrying", "principal", s.principal, "attempt", attempt, "err", err)
 			backoff(attempt)
 			continue
 		}
-		s.flush(&printed)
-		if err == nil && info.ID != 0 {
-			s.k.log.Info("commit", "tx", uint64(info.ID), "principal", s.principal, "note", s.note, "objects", len(info.Changed))
+		var info image.TxInfo
+		if err == nil {
+			if wait {
+				info, err = p.Wait()
+			} else {
+				p.settleInBackground()
+			}
 		}
-		return info, err
+		err = settle(err)
+		s.flush(&printed)
+		if err != nil {
+			return nil, image.TxInfo{}, err
+		}
+		if id := p.ID(); id != 0 {
+			s.k.log.Info("commit", "tx", uint64(id), "principal", s.principal, "note", s.note, "objects", len(t.order))
+		}
+		return p, info, nil
 	}
 }
 

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"sync"
 
 	"batos/image"
 )
@@ -12,6 +13,9 @@ import (
 type txn struct {
 	k  *Kernel
 	it *image.Txn
+	// lazy: the transaction commits without waiting for the disk
+	// (image.Txn.SetLazy).
+	lazy bool
 	// epoch is the shape epoch this transaction may use cache entries of;
 	// cacheable is false when the snapshot may straddle a shape commit.
 	epoch     uint64
@@ -135,40 +139,119 @@ func (t *txn) removeSlot(oid image.OID, name string) (bool, error) {
 	return true, nil
 }
 
-// commit writes the dirty objects in one image transaction and publishes
-// the event once it is durable.
+// commit writes the dirty objects in one image transaction and returns
+// once it is durable and its event published.
 func (t *txn) commit(note string) (image.TxInfo, error) {
+	p, err := t.apply(note)
+	if err != nil {
+		return image.TxInfo{}, err
+	}
+	return p.Wait()
+}
+
+// apply writes the dirty objects in one image transaction and returns once
+// it is applied (image.Txn.Apply): visible to new transactions, its TxID
+// known, its place in the bus's order taken. The Pending says when it is
+// durable.
+func (t *txn) apply(note string) (*Pending, error) {
 	k := t.k
 	if t.pol != nil && t.pol.violation != nil {
 		// Model-written code attempted a forbidden write: nothing of
 		// this transaction commits, even if the panic was recovered.
 		t.it.Abort()
-		return image.TxInfo{}, t.pol.violation
+		return nil, t.pol.violation
 	}
 	if len(t.order) == 0 {
 		t.it.Abort()
-		return image.TxInfo{}, nil
+		return &Pending{}, nil
 	}
 	changes := make([]ObjectChange, 0, len(t.order))
 	for _, oid := range t.order {
 		st := t.objs[oid]
 		if err := t.it.Put(&image.Record{OID: oid, Slots: st.slots}); err != nil {
 			t.it.Abort()
-			return image.TxInfo{}, err
+			return nil, err
 		}
 		changes = append(changes, diffObject(oid, st.orig, st.slots, describeSlots(oid, st.slots)))
 	}
 	t.it.SetNote(note)
 	if t.shaped {
+		// The shapes change when the batch becomes visible, at Apply.
 		k.beginShapeChange()
 		defer k.endShapeChange()
 	}
-	info, err := t.it.Commit()
-	if err != nil {
-		return info, err
+	// applyMu makes the order in which the kernel's transactions take
+	// their places on the bus their TxID order.
+	k.applyMu.Lock()
+	a, err := t.it.Apply()
+	var place *commitPlace
+	if err == nil {
+		place = k.bus.reserve()
 	}
-	k.bus.publish(Event{Kind: EventCommit, Tx: info, Changes: changes})
-	return info, nil
+	k.applyMu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return &Pending{bus: k.bus, applied: a, place: place, changes: changes, lazy: t.lazy}, nil
+}
+
+// Pending is a kernel transaction that is applied (visible to every
+// transaction begun after it) and may still be on its way to the disk.
+//
+// Its commit event is published once it is durable, and never before the
+// events of the kernel's transactions applied before it: the bus reports
+// the kernel's commits in TxID order however their syncs interleave.
+type Pending struct {
+	bus     *Bus
+	applied *image.Applied // nil when the transaction wrote nothing
+	place   *commitPlace
+	changes []ObjectChange
+	lazy    bool
+
+	once sync.Once
+	info image.TxInfo
+	err  error
+}
+
+// ID is the transaction's ID, known from the moment it is applied; 0 when
+// it wrote nothing.
+func (p *Pending) ID() image.TxID {
+	if p.applied == nil {
+		return 0
+	}
+	return p.applied.Info().ID
+}
+
+// Wait returns once the transaction is durable and its event published
+// (for a lazy transaction, once its event has its place: it is published
+// when the transactions before it are). It may be called any number of
+// times, from any goroutine.
+func (p *Pending) Wait() (image.TxInfo, error) {
+	if p.applied == nil {
+		return image.TxInfo{}, nil
+	}
+	p.once.Do(p.settle)
+	if !p.lazy {
+		<-p.place.published
+	}
+	return p.info, p.err
+}
+
+// settleInBackground lets the transaction become durable and take its
+// turn on the bus whether or not anyone waits for it.
+func (p *Pending) settleInBackground() {
+	if p.applied != nil {
+		go p.once.Do(p.settle)
+	}
+}
+
+func (p *Pending) settle() {
+	p.info, p.err = p.applied.Wait()
+	if p.err != nil {
+		p.bus.settle(p.place, nil)
+		return
+	}
+	p.bus.settle(p.place, &Event{Kind: EventCommit, Tx: p.info, Changes: p.changes})
 }
 
 func (t *txn) abort() { t.it.Abort() }

@@ -146,7 +146,9 @@ func (p *PLLM) doesNotUnderstand(c *kernel.PrimitiveCall) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nil, &kernel.RetryError{Reason: fmt.Sprintf("pLLM/%s installed %s on %s", res.Persona, sel, nu.Receiver)}
+	// The send runs again while the install reaches the disk, and the
+	// evaluation answers once it has.
+	return nil, &kernel.RetryError{Reason: fmt.Sprintf("pLLM/%s installed %s on %s", res.Persona, sel, nu.Receiver), After: res.installed}
 }
 
 // Request asks the pLLM for a method outside any caller's transaction:
@@ -208,6 +210,10 @@ type Result struct {
 	PromptBytes int
 	// Source is the installed method's source.
 	Source string
+
+	// installed is the install's commit, which the pipeline does not
+	// wait for: Generate waits for it, a retried send does (RetryError).
+	installed *kernel.Pending
 }
 
 // Generate runs the doesNotUnderstand pipeline for req: it writes,
@@ -238,7 +244,14 @@ func (p *PLLM) Generate(ctx context.Context, req Request) (Result, error) {
 		},
 		suspend: func() func() { return func() {} },
 	}
-	return p.pipeline(ctx, j)
+	res, err := p.pipeline(ctx, j)
+	if err == nil && res.installed != nil {
+		res.Install, err = res.installed.Wait()
+		if err != nil {
+			err = &GenerationError{NotUnderstood: nu, Attempts: res.Attempts, Reason: fmt.Sprintf("installing the accepted method: %v", err), Cause: err}
+		}
+	}
+	return res, err
 }
 
 // Reachable reports whether any persona's model server answers its
@@ -468,11 +481,11 @@ func (p *PLLM) pipeline(ctx context.Context, j *job) (Result, error) {
 		}
 		rec.candidates = append(rec.candidates, cands...)
 		if accepted != nil {
-			info, err := p.install(ctx, j, rec, accepted)
+			installed, err := p.install(ctx, j, rec, accepted)
 			if err != nil {
 				return res, fail(attempt, "installing the accepted method: %v", err)
 			}
-			res.Persona, res.Install = accepted.persona, info
+			res.Persona, res.installed = accepted.persona, installed
 			res.Model, res.LoRA, res.Source = accepted.model, accepted.lora, accepted.source
 			return res, nil
 		}
@@ -751,10 +764,12 @@ func (p *PLLM) validate(ctx context.Context, j *job, cand *candidate) bool {
 
 // install commits the accepted method on the receiver, then the
 // generation record naming its transaction, as author/<persona>.
-func (p *PLLM) install(ctx context.Context, j *job, rec *record, cand *candidate) (image.TxInfo, error) {
+func (p *PLLM) install(ctx context.Context, j *job, rec *record, cand *candidate) (*kernel.Pending, error) {
 	rec.accepted = cand.persona
-	// The record is written while the install waits for the disk, and
-	// commits once the install has (a transaction of its own: see below).
+	// The record is built while the install runs, and commits once the
+	// install is applied (a transaction of its own: see below), while
+	// the install's sync is under way: it takes its place on the disk
+	// and on the bus after the install.
 	var installTx image.TxID
 	installed, recorded := make(chan struct{}), make(chan struct{})
 	go func() {
@@ -774,7 +789,7 @@ func (p *PLLM) install(ctx context.Context, j *job, rec *record, cand *candidate
 	if j.note != "" {
 		note = j.note + ": " + note
 	}
-	info, err := s.Run(context.WithoutCancel(ctx), note, func(lobby kernel.Object) error {
+	pending, err := s.Apply(context.WithoutCancel(ctx), note, func(lobby kernel.Object) error {
 		target, err := installTarget(s, rec.receiver, InstallTarget(cand.answer))
 		if err != nil {
 			return err
@@ -792,14 +807,16 @@ func (p *PLLM) install(ctx context.Context, j *job, rec *record, cand *candidate
 	// transaction they would make its undo conflict with any later
 	// generation's. A crash between the two loses the record, never the
 	// method.
-	installTx = info.ID
+	if err == nil {
+		installTx = pending.ID()
+	}
 	close(installed)
 	<-recorded
 	if err != nil {
-		return info, err
+		return nil, err
 	}
 	p.log.Info("pLLM installed a method", "selector", rec.selector, "persona", cand.persona, "attempts", rec.attempts, "principal", s.Principal())
-	return info, nil
+	return pending, nil
 }
 
 // errNotInstalled ends the record of an install that failed: it commits

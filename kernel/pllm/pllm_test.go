@@ -79,16 +79,25 @@ func TestDoesNotUnderstandWritesTheMethod(t *testing.T) {
 	}
 
 	// The tokens were streamed onto the bus as they arrived.
+	// The install and its record were published, in that order, by the
+	// time the send returned.
 	var streamed strings.Builder
 	var installTx image.TxID
+	var commits []image.TxInfo
 	for len(sub.C) > 0 {
 		ev := <-sub.C
 		switch {
 		case ev.Kind == kernel.EventToken:
 			streamed.WriteString(ev.Token.Text)
-		case ev.Kind == kernel.EventCommit && strings.HasPrefix(ev.Tx.Principal, "pLLM/"):
-			installTx = ev.Tx.ID
+		case ev.Kind == kernel.EventCommit:
+			commits = append(commits, ev.Tx)
+			if strings.HasPrefix(ev.Tx.Principal, "pLLM/") {
+				installTx = ev.Tx.ID
+			}
 		}
+	}
+	if len(commits) != 2 || commits[0].ID != installTx || commits[1].ID != installTx+1 || !strings.HasPrefix(commits[1].Note, "record generation of fibonacci") {
+		t.Fatalf("commit events = %+v; want the install, then its record", commits)
 	}
 	if !strings.Contains(streamed.String(), "func fibonacci(self Object, n int) int {") {
 		t.Fatalf("streamed tokens = %q", streamed.String())
