@@ -416,3 +416,29 @@ func TestSetNote(t *testing.T) {
 		t.Fatalf("the next transaction's note is %q, want its own", info.Note)
 	}
 }
+
+// TestDefineTrialed: DefineTrialed records a method without compiling it
+// first, so a source its trial vouched for is installed at once; a send
+// compiles it, and a broken one fails there, with the compiler's error.
+func TestDefineTrialed(t *testing.T) {
+	k, _ := openKernel(t)
+	s := k.NewSession("user")
+	run(t, s, func(lobby kernel.Object) {
+		lobby.DefineTrialed("seven", `func seven(self Object) int { return 7 }`)
+		lobby.DefineTrialed("broken", `func broken(self Object) int { return "no" }`)
+	})
+	if got, err := s.Eval(context.Background(), `Lobby.Send("seven")`); err != nil || got.Text != "7" {
+		t.Fatalf("seven = %q, %v", got.Text, err)
+	}
+	if _, err := s.Eval(context.Background(), `Lobby.Send("broken")`); err == nil || !strings.Contains(err.Error(), "broken") {
+		t.Fatalf("sending the broken method: %v; want its compile error", err)
+	}
+	// Define still refuses it.
+	_, err := s.Run(context.Background(), "define", func(lobby kernel.Object) error {
+		lobby.Define("broken2", `func broken2(self Object) int { return "no" }`)
+		return nil
+	})
+	if err == nil {
+		t.Fatal("Define installed a method that does not compile")
+	}
+}

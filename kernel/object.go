@@ -111,14 +111,26 @@ func (o Object) Set(name string, v any) {
 // A source that does not parse or compile panics with the compiler's error
 // and installs nothing. The method records its author: the session's
 // principal, or, when model-written code defines it, that code's author.
-func (o Object) Define(sel, src string) {
+func (o Object) Define(sel, src string) { o.define(sel, src, true) }
+
+// DefineTrialed is Define for a source that compiled in a sandbox trial
+// run by this build (the pLLM's candidates): it records the method
+// without waiting for it to compile in this process as well. The caller
+// starts that compile (Compiler.Compile compiles a source once, so the
+// first send waits for the one under way rather than compiling again);
+// were it to fail after all, the sends would report it.
+func (o Object) DefineTrialed(sel, src string) { o.define(sel, src, false) }
+
+func (o Object) define(sel, src string, compile bool) {
 	s := o.session()
 	if err := validSlotName(sel); err != nil || strings.HasSuffix(sel, "*") {
 		panic(&SlotError{Object: s.describe(o.oid), Slot: sel, Msg: "not a valid selector"})
 	}
 	s.checkWrite("define", o.oid, sel, "", true)
-	if _, err := s.k.compiler.Compile(sel, src); err != nil {
-		panic(err)
+	if compile {
+		if _, err := s.k.compiler.Compile(sel, src); err != nil {
+			panic(err)
+		}
 	}
 	if err := s.tx.setSlot(o.oid, image.Slot{Name: sel, Kind: image.SlotMethod, Value: image.Method{Source: src, Author: s.author()}}); err != nil {
 		panic(err)

@@ -456,9 +456,10 @@ func (p *PLLM) pipeline(ctx context.Context, j *job) (Result, error) {
 			p.opts.Sandbox.Prewarm() // for a candidate after the first
 			ok := p.validate(ctx, j, cand) && p.review(ctx, j.principal, cfg, cand, m, j.sel, attempt, &res.Spent, &reviewed)
 			if ok {
-				// Its trial passed: the install's Define will compile it
-				// (once per source: see interp.Compiler), which can start
-				// while the rest of the pipeline runs.
+				// Its trial passed, so it compiles: here too from now on
+				// (once per source: see interp.Compiler), while the rest
+				// of the pipeline runs. The install does not wait for it
+				// (DefineTrialed); the retried send does.
 				go func() { _, _ = p.k.Compiler().Compile(j.sel, cand.source) }()
 			}
 			for _, n := range reviewed {
@@ -798,8 +799,11 @@ func (p *PLLM) install(ctx context.Context, j *job, rec *record, cand *candidate
 			return fmt.Errorf("the write policy protects %s (%s in Lobby.pLLM.policy.never)", s.Describe(target.OID()), path)
 		}
 		// Defined by the session of principal author/<persona>: the
-		// method's author, which puts it under the write policy.
-		target.Define(rec.selector, cand.source)
+		// method's author, which puts it under the write policy. It
+		// compiled in its trial, and is compiling here since (see
+		// pipeline): the retried send waits for that, while the disk
+		// syncs the install.
+		target.DefineTrialed(rec.selector, cand.source)
 		return nil
 	})
 	// The record and the personas' counters commit apart from the
