@@ -596,7 +596,10 @@ func (interp *Interpreter) EvalWithContext(ctx context.Context, src string) (ref
 			if r := recover(); r != nil {
 				var pc [64]uintptr
 				n := runtime.Callers(1, pc[:])
-				err = Panic{Value: r, Callers: pc[:n], Stack: debug.Stack()}
+				err = Panic{Value: r, Callers: pc[:n]}
+				if interp.stderr != io.Discard {
+					err = Panic{Value: r, Callers: pc[:n], Stack: debug.Stack()}
+				}
 			}
 			close(done)
 		}()

@@ -2,7 +2,9 @@ package interp_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"log"
 	"strings"
 	"testing"
@@ -60,5 +62,40 @@ func TestCompilerPanicLogsNothing(t *testing.T) {
 	}
 	if buf.Len() > 0 {
 		t.Errorf("the log got %q", buf.String())
+	}
+}
+
+// TestPanicDiagnosticsFollowStderr: a panic that unwinds interpreted code
+// is logged frame by frame, and its Panic carries the formatted stack, for
+// an interpreter with a standard error; one whose standard error is
+// io.Discard (batos's, which runs every retried input through such a
+// panic) is spared both. Either way the value and the callers are kept.
+func TestPanicDiagnosticsFollowStderr(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		stderr io.Writer
+		logged bool
+	}{{"buffer", &bytes.Buffer{}, true}, {"discard", io.Discard, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			i := interp.New(interp.Options{Stderr: c.stderr})
+			if _, err := i.Eval(`func f() { panic("boom") }`); err != nil {
+				t.Fatal(err)
+			}
+			prog, err := i.Compile(`f()`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = i.Execute(prog)
+			var p interp.Panic
+			if !errors.As(err, &p) || fmt.Sprint(p.Value) != "boom" || len(p.Callers) == 0 {
+				t.Fatalf("Execute = %v (%T); want a Panic with value boom and its callers", err, err)
+			}
+			if got := len(p.Stack) > 0; got != c.logged {
+				t.Fatalf("the Panic has a stack: %v, want %v", got, c.logged)
+			}
+			if buf, ok := c.stderr.(*bytes.Buffer); ok && !strings.Contains(buf.String(), "panic") {
+				t.Fatalf("standard error = %q, want the unwound frames logged", buf.String())
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"go/constant"
+	"io"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -231,7 +232,7 @@ func runCfg(n *node, f *frame, funcNode, callNode *node) {
 			// in this specific case, the stdlib would/will suppress the panic, so we
 			// suppress the logging here accordingly, to get a similar and consistent
 			// behavior.
-			if !ok || errorer.Error() != errAbortHandler.Error() {
+			if n.interp.stderr != io.Discard && (!ok || errorer.Error() != errAbortHandler.Error()) {
 				fmt.Fprintln(n.interp.stderr, oNode.cfgErrorf("panic: %s(...)", panicFunc(oNode.scope)))
 			}
 			f.mutex.Unlock()
