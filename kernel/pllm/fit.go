@@ -58,6 +58,19 @@ func (p *PLLM) fitPrompt(ctx context.Context, endpoint string, m mandate, cfg co
 	return prompt
 }
 
+// sharedEndpoint returns the endpoint every persona uses, when they share
+// one.
+func (cfg config) sharedEndpoint() (string, bool) {
+	ep := ""
+	for _, per := range cfg.personas {
+		if ep != "" && per.endpoint != ep {
+			return "", false
+		}
+		ep = per.endpoint
+	}
+	return ep, ep != ""
+}
+
 // templateTokens bounds the tokens a chat template adds around the
 // messages (roles, turn markers, the system prompt's frame).
 const templateTokens = 256

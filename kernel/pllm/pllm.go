@@ -387,6 +387,14 @@ func (p *PLLM) pipeline(ctx context.Context, j *job) (Result, error) {
 		if m.Failures == "" {
 			m.Failures = "(none)"
 		}
+		// Personas that share one server share its context: the prompt
+		// is fitted to it (which may ask the server to count tokens)
+		// while the router runs.
+		var fitted chan string
+		if ep, ok := cfg.sharedEndpoint(); ok {
+			fitted = make(chan string, 1)
+			go func(m mandate) { fitted <- p.fitPrompt(ctx, ep, m, cfg) }(m)
+		}
 		var names []string
 		var scores map[string]float64
 		if len(j.personas) > 0 {
@@ -435,7 +443,11 @@ func (p *PLLM) pipeline(ctx context.Context, j *job) (Result, error) {
 		// candidate.
 		resume := j.suspend()
 		p.opts.Sandbox.Prewarm()
-		prompt = p.fitPrompt(ctx, cfg.personas[names[0]].endpoint, m, cfg)
+		if fitted != nil {
+			prompt = <-fitted
+		} else {
+			prompt = p.fitPrompt(ctx, cfg.personas[names[0]].endpoint, m, cfg)
+		}
 		rec.prompt, rec.promptHash = prompt, promptHash(prompt)
 		res.PromptBytes = len(prompt) + len(cfg.request(cfg.personas[names[0]], "").Messages[0].Content)
 		cands := p.generate(ctx, j.principal, cfg, names, j.sel, prompt, true, attempt)
