@@ -202,16 +202,27 @@ func formatStored(v any) string {
 	return b.String()
 }
 
+// writeStored appends v's text to b. The common cases go through strconv,
+// not fmt: a commit's change list formats every changed slot twice, and
+// Lobby.pLLM.generations alone holds up to a thousand references.
 func writeStored(b *strings.Builder, v any) {
+	var buf [32]byte
 	switch v := v.(type) {
 	case nil:
 		b.WriteString("nil")
 	case string:
-		b.WriteString(strconv.Quote(v))
+		b.Write(strconv.AppendQuote(buf[:0], v))
 	case image.Ref:
-		fmt.Fprintf(b, "@%d", v.OID)
+		b.WriteByte('@')
+		b.Write(strconv.AppendUint(buf[:0], uint64(v.OID), 10))
+	case int:
+		b.Write(strconv.AppendInt(buf[:0], int64(v), 10))
+	case bool:
+		b.Write(strconv.AppendBool(buf[:0], v))
 	case int64:
-		fmt.Fprintf(b, "int64(%d)", v)
+		b.WriteString("int64(")
+		b.Write(strconv.AppendInt(buf[:0], v, 10))
+		b.WriteByte(')')
 	case float64:
 		b.WriteString(formatFloat(v))
 	case []byte:
@@ -236,7 +247,8 @@ func writeStored(b *strings.Builder, v any) {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(b, "%q: ", k)
+			b.Write(strconv.AppendQuote(buf[:0], k))
+			b.WriteString(": ")
 			writeStored(b, v[k])
 		}
 		b.WriteString("}")
