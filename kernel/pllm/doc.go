@@ -35,7 +35,9 @@
 //  5. installs the first candidate that passed, in its own transaction with
 //     principal pLLM/<persona> and a note (model, prompt hash, attempt,
 //     timings), then asks the evaluation boundary to run the caller's input
-//     again (kernel.RetryError), which now finds the method;
+//     again (kernel.RetryError), which now finds the method; the input runs
+//     again while the install's commit reaches the disk, and answers once
+//     it has (RetryError.After);
 //  6. otherwise feeds the failures back and tries again, up to maxAttempts,
 //     then fails with one error; nothing is installed.
 //
