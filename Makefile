@@ -45,6 +45,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzWorkspace -fuzztime 60s ./kernel/
 	$(GO) test -run '^$$' -fuzz FuzzExtract -fuzztime 30s ./kernel/pllm/
 	$(GO) test -run '^$$' -fuzz FuzzSSE -fuzztime 30s ./llama/
+	$(GO) test -run '^$$' -fuzz FuzzElementCount -fuzztime 30s ./llama/
 	$(GO) test -run '^$$' -fuzz FuzzParseLiteral -fuzztime 30s ./api/
 	$(GO) test -run '^$$' -fuzz FuzzParseRequest -fuzztime 30s ./server/
 

@@ -1,6 +1,7 @@
 package llama
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -722,4 +723,63 @@ func TestStreamsKeepTheirConnection(t *testing.T) {
 		srv.CloseClientConnections()
 		srv.Close()
 	}
+}
+
+func TestCountTokens(t *testing.T) {
+	s := llamatest.New(t)
+	c := New(s.URL)
+	for _, text := range []string{"Hello brave new world", "", strings.Repeat("a b, [c] \"d\" ", 500)} {
+		got, err := c.CountTokens(testCtx(t), text)
+		if want := len(llamatest.Tokens(text)); err != nil || got != want {
+			t.Errorf("CountTokens(%.20q) = %d, %v; want %d", text, got, err, want)
+		}
+	}
+}
+
+// TestElementCount: an array's elements are counted whatever they hold;
+// anything but an array or null is refused.
+func TestElementCount(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want int
+		ok   bool
+	}{
+		{`[]`, 0, true},
+		{` [ ] `, 0, true},
+		{`null`, 0, true},
+		{`[1]`, 1, true},
+		{`[1, 2 ,3]`, 3, true},
+		{`[[], {}, [1,2], {"a":[3,4],"b":"],["}]`, 4, true},
+		{`["a,b", "c\"],[", "\\"]`, 3, true},
+		{`[{"id": 1, "piece": "x"}, {"id": 2, "piece": ","}]`, 2, true},
+		{`{"a": 1}`, 0, false},
+		{`"[1,2]"`, 0, false},
+		{`7`, 0, false},
+	} {
+		var n elementCount
+		err := json.Unmarshal([]byte(c.in), &n)
+		if (err == nil) != c.ok || int(n) != c.want {
+			t.Errorf("count %s = %d, %v; want %d (ok %v)", c.in, n, err, c.want, c.ok)
+		}
+	}
+}
+
+// FuzzElementCount: for any JSON array, the count is the length of the
+// array decoded in full.
+func FuzzElementCount(f *testing.F) {
+	for _, seed := range []string{`[]`, `[1,2,3]`, `[[1,[2]],{"a":"]"}]`, `["\\",","]`, `null`, `{"x":[1]}`, `[1,`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var full []any
+		fullErr := json.Unmarshal(in, &full)
+		var n elementCount
+		err := json.Unmarshal(in, &n)
+		switch {
+		case fullErr == nil && (err != nil || int(n) != len(full)):
+			t.Fatalf("%q: counted %d, %v; decoded %d elements", in, n, err, len(full))
+		case fullErr != nil && err == nil && !(int(n) == 0 && string(bytes.TrimSpace(in)) == "null"):
+			t.Fatalf("%q: counted %d, but it is no array: %v", in, n, fullErr)
+		}
+	})
 }

@@ -37,6 +37,9 @@ func TestIntegration(t *testing.T) {
 	if err != nil || len(toks) == 0 {
 		t.Errorf("Tokenize = %v, %v", toks, err)
 	}
+	if n, err := c.CountTokens(ctx, "Hello world"); err != nil || n != len(toks) {
+		t.Errorf("CountTokens = %d, %v; want %d", n, err, len(toks))
+	}
 
 	req := Request{
 		Messages:    []Message{{Role: "user", Content: "Count from 1 to 5, separated by spaces."}},

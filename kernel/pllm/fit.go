@@ -47,9 +47,9 @@ func (p *PLLM) fitPrompt(ctx context.Context, endpoint string, m mandate, cfg co
 		func() { m.Slots = "(omitted to fit the model's context)\n" },
 	} {
 		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		toks, err := cl.Tokenize(tctx, prompt)
+		n, err := cl.CountTokens(tctx, prompt)
 		cancel()
-		if err != nil || len(toks) <= room {
+		if err != nil || n <= room {
 			return prompt
 		}
 		shrink()
