@@ -466,7 +466,26 @@ func TestStalledReaderDisconnected(t *testing.T) {
 	// Its socket fills and a write misses its deadline (seconds); or, when
 	// its writer fell behind and skipped what the replay no longer held,
 	// it answers no ping for two intervals (a minute at the default).
-	b.AwaitWithin(t, 3*time.Minute, "the stalled client to be disconnected", func() bool { return b.Clients() == 1 })
+	// Meanwhile the reader stays a live client: it asks for the status
+	// every few seconds, reading the server's pings with the answer, lest
+	// it too be taken for dead.
+	timeout := time.After(3 * time.Minute)
+	keepalive := time.NewTicker(5 * time.Second)
+	defer keepalive.Stop()
+	for id := 100; ; id++ {
+		changed := b.Changed()
+		if b.Clients() == 1 {
+			break
+		}
+		select {
+		case <-changed:
+		case <-keepalive.C:
+			reader.call(id, api.MethodStatus, struct{}{})
+			result[api.Status](t, reader.response(itoa(id)))
+		case <-timeout:
+			t.Fatal("timed out waiting for the stalled client to be disconnected")
+		}
+	}
 	reader.call(2, api.MethodEval, api.EvalParams{Source: "incr after"})
 	if v := result[api.Result](t, reader.response("2")); v.Value.Int != 1 {
 		t.Fatalf("eval after the disconnection: %+v", v)

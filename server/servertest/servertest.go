@@ -89,6 +89,14 @@ func (b *Backend) Await(t testing.TB, what string, cond func() bool) {
 	b.AwaitWithin(t, time.Minute, what, cond)
 }
 
+// Changed returns a channel closed at the next change of the running
+// requests or the clients.
+func (b *Backend) Changed() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.changed
+}
+
 // AwaitWithin is Await with its own limit.
 func (b *Backend) AwaitWithin(t testing.TB, limit time.Duration, what string, cond func() bool) {
 	t.Helper()
