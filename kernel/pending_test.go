@@ -2,9 +2,15 @@ package kernel_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 
 	"batos/image"
 	"batos/kernel"
@@ -83,5 +89,62 @@ func TestRetryAfterPendingCommit(t *testing.T) {
 	}
 	if len(commits) != 1 || commits[0] != installed.ID() {
 		t.Fatalf("commit events when the input returned: %v; want the install's, %d", commits, installed.ID())
+	}
+}
+
+// TestRetryAfterFailedSync: when the disk fails the install's commit, the
+// retried input does not answer from the method it installed: it fails
+// with the storage error, in one line, and nothing is published.
+func TestRetryAfterFailedSync(t *testing.T) {
+	toggle := &errorfs.Toggle{Injector: errorfs.InjectorFunc(func(op errorfs.Op) error {
+		if strings.HasSuffix(op.Path, ".log") && (op.Kind == errorfs.OpFileWrite || op.Kind == errorfs.OpFileWriteAt || op.Kind == errorfs.OpFileSync || op.Kind == errorfs.OpFileSyncData || op.Kind == errorfs.OpFileSyncTo) {
+			return errorfs.ErrInjected
+		}
+		return nil
+	})}
+	dir := t.TempDir()
+	awakened, err := kernel.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	awakened.Close()
+	st, err := image.Open(dir, &image.Options{FS: errorfs.Wrap(vfs.Default, toggle)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := kernel.Open(dir, &kernel.Options{Store: st, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	k.RegisterPrimitive("test.install", func(c *kernel.PrimitiveCall) (any, error) {
+		sel, _ := kernel.Arg[string](c.Args, 0)
+		p, err := c.Session.Kernel().NewSession("installer").Apply(context.Background(), "define "+sel, func(lobby kernel.Object) error {
+			lobby.Define(sel, fmt.Sprintf(`func %s(self Object) int { return 42 }`, sel))
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return nil, &kernel.RetryError{Reason: "installed " + sel, After: p}
+	})
+	s := k.NewSession("user")
+	if _, err := s.Run(context.Background(), "bind", func(kernel.Object) error {
+		return s.SetPrimitive(image.RootOID, "doesNotUnderstand", "test.install")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sub := k.Bus().Subscribe(64)
+	defer sub.Close()
+	toggle.On()
+	res, err := s.Eval(context.Background(), `Lobby.Send("answer")`)
+	var se *image.StorageError
+	if err == nil || res.Text == "42" || !errors.As(err, &se) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("answer with a failing disk = %q, %v; want one line with the *image.StorageError", res.Text, err)
+	}
+	for len(sub.C) > 0 {
+		if ev := <-sub.C; ev.Kind == kernel.EventCommit {
+			t.Fatalf("a commit the disk failed was published: %+v", ev.Tx)
+		}
 	}
 }

@@ -274,7 +274,8 @@ type EvalResult struct {
 
 // Eval evaluates Go statements, expressions or declarations as one
 // top-level transaction. Variables declared persist in the session's
-// workspace across evaluations.
+// workspace across evaluations. An evaluation that fails, even only at
+// its commit, has no result.
 func (s *Session) Eval(ctx context.Context, src string) (EvalResult, error) {
 	var res EvalResult
 	info, err := s.Run(ctx, noteFor(src), func(lobby Object) error {
@@ -309,8 +310,13 @@ func (s *Session) Eval(ctx context.Context, src string) (EvalResult, error) {
 		}
 		return nil
 	})
+	if err != nil {
+		// What an attempt answered counts only if its transaction, and
+		// those it was retried after, committed.
+		return EvalResult{}, err
+	}
 	res.Tx = info
-	return res, err
+	return res, nil
 }
 
 // Send sends sel to the object oid as one top-level transaction.
