@@ -477,10 +477,6 @@ func (w *Workspace) compile(src string, sm *srcMap) (prog *yaegi.Program, err er
 	sm.base = w.in.FileSet().Base()
 	prog, err = w.in.Compile(src)
 	sm.end = w.in.FileSet().Base()
-	if p, ok := err.(yaegi.Panic); ok && isCompilePanic(p) {
-		w.in = nil
-		return nil, fmt.Errorf("%w: %w", w.c.terms.unsupported("", p.Value, sm), ErrWorkspaceReset)
-	}
 	return prog, err
 }
 
@@ -802,13 +798,6 @@ func Complete(src string) bool {
 	}
 	// An expression cut off after an operator, comma or period.
 	return !last.IsOperator()
-}
-
-// isCompilePanic reports whether a panic came from yaegi's compiler (cfg,
-// gta, type checking) rather than from running code.
-func isCompilePanic(p yaegi.Panic) bool {
-	st := string(p.Stack)
-	return strings.Contains(st, "yaegi/interp.(*Interpreter).cfg") || strings.Contains(st, "yaegi/interp.(*Interpreter).gta") || strings.Contains(st, "CompileAST")
 }
 
 // calledFuncLit returns the function literal call calls on the spot
