@@ -305,10 +305,11 @@ func (t *Txn) Commit() (TxInfo, error) {
 type Applied struct {
 	t     *Txn
 	info  TxInfo
-	batch *pebble.Batch // nil when nothing was written, or once waited for
+	batch *pebble.Batch // nil when nothing was written
 
-	once sync.Once
-	err  error
+	synced  sync.Once
+	syncErr error
+	settled sync.Once
 }
 
 // Apply is the first half of Commit: it validates the transaction and
@@ -355,24 +356,38 @@ func (t *Txn) Apply() (*Applied, error) {
 // nothing.
 func (a *Applied) Info() TxInfo { return a.info }
 
-// Wait waits until the transaction is durable (at once for a lazy one,
-// see SetLazy), runs its AfterCommit hooks, and returns its record. A
-// failed sync stops the store's writes and is returned to every caller.
+// Wait waits until the transaction is durable (Sync), runs its
+// AfterCommit hooks, and returns its record. A failed sync stops the
+// store's writes and is returned to every caller.
 func (a *Applied) Wait() (TxInfo, error) {
-	a.once.Do(a.settle)
-	if a.err != nil {
-		return TxInfo{}, a.err
+	err := a.Sync()
+	a.settled.Do(func() {
+		if a.batch != nil {
+			defer a.t.s.exit()
+		}
+		a.t.runHooks(a.info, err == nil)
+	})
+	if err != nil {
+		return TxInfo{}, err
 	}
 	return a.info, nil
 }
 
-func (a *Applied) settle() {
+// Sync waits until the transaction is durable (at once for a lazy one,
+// see SetLazy), without running its hooks: a caller that reports the
+// commit before its hooks run (the kernel's events, in TxID order) can,
+// while a hook may itself commit and wait for that report. Wait must
+// still be called.
+func (a *Applied) Sync() error {
+	a.synced.Do(a.sync)
+	return a.syncErr
+}
+
+func (a *Applied) sync() {
 	t, s, info := a.t, a.t.s, a.info
 	if a.batch == nil {
-		t.runHooks(info, true)
 		return
 	}
-	defer s.exit()
 	var err error
 	// The fsync is awaited outside commitMu: committers queued behind this
 	// one share it (group commit).
@@ -380,12 +395,10 @@ func (a *Applied) settle() {
 		err = a.batch.SyncWait()
 	}
 	_ = a.batch.Close()
-	a.batch = nil
 	if err != nil {
 		// The batch is applied (readers may see it) but not durable, and an
 		// fsync failure cannot be retried safely: stop writing.
-		t.runHooks(info, false)
-		a.err = fmt.Errorf("commit transaction %d: %w", info.ID, s.writeFailed("sync the write-ahead log", err))
+		a.syncErr = fmt.Errorf("commit transaction %d: %w", info.ID, s.writeFailed("sync the write-ahead log", err))
 		return
 	}
 	t.mu.Lock()
@@ -396,7 +409,6 @@ func (a *Applied) settle() {
 			w.rec.Serial = info.ID
 		}
 	}
-	t.runHooks(info, true)
 }
 
 // apply validates t against the database's current state, allocates its

@@ -148,3 +148,59 @@ func TestRetryAfterFailedSync(t *testing.T) {
 		}
 	}
 }
+
+// TestHookMayCommit: an after-commit hook may commit a transaction of its
+// own and wait for it: its event comes after the commit that ran the hook,
+// which is published before its hooks run rather than after them.
+func TestHookMayCommit(t *testing.T) {
+	k, _ := openKernel(t)
+	hookErr := make(chan error, 1)
+	k.RegisterPrimitive("test.follow", func(c *kernel.PrimitiveCall) (any, error) {
+		c.AfterCommit(func(committed bool) {
+			if !committed {
+				hookErr <- errors.New("the hook's transaction did not commit")
+				return
+			}
+			s := c.Session.Kernel().NewSession("hook")
+			_, err := s.Run(context.Background(), "follow", func(lobby kernel.Object) error {
+				lobby.Set("followed", true)
+				return nil
+			})
+			hookErr <- err
+		})
+		return nil, nil
+	})
+	s := k.NewSession("user")
+	if _, err := s.Run(context.Background(), "bind", func(kernel.Object) error {
+		return s.SetPrimitive(image.RootOID, "follow", "test.follow")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sub := k.Bus().Subscribe(64)
+	defer sub.Close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Eval(context.Background(), `Lobby.Set("led", true); Lobby.Send("follow")`)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the input never returned: its hook's commit waits for it, and it for its hook")
+	}
+	if err := <-hookErr; err != nil {
+		t.Fatal(err)
+	}
+	var notes []string
+	for len(notes) < 2 {
+		if ev := <-sub.C; ev.Kind == kernel.EventCommit {
+			notes = append(notes, ev.Tx.Note)
+		}
+	}
+	if !strings.HasPrefix(notes[0], `Lobby.Set("led"`) || notes[1] != "follow" {
+		t.Fatalf("commit events %q; want the input's, then its hook's", notes)
+	}
+}

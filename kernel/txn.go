@@ -245,13 +245,16 @@ func (p *Pending) settleInBackground() {
 	}
 }
 
+// settle reports the transaction on the bus once it is durable, then runs
+// its hooks: a hook may commit in turn, and that commit's event, which
+// comes after this one, must not wait for a hook that waits for it.
 func (p *Pending) settle() {
-	p.info, p.err = p.applied.Wait()
-	if p.err != nil {
+	if err := p.applied.Sync(); err != nil {
 		p.bus.settle(p.place, nil)
-		return
+	} else {
+		p.bus.settle(p.place, &Event{Kind: EventCommit, Tx: p.applied.Info(), Changes: p.changes})
 	}
-	p.bus.settle(p.place, &Event{Kind: EventCommit, Tx: p.info, Changes: p.changes})
+	p.info, p.err = p.applied.Wait()
 }
 
 func (t *txn) abort() { t.it.Abort() }
