@@ -236,8 +236,9 @@ func (t *Txn) Writes() []OID {
 // AfterCommit registers fn to run once the transaction is settled: after its
 // batch is durable (committed=true; also for a read-only commit, with ID 0),
 // or after Abort or a failed Commit (committed=false). Hooks run in
-// registration order, on the goroutine that calls Commit or Abort, outside
-// every store lock, so they may start new transactions.
+// registration order, on the goroutine that calls Commit or Abort (or the
+// first Applied.Wait), outside every store lock, so they may start new
+// transactions.
 func (t *Txn) AfterCommit(fn func(info TxInfo, committed bool)) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
