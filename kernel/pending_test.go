@@ -204,3 +204,35 @@ func TestHookMayCommit(t *testing.T) {
 		t.Fatalf("commit events %q; want the input's, then its hook's", notes)
 	}
 }
+
+// outputProbe records, at each write, how many events its subscription
+// had received.
+type outputProbe struct {
+	sub  *kernel.Subscription
+	seen []int
+}
+
+func (o *outputProbe) Write(p []byte) (int, error) {
+	o.seen = append(o.seen, len(o.sub.C))
+	return len(p), nil
+}
+
+// TestOutputBeforeCommit: an input's output is written before its commit
+// is published, so that clients see a request's output, then its commit.
+func TestOutputBeforeCommit(t *testing.T) {
+	k, _ := openKernel(t)
+	s := k.NewSession("user")
+	sub := k.Bus().Subscribe(16)
+	defer sub.Close()
+	probe := &outputProbe{sub: sub}
+	s.SetOutput(probe)
+	if _, err := s.Eval(context.Background(), `fmt.Println("before"); Lobby.Set("printed", true)`); err != nil {
+		t.Fatal(err)
+	}
+	if len(probe.seen) != 1 || probe.seen[0] != 0 {
+		t.Fatalf("events published when the output was written: %v; want none", probe.seen)
+	}
+	if ev := <-sub.C; ev.Kind != kernel.EventCommit {
+		t.Fatalf("after the output: %+v; want the commit", ev)
+	}
+}

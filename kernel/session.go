@@ -214,16 +214,20 @@ func (s *Session) run(ctx context.Context, note string, fn func(lobby Object) er
 			backoff(attempt)
 			continue
 		}
+		// The attempt counts. What it saw must be durable before its
+		// output goes out, and its output must go out before its own
+		// commit is reported: clients see a request's output, then its
+		// commit.
+		err = settle(err)
+		s.flush(&printed)
 		var info image.TxInfo
-		if err == nil {
-			if wait {
+		if p != nil {
+			if wait && err == nil {
 				info, err = p.Wait()
 			} else {
 				p.settleInBackground()
 			}
 		}
-		err = settle(err)
-		s.flush(&printed)
 		if err != nil {
 			return nil, image.TxInfo{}, err
 		}
