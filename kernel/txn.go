@@ -222,10 +222,10 @@ func (p *Pending) ID() image.TxID {
 	return p.applied.Info().ID
 }
 
-// Wait returns once the transaction is durable and its event published
-// (for a lazy transaction, once its event has its place: it is published
-// when the transactions before it are). It may be called any number of
-// times, from any goroutine.
+// Wait returns once the transaction is durable and its event published.
+// A lazy transaction's Wait does not wait for its event, which is
+// published once those of the transactions applied before it are. Wait
+// may be called any number of times, from any goroutine.
 func (p *Pending) Wait() (image.TxInfo, error) {
 	if p.applied == nil {
 		return image.TxInfo{}, nil
