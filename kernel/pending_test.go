@@ -58,16 +58,7 @@ func TestRetryAfterPendingCommit(t *testing.T) {
 		return nil, &kernel.RetryError{Reason: "installed " + sel, After: p}
 	})
 	s := k.NewSession("user")
-	if _, err := s.Run(context.Background(), "bind", func(kernel.Object) error {
-		for slot, prim := range map[string]string{"mark": "test.mark", "hold": "test.hold", "doesNotUnderstand": "test.install"} {
-			if err := s.SetPrimitive(image.RootOID, slot, prim); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	bindOnLobby(t, s, map[string]string{"mark": "test.mark", "hold": "test.hold", "doesNotUnderstand": "test.install"})
 	sub := k.Bus().Subscribe(64)
 	defer sub.Close()
 
@@ -129,11 +120,7 @@ func TestRetryAfterFailedSync(t *testing.T) {
 		return nil, &kernel.RetryError{Reason: "installed " + sel, After: p}
 	})
 	s := k.NewSession("user")
-	if _, err := s.Run(context.Background(), "bind", func(kernel.Object) error {
-		return s.SetPrimitive(image.RootOID, "doesNotUnderstand", "test.install")
-	}); err != nil {
-		t.Fatal(err)
-	}
+	bindOnLobby(t, s, map[string]string{"doesNotUnderstand": "test.install"})
 	sub := k.Bus().Subscribe(64)
 	defer sub.Close()
 	toggle.On()
@@ -171,11 +158,7 @@ func TestHookMayCommit(t *testing.T) {
 		return nil, nil
 	})
 	s := k.NewSession("user")
-	if _, err := s.Run(context.Background(), "bind", func(kernel.Object) error {
-		return s.SetPrimitive(image.RootOID, "follow", "test.follow")
-	}); err != nil {
-		t.Fatal(err)
-	}
+	bindOnLobby(t, s, map[string]string{"follow": "test.follow"})
 	sub := k.Bus().Subscribe(64)
 	defer sub.Close()
 	done := make(chan error, 1)
@@ -234,5 +217,21 @@ func TestOutputBeforeCommit(t *testing.T) {
 	}
 	if ev := <-sub.C; ev.Kind != kernel.EventCommit {
 		t.Fatalf("after the output: %+v; want the commit", ev)
+	}
+}
+
+// bindOnLobby binds each slot of Lobby named in slots to the primitive
+// named, in one transaction.
+func bindOnLobby(t *testing.T, s *kernel.Session, slots map[string]string) {
+	t.Helper()
+	if _, err := s.Run(context.Background(), "bind", func(kernel.Object) error {
+		for slot, prim := range slots {
+			if err := s.SetPrimitive(image.RootOID, slot, prim); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
