@@ -383,8 +383,15 @@ func (n *elementCount) UnmarshalJSON(b []byte) error {
 	if len(b) == 0 || b[0] != '[' {
 		return fmt.Errorf("want an array, got %s", truncate(string(b), 20))
 	}
-	count, depth, inString, escaped, empty := 0, 0, false, false, true
-	for _, ch := range b {
+	// A valid array ends with its ']'; its elements are what lies between,
+	// separated by the commas outside nested values and strings.
+	inner := bytes.TrimSpace(b[1 : len(b)-1])
+	if len(inner) == 0 {
+		*n = 0
+		return nil
+	}
+	count, depth, inString, escaped := 1, 0, false, false
+	for _, ch := range inner {
 		switch {
 		case inString:
 			switch {
@@ -395,22 +402,15 @@ func (n *elementCount) UnmarshalJSON(b []byte) error {
 			case ch == '"':
 				inString = false
 			}
-			continue
+		case ch == '"':
+			inString = true
 		case ch == '[' || ch == '{':
 			depth++
 		case ch == ']' || ch == '}':
 			depth--
-		case ch == ',' && depth == 1:
+		case ch == ',' && depth == 0:
 			count++
-		case ch == '"':
-			inString = true
 		}
-		if depth >= 1 && ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r' && !(depth == 1 && (ch == '[' || ch == ',')) {
-			empty = false
-		}
-	}
-	if !empty {
-		count++
 	}
 	*n = elementCount(count)
 	return nil
