@@ -208,9 +208,7 @@ type Pending struct {
 	changes []ObjectChange
 	lazy    bool
 
-	once sync.Once
-	info image.TxInfo
-	err  error
+	once sync.Once // settle
 }
 
 // ID is the transaction's ID, known from the moment it is applied; 0 when
@@ -234,7 +232,7 @@ func (p *Pending) Wait() (image.TxInfo, error) {
 	if !p.lazy {
 		<-p.place.published
 	}
-	return p.info, p.err
+	return p.applied.Wait() // settled: its record, or why the sync failed
 }
 
 // settleInBackground lets the transaction become durable and take its
@@ -254,7 +252,7 @@ func (p *Pending) settle() {
 	} else {
 		p.bus.settle(p.place, &Event{Kind: EventCommit, Tx: p.applied.Info(), Changes: p.changes})
 	}
-	p.info, p.err = p.applied.Wait()
+	_, _ = p.applied.Wait() // the hooks; Pending.Wait returns its result
 }
 
 func (t *txn) abort() { t.it.Abort() }
